@@ -1,0 +1,192 @@
+"""Piccolo table definitions: the schema, as the ORM and its migrations see it.
+
+Foreign keys say ON DELETE RESTRICT: nothing financial may vanish because a parent row did.
+Composite unique constraints, CHECK constraints and the append-only trigger are added by raw
+SQL in the migrations (Piccolo has no syntax for them); they restate the domain's invariants.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.table import Table
+
+# Piccolo makes foreign keys nullable and cascading unless told otherwise.
+RESTRICT = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+REQUIRED = {"null": False, **RESTRICT}
+
+
+class ProgramSettingsRow(Table, tablename="program_settings"):
+    id = Integer(primary_key=True)  # singleton: CHECK (id = 1)
+    currency = Varchar(length=3)
+    time_zone = Varchar(length=64)
+    earn_rate = Numeric(digits=(12, 4))
+    point_value = Numeric(digits=(12, 4))
+    expiry_kind = Varchar(length=16, default="never")
+    expiry_count = Integer(null=True, default=None)
+    pending_days = Integer(default=14)
+    version = Integer(default=1)
+    updated_at = Timestamptz()
+
+
+class TierRow(Table, tablename="tiers"):
+    code = Varchar(length=32, primary_key=True)
+    name = Varchar(length=100)
+    rank = Integer(unique=True)
+    threshold = BigInt()
+    earn_multiplier = Numeric(digits=(6, 3))
+
+
+class StoreRow(Table, tablename="stores"):
+    id = UUID(primary_key=True)
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+class TerminalRow(Table, tablename="terminals"):
+    id = UUID(primary_key=True)
+    store_id = ForeignKey(StoreRow, **REQUIRED)
+    code = Varchar(length=64)
+    secret_hash = Varchar(length=128)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class MemberRow(Table, tablename="members"):
+    id = UUID(primary_key=True)
+    phone = Varchar(length=16, unique=True)
+    name = Varchar(length=100, null=True, default=None)
+    email = Varchar(length=254, null=True, default=None)
+    birthday = Date(null=True, default=None)
+    tier_code = ForeignKey(TierRow, target_column="code", **REQUIRED)
+    enrolled_store_id = ForeignKey(StoreRow, null=True, default=None, **RESTRICT)
+    enrolled_at = Timestamptz()
+
+
+class MemberCardRow(Table, tablename="member_cards"):
+    card_number = Varchar(length=19, primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    status = Varchar(length=16, default="active")
+    issued_at = Timestamptz()
+    blocked_at = Timestamptz(null=True, default=None)
+
+
+class PointsAccountRow(Table, tablename="points_accounts"):
+    member_id = ForeignKey(MemberRow, primary_key=True, **REQUIRED)
+    available = BigInt(default=0)
+    pending = BigInt(default=0)
+    debt = BigInt(default=0)
+    updated_at = Timestamptz()
+
+
+class PointsEntryRow(Table, tablename="points_entries"):
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    entry_type = Varchar(length=16)
+    points = BigInt()
+    reference = Varchar(length=128)
+    posting_key = Varchar(length=200)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+
+
+class SaleRow(Table, tablename="sales"):
+    id = UUID(primary_key=True)
+    store_id = ForeignKey(StoreRow, **REQUIRED)
+    terminal_id = ForeignKey(TerminalRow, null=True, default=None, **RESTRICT)
+    receipt_id = Varchar(length=64)
+    member_id = ForeignKey(MemberRow, null=True, default=None, **RESTRICT)
+    channel = Varchar(length=8, default="pos")
+    currency = Varchar(length=3)
+    occurred_at = Timestamptz()
+    recorded_at = Timestamptz()
+    subtotal = BigInt()
+    discount_total = BigInt(default=0)
+    points_redeemed = BigInt(default=0)
+    points_value = BigInt(default=0)
+    payable = BigInt()
+    points_earned = BigInt(default=0)
+    refunded_amount = BigInt(default=0)
+    points_reversed = BigInt(default=0)
+
+
+class SaleLineRow(Table, tablename="sale_lines"):
+    id = BigSerial(primary_key=True)
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    member_id = UUID(null=True, default=None)
+    line_no = Integer()
+    sku = Varchar(length=64)
+    category = Varchar(length=64, null=True, default=None)
+    quantity = Integer()
+    unit_price = BigInt()
+    refunded_quantity = Integer(default=0)
+
+
+class RefundRow(Table, tablename="refunds"):
+    id = UUID(primary_key=True)
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    member_id = UUID(null=True, default=None)
+    refund_id = Varchar(length=64)
+    amount = BigInt()
+    points_reversed = BigInt(default=0)
+    created_at = Timestamptz()
+
+
+class RefundLineRow(Table, tablename="refund_lines"):
+    id = BigSerial(primary_key=True)
+    refund = ForeignKey(RefundRow, **REQUIRED)
+    member_id = UUID(null=True, default=None)
+    line_no = Integer()
+    quantity = Integer()
+
+
+class IdempotencyKeyRow(Table, tablename="idempotency_keys"):
+    id = BigSerial(primary_key=True)
+    caller = Varchar(length=128)
+    key = Varchar(length=255)
+    request_hash = Varchar(length=64)
+    status_code = Integer(null=True, default=None)
+    media_type = Varchar(length=64, null=True, default=None)
+    response_body = Bytea(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class AuditLogRow(Table, tablename="audit_log"):
+    id = BigSerial(primary_key=True)
+    at = Timestamptz()
+    actor = Varchar(length=200)
+    action = Varchar(length=64)
+    subject = Varchar(length=200)
+    details = JSONB(default={})
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    ProgramSettingsRow,
+    TierRow,
+    StoreRow,
+    TerminalRow,
+    MemberRow,
+    MemberCardRow,
+    PointsAccountRow,
+    PointsEntryRow,
+    SaleRow,
+    SaleLineRow,
+    RefundRow,
+    RefundLineRow,
+    IdempotencyKeyRow,
+    AuditLogRow,
+)

@@ -1,0 +1,1 @@
+"""Use cases, the unit-of-work protocol, settings, the composition root and the CLI."""

@@ -1,0 +1,98 @@
+"""Enrolling members and finding them again at the till."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.views import MemberSummary, member_summary
+from domain.cards import CardStatus, generate_card_number, parse_card_number
+from domain.contacts import ContactNormaliser
+from domain.errors import CardBlocked, InvalidInput, MemberExists, MemberNotFound
+from domain.members import Member
+from domain.ports import Clock, IdGenerator, RandomSource
+
+# A 15-digit random card body collides rarely; a handful of retries makes it vanishingly so.
+CARD_NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolMember:
+    phone: str
+    name: str | None = None
+    email: str | None = None
+    birthday: date | None = None
+    store_id: UUID | None = None
+
+
+async def enrol_member(
+    cmd: EnrolMember,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
+    random: RandomSource,
+    contacts: ContactNormaliser,
+) -> MemberSummary:
+    phone = contacts.phone(cmd.phone)
+    email = contacts.email(cmd.email) if cmd.email else None
+    if await uow.members.get_by_phone(phone) is not None:
+        raise MemberExists()
+    program = await uow.program.get()
+    ladder = await uow.tiers.ladder()
+    now = clock.now()
+    member = Member.enrol(
+        member_id=ids.new_id(),
+        phone=phone,
+        card_number=await _unused_card_number(uow, random),
+        tier_code=ladder.entry_tier.code,
+        now=now,
+        today=now.astimezone(ZoneInfo(program.time_zone)).date(),
+        name=cmd.name,
+        email=email,
+        birthday=cmd.birthday,
+        store_id=cmd.store_id,
+    )
+    # The pre-check above gives the friendly answer; the unique index decides under a race.
+    if not await uow.members.add(member):
+        raise MemberExists()
+    await uow.points.open_account(member.id)
+    return await member_summary(uow, member)
+
+
+async def _unused_card_number(uow: UnitOfWork, random: RandomSource) -> str:
+    for _ in range(CARD_NUMBER_ATTEMPTS):
+        number = generate_card_number(random)
+        if not await uow.members.card_number_taken(number):
+            return number
+    raise RuntimeError("could not find a free card number; is the random source broken?")
+
+
+@dataclass(frozen=True, slots=True)
+class LookupMember:
+    card_number: str | None = None
+    phone: str | None = None
+
+
+async def lookup_member(
+    query: LookupMember, uow: UnitOfWork, *, contacts: ContactNormaliser
+) -> MemberSummary:
+    given = [v for v in (query.card_number, query.phone) if v]
+    if len(given) != 1:
+        raise InvalidInput("give exactly one of card_number, phone or card_token")
+    member: Member | None
+    if query.card_number:
+        card = await uow.members.find_card(parse_card_number(query.card_number))
+        if card is None:
+            raise MemberNotFound()
+        if card.status is CardStatus.BLOCKED:
+            raise CardBlocked()
+        member = await uow.members.get(card.member_id)
+    else:
+        member = await uow.members.get_by_phone(contacts.phone(query.phone or ""))
+    if member is None:
+        raise MemberNotFound()
+    return await member_summary(uow, member)

@@ -1,0 +1,223 @@
+"""Quoting, recording and refunding sales at the till."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.views import Balances, TierView, tier_of
+from domain.errors import (
+    CouponNotRedeemable,
+    DuplicateReceipt,
+    DuplicateRefund,
+    Forbidden,
+    InvalidInput,
+    MemberNotFound,
+    PointsRedemptionUnavailable,
+    SaleNotFound,
+)
+from domain.members import Member
+from domain.points import PointsAccount, Reference
+from domain.ports import Clock, IdGenerator
+from domain.program import ProgramSettings
+from domain.repositories import RecordedRefund
+from domain.sales import Basket, Pricing, RejectedCoupon, RefundLine, Sale, SaleLine
+
+# Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Coupons arrive with their own issue; until then no code can name an issued coupon.
+NO_SUCH_COUPON = "not_redeemable"
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: int
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSale:
+    store_id: UUID
+    lines: Sequence[LineInput]
+    member_id: UUID | None = None
+    coupon_codes: Sequence[str] = ()
+    redeem_points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSale:
+    store_id: UUID
+    terminal_id: UUID | None
+    receipt_id: str
+    lines: Sequence[LineInput]
+    member_id: UUID | None = None
+    occurred_at: datetime | None = None
+    coupon_codes: Sequence[str] = ()
+    redeem_points: int = 0
+
+    def pricing_request(self) -> PriceSale:
+        return PriceSale(
+            store_id=self.store_id,
+            lines=self.lines,
+            member_id=self.member_id,
+            coupon_codes=self.coupon_codes,
+            redeem_points=self.redeem_points,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SaleOutcome:
+    pricing: Pricing
+    points: Balances | None
+    tier: TierView | None
+    sale_id: UUID | None = None
+    receipt_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    basket: Basket
+    pricing: Pricing
+    member: Member | None
+    tier: TierView | None
+    program: ProgramSettings
+
+
+async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
+    basket = Basket(
+        tuple(SaleLine(l.sku, l.quantity, l.unit_price, l.category) for l in cmd.lines)
+    )
+    if cmd.redeem_points:
+        raise PointsRedemptionUnavailable()
+    program = await uow.program.get()
+    member = None
+    tier_view = None
+    points_earned = 0
+    if cmd.member_id is not None:
+        member = await uow.members.get(cmd.member_id)
+        if member is None:
+            raise MemberNotFound()
+        tier = await tier_of(uow, member)
+        tier_view = TierView(tier.code, tier.name)
+        points_earned = program.points_for(basket.subtotal, tier.earn_multiplier)
+    pricing = Pricing(
+        subtotal=basket.subtotal,
+        discount_total=0,
+        points_redeemed=0,
+        points_value=0,
+        points_earned=points_earned,
+        rejected_coupons=tuple(RejectedCoupon(c, NO_SUCH_COUPON) for c in cmd.coupon_codes),
+    )
+    return _Priced(basket, pricing, member, tier_view, program)
+
+
+async def quote_sale(cmd: PriceSale, uow: UnitOfWork) -> SaleOutcome:
+    """What the sale would come to, without recording anything."""
+    priced = await _price(cmd, uow)
+    balances = None
+    if priced.member is not None:
+        balances = Balances.of(await uow.points.get(priced.member.id))
+    return SaleOutcome(pricing=priced.pricing, points=balances, tier=priced.tier)
+
+
+async def record_sale(
+    cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> SaleOutcome:
+    """Records the sale and credits the member with the points it earns."""
+    now = clock.now()
+    if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
+        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    priced = await _price(cmd.pricing_request(), uow)
+    if priced.pricing.rejected_coupons:
+        raise CouponNotRedeemable()
+    sale = Sale(
+        id=ids.new_id(),
+        store_id=cmd.store_id,
+        terminal_id=cmd.terminal_id,
+        receipt_id=cmd.receipt_id,
+        member_id=priced.member.id if priced.member else None,
+        currency=priced.program.currency,
+        occurred_at=cmd.occurred_at or now,
+        recorded_at=now,
+        lines=priced.basket.lines,
+        pricing=priced.pricing,
+    )
+    if not await uow.sales.add(sale):
+        raise DuplicateReceipt(f"receipt {cmd.receipt_id!r} was already recorded at this store")
+    balances = None
+    if sale.member_id is not None:
+        account = await uow.points.get_for_update(sale.member_id)
+        account.earn(
+            priced.pricing.points_earned, reference=Reference("sale", str(sale.id)), now=now
+        )
+        await uow.points.save(account)
+        balances = Balances.of(account)
+    return SaleOutcome(
+        pricing=priced.pricing,
+        points=balances,
+        tier=priced.tier,
+        sale_id=sale.id,
+        receipt_id=sale.receipt_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSale:
+    store_id: UUID
+    sale_id: UUID
+    refund_id: str
+    lines: Sequence[RefundLine] = ()
+    amount: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOutcome:
+    refund_id: str
+    sale_id: UUID
+    amount: int
+    points_reversed: int
+    points: Balances | None
+
+
+async def refund_sale(
+    cmd: RefundSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> RefundOutcome:
+    """Gives money back for part or all of a sale and claws back the points it earned."""
+    if (cmd.amount is None) == (not cmd.lines):
+        raise InvalidInput("a refund names either lines or an amount, not both")
+    sale = await uow.sales.get_for_update(cmd.sale_id)
+    if sale is None:
+        raise SaleNotFound()
+    if sale.store_id != cmd.store_id:
+        raise Forbidden("this sale belongs to another store")
+    decision = (
+        sale.refund_amount(cmd.amount) if cmd.amount is not None else sale.refund_lines(cmd.lines)
+    )
+    sale.apply_refund(decision)
+    refund = RecordedRefund(
+        id=ids.new_id(), refund_id=cmd.refund_id, sale_id=sale.id, decision=decision
+    )
+    if not await uow.sales.add_refund(sale, refund):
+        raise DuplicateRefund(f"refund {cmd.refund_id!r} was already recorded for this sale")
+    balances = None
+    if sale.member_id is not None:
+        account: PointsAccount = await uow.points.get_for_update(sale.member_id)
+        account.reverse(
+            decision.points_reversed,
+            reference=Reference("refund", str(refund.id)),
+            now=clock.now(),
+        )
+        await uow.points.save(account)
+        balances = Balances.of(account)
+    return RefundOutcome(
+        refund_id=cmd.refund_id,
+        sale_id=sale.id,
+        amount=decision.amount,
+        points_reversed=decision.points_reversed,
+        points=balances,
+    )

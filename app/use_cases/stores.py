@@ -1,0 +1,84 @@
+"""Stores, their terminals, and terminals proving who they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.secrets import hash_secret, new_secret, verify_secret
+from app.unit_of_work import UnitOfWork
+from domain.errors import InvalidCredentials, StoreExists, StoreNotFound, TerminalExists
+from domain.ports import Clock, IdGenerator, RandomSource
+from domain.repositories import AuditRecord
+from domain.stores import Store, Terminal
+
+
+@dataclass(frozen=True, slots=True)
+class CreateStore:
+    code: str
+    name: str
+    actor: str
+
+
+async def create_store(
+    cmd: CreateStore, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> Store:
+    store = Store(id=ids.new_id(), code=cmd.code, name=cmd.name.strip(), created_at=clock.now())
+    if not await uow.stores.add_store(store):
+        raise StoreExists()
+    await uow.audit.record(
+        AuditRecord(cmd.actor, "store.created", f"store:{store.id}", {"code": store.code})
+    )
+    return store
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTerminal:
+    store_id: UUID
+    code: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTerminal:
+    terminal: Terminal
+    secret: str  # shown once, never stored
+
+
+async def create_terminal(
+    cmd: CreateTerminal,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
+    random: RandomSource,
+) -> NewTerminal:
+    if await uow.stores.get_store(cmd.store_id) is None:
+        raise StoreNotFound()
+    secret = new_secret(random)
+    terminal = Terminal(
+        id=ids.new_id(),
+        store_id=cmd.store_id,
+        code=cmd.code,
+        secret_hash=hash_secret(secret),
+        created_at=clock.now(),
+    )
+    if not await uow.stores.add_terminal(terminal):
+        raise TerminalExists()
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "terminal.created",
+            f"terminal:{terminal.id}",
+            {"store_id": str(cmd.store_id), "code": cmd.code},
+        )
+    )
+    return NewTerminal(terminal, secret)
+
+
+async def authenticate_terminal(terminal_id: UUID, secret: str, uow: UnitOfWork) -> Terminal:
+    terminal = await uow.stores.get_terminal(terminal_id)
+    # Same answer for an unknown terminal and a wrong secret: no probing for terminal ids.
+    if terminal is None or not terminal.active or not verify_secret(secret, terminal.secret_hash):
+        raise InvalidCredentials()
+    return terminal

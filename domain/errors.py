@@ -1,0 +1,166 @@
+"""One hierarchy of domain errors, each with a stable machine-readable ``code``.
+
+The categories (not found, conflict, rule violation, ...) tell an adapter how to answer;
+the ``code`` is the contract with clients and never changes once published.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    title: ClassVar[str] = "The request breaks a rule of the programme"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflicts with the current state"
+
+
+class RuleViolation(DomainError):
+    """Well-formed input that the programme's rules do not allow."""
+
+    code = "rule_violation"
+    title = "Not allowed by the programme's rules"
+
+
+class InvalidInput(RuleViolation):
+    """A value that is syntactically fine but not a valid value of its kind."""
+
+    code = "validation_error"
+    title = "Invalid input"
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(detail)
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Not allowed for this caller"
+
+
+# Members and cards -------------------------------------------------------------------------
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    title = "No such member"
+
+
+class MemberExists(Conflict):
+    code = "member_exists"
+    title = "A member with this phone number already exists"
+
+
+class InvalidPhoneNumber(InvalidInput):
+    code = "invalid_phone_number"
+    title = "Not a valid phone number"
+
+
+class InvalidEmail(InvalidInput):
+    code = "invalid_email"
+    title = "Not a valid e-mail address"
+
+
+class InvalidCardNumber(InvalidInput):
+    code = "invalid_card_number"
+    title = "Not a valid card number (check digit mismatch)"
+
+
+class CardBlocked(NotFound):
+    code = "card_blocked"
+    title = "This card has been blocked; the member has a replacement card"
+
+
+# Stores and terminals ----------------------------------------------------------------------
+
+
+class StoreNotFound(NotFound):
+    code = "store_not_found"
+    title = "No such store"
+
+
+class StoreExists(Conflict):
+    code = "store_exists"
+    title = "A store with this code already exists"
+
+
+class TerminalExists(Conflict):
+    code = "terminal_exists"
+    title = "This store already has a terminal with this code"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    title = "Unknown terminal or wrong secret"
+
+
+# Programme ---------------------------------------------------------------------------------
+
+
+class CurrencyLocked(Conflict):
+    code = "currency_locked"
+    title = "The currency cannot change once sales have been recorded in it"
+
+
+# Sales and refunds -------------------------------------------------------------------------
+
+
+class DuplicateReceipt(Conflict):
+    code = "duplicate_receipt"
+    title = "This receipt has already been recorded under another idempotency key"
+
+
+class SaleNotFound(NotFound):
+    code = "sale_not_found"
+    title = "No such sale"
+
+
+class DuplicateRefund(Conflict):
+    code = "duplicate_refund"
+    title = "This refund id has already been used for this sale under another idempotency key"
+
+
+class RefundExceedsSale(RuleViolation):
+    code = "refund_exceeds_sale"
+    title = "The refund is larger than what is left to refund on this sale"
+
+
+class CouponNotRedeemable(RuleViolation):
+    code = "coupon_not_redeemable"
+    title = "The coupon cannot be redeemed"
+
+
+class PointsRedemptionUnavailable(RuleViolation):
+    code = "points_redemption_unavailable"
+    title = "Paying with points is not available yet"
+
+
+class InsufficientPoints(RuleViolation):
+    code = "insufficient_points"
+    title = "Not enough available points"
+
+
+class AmountTooLarge(InvalidInput):
+    code = "amount_too_large"
+    title = "An amount is larger than the programme accepts"
+
+
+# Requests -----------------------------------------------------------------------------------
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was already used with a different request"

@@ -1,0 +1,96 @@
+"""The programme's settings: currency, time zone, how points are earned and what they are worth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from domain.errors import InvalidInput
+from domain.money import currency_exponent, floor_int, require_currency
+
+MAX_EARN_RATE = Decimal(1000)
+MAX_POINT_VALUE = Decimal(1_000_000)
+MAX_PENDING_DAYS = 365
+
+
+class ExpiryKind(StrEnum):
+    NEVER = "never"
+    DAYS = "days"  # N days after earning
+    END_OF_MONTH = "end_of_month"  # end of the month N months after earning
+    END_OF_YEAR = "end_of_year"  # end of the year after earning
+
+
+@dataclass(frozen=True, slots=True)
+class PointsExpiryRule:
+    kind: ExpiryKind = ExpiryKind.NEVER
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        needs_count = self.kind in (ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH)
+        if needs_count and (self.count is None or not 1 <= self.count <= 3660):
+            raise InvalidInput(
+                f"expiry rule {self.kind.value!r} needs a count between 1 and 3660",
+                field="points_expiry.count",
+            )
+        if not needs_count and self.count is not None:
+            raise InvalidInput(
+                f"expiry rule {self.kind.value!r} takes no count", field="points_expiry.count"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSettings:
+    currency: str
+    time_zone: str
+    earn_rate: Decimal  # points per whole currency unit of payable amount
+    point_value: Decimal  # minor units of money one point is worth when redeemed
+    points_expiry: PointsExpiryRule
+    pending_days: int  # online points stay pending this long unless the order completes
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        require_currency(self.currency)
+        try:
+            if self.time_zone not in available_timezones():
+                raise ZoneInfoNotFoundError(self.time_zone)
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                f"{self.time_zone!r} is not an IANA time zone", field="time_zone"
+            ) from None
+        if not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
+            raise InvalidInput(f"earn_rate must be between 0 and {MAX_EARN_RATE}", field="earn_rate")
+        if not Decimal(0) < self.point_value <= MAX_POINT_VALUE:
+            raise InvalidInput(
+                f"point_value must be above 0 and at most {MAX_POINT_VALUE}", field="point_value"
+            )
+        if not 0 <= self.pending_days <= MAX_PENDING_DAYS:
+            raise InvalidInput(
+                f"pending_days must be between 0 and {MAX_PENDING_DAYS}", field="pending_days"
+            )
+
+    @property
+    def currency_exponent(self) -> int:
+        return currency_exponent(self.currency)
+
+    def points_for(self, payable: int, multiplier: Decimal) -> int:
+        """Points earned on a payable amount in minor units, floored."""
+        if payable <= 0:
+            return 0
+        major_units = Decimal(payable).scaleb(-self.currency_exponent)
+        return floor_int(major_units * self.earn_rate * multiplier)
+
+    def revised(self, new: ProgramSettings) -> ProgramSettings:
+        return replace(new, version=self.version + 1)
+
+
+DEFAULT_PROGRAM = ProgramSettings(
+    currency="CNY",
+    time_zone="Asia/Shanghai",
+    earn_rate=Decimal(1),
+    point_value=Decimal(1),
+    points_expiry=PointsExpiryRule(),
+    pending_days=14,
+)

@@ -1,0 +1,114 @@
+"""Repository ports, one per aggregate. Adapters implement them; tests use dict-backed fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from domain.cards import MemberCard
+from domain.members import Member
+from domain.points import LedgerEntry, PointsAccount
+from domain.program import ProgramSettings
+from domain.sales import RefundDecision, Sale
+from domain.stores import Store, Terminal
+from domain.tiers import TierLadder
+
+
+class MemberRepository(Protocol):
+    async def add(self, member: Member) -> bool:
+        """Stores a new member with their card; False if the phone is already taken."""
+        ...
+
+    async def get(self, member_id: UUID) -> Member | None: ...
+
+    async def get_by_phone(self, phone: str) -> Member | None: ...
+
+    async def find_card(self, card_number: str) -> MemberCard | None: ...
+
+    async def card_number_taken(self, card_number: str) -> bool: ...
+
+
+class PointsRepository(Protocol):
+    async def open_account(self, member_id: UUID) -> None: ...
+
+    async def get(self, member_id: UUID) -> PointsAccount:
+        """The account as of now, without locking it (for reads)."""
+        ...
+
+    async def get_for_update(self, member_id: UUID) -> PointsAccount:
+        """The account, locked until the unit of work ends."""
+        ...
+
+    async def save(self, account: PointsAccount) -> None:
+        """Writes the balances and appends the account's new entries."""
+        ...
+
+    async def entries(
+        self, member_id: UUID, *, before_id: int | None, limit: int
+    ) -> Sequence[LedgerEntry]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRefund:
+    id: UUID
+    refund_id: str
+    sale_id: UUID
+    decision: RefundDecision
+
+
+class SaleRepository(Protocol):
+    async def add(self, sale: Sale) -> bool:
+        """Stores a new sale; False if its store already has that receipt id."""
+        ...
+
+    async def get(self, sale_id: UUID) -> Sale | None: ...
+
+    async def get_for_update(self, sale_id: UUID) -> Sale | None: ...
+
+    async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
+        """Stores a refund and the sale's new refunded totals; False if refund_id was used."""
+        ...
+
+    async def any_recorded(self) -> bool: ...
+
+
+class StoreRepository(Protocol):
+    async def add_store(self, store: Store) -> bool:
+        """False if the store code is taken."""
+        ...
+
+    async def get_store(self, store_id: UUID) -> Store | None: ...
+
+    async def add_terminal(self, terminal: Terminal) -> bool:
+        """False if the store already has a terminal with this code."""
+        ...
+
+    async def get_terminal(self, terminal_id: UUID) -> Terminal | None: ...
+
+
+class ProgramRepository(Protocol):
+    async def get(self) -> ProgramSettings: ...
+
+    async def save(self, settings: ProgramSettings) -> None: ...
+
+
+class TierRepository(Protocol):
+    async def ladder(self) -> TierLadder: ...
+
+    async def replace(self, ladder: TierLadder) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, object]
+
+
+class AuditLog(Protocol):
+    async def record(self, record: AuditRecord) -> None: ...

@@ -1,0 +1,185 @@
+"""Sales at the till and their refunds: what is paid, what is earned, what is given back.
+
+Refunds are computed cumulatively (what has been refunded in total after this refund, minus
+what had been refunded before), so partial refunds never drift: a sale refunded in any number
+of pieces gives back exactly its payable amount and reverses exactly its earned points.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import AmountTooLarge, InvalidInput, RefundExceedsSale
+from domain.money import MAX_AMOUNT, floor_share
+
+MAX_LINES = 500
+MAX_QUANTITY = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLine:
+    sku: str
+    quantity: int
+    unit_price: int  # minor units
+    category: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}", field="quantity")
+        if not 0 <= self.unit_price <= MAX_AMOUNT:
+            raise InvalidInput(f"unit_price must be between 0 and {MAX_AMOUNT}", field="unit_price")
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True, slots=True)
+class Basket:
+    lines: tuple[SaleLine, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.lines) <= MAX_LINES:
+            raise InvalidInput(f"a sale has between 1 and {MAX_LINES} lines", field="lines")
+        if self.subtotal > MAX_AMOUNT:
+            raise AmountTooLarge(f"the subtotal exceeds {MAX_AMOUNT} minor units", field="lines")
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedCoupon:
+    code: str
+    code_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The money side of a quote or sale."""
+
+    subtotal: int
+    discount_total: int
+    points_redeemed: int
+    points_value: int
+    points_earned: int
+    applied_coupons: tuple[str, ...] = ()
+    rejected_coupons: tuple[RejectedCoupon, ...] = ()
+    draw_chances: int = 0
+
+    @property
+    def payable(self) -> int:
+        return self.subtotal - self.discount_total - self.points_value
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundDecision:
+    amount: int
+    points_reversed: int
+    # (line number, quantity refunded now) for every sale line the refund touches
+    line_quantities: tuple[tuple[int, int], ...]
+
+
+@dataclass(slots=True)
+class Sale:
+    id: UUID
+    store_id: UUID
+    terminal_id: UUID | None
+    receipt_id: str
+    member_id: UUID | None
+    currency: str
+    occurred_at: datetime
+    recorded_at: datetime
+    lines: tuple[SaleLine, ...]
+    pricing: Pricing
+    refunded_amount: int = 0
+    points_reversed: int = 0
+    # line number (0-based, as in ``lines``) -> quantity refunded so far
+    refunded_quantities: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def payable(self) -> int:
+        return self.pricing.payable
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.payable - self.refunded_amount
+
+    def refund_lines(self, requested: Sequence[RefundLine]) -> RefundDecision:
+        """Refunds quantities by SKU; the money back is the lines' share of what was paid."""
+        if not requested:
+            raise InvalidInput("a refund needs lines or an amount", field="lines")
+        wanted = Counter[str]()
+        for item in requested:
+            if item.quantity < 1:
+                raise InvalidInput("refund quantities must be at least 1", field="lines")
+            wanted[item.sku] += item.quantity
+        taken: list[tuple[int, int]] = []
+        for sku, quantity in wanted.items():
+            left = quantity
+            for number, line in enumerate(self.lines):
+                if line.sku != sku or left == 0:
+                    continue
+                remaining = line.quantity - self.refunded_quantities.get(number, 0)
+                take = min(left, remaining)
+                if take > 0:
+                    taken.append((number, take))
+                    left -= take
+            if left:
+                raise RefundExceedsSale(
+                    f"{quantity} x {sku!r} requested, only {quantity - left} left to refund"
+                )
+        before = self._refunded_line_value()
+        now_value = sum(self.lines[number].unit_price * qty for number, qty in taken)
+        after = before + now_value
+        subtotal = self.pricing.subtotal
+        if after == subtotal:
+            amount = self.refundable_amount  # the last piece takes exactly what is left
+        else:
+            share = floor_share(self.payable, after, subtotal)
+            amount = share - floor_share(self.payable, before, subtotal)
+            amount = min(amount, self.refundable_amount)
+        return RefundDecision(
+            amount=amount,
+            points_reversed=self._points_to_reverse(amount),
+            line_quantities=tuple(sorted(taken)),
+        )
+
+    def refund_amount(self, amount: int) -> RefundDecision:
+        if amount < 1:
+            raise InvalidInput("a refund amount must be at least 1", field="amount")
+        if amount > self.refundable_amount:
+            raise RefundExceedsSale(
+                f"{amount} requested, {self.refundable_amount} left to refund on this sale"
+            )
+        return RefundDecision(
+            amount=amount, points_reversed=self._points_to_reverse(amount), line_quantities=()
+        )
+
+    def apply_refund(self, decision: RefundDecision) -> None:
+        self.refunded_amount += decision.amount
+        self.points_reversed += decision.points_reversed
+        for number, quantity in decision.line_quantities:
+            self.refunded_quantities[number] = self.refunded_quantities.get(number, 0) + quantity
+
+    def _refunded_line_value(self) -> int:
+        return sum(self.lines[n].unit_price * q for n, q in self.refunded_quantities.items())
+
+    def _points_to_reverse(self, amount: int) -> int:
+        earned = self.pricing.points_earned
+        after = self.refunded_amount + amount
+        reversed_after = (
+            earned if after >= self.payable else floor_share(earned, after, self.payable)
+        )
+        return reversed_after - self.points_reversed
