@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -58,6 +59,7 @@ class RecordedRefund:
     refund_id: str
     sale_id: UUID
     decision: RefundDecision
+    created_at: datetime
 
 
 class SaleRepository(Protocol):
@@ -82,6 +84,8 @@ class StoreRepository(Protocol):
         ...
 
     async def get_store(self, store_id: UUID) -> Store | None: ...
+
+    async def get_store_by_code(self, code: str) -> Store | None: ...
 
     async def add_terminal(self, terminal: Terminal) -> bool:
         """False if the store already has a terminal with this code."""

@@ -199,8 +199,13 @@ async def refund_sale(
         sale.refund_amount(cmd.amount) if cmd.amount is not None else sale.refund_lines(cmd.lines)
     )
     sale.apply_refund(decision)
+    now = clock.now()
     refund = RecordedRefund(
-        id=ids.new_id(), refund_id=cmd.refund_id, sale_id=sale.id, decision=decision
+        id=ids.new_id(),
+        refund_id=cmd.refund_id,
+        sale_id=sale.id,
+        decision=decision,
+        created_at=now,
     )
     if not await uow.sales.add_refund(sale, refund):
         raise DuplicateRefund(f"refund {cmd.refund_id!r} was already recorded for this sale")
@@ -210,7 +215,7 @@ async def refund_sale(
         account.reverse(
             decision.points_reversed,
             reference=Reference("refund", str(refund.id)),
-            now=clock.now(),
+            now=now,
         )
         await uow.points.save(account)
         balances = Balances.of(account)

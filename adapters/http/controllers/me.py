@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from adapters.http.schemas.common import TierOut
+from adapters.http.schemas.me import LedgerEntryOut, LedgerPageOut, MeOut, MyPointsOut
+from adapters.http.schemas.problem import problems
+from app import transactions
+from app.container import Container
+from app.principal import Principal
+from app.use_cases.me import my_account, my_ledger
+from domain.errors import InvalidInput
+
+Limit = Annotated[int, Parameter(query="limit", ge=1, le=200)]
+Cursor = Annotated[str | None, Parameter(query="cursor", max_length=64)]
+
+
+def encode_cursor(before_id: int | None) -> str | None:
+    if before_id is None:
+        return None
+    return base64.urlsafe_b64encode(f"e{before_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if raw[:1] != "e":
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("the cursor is not one this API gave out", field="cursor") from None
+
+
+class MeController(Controller):
+    path = "/"
+    tags = ["member"]
+
+    @get(operation_id="getMe", summary="The member's card, tier and points", responses=problems(401, 403, 404))
+    async def me(self, container: Container, principal: Principal) -> MeOut:
+        assert principal.member_id is not None
+        member_id = principal.member_id
+        account = await transactions.read(container.uow, lambda uow: my_account(member_id, uow))
+        return MeOut(
+            member_id=account.member_id,
+            name=account.name,
+            card_number=account.card_number,
+            tier=TierOut(code=account.tier.code, name=account.tier.name),
+            # Nothing expires until points lots and an expiry rule exist (ledger issue).
+            points=MyPointsOut(
+                available=account.points.available, pending=account.points.pending, expiring=[]
+            ),
+        )
+
+    @get(
+        "/ledger",
+        operation_id="getMyLedger",
+        summary="The member's points entries, newest first",
+        responses=problems(401, 403, 404, 422),
+    )
+    async def ledger(
+        self, container: Container, principal: Principal, limit: Limit = 50, cursor: Cursor = None
+    ) -> LedgerPageOut:
+        assert principal.member_id is not None
+        member_id = principal.member_id
+        before_id = decode_cursor(cursor)
+        page = await transactions.read(
+            container.uow,
+            lambda uow: my_ledger(member_id, uow, before_id=before_id, limit=limit),
+        )
+        return LedgerPageOut(
+            items=[
+                LedgerEntryOut(
+                    id=e.id or 0,
+                    type=e.type.value,
+                    points=e.points,
+                    reference=str(e.reference),
+                    created_at=e.created_at,
+                    expires_at=e.expires_at,
+                )
+                for e in page.entries
+            ],
+            next_cursor=encode_cursor(page.next_before_id),
+        )

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, post
+
+from adapters.http.idempotency import IdempotencyKey, respond_idempotently
+from adapters.http.schemas.common import BalancesOut
+from adapters.http.schemas.pos import QuoteIn, QuoteOut, RefundIn, RefundOut, SaleIn, SaleOut
+from adapters.http.schemas.problem import problems
+from app.container import Container
+from app.principal import Principal
+from app.unit_of_work import UnitOfWork
+from app.use_cases.sales import (
+    LineInput,
+    PriceSale,
+    RecordSale,
+    RefundSale,
+    quote_sale,
+    record_sale,
+    refund_sale,
+)
+from domain.sales import RefundLine
+
+
+def _lines(data: QuoteIn) -> list[LineInput]:
+    return [LineInput(l.sku, l.quantity, l.unit_price, l.category) for l in data.lines]
+
+
+class PosSalesController(Controller):
+    path = "/"
+    tags = ["pos"]
+
+    @post(
+        "/quote",
+        operation_id="posQuoteSale",
+        summary="Price a basket for a member without recording it",
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def quote(
+        self,
+        request: Request[Any, Any, Any],
+        data: QuoteIn,
+        container: Container,
+        principal: Principal,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[QuoteOut]:
+        assert principal.store_id is not None
+        command = PriceSale(
+            store_id=principal.store_id,
+            lines=_lines(data),
+            member_id=data.member_id,
+            coupon_codes=data.coupon_codes,
+            redeem_points=data.redeem_points,
+        )
+
+        async def action(uow: UnitOfWork) -> tuple[int, QuoteOut]:
+            return 200, QuoteOut.of(await quote_sale(command, uow))
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)
+
+    @post(
+        "/sales",
+        operation_id="posRecordSale",
+        summary="Record a sale and credit the member's points",
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def record(
+        self,
+        request: Request[Any, Any, Any],
+        data: SaleIn,
+        container: Container,
+        principal: Principal,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SaleOut]:
+        assert principal.store_id is not None
+        command = RecordSale(
+            store_id=principal.store_id,
+            terminal_id=principal.terminal_id,
+            receipt_id=data.receipt_id,
+            lines=_lines(data),
+            member_id=data.member_id,
+            occurred_at=data.occurred_at,
+            coupon_codes=data.coupon_codes,
+            redeem_points=data.redeem_points,
+        )
+
+        async def action(uow: UnitOfWork) -> tuple[int, SaleOut]:
+            outcome = await record_sale(command, uow, clock=container.clock, ids=container.ids)
+            return 201, SaleOut.of(outcome)
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)
+
+    @post(
+        "/sales/{sale_id:uuid}/refunds",
+        operation_id="posRefundSale",
+        summary="Refund part or all of a sale; earned points are reversed pro rata",
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        sale_id: UUID,
+        data: RefundIn,
+        container: Container,
+        principal: Principal,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[RefundOut]:
+        assert principal.store_id is not None
+        command = RefundSale(
+            store_id=principal.store_id,
+            sale_id=sale_id,
+            refund_id=data.refund_id,
+            lines=[RefundLine(l.sku, l.quantity) for l in data.lines or ()],
+            amount=data.amount,
+        )
+
+        async def action(uow: UnitOfWork) -> tuple[int, RefundOut]:
+            outcome = await refund_sale(command, uow, clock=container.clock, ids=container.ids)
+            return 201, RefundOut(
+                refund_id=outcome.refund_id,
+                sale_id=outcome.sale_id,
+                amount=outcome.amount,
+                points_reversed=outcome.points_reversed,
+                points_restored=0,
+                coupons_restored=[],
+                draw_chances_revoked=0,
+                points=BalancesOut(
+                    available=outcome.points.available, pending=outcome.points.pending
+                )
+                if outcome.points
+                else None,
+            )
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)

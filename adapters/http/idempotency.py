@@ -1,0 +1,59 @@
+"""Glue between an HTTP request and the idempotent-write runner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.params import Parameter
+
+from adapters.http.problems import render_domain_error
+from app.container import Container
+from app.idempotency import request_fingerprint, run_idempotently
+from app.idempotency_store import StoredResponse
+from app.principal import Principal
+from app.unit_of_work import UnitOfWork
+
+IdempotencyKey = Annotated[
+    str,
+    Parameter(
+        header="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description=(
+            "Repeat it to retry safely: the same key with the same body returns the first "
+            "answer and applies nothing twice; with another body it is 409."
+        ),
+    ),
+]
+
+Action = Callable[[UnitOfWork], Awaitable[tuple[int, msgspec.Struct]]]
+
+
+async def respond_idempotently(
+    request: Request[Any, Any, Any],
+    container: Container,
+    principal: Principal,
+    key: str,
+    action: Action,
+) -> Response[Any]:
+    body = await request.body()
+
+    async def operation(uow: UnitOfWork) -> StoredResponse:
+        status, payload = await action(uow)
+        return StoredResponse(status, msgspec.json.encode(payload), "application/json")
+
+    stored = await run_idempotently(
+        container.uow,
+        container.clock,
+        caller=principal.caller_key,
+        key=key,
+        request_hash=request_fingerprint(request.method, request.url.path, body),
+        operation=operation,
+        render_error=render_domain_error,
+    )
+    return Response(
+        content=stored.body, status_code=stored.status_code, media_type=stored.media_type
+    )

@@ -1,0 +1,194 @@
+"""RFC 9457 problem details: the one mapping from errors to HTTP answers.
+
+Every error leaves the service as application/problem+json with a stable ``code``; nothing
+ever shows a stack trace.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from app.idempotency_store import StoredResponse
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+)
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("loyalty.http")
+
+
+class ProblemException(HTTPException):
+    """An HTTP-level refusal (authentication, headers, limits) with its stable code."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
+        self.code = code
+
+
+def unauthenticated(detail: str) -> ProblemException:
+    return ProblemException(
+        401, "unauthenticated", detail, headers={"WWW-Authenticate": 'Bearer realm="loyalty"'}
+    )
+
+
+def forbidden(detail: str) -> ProblemException:
+    return ProblemException(403, "forbidden", detail)
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, InvalidCredentials):
+        return 401
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 422
+
+
+def problem_body(
+    status: int, code: str, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+
+
+def domain_problem(error: DomainError) -> tuple[int, dict[str, Any]]:
+    status = status_for(error)
+    field = error.field if isinstance(error, InvalidInput) else None
+    extra: dict[str, Any] = {}
+    if field is not None:
+        extra["errors"] = [{"field": field, "message": error.detail}]
+    return status, problem_body(status, error.code, error.title, error.detail, **extra)
+
+
+def render_domain_error(error: DomainError) -> StoredResponse:
+    """The same answer as the exception handler gives, as bytes an idempotency key can keep."""
+    status, body = domain_problem(error)
+    return StoredResponse(status, msgspec.json.encode(body), PROBLEM_JSON)
+
+
+def _problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    status, body = domain_problem(error)
+    return _problem(status, body)
+
+
+def handle_validation_error(
+    _: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
+    detail = str(error.detail)
+    errors = [
+        {
+            "field": item.get("key"),
+            "source": item.get("source"),
+            "message": item.get("message"),
+        }
+        for item in (error.extra if isinstance(error.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    body = problem_body(
+        422,
+        "validation_error",
+        "The request does not match the schema",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors) or detail,
+        errors=errors or None,
+    )
+    return _problem(422, body)
+
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def handle_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    code = getattr(error, "code", None) or _CODES_BY_STATUS.get(status, "http_error")
+    if status == 400 and "malformed" in str(error.detail).lower():
+        code = "malformed_request
+    if isinstance(error, NotAuthorizedException) and not getattr(error, "code", None):
+        code = "unauthenticated"
+    if isinstance(error, PermissionDeniedException) and not getattr(error, "code", None):
+        code = "forbidden"
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if status >= 500:
+        log.error("http_error", status=status, detail=error.detail)
+        detail = title
+    else:
+        detail = str(error.detail)
+    return _problem(status, problem_body(status, code, title, detail), error.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(error).__name__)
+    unavailable = _is_database_unavailable(error)
+    if unavailable:
+        body = problem_body(
+            503, "service_unavailable", "Service Unavailable", "the database is unavailable"
+        )
+        return _problem(503, body, {"Retry-After": "2"})
+    body = problem_body(500, "internal_error", "Internal Server Error", "an unexpected error")
+    return _problem(500, body)
+
+
+def _is_database_unavailable(error: Exception) -> bool:
+    import asyncpg
+
+    return isinstance(
+        error,
+        OSError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.ConnectionDoesNotExistError
+        | asyncpg.exceptions.TooManyConnectionsError
+        | asyncpg.exceptions.AdminShutdownError,
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

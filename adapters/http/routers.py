@@ -1,0 +1,42 @@
+"""The API's areas: each router sets the role its routes need, once."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.di import Provide
+from litestar.types import ControllerRouterHandler
+
+from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.controllers.admin_program import AdminProgramController
+from adapters.http.controllers.admin_stores import AdminStoresController
+from adapters.http.controllers.admin_terminals import AdminTerminalsController
+from adapters.http.controllers.auth import AuthController
+from adapters.http.controllers.health import HealthController
+from adapters.http.controllers.me import MeController
+from adapters.http.controllers.pos_members import PosMembersController
+from adapters.http.controllers.pos_sales import PosSalesController
+from app.principal import Role
+
+
+def _area(path: str, role: Role, handlers: list[ControllerRouterHandler]) -> Router:
+    return Router(
+        path=path,
+        route_handlers=handlers,
+        guards=[require_role(role)],
+        security=SECURITY,
+        dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
+    )
+
+
+def route_handlers() -> list[ControllerRouterHandler]:
+    return [
+        HealthController,
+        AuthController,
+        _area(
+            "/v1/admin",
+            Role.ADMIN,
+            [AdminStoresController, AdminTerminalsController, AdminProgramController],
+        ),
+        _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
+        _area("/v1/me", Role.MEMBER, [MeController]),
+    ]

@@ -1,0 +1,1 @@
+"""Request and response bodies: msgspec structs whose constraints become the OpenAPI schema."""

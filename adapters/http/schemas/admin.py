@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import Meta
+
+from adapters.http.schemas.common import Code, Input, Output
+from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+
+
+class StoreIn(Input, kw_only=True):
+    code: Code
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class StoreOut(Output, kw_only=True):
+    store_id: UUID
+    code: str
+    name: str
+    created_at: datetime
+
+
+class TerminalIn(Input, kw_only=True):
+    store_id: UUID
+    code: Code
+
+
+class TerminalOut(Output, kw_only=True):
+    terminal_id: UUID
+    store_id: UUID
+    code: str
+    created_at: datetime
+    secret: Annotated[str, Meta(description="shown once; only a hash is kept")]
+
+
+class PointsExpiryIo(Input, kw_only=True):
+    kind: Literal["never", "days", "end_of_month", "end_of_year"]
+    count: Annotated[int, Meta(ge=1, le=3660)] | None = None
+
+
+class ProgramIn(Input, kw_only=True):
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["CNY"])]
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64, examples=["Asia/Shanghai"])]
+    earn_rate: Annotated[Decimal, Meta(description="points per whole currency unit")]
+    point_value: Annotated[Decimal, Meta(description="minor units one point is worth")]
+    points_expiry: PointsExpiryIo
+    pending_days: Annotated[int, Meta(ge=0, le=365)]
+
+    def to_settings(self) -> ProgramSettings:
+        return ProgramSettings(
+            currency=self.currency,
+            time_zone=self.time_zone,
+            earn_rate=self.earn_rate,
+            point_value=self.point_value,
+            points_expiry=PointsExpiryRule(
+                ExpiryKind(self.points_expiry.kind), self.points_expiry.count
+            ),
+            pending_days=self.pending_days,
+        )
+
+
+class ProgramOut(Output, kw_only=True):
+    currency: str
+    time_zone: str
+    earn_rate: Decimal
+    point_value: Decimal
+    points_expiry: PointsExpiryIo
+    pending_days: int
+    version: int
+
+    @classmethod
+    def of(cls, settings: ProgramSettings) -> ProgramOut:
+        return cls(
+            currency=settings.currency,
+            time_zone=settings.time_zone,
+            earn_rate=settings.earn_rate,
+            point_value=settings.point_value,
+            points_expiry=PointsExpiryIo(
+                kind=settings.points_expiry.kind.value,  # type: ignore[arg-type]
+                count=settings.points_expiry.count,
+            ),
+            pending_days=settings.pending_days,
+            version=settings.version,
+        )

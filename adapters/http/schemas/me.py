@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from adapters.http.schemas.common import BalancesOut, Output, Page, TierOut
+
+
+class ExpiringOut(Output, kw_only=True):
+    points: int
+    expires_at: datetime
+
+
+class MyPointsOut(BalancesOut, kw_only=True):
+    expiring: list[ExpiringOut]
+
+
+class MeOut(Output, kw_only=True):
+    member_id: UUID
+    name: str | None
+    card_number: str
+    tier: TierOut
+    points: MyPointsOut
+
+
+class LedgerEntryOut(Output, kw_only=True):
+    id: int
+    type: str
+    points: int
+    reference: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
+
+class LedgerPageOut(Page, kw_only=True):
+    items: list[LedgerEntryOut]

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from msgspec import Meta
+
+from adapters.http.schemas.common import (
+    BalancesOut,
+    CouponOut,
+    Input,
+    Money,
+    Output,
+    Points,
+    PositiveMoney,
+    Timestamp,
+    TierOut,
+)
+from app.use_cases.sales import SaleOutcome
+from app.use_cases.views import MemberSummary
+from domain.sales import MAX_LINES, MAX_QUANTITY
+
+Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
+Sku = Annotated[str, Meta(min_length=1, max_length=64)]
+CouponCode = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class EnrolMemberIn(Input, kw_only=True):
+    phone: Annotated[str, Meta(min_length=1, max_length=32, examples=["+8613800138000"])]
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    birthday: date | None = None
+
+
+class MemberSummaryOut(Output, kw_only=True):
+    member_id: UUID
+    card_number: str
+    display_name: str
+    tier: TierOut
+    points: BalancesOut
+    coupons: list[CouponOut]
+
+    @classmethod
+    def of(cls, summary: MemberSummary) -> MemberSummaryOut:
+        return cls(
+            member_id=summary.member_id,
+            card_number=summary.card_number,
+            display_name=summary.display_name,
+            tier=TierOut(code=summary.tier.code, name=summary.tier.name),
+            points=BalancesOut(
+                available=summary.points.available, pending=summary.points.pending
+            ),
+            coupons=[],
+        )
+
+
+class SaleLineIn(Input, kw_only=True):
+    sku: Sku
+    category: Annotated[str, Meta(max_length=64)] | None = None
+    quantity: Quantity
+    unit_price: Money
+
+
+class QuoteIn(Input, kw_only=True):
+    member_id: UUID | None = None
+    occurred_at: Timestamp | None = None
+    lines: Annotated[list[SaleLineIn], Meta(min_length=1, max_length=MAX_LINES)]
+    coupon_codes: Annotated[list[CouponCode], Meta(max_length=20)] = []
+    redeem_points: Points = 0
+
+
+class SaleIn(QuoteIn, kw_only=True):
+    receipt_id: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class RejectedCouponOut(Output, kw_only=True):
+    code: str
+    code_reason: str
+
+
+class QuoteOut(Output, kw_only=True):
+    subtotal: int
+    discount_total: int
+    points_redeemed: int
+    points_value: int
+    payable: int
+    points_earned: int
+    draw_chances: int
+    applied_coupons: list[str]
+    rejected_coupons: list[RejectedCouponOut]
+    points: BalancesOut | None
+    tier: TierOut | None
+
+    @classmethod
+    def fields_of(cls, outcome: SaleOutcome) -> dict[str, object]:
+        p = outcome.pricing
+        return {
+            "subtotal": p.subtotal,
+            "discount_total": p.discount_total,
+            "points_redeemed": p.points_redeemed,
+            "points_value": p.points_value,
+            "payable": p.payable,
+            "points_earned": p.points_earned,
+            "draw_chances": p.draw_chances,
+            "applied_coupons": list(p.applied_coupons),
+            "rejected_coupons": [
+                RejectedCouponOut(code=r.code, code_reason=r.code_reason)
+                for r in p.rejected_coupons
+            ],
+            "points": BalancesOut(
+                available=outcome.points.available, pending=outcome.points.pending
+            )
+            if outcome.points
+            else None,
+            "tier": TierOut(code=outcome.tier.code, name=outcome.tier.name)
+            if outcome.tier
+            else None,
+        }
+
+    @classmethod
+    def of(cls, outcome: SaleOutcome) -> QuoteOut:
+        return cls(**cls.fields_of(outcome))  # type: ignore[arg-type]
+
+
+class SaleOut(QuoteOut, kw_only=True):
+    sale_id: UUID
+    receipt_id: str
+
+    @classmethod
+    def of(cls, outcome: SaleOutcome) -> SaleOut:
+        assert outcome.sale_id is not None and outcome.receipt_id is not None
+        return cls(
+            sale_id=outcome.sale_id,
+            receipt_id=outcome.receipt_id,
+            **cls.fields_of(outcome),  # type: ignore[arg-type]
+        )
+
+
+class RefundLineIn(Input, kw_only=True):
+    sku: Sku
+    quantity: Quantity
+
+
+class RefundIn(Input, kw_only=True):
+    refund_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    lines: Annotated[list[RefundLineIn], Meta(min_length=1, max_length=MAX_LINES)] | None = None
+    amount: PositiveMoney | None = None
+
+
+class RefundOut(Output, kw_only=True):
+    refund_id: str
+    sale_id: UUID
+    amount: int
+    points_reversed: int
+    points_restored: int
+    coupons_restored: list[str]
+    draw_chances_revoked: int
+    points: BalancesOut | None
+
+

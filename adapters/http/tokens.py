@@ -1,0 +1,101 @@
+"""JSON Web Tokens: HS256 signed with the configured secret, with issuer and audience.
+
+Only HS256 is accepted on verification, so "alg: none" and algorithm-confusion tokens fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import jwt
+
+from app.principal import Principal, Role
+from domain.ports import Clock
+
+ALGORITHM = "HS256"
+LEEWAY = timedelta(seconds=30)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        issuer: str,
+        audience: str,
+        clock: Clock,
+        ttl_seconds: dict[Role, int],
+    ) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._clock = clock
+        self._ttl = ttl_seconds
+
+    def issue(self, principal: Principal, ttl_seconds: int | None = None) -> IssuedToken:
+        ttl = ttl_seconds or self._ttl[principal.role]
+        now = self._clock.now()
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": principal.subject,
+            "role": principal.role.value,
+            "iat": now,
+            "nbf": now,
+            "exp": now + timedelta(seconds=ttl),
+        }
+        if principal.store_id:
+            claims["store_id"] = str(principal.store_id)
+        if principal.terminal_id:
+            claims["terminal_id"] = str(principal.terminal_id)
+        return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), ttl)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY,
+                options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]},
+            )
+            role = Role(claims.get("role"))
+            subject = str(claims["sub"])
+            if role is Role.POS:
+                return Principal(
+                    role,
+                    subject,
+                    store_id=UUID(claims["store_id"]),
+                    terminal_id=UUID(claims["terminal_id"]),
+                )
+            if role is Role.MEMBER:
+                return Principal(role, subject, member_id=UUID(subject))
+            return Principal(role, subject)
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+            raise InvalidToken(str(error)) from None
+
+    def issue_admin_token(self, subject: str, ttl_seconds: int | None = None) -> IssuedToken:
+        return self.issue(Principal(Role.ADMIN, subject), ttl_seconds)
+
+    def issue_member_token(self, member_id: UUID, ttl_seconds: int | None = None) -> IssuedToken:
+        return self.issue(Principal(Role.MEMBER, str(member_id), member_id=member_id), ttl_seconds)
+
+    def for_terminal(self, terminal_id: UUID, store_id: UUID) -> IssuedToken:
+        return self.issue(
+            Principal(Role.POS, str(terminal_id), store_id=store_id, terminal_id=terminal_id)
+        )

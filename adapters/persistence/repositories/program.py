@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from adapters.persistence.tables import ProgramSettingsRow, TierRow
+from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.tiers import Tier, TierLadder
+
+SINGLETON_ID = 1
+
+
+class PostgresProgramRepository:
+    async def get(self) -> ProgramSettings:
+        row = await ProgramSettingsRow.select().where(ProgramSettingsRow.id == SINGLETON_ID).first()
+        if row is None:
+            raise LookupError("program_settings has no row: have the migrations run?")
+        return ProgramSettings(
+            currency=row["currency"],
+            time_zone=row["time_zone"],
+            earn_rate=Decimal(row["earn_rate"]),
+            point_value=Decimal(row["point_value"]),
+            points_expiry=PointsExpiryRule(ExpiryKind(row["expiry_kind"]), row["expiry_count"]),
+            pending_days=row["pending_days"],
+            version=row["version"],
+        )
+
+    async def save(self, settings: ProgramSettings) -> None:
+        await ProgramSettingsRow.update(
+            {
+                ProgramSettingsRow.currency: settings.currency,
+                ProgramSettingsRow.time_zone: settings.time_zone,
+                ProgramSettingsRow.earn_rate: settings.earn_rate,
+                ProgramSettingsRow.point_value: settings.point_value,
+                ProgramSettingsRow.expiry_kind: settings.points_expiry.kind.value,
+                ProgramSettingsRow.expiry_count: settings.points_expiry.count,
+                ProgramSettingsRow.pending_days: settings.pending_days,
+                ProgramSettingsRow.version: settings.version,
+                ProgramSettingsRow.updated_at: datetime.now(UTC),
+            }
+        ).where(ProgramSettingsRow.id == SINGLETON_ID)
+
+
+class PostgresTierRepository:
+    async def ladder(self) -> TierLadder:
+        rows = await TierRow.select().order_by(TierRow.rank)
+        return TierLadder.of(
+            Tier(
+                code=r["code"],
+                name=r["name"],
+                rank=r["rank"],
+                threshold=r["threshold"],
+                earn_multiplier=Decimal(r["earn_multiplier"]),
+            )
+            for r in rows
+        )
+
+    async def replace(self, ladder: TierLadder) -> None:
+        """Upserts the ladder's tiers. Removing tiers members still hold is refused by the
+        foreign key; moving members off a tier is the tier policy's job, not this one's."""
+        for tier in ladder.tiers:
+            await TierRow.raw(
+                "INSERT INTO tiers (code, name, rank, threshold, earn_multiplier) "
+                "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (code) DO UPDATE SET "
+                "name = EXCLUDED.name, rank = EXCLUDED.rank, threshold = EXCLUDED.threshold, "
+                "earn_multiplier = EXCLUDED.earn_multiplier",
+                tier.code,
+                tier.name,
+                tier.rank,
+                tier.threshold,
+                tier.earn_multiplier,
+            )
+        codes = [t.code for t in ladder.tiers]
+        await TierRow.delete().where(TierRow.code.not_in(codes))

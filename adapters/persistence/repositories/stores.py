@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from adapters.persistence.tables import StoreRow, TerminalRow
+from domain.stores import Store, Terminal
+
+
+class PostgresStoreRepository:
+    async def add_store(self, store: Store) -> bool:
+        inserted = (
+            await StoreRow.insert(
+                StoreRow(id=store.id, code=store.code, name=store.name, created_at=store.created_at)
+            )
+            .on_conflict(target=StoreRow.code, action="DO NOTHING")
+            .returning(StoreRow.id)
+        )
+        return bool(inserted)
+
+    async def get_store(self, store_id: UUID) -> Store | None:
+        row = await StoreRow.select().where(StoreRow.id == store_id).first()
+        return Store(**row) if row else None
+
+    async def get_store_by_code(self, code: str) -> Store | None:
+        row = await StoreRow.select().where(StoreRow.code == code).first()
+        return Store(**row) if row else None
+
+    async def add_terminal(self, terminal: Terminal) -> bool:
+        inserted = (
+            await TerminalRow.insert(
+                TerminalRow(
+                    id=terminal.id,
+                    store_id=terminal.store_id,
+                    code=terminal.code,
+                    secret_hash=terminal.secret_hash,
+                    active=terminal.active,
+                    created_at=terminal.created_at,
+                )
+            )
+            .on_conflict(target=(TerminalRow.store_id, TerminalRow.code), action="DO NOTHING")
+            .returning(TerminalRow.id)
+        )
+        return bool(inserted)
+
+    async def get_terminal(self, terminal_id: UUID) -> Terminal | None:
+        row: dict[str, Any] | None = (
+            await TerminalRow.select().where(TerminalRow.id == terminal_id).first()
+        )
+        return Terminal(**row) if row else None

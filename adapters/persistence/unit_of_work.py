@@ -1,0 +1,77 @@
+"""The PostgreSQL unit of work: one database transaction shared by every repository."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+from adapters.persistence.repositories.audit import PostgresAuditLog
+from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
+from adapters.persistence.repositories.members import PostgresMemberRepository
+from adapters.persistence.repositories.points import PostgresPointsRepository
+from adapters.persistence.repositories.program import (
+    PostgresProgramRepository,
+    PostgresTierRepository,
+)
+from adapters.persistence.repositories.sales import PostgresSaleRepository
+from adapters.persistence.repositories.stores import PostgresStoreRepository
+
+
+class PostgresUnitOfWork:
+    # Repositories hold no state of their own; they run in whatever transaction is current.
+    members = PostgresMemberRepository()
+    points = PostgresPointsRepository()
+    sales = PostgresSaleRepository()
+    stores = PostgresStoreRepository()
+    program = PostgresProgramRepository()
+    tiers = PostgresTierRepository()
+    audit = PostgresAuditLog()
+    idempotency = PostgresIdempotencyStore()
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
+        self._transaction: PostgresTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        # Nesting would silently join an outer transaction (Piccolo's default): refuse it.
+        self._transaction = self._engine.transaction(allow_nested=False)
+        await self._transaction.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        transaction = self._require()
+        try:
+            if not transaction._committed and not transaction._rolled_back:
+                await transaction.rollback()
+        finally:
+            # Releases the connection; with the transaction already ended it commits nothing.
+            await transaction.__aexit__(None, None, None)
+            self._transaction = None
+
+    async def commit(self) -> None:
+        await self._require().commit()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        savepoint = await self._require().savepoint()
+        try:
+            yield
+        except BaseException:
+            await savepoint.rollback_to()
+            raise
+        else:
+            await savepoint.release()
+
+    def _require(self) -> PostgresTransaction:
+        if self._transaction is None:
+            raise RuntimeError("the unit of work is not active: use `async with uow:`")
+        return self._transaction

@@ -1,0 +1,31 @@
+"""The ASGI entry point: `uvicorn app.asgi:create_app --factory`."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from adapters.database import resolve_database_url
+from adapters.http.application import build_http_app
+from adapters.logging import configure_logging
+from app.composition import build_container, close_container
+from app.container import Container
+from app.settings import Settings
+from domain.ports import Clock
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+
+    async def start() -> Container:
+        url = database_url or resolve_database_url(settings.database_url, settings.data_dir)
+        return await build_container(settings, url, clock=clock)
+
+    return build_http_app(
+        start, close_container, max_body_bytes=settings.max_request_body_bytes
+    )

@@ -1,0 +1,174 @@
+"""The `loyalty` command: serve, migrate, mint tokens, seed demo data, write the OpenAPI file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
+
+from adapters.database import resolve_database_url
+from adapters.persistence.migrate import migrate
+from adapters.system import SystemClock
+from app.composition import build_container, build_tokens, close_container
+from app.settings import PROJECT_ROOT, Settings
+
+OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+IDEMPOTENCY_RETENTION = timedelta(hours=48)
+
+
+def _database_url(settings: Settings) -> str:
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    # Child processes (uvicorn workers, Piccolo) find the same server through the environment.
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    url = _database_url(settings)
+    if args.migrate:
+        asyncio.run(migrate(url))
+    print(f"serving on http://{args.host}:{args.port} (health: /health, docs: /schema)")
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(migrate(_database_url(settings)))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    tokens = build_tokens(settings, SystemClock())
+    if args.role == "admin":
+        issued = tokens.issue_admin_token(args.subject, args.ttl)
+    else:
+        issued = tokens.issue_member_token(UUID(args.subject), args.ttl)
+    print(issued.token)
+    return 0
+
+
+def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
+    from app.demo import seed_demo
+
+    async def run() -> None:
+        url = _database_url(settings)
+        await migrate(url)
+        container = await build_container(settings, url)
+        try:
+            creds = await seed_demo(container)
+        finally:
+            await close_container(container)
+        print(f"store_id:        {creds.store_id}")
+        print(f"terminal_id:     {creds.terminal_id}")
+        print(f"terminal_secret: {creds.terminal_secret}  (shown once)")
+        for member_id in creds.member_ids:
+            print(f"member_id:       {member_id}")
+
+    asyncio.run(run())
+    return 0
+
+
+def openapi_json() -> str:
+    from adapters.http.application import openapi_document
+    from app.asgi import create_app
+
+    document = openapi_document(create_app(Settings()))
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace, _: Settings) -> int:
+    text = openapi_json()
+    path = Path(args.output)
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run `loyalty openapi` (or `make openapi`)", file=sys.stderr)
+            return 1
+        print(f"{path} is current")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> int:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            async with container.uow() as uow:
+                cutoff = container.clock.now() - IDEMPOTENCY_RETENTION
+                purged = await uow.idempotency.purge_older_than(cutoff)
+                await uow.commit()
+                return purged
+        finally:
+            await close_container(container)
+
+    print(f"purged {asyncio.run(run())} idempotency keys older than {IDEMPOTENCY_RETENTION}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+
+    token = sub.add_parser("token", help="print a signed JWT")
+    token_sub = token.add_subparsers(dest="role", required=True)
+    admin = token_sub.add_parser("admin", help="an admin token")
+    admin.add_argument("--subject", required=True, help="who the admin is, for the audit log")
+    admin.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    member = token_sub.add_parser("member", help="a member token (until OTP login exists)")
+    member.add_argument("subject", metavar="MEMBER_ID")
+    member.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.set_defaults(handler=cmd_token)
+
+    sub.add_parser("seed-demo", help="create a demo store, terminal, tiers and members").set_defaults(
+        handler=cmd_seed_demo
+    )
+
+    openapi = sub.add_parser("openapi", help="write (or --check) the OpenAPI document")
+    openapi.add_argument("--output", default=str(OPENAPI_PATH))
+    openapi.add_argument("--check", action="store_true")
+    openapi.set_defaults(handler=cmd_openapi)
+
+    jobs = sub.add_parser("jobs", help="maintenance jobs")
+    jobs_sub = jobs.add_subparsers(dest="job", required=True)
+    jobs_sub.add_parser(
+        "purge-idempotency-keys", help=f"forget keys older than {IDEMPOTENCY_RETENTION}"
+    ).set_defaults(handler=cmd_purge_idempotency)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    result: int = args.handler(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
