@@ -26,6 +26,4 @@ def create_app(
         url = database_url or resolve_database_url(settings.database_url, settings.data_dir)
         return await build_container(settings, url, clock=clock)
 
-    return build_http_app(
-        start, close_container, max_body_bytes=settings.max_request_body_bytes
-    )
+    return build_http_app(start, close_container, max_body_bytes=settings.max_request_body_bytes)

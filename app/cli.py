@@ -146,9 +146,9 @@ def parser() -> argparse.ArgumentParser:
     member.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     token.set_defaults(handler=cmd_token)
 
-    sub.add_parser("seed-demo", help="create a demo store, terminal, tiers and members").set_defaults(
-        handler=cmd_seed_demo
-    )
+    sub.add_parser(
+        "seed-demo", help="create a demo store, terminal, tiers and members"
+    ).set_defaults(handler=cmd_seed_demo)
 
     openapi = sub.add_parser("openapi", help="write (or --check) the OpenAPI document")
     openapi.add_argument("--output", default=str(OPENAPI_PATH))

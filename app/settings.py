@@ -88,6 +88,8 @@ class Settings:
             if DEV_STRIPE_SECRET in self.stripe_webhook_secrets:
                 raise SettingsError("set STRIPE_WEBHOOK_SECRET in production")
             if not self.database_url:
-                raise SettingsError("set DATABASE_URL in production; embedded PostgreSQL is for dev")
+                raise SettingsError(
+                    "set DATABASE_URL in production; embedded PostgreSQL is for dev"
+                )
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise SettingsError("need 1 <= LOYALTY_DB_POOL_MIN <= LOYALTY_DB_POOL_MAX")

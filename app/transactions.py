@@ -15,9 +15,7 @@ async def read(uow_factory: UnitOfWorkFactory, query: Callable[[UnitOfWork], Awa
         return await query(uow)
 
 
-async def write(
-    uow_factory: UnitOfWorkFactory, command: Callable[[UnitOfWork], Awaitable[T]]
-) -> T:
+async def write(uow_factory: UnitOfWorkFactory, command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     async with uow_factory() as uow:
         result = await command(uow)
         await uow.commit()

@@ -61,7 +61,9 @@ class ProgramSettings:
                 f"{self.time_zone!r} is not an IANA time zone", field="time_zone"
             ) from None
         if not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
-            raise InvalidInput(f"earn_rate must be between 0 and {MAX_EARN_RATE}", field="earn_rate")
+            raise InvalidInput(
+                f"earn_rate must be between 0 and {MAX_EARN_RATE}", field="earn_rate"
+            )
         if not Decimal(0) < self.point_value <= MAX_POINT_VALUE:
             raise InvalidInput(
                 f"point_value must be above 0 and at most {MAX_POINT_VALUE}", field="point_value"

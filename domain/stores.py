@@ -15,7 +15,7 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 def require_code(value: str, field: str) -> str:
     if not _CODE.match(value):
         raise InvalidInput(
-            f"{field} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            f"{field} must be 1-64 letters, digits, '.', '_' or '-', starting alphanumeric",
             field=field,
         )
     return value

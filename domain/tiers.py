@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from domain.errors import InvalidInput
 
@@ -46,7 +47,7 @@ class TierLadder:
             raise InvalidInput("tier ranks must be unique", field="tiers")
         if ordered[0].threshold != 0:
             raise InvalidInput("the lowest tier must have threshold 0", field="tiers")
-        for lower, higher in zip(ordered, ordered[1:], strict=False):
+        for lower, higher in pairwise(ordered):
             if higher.threshold <= lower.threshold:
                 raise InvalidInput(
                     f"tier {higher.code!r} must have a higher threshold than {lower.code!r}",

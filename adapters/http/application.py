@@ -30,9 +30,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         components=Components(
             security_schemes={
-                "BearerToken": SecurityScheme(
-                    type="http", scheme="bearer", bearer_format="JWT"
-                )
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
             }
         ),
         path="/schema",

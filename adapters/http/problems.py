@@ -70,9 +70,7 @@ def status_for(error: DomainError) -> int:
     return 422
 
 
-def problem_body(
-    status: int, code: str, title: str, detail: str, **extra: Any
-) -> dict[str, Any]:
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": f"/problems/{code}",
         "title": title,
@@ -98,7 +96,9 @@ def render_domain_error(error: DomainError) -> StoredResponse:
     return StoredResponse(status, msgspec.json.encode(body), PROBLEM_JSON)
 
 
-def _problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+def _problem(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -107,9 +107,7 @@ def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Respon
     return _problem(status, body)
 
 
-def handle_validation_error(
-    _: Request[Any, Any, Any], error: ValidationException
-) -> Response[Any]:
+def handle_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
     detail = str(error.detail)
     errors = [
         {
@@ -147,7 +145,7 @@ def handle_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Re
     status = error.status_code
     code = getattr(error, "code", None) or _CODES_BY_STATUS.get(status, "http_error")
     if status == 400 and "malformed" in str(error.detail).lower():
-        code = "malformed_request
+        code = "malformed_request"
     if isinstance(error, NotAuthorizedException) and not getattr(error, "code", None):
         code = "unauthenticated"
     if isinstance(error, PermissionDeniedException) and not getattr(error, "code", None):

@@ -24,7 +24,7 @@ from domain.points import PointsAccount, Reference
 from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
 from domain.repositories import RecordedRefund
-from domain.sales import Basket, Pricing, RejectedCoupon, RefundLine, Sale, SaleLine
+from domain.sales import Basket, Pricing, RefundLine, RejectedCoupon, Sale, SaleLine
 
 # Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -89,9 +89,7 @@ class _Priced:
 
 
 async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
-    basket = Basket(
-        tuple(SaleLine(l.sku, l.quantity, l.unit_price, l.category) for l in cmd.lines)
-    )
+    basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
     if cmd.redeem_points:
         raise PointsRedemptionUnavailable()
     program = await uow.program.get()

@@ -14,7 +14,9 @@ class AdminProgramController(Controller):
     path = "/program"
     tags = ["admin"]
 
-    @get(operation_id="getProgram", summary="The programme's settings", responses=problems(401, 403))
+    @get(
+        operation_id="getProgram", summary="The programme's settings", responses=problems(401, 403)
+    )
     async def show(self, container: Container) -> ProgramOut:
         return ProgramOut.of(await transactions.read(container.uow, get_program))
 

@@ -42,7 +42,11 @@ class MeController(Controller):
     path = "/"
     tags = ["member"]
 
-    @get(operation_id="getMe", summary="The member's card, tier and points", responses=problems(401, 403, 404))
+    @get(
+        operation_id="getMe",
+        summary="The member's card, tier and points",
+        responses=problems(401, 403, 404),
+    )
     async def me(self, container: Container, principal: Principal) -> MeOut:
         assert principal.member_id is not None
         member_id = principal.member_id

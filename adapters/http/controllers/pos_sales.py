@@ -25,7 +25,7 @@ from domain.sales import RefundLine
 
 
 def _lines(data: QuoteIn) -> list[LineInput]:
-    return [LineInput(l.sku, l.quantity, l.unit_price, l.category) for l in data.lines]
+    return [LineInput(i.sku, i.quantity, i.unit_price, i.category) for i in data.lines]
 
 
 class PosSalesController(Controller):
@@ -115,7 +115,7 @@ class PosSalesController(Controller):
             store_id=principal.store_id,
             sale_id=sale_id,
             refund_id=data.refund_id,
-            lines=[RefundLine(l.sku, l.quantity) for l in data.lines or ()],
+            lines=[RefundLine(line.sku, line.quantity) for line in data.lines or ()],
             amount=data.amount,
         )
 

@@ -14,8 +14,8 @@ from adapters.http.schemas.common import (
     Output,
     Points,
     PositiveMoney,
-    Timestamp,
     TierOut,
+    Timestamp,
 )
 from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
@@ -48,9 +48,7 @@ class MemberSummaryOut(Output, kw_only=True):
             card_number=summary.card_number,
             display_name=summary.display_name,
             tier=TierOut(code=summary.tier.code, name=summary.tier.name),
-            points=BalancesOut(
-                available=summary.points.available, pending=summary.points.pending
-            ),
+            points=BalancesOut(available=summary.points.available, pending=summary.points.pending),
             coupons=[],
         )
 
@@ -129,7 +127,8 @@ class SaleOut(QuoteOut, kw_only=True):
 
     @classmethod
     def of(cls, outcome: SaleOutcome) -> SaleOut:
-        assert outcome.sale_id is not None and outcome.receipt_id is not None
+        assert outcome.sale_id is not None
+        assert outcome.receipt_id is not None
         return cls(
             sale_id=outcome.sale_id,
             receipt_id=outcome.receipt_id,
@@ -157,5 +156,3 @@ class RefundOut(Output, kw_only=True):
     coupons_restored: list[str]
     draw_chances_revoked: int
     points: BalancesOut | None
-
-

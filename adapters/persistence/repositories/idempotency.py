@@ -16,7 +16,9 @@ class PostgresIdempotencyStore:
             await IdempotencyKeyRow.insert(
                 IdempotencyKeyRow(caller=caller, key=key, request_hash=request_hash, created_at=now)
             )
-            .on_conflict(target=(IdempotencyKeyRow.caller, IdempotencyKeyRow.key), action="DO NOTHING")
+            .on_conflict(
+                target=(IdempotencyKeyRow.caller, IdempotencyKeyRow.key), action="DO NOTHING"
+            )
             .returning(IdempotencyKeyRow.id)
         )
         if inserted:
@@ -53,7 +55,9 @@ class PostgresIdempotencyStore:
         ).where((IdempotencyKeyRow.caller == caller) & (IdempotencyKeyRow.key == key))
 
     async def purge_older_than(self, cutoff: datetime) -> int:
-        deleted = await IdempotencyKeyRow.delete().where(
-            IdempotencyKeyRow.created_at < cutoff
-        ).returning(IdempotencyKeyRow.id)
+        deleted = (
+            await IdempotencyKeyRow.delete()
+            .where(IdempotencyKeyRow.created_at < cutoff)
+            .returning(IdempotencyKeyRow.id)
+        )
         return len(deleted)

@@ -68,11 +68,7 @@ class PostgresMemberRepository:
         return _member(rows[0]) if rows else None
 
     async def find_card(self, card_number: str) -> MemberCard | None:
-        row = (
-            await MemberCardRow.select()
-            .where(MemberCardRow.card_number == card_number)
-            .first()
-        )
+        row = await MemberCardRow.select().where(MemberCardRow.card_number == card_number).first()
         if row is None:
             return None
         return MemberCard(
@@ -83,6 +79,4 @@ class PostgresMemberRepository:
         )
 
     async def card_number_taken(self, card_number: str) -> bool:
-        return bool(
-            await MemberCardRow.exists().where(MemberCardRow.card_number == card_number)
-        )
+        return bool(await MemberCardRow.exists().where(MemberCardRow.card_number == card_number))

@@ -52,8 +52,7 @@ class PostgresPointsRepository:
 
     async def get_for_update(self, member_id: UUID) -> PointsAccount:
         rows = await PointsAccountRow.raw(
-            "SELECT available, pending, debt FROM points_accounts WHERE member_id = {} "
-            "FOR UPDATE",
+            "SELECT available, pending, debt FROM points_accounts WHERE member_id = {} FOR UPDATE",
             member_id,
         )
         if not rows:

@@ -65,9 +65,7 @@ class PostgresSaleRepository:
         if row is None:
             return None
         lines = await (
-            SaleLineRow.select()
-            .where(SaleLineRow.sale_id == sale_id)
-            .order_by(SaleLineRow.line_no)
+            SaleLineRow.select().where(SaleLineRow.sale_id == sale_id).order_by(SaleLineRow.line_no)
         )
         return _sale(row, lines)
 
@@ -93,9 +91,7 @@ class PostgresSaleRepository:
         if decision.line_quantities:
             await RefundLineRow.insert(
                 *(
-                    RefundLineRow(
-                        refund=refund.id, member_id=sale.member_id, line_no=n, quantity=q
-                    )
+                    RefundLineRow(refund=refund.id, member_id=sale.member_id, line_no=n, quantity=q)
                     for n, q in decision.line_quantities
                 )
             )
