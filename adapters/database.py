@@ -22,7 +22,7 @@ def embedded_database_url(data_dir: Path) -> str:
             f"grants it read/execute on every parent folder of {pgdata}",
             file=sys.stderr,
         )
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     url: str = server.get_uri()
     return url
 

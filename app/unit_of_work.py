@@ -19,14 +19,23 @@ from domain.repositories import (
 
 
 class UnitOfWork(Protocol):
-    members: MemberRepository
-    points: PointsRepository
-    sales: SaleRepository
-    stores: StoreRepository
-    program: ProgramRepository
-    tiers: TierRepository
-    audit: AuditLog
-    idempotency: IdempotencyStore
+    # Read-only properties, so that an implementation may expose its concrete repositories.
+    @property
+    def members(self) -> MemberRepository: ...
+    @property
+    def points(self) -> PointsRepository: ...
+    @property
+    def sales(self) -> SaleRepository: ...
+    @property
+    def stores(self) -> StoreRepository: ...
+    @property
+    def program(self) -> ProgramRepository: ...
+    @property
+    def tiers(self) -> TierRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -13,7 +13,7 @@ from adapters.http.tokens import InvalidToken
 from app.principal import Principal, Role
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
-SECURITY = [{"BearerToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -74,7 +74,7 @@ class TokenService:
                 leeway=LEEWAY,
                 options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]},
             )
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
             subject = str(claims["sub"])
             if role is Role.POS:
                 return Principal(

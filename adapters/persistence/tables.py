@@ -7,6 +7,8 @@ SQL in the migrations (Piccolo has no syntax for them); they restate the domain'
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import (
     JSONB,
     UUID,
@@ -25,8 +27,8 @@ from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.table import Table
 
 # Piccolo makes foreign keys nullable and cascading unless told otherwise.
-RESTRICT = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
-REQUIRED = {"null": False, **RESTRICT}
+RESTRICT: dict[str, Any] = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+REQUIRED: dict[str, Any] = {"null": False, **RESTRICT}
 
 
 class ProgramSettingsRow(Table, tablename="program_settings"):

@@ -9,6 +9,8 @@ from typing import Self
 
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from app.unit_of_work import UnitOfWork
+
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.members import PostgresMemberRepository
@@ -75,3 +77,7 @@ class PostgresUnitOfWork:
         if self._transaction is None:
             raise RuntimeError("the unit of work is not active: use `async with uow:`")
         return self._transaction
+
+
+def _conforms(engine: PostgresEngine) -> UnitOfWork:
+    return PostgresUnitOfWork(engine)

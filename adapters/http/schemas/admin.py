@@ -79,7 +79,7 @@ class ProgramOut(Output, kw_only=True):
             earn_rate=settings.earn_rate,
             point_value=settings.point_value,
             points_expiry=PointsExpiryIo(
-                kind=settings.points_expiry.kind.value,  # type: ignore[arg-type]
+                kind=settings.points_expiry.kind.value,
                 count=settings.points_expiry.count,
             ),
             pending_days=settings.pending_days,
