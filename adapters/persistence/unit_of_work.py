@@ -9,8 +9,6 @@ from typing import Self
 
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
-from app.unit_of_work import UnitOfWork
-
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.members import PostgresMemberRepository
@@ -21,6 +19,7 @@ from adapters.persistence.repositories.program import (
 )
 from adapters.persistence.repositories.sales import PostgresSaleRepository
 from adapters.persistence.repositories.stores import PostgresStoreRepository
+from app.unit_of_work import UnitOfWork
 
 
 class PostgresUnitOfWork:

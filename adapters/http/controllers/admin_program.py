@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from adapters.http.schemas.admin import ProgramIn, ProgramOut
 from adapters.http.schemas.problem import problems
@@ -17,7 +19,7 @@ class AdminProgramController(Controller):
     @get(
         operation_id="getProgram", summary="The programme's settings", responses=problems(401, 403)
     )
-    async def show(self, container: Container) -> ProgramOut:
+    async def show(self, container: NamedDependency[Container]) -> ProgramOut:
         return ProgramOut.of(await transactions.read(container.uow, get_program))
 
     @put(
@@ -26,7 +28,10 @@ class AdminProgramController(Controller):
         responses=problems(401, 403, 409, 422),
     )
     async def update(
-        self, data: ProgramIn, container: Container, principal: Principal
+        self,
+        data: JSONBody[ProgramIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
     ) -> ProgramOut:
         proposed = data.to_settings()
         updated = await transactions.write(

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.admin import StoreIn, StoreOut
@@ -26,9 +28,9 @@ class AdminStoresController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: StoreIn,
-        container: Container,
-        principal: Principal,
+        data: JSONBody[StoreIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[StoreOut]:
         async def action(uow: UnitOfWork) -> tuple[int, StoreOut]:

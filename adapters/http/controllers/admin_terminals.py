@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.admin import TerminalIn, TerminalOut
@@ -26,9 +28,9 @@ class AdminTerminalsController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: TerminalIn,
-        container: Container,
-        principal: Principal,
+        data: JSONBody[TerminalIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[TerminalOut]:
         async def action(uow: UnitOfWork) -> tuple[int, TerminalOut]:

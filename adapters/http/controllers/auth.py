@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from adapters.http.schemas.auth import AccessTokenOut, TerminalTokenIn
 from adapters.http.schemas.problem import problems
@@ -20,7 +22,9 @@ class AuthController(Controller):
         status_code=200,
         responses=problems(401, 422),
     )
-    async def terminal_token(self, data: TerminalTokenIn, container: Container) -> AccessTokenOut:
+    async def terminal_token(
+        self, data: JSONBody[TerminalTokenIn], container: NamedDependency[Container]
+    ) -> AccessTokenOut:
         terminal = await transactions.read(
             container.uow, lambda uow: authenticate_terminal(data.terminal_id, data.secret, uow)
         )

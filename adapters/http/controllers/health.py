@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from app.container import Container
 
@@ -12,7 +13,7 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get(operation_id="getHealth", summary="Liveness and database reachability")
-    async def health(self, container: Container) -> Response[dict[str, Any]]:
+    async def health(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
         try:
             await container.engine.run_ddl("SELECT 1", in_pool=True)
         except Exception:

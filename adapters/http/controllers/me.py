@@ -5,7 +5,8 @@ import binascii
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from adapters.http.schemas.common import TierOut
 from adapters.http.schemas.me import LedgerEntryOut, LedgerPageOut, MeOut, MyPointsOut
@@ -16,8 +17,8 @@ from app.principal import Principal
 from app.use_cases.me import my_account, my_ledger
 from domain.errors import InvalidInput
 
-Limit = Annotated[int, Parameter(query="limit", ge=1, le=200)]
-Cursor = Annotated[str | None, Parameter(query="cursor", max_length=64)]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=64)]
 
 
 def encode_cursor(before_id: int | None) -> str | None:
@@ -47,7 +48,9 @@ class MeController(Controller):
         summary="The member's card, tier and points",
         responses=problems(401, 403, 404),
     )
-    async def me(self, container: Container, principal: Principal) -> MeOut:
+    async def me(
+        self, container: NamedDependency[Container], principal: NamedDependency[Principal]
+    ) -> MeOut:
         assert principal.member_id is not None
         member_id = principal.member_id
         account = await transactions.read(container.uow, lambda uow: my_account(member_id, uow))
@@ -69,7 +72,11 @@ class MeController(Controller):
         responses=problems(401, 403, 404, 422),
     )
     async def ledger(
-        self, container: Container, principal: Principal, limit: Limit = 50, cursor: Cursor = None
+        self,
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> LedgerPageOut:
         assert principal.member_id is not None
         member_id = principal.member_id

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.pos import EnrolMemberIn, MemberSummaryOut
@@ -28,9 +29,9 @@ class PosMembersController(Controller):
     async def enrol(
         self,
         request: Request[Any, Any, Any],
-        data: EnrolMemberIn,
-        container: Container,
-        principal: Principal,
+        data: JSONBody[EnrolMemberIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[MemberSummaryOut]:
         async def action(uow: UnitOfWork) -> tuple[int, MemberSummaryOut]:
@@ -60,9 +61,9 @@ class PosMembersController(Controller):
     )
     async def lookup(
         self,
-        container: Container,
-        card_number: Annotated[str | None, Parameter(query="card_number", max_length=32)] = None,
-        phone: Annotated[str | None, Parameter(query="phone", max_length=32)] = None,
+        container: NamedDependency[Container],
+        card_number: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        phone: Annotated[str | None, QueryParameter(max_length=32)] = None,
     ) -> MemberSummaryOut:
         query = LookupMember(card_number=card_number, phone=phone)
         summary = await transactions.read(

@@ -4,6 +4,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
@@ -24,7 +26,7 @@ from app.use_cases.sales import (
 from domain.sales import RefundLine
 
 
-def _lines(data: QuoteIn) -> list[LineInput]:
+def _lines(data: JSONBody[QuoteIn]) -> list[LineInput]:
     return [LineInput(i.sku, i.quantity, i.unit_price, i.category) for i in data.lines]
 
 
@@ -42,9 +44,9 @@ class PosSalesController(Controller):
     async def quote(
         self,
         request: Request[Any, Any, Any],
-        data: QuoteIn,
-        container: Container,
-        principal: Principal,
+        data: JSONBody[QuoteIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[QuoteOut]:
         assert principal.store_id is not None
@@ -71,9 +73,9 @@ class PosSalesController(Controller):
     async def record(
         self,
         request: Request[Any, Any, Any],
-        data: SaleIn,
-        container: Container,
-        principal: Principal,
+        data: JSONBody[SaleIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[SaleOut]:
         assert principal.store_id is not None
@@ -104,10 +106,10 @@ class PosSalesController(Controller):
     async def refund(
         self,
         request: Request[Any, Any, Any],
-        sale_id: UUID,
-        data: RefundIn,
-        container: Container,
-        principal: Principal,
+        sale_id: FromPath[UUID],
+        data: JSONBody[RefundIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey,
     ) -> Response[RefundOut]:
         assert principal.store_id is not None

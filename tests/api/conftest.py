@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.settings import Settings
+from tests.api.client import Api
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(db_pool_min=2, db_pool_max=30)
+
+
+@pytest.fixture(scope="session")
+async def app(db_url: str, settings: Settings) -> Litestar:
+    return create_app(settings, database_url=db_url)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(client: AsyncTestClient[Any], app: Litestar, clean_db: str) -> Api:
+    return Api(client, app.state.container.tokens)
