@@ -118,6 +118,16 @@ def handle_validation_error(_: Request[Any, Any, Any], error: ValidationExceptio
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]
+    if "'Idempotency-Key'" in detail or any(
+        e["source"] == "header" and e["field"] == "idempotency_key" for e in errors
+    ):
+        body = problem_body(
+            400,
+            "idempotency_key_invalid",
+            "Idempotency-Key header missing or invalid",
+            "this write needs an Idempotency-Key header of 1 to 255 characters",
+        )
+        return _problem(400, body)
     body = problem_body(
         422,
         "validation_error",
@@ -144,7 +154,8 @@ _CODES_BY_STATUS = {
 def handle_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     status = error.status_code
     code = getattr(error, "code", None) or _CODES_BY_STATUS.get(status, "http_error")
-    if status == 400 and "malformed" in str(error.detail).lower():
+    if status == 400 and not isinstance(error, ProblemException):
+        # Litestar's own 400s come from bodies that do not decode (truncated, not JSON).
         code = "malformed_request"
     if isinstance(error, NotAuthorizedException) and not getattr(error, "code", None):
         code = "unauthenticated"
