@@ -85,11 +85,13 @@ def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def openapi_json() -> str:
+    from litestar.serialization import encode_json
+
     from adapters.http.application import openapi_document
     from app.asgi import create_app
 
     document = openapi_document(create_app(Settings()))
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return json.dumps(json.loads(encode_json(document)), indent=2, sort_keys=True) + "\n"
 
 
 def cmd_openapi(args: argparse.Namespace, _: Settings) -> int:

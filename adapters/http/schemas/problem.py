@@ -32,11 +32,13 @@ _DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Problem responses for an operation; 400 (undecodable request) applies to every one."""
     return {
         status: ResponseSpec(
             data_container=ProblemOut,
             description=_DESCRIPTIONS.get(status, "Problem"),
             media_type=PROBLEM_JSON,
+            generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({400, *statuses})
     }
