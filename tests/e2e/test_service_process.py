@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30
 
