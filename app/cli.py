@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -35,6 +36,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     url = _database_url(settings)
     if args.migrate:
         asyncio.run(migrate(url))
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting normally instead lets the
+    # embedded PostgreSQL's exit hook stop the server this process started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"serving on http://{args.host}:{args.port} (health: /health, docs: /schema)")
     uvicorn.run(
         "app.asgi:create_app",
