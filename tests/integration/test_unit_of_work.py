@@ -1,0 +1,313 @@
+"""PostgresUnitOfWork: one transaction, explicit commit, savepoints, no silent nesting, locks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncpg
+import pytest
+from piccolo.engine.exceptions import TransactionError
+
+from adapters.persistence.tables import StoreRow
+from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from domain.members import Member
+from domain.points import Reference
+from tests.integration.factories import T0, a_member, a_store
+
+pytestmark = pytest.mark.db
+
+UowFactory = Callable[[], PostgresUnitOfWork]
+
+
+class Boom(Exception):
+    pass
+
+
+async def store_codes(url: str) -> list[str]:
+    """What is committed, seen from outside any unit of work."""
+    connection = await asyncpg.connect(url)
+    try:
+        return [r["code"] for r in await connection.fetch("SELECT code FROM stores ORDER BY code")]
+    finally:
+        await connection.close()
+
+
+async def test_writes_without_commit_are_rolled_back(uow_factory: UowFactory, db_url: str) -> None:
+    store = a_store("A")
+    async with uow_factory() as uow:
+        assert await uow.stores.add_store(store) is True
+        # Visible inside its own transaction...
+        assert await uow.stores.get_store(store.id) == store
+
+    # ...and gone once the unit of work ends without a commit.
+    async with uow_factory() as uow:
+        assert await uow.stores.get_store(store.id) is None
+    assert await store_codes(db_url) == []
+
+
+async def test_committed_writes_are_visible_in_a_new_unit_of_work(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    store = a_store("A")
+    async with uow_factory() as uow:
+        await uow.stores.add_store(store)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.stores.get_store(store.id) == store
+    assert await store_codes(db_url) == ["A"]
+
+
+async def test_uncommitted_writes_are_invisible_to_other_transactions(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async with uow_factory() as uow:
+        await uow.stores.add_store(a_store("A"))
+        assert await store_codes(db_url) == []
+        await uow.commit()
+        assert await store_codes(db_url) == ["A"]
+
+
+async def add_stores_then_fail(
+    uow: PostgresUnitOfWork, *codes: str, database_error: bool = False
+) -> None:
+    """Adds stores, then fails: with Boom, or with a CHECK violation raised by PostgreSQL."""
+    for code in codes:
+        await uow.stores.add_store(a_store(code))
+    if database_error:
+        await StoreRow.raw("INSERT INTO stores (code, name) VALUES ('', 'no code')")
+    raise Boom
+
+
+async def failing_unit_of_work(
+    uow_factory: UowFactory, *codes: str, database_error: bool = False
+) -> None:
+    async with uow_factory() as uow:
+        await add_stores_then_fail(uow, *codes, database_error=database_error)
+
+
+async def failing_savepoint(
+    uow: PostgresUnitOfWork, *codes: str, database_error: bool = False
+) -> None:
+    async with uow.savepoint():
+        await add_stores_then_fail(uow, *codes, database_error=database_error)
+
+
+async def test_an_exception_inside_the_unit_of_work_rolls_everything_back(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    with pytest.raises(Boom):
+        await failing_unit_of_work(uow_factory, "A", "B")
+
+    assert await store_codes(db_url) == []
+
+
+async def test_a_database_error_inside_the_unit_of_work_rolls_everything_back(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    with pytest.raises(asyncpg.CheckViolationError, match="stores_code"):
+        await failing_unit_of_work(uow_factory, "A", database_error=True)
+
+    assert await store_codes(db_url) == []
+
+
+async def test_a_savepoint_undoes_only_the_block_that_raised(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async with uow_factory() as uow:
+        await uow.stores.add_store(a_store("A"))
+        with pytest.raises(Boom):
+            await failing_savepoint(uow, "B")
+        async with uow.savepoint():
+            await uow.stores.add_store(a_store("C"))
+        await uow.stores.add_store(a_store("D"))
+        await uow.commit()
+
+    assert await store_codes(db_url) == ["A", "C", "D"]
+
+
+async def test_a_savepoint_recovers_the_transaction_after_a_database_error(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async with uow_factory() as uow:
+        await uow.stores.add_store(a_store("A"))
+        with pytest.raises(asyncpg.CheckViolationError):
+            await failing_savepoint(uow, "B", database_error=True)
+        # Without the savepoint this would fail: "current transaction is aborted".
+        await uow.stores.add_store(a_store("C"))
+        await uow.commit()
+
+    assert await store_codes(db_url) == ["A", "C"]
+
+
+async def test_nested_savepoints_unwind_independently(uow_factory: UowFactory, db_url: str) -> None:
+    async with uow_factory() as uow:
+        async with uow.savepoint():
+            await uow.stores.add_store(a_store("A"))
+            with pytest.raises(Boom):
+                await failing_savepoint(uow, "B")
+            await uow.stores.add_store(a_store("C"))
+        await uow.commit()
+
+    assert await store_codes(db_url) == ["A", "C"]
+
+
+async def test_nesting_a_unit_of_work_raises_instead_of_joining_the_outer_one(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async def commit_in(inner: PostgresUnitOfWork) -> None:
+        async with inner:
+            await inner.stores.add_store(a_store("B"))
+            await inner.commit()
+
+    async with uow_factory() as outer:
+        await outer.stores.add_store(a_store("A"))
+        with pytest.raises(TransactionError, match="nested transactions aren't allowed"):
+            await commit_in(uow_factory())
+        # The refused inner unit of work neither committed nor broke the outer one.
+        assert await store_codes(db_url) == []
+        await outer.stores.add_store(a_store("C"))
+        await outer.commit()
+
+    assert await store_codes(db_url) == ["A", "C"]
+
+
+async def test_a_unit_of_work_can_be_used_again_after_it_ended(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    uow = uow_factory()
+    async with uow:
+        await uow.stores.add_store(a_store("A"))
+    async with uow:
+        await uow.stores.add_store(a_store("B"))
+        await uow.commit()
+
+    assert await store_codes(db_url) == ["B"]
+
+
+async def test_commit_and_savepoint_outside_the_block_are_refused(
+    uow_factory: UowFactory,
+) -> None:
+    uow = uow_factory()
+
+    with pytest.raises(RuntimeError, match="not active"):
+        await uow.commit()
+    with pytest.raises(RuntimeError, match="not active"):
+        async with uow.savepoint():
+            pass
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: adapters/persistence/unit_of_work.py:52-62 - after uow.commit() the Piccolo "
+        "transaction stays current but asyncpg is back in autocommit, so later writes in the "
+        "same block are committed immediately and an exception does not roll them back, "
+        "contrary to UnitOfWork.__aexit__'s contract 'Rolls back whatever was not committed'"
+    ),
+)
+async def test_a_write_after_commit_is_not_silently_autocommitted(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async def commit_then_write_then_fail() -> None:
+        async with uow_factory() as uow:
+            await uow.stores.add_store(a_store("A"))
+            await uow.commit()
+            await uow.stores.add_store(a_store("B"))
+            raise Boom
+
+    # A fix may refuse the late write instead of rolling it back: any exception will do.
+    with pytest.raises(Exception):  # noqa: B017
+        await commit_then_write_then_fail()
+
+    assert await store_codes(db_url) == ["A"]
+
+
+# Row locks -----------------------------------------------------------------------------------
+
+
+async def enrolled_member(uow_factory: UowFactory) -> Member:
+    member = a_member()
+    async with uow_factory() as uow:
+        assert await uow.members.add(member)
+        await uow.points.open_account(member.id)
+        await uow.commit()
+    return member
+
+
+async def test_get_for_update_blocks_a_second_transaction_until_the_first_commits(
+    uow_factory: UowFactory,
+) -> None:
+    member = await enrolled_member(uow_factory)
+    events: list[tuple[str, float]] = []
+    first_holds_lock = asyncio.Event()
+    seen_by_second: list[int] = []
+
+    def log(what: str) -> None:
+        events.append((what, time.monotonic()))
+
+    async def first() -> None:
+        async with uow_factory() as uow:
+            account = await uow.points.get_for_update(member.id)
+            log("first locked")
+            first_holds_lock.set()
+            await asyncio.sleep(0.3)
+            account.earn(100, reference=Reference("sale", "s-1"), now=T0)
+            await uow.points.save(account)
+            log("first commits")
+            await uow.commit()
+
+    async def second() -> None:
+        await first_holds_lock.wait()
+        async with uow_factory() as uow:
+            log("second asks")
+            account = await uow.points.get_for_update(member.id)
+            log("second locked")
+            seen_by_second.append(account.available)
+            account.earn(5, reference=Reference("sale", "s-2"), now=T0)
+            await uow.points.save(account)
+            await uow.commit()
+
+    await asyncio.wait_for(asyncio.gather(first(), second()), timeout=5)
+
+    assert [name for name, _ in events] == [
+        "first locked",
+        "second asks",
+        "first commits",
+        "second locked",
+    ]
+    at = dict(events)
+    assert at["second locked"] - at["second asks"] >= 0.25
+    # The second transaction read the balance the first one committed, not a stale one.
+    assert seen_by_second == [100]
+    async with uow_factory() as uow:
+        assert (await uow.points.get(member.id)).available == 105
+
+
+async def test_a_plain_read_does_not_wait_for_the_row_lock(uow_factory: UowFactory) -> None:
+    member = await enrolled_member(uow_factory)
+    first_holds_lock = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with uow_factory() as uow:
+            account = await uow.points.get_for_update(member.id)
+            account.earn(100, reference=Reference("sale", "s-1"), now=T0)
+            await uow.points.save(account)
+            first_holds_lock.set()
+            await release.wait()
+            await uow.commit()
+
+    async def reader() -> int:
+        await first_holds_lock.wait()
+        try:
+            async with uow_factory() as uow:
+                return (await uow.points.get(member.id)).available
+        finally:
+            release.set()
+
+    _, available = await asyncio.wait_for(asyncio.gather(first(), reader()), timeout=5)
+
+    assert available == 0  # the uncommitted 100 is invisible, and reading did not block
