@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from app.transactions import read, write
+from app.unit_of_work import UnitOfWork
+from app.use_cases.me import LedgerPage, MyAccount, my_account, my_ledger
+from app.use_cases.members import EnrolMember, enrol_member
+from app.use_cases.views import Balances, TierView
+from domain.errors import MemberNotFound
+from domain.points import EntryType, Reference
+from tests.support.fakes import FakeWorld
+
+
+@pytest.fixture
+def world() -> FakeWorld:
+    return FakeWorld()
+
+
+async def enrol(world: FakeWorld, phone: str = "13800138000", name: str | None = None) -> UUID:
+    async def run(uow: UnitOfWork) -> UUID:
+        summary = await enrol_member(
+            EnrolMember(phone=phone, name=name),
+            uow,
+            clock=world.clock,
+            ids=world.ids,
+            random=world.random,
+            contacts=world.contacts,
+        )
+        return summary.member_id
+
+    return await write(world.uow_factory, run)
+
+
+async def earn(world: FakeWorld, member: UUID, *points: int) -> None:
+    for p in points:
+        account = await world.db.points.get_for_update(member)
+        sale_id = f"s{len(world.db.points.ledger) + 1}"
+        account.earn(p, reference=Reference("sale", sale_id), now=world.clock.now())
+        await world.db.points.save(account)
+        world.clock.advance(minutes=1)
+
+
+async def page(world: FakeWorld, member: UUID, before: int | None, limit: int) -> LedgerPage:
+    return await read(
+        world.uow_factory, lambda uow: my_ledger(member, uow, before_id=before, limit=limit)
+    )
+
+
+async def test_my_account_shows_name_card_tier_and_balance(world: FakeWorld) -> None:
+    member = await enrol(world, name="Li Lei")
+    await earn(world, member, 120)
+    account = await read(world.uow_factory, lambda uow: my_account(member, uow))
+    assert account == MyAccount(
+        member_id=member,
+        name="Li Lei",
+        card_number=world.db.members.members[member].card_number,
+        tier=TierView("member", "Member"),
+        points=Balances(available=120, pending=0),
+    )
+
+
+async def test_my_account_of_an_unknown_member_is_member_not_found(world: FakeWorld) -> None:
+    with pytest.raises(MemberNotFound):
+        await read(world.uow_factory, lambda uow: my_account(UUID(int=404), uow))
+
+
+async def test_the_ledger_is_paged_newest_first_until_the_end(world: FakeWorld) -> None:
+    member = await enrol(world)
+    await earn(world, member, 1, 2, 3, 4, 5)
+    first = await page(world, member, None, 2)
+    assert [e.points for e in first.entries] == [5, 4]
+    assert first.next_before_id == first.entries[-1].id
+    second = await page(world, member, first.next_before_id, 2)
+    assert [e.points for e in second.entries] == [3, 2]
+    third = await page(world, member, second.next_before_id, 2)
+    assert [e.points for e in third.entries] == [1]
+    assert third.next_before_id is None
+    assert all(e.type is EntryType.EARN for e in first.entries)
+
+
+async def test_a_ledger_that_fills_the_last_page_exactly_has_no_next_page(world: FakeWorld) -> None:
+    member = await enrol(world)
+    await earn(world, member, 1, 2, 3, 4)
+    first = await page(world, member, None, 2)
+    second = await page(world, member, first.next_before_id, 2)
+    assert [e.points for e in second.entries] == [2, 1]
+    assert second.next_before_id is None
+
+
+async def test_the_ledger_shows_only_the_members_own_entries(world: FakeWorld) -> None:
+    me = await enrol(world, "13800138000")
+    other = await enrol(world, "13900139000")
+    await earn(world, other, 70)
+    await earn(world, me, 10)
+    await earn(world, other, 80)
+    mine = await page(world, me, None, 50)
+    assert [(e.member_id, e.points) for e in mine.entries] == [(me, 10)]
+    assert mine.next_before_id is None
+
+
+async def test_an_empty_ledger_is_one_empty_page(world: FakeWorld) -> None:
+    member = await enrol(world)
+    assert await page(world, member, None, 50) == LedgerPage(entries=[], next_before_id=None)
+
+
+async def test_the_ledger_of_an_unknown_member_is_member_not_found(world: FakeWorld) -> None:
+    with pytest.raises(MemberNotFound):
+        await page(world, UUID(int=404), None, 50)

@@ -1,0 +1,480 @@
+"""Small dict-backed fakes of the core's ports, for use-case tests without a database.
+
+They follow the Protocols' documented semantics (False on a duplicate, newest-first ledger
+pages, ...) and restate the database's constraints that the domain relies on (unique posting
+keys, non-negative balances), so a bug shows up as an error here too. Aggregates are copied on
+the way in and out, as a database would: mutating a loaded object changes nothing until it is
+saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import random as _random
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from app.idempotency_store import IdempotencyClaim, IdempotencyStore, StoredResponse
+from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from domain.cards import CardStatus, MemberCard
+from domain.contacts import ContactNormaliser
+from domain.errors import InvalidEmail, InvalidPhoneNumber
+from domain.members import Member
+from domain.points import LedgerEntry, PointsAccount
+from domain.ports import Clock, IdGenerator, RandomSource
+from domain.program import DEFAULT_PROGRAM, ProgramSettings
+from domain.repositories import (
+    AuditLog,
+    AuditRecord,
+    MemberRepository,
+    PointsRepository,
+    ProgramRepository,
+    RecordedRefund,
+    SaleRepository,
+    StoreRepository,
+    TierRepository,
+)
+from domain.sales import Sale
+from domain.stores import Store, Terminal
+from domain.tiers import BASE_TIER, TierLadder
+
+# Ports: time, randomness, identifiers, contact normalisation ------------------------------------
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: datetime = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)) -> None:
+        self.set(now)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+        self._now = when.astimezone(UTC)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+
+class SequenceRandom:
+    """``randbelow`` answers the scripted values first, then a seeded ``random.Random``."""
+
+    def __init__(self, values: Sequence[int] = (), seed: int = 1234) -> None:
+        self._values = list(values)
+        self._rng = _random.Random(seed)
+
+    def randbelow(self, exclusive_upper_bound: int) -> int:
+        if self._values:
+            value = self._values.pop(0)
+            if not 0 <= value < exclusive_upper_bound:
+                raise ValueError(f"scripted {value} is not below {exclusive_upper_bound}")
+            return value
+        return self._rng.randrange(exclusive_upper_bound)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._rng.randbytes(n)
+
+
+class SequentialIds:
+    """UUIDs 00000000-...-000000000001, ...-000000000002, ... in order."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = start
+        self.issued: list[UUID] = []
+
+    def new_id(self) -> UUID:
+        value = UUID(int=self._next)
+        self._next += 1
+        self.issued.append(value)
+        return value
+
+
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164: no leading zero after the '+'
+_CN_MOBILE = re.compile(r"1[0-9]{10}")
+
+
+class FakeContacts:
+    """'+' and 7-15 digits as is; an 11-digit Chinese mobile number gets '+86'."""
+
+    def phone(self, raw: str) -> str:
+        compact = re.sub(r"[\s-]", "", raw)
+        if _INTERNATIONAL.fullmatch(compact):
+            return compact
+        if _CN_MOBILE.fullmatch(compact):
+            return "+86" + compact
+        raise InvalidPhoneNumber(f"{raw!r} is not a phone number", field="phone")
+
+    def email(self, raw: str) -> str:
+        address = raw.strip().lower()
+        if "@" not in address:
+            raise InvalidEmail(field="email")
+        return address
+
+
+# Repositories ------------------------------------------------------------------------------
+
+
+class ConstraintViolation(Exception):
+    """What the database would raise: a UNIQUE or CHECK constraint was broken."""
+
+
+class FakeMemberRepository:
+    def __init__(self) -> None:
+        self.members: dict[UUID, Member] = {}
+        self.cards: dict[str, MemberCard] = {}
+
+    async def add(self, member: Member) -> bool:
+        if any(m.phone == member.phone for m in self.members.values()):
+            return False
+        if member.card_number in self.cards:
+            raise ConstraintViolation(f"card number {member.card_number} is taken")
+        self.members[member.id] = copy.deepcopy(member)
+        self.cards[member.card_number] = MemberCard(
+            member.card_number, member.id, CardStatus.ACTIVE, member.enrolled_at
+        )
+        return True
+
+    async def get(self, member_id: UUID) -> Member | None:
+        return copy.deepcopy(self.members.get(member_id))
+
+    async def get_by_phone(self, phone: str) -> Member | None:
+        found = next((m for m in self.members.values() if m.phone == phone), None)
+        return copy.deepcopy(found)
+
+    async def find_card(self, card_number: str) -> MemberCard | None:
+        return self.cards.get(card_number)
+
+    async def card_number_taken(self, card_number: str) -> bool:
+        return card_number in self.cards
+
+    def block_card(self, card_number: str) -> None:
+        """Test helper: what replacing a lost card does to the old number."""
+        self.cards[card_number] = replace(self.cards[card_number], status=CardStatus.BLOCKED)
+
+
+class FakePointsRepository:
+    def __init__(self) -> None:
+        self.accounts: dict[UUID, PointsAccount] = {}
+        self.ledger: list[LedgerEntry] = []
+        self._next_entry_id = 1
+
+    async def open_account(self, member_id: UUID) -> None:
+        if member_id in self.accounts:
+            raise ConstraintViolation(f"member {member_id} already has a points account")
+        self.accounts[member_id] = PointsAccount(member_id=member_id)
+
+    async def get(self, member_id: UUID) -> PointsAccount:
+        account = self.accounts.get(member_id)
+        return copy.deepcopy(account) if account else PointsAccount(member_id=member_id)
+
+    async def get_for_update(self, member_id: UUID) -> PointsAccount:
+        if member_id not in self.accounts:
+            raise LookupError(f"member {member_id} has no points account")
+        return copy.deepcopy(self.accounts[member_id])
+
+    async def save(self, account: PointsAccount) -> None:
+        if account.member_id not in self.accounts:
+            raise LookupError(f"member {account.member_id} has no points account")
+        if min(account.available, account.pending, account.debt) < 0 or (
+            account.debt > 0 and account.available > 0
+        ):
+            raise ConstraintViolation(f"balances break a CHECK constraint: {account}")
+        keys = {(e.member_id, e.posting_key) for e in self.ledger}
+        for entry in account.new_entries:
+            if (entry.member_id, entry.posting_key) in keys:
+                raise ConstraintViolation(f"posting key {entry.posting_key!r} was used")
+            keys.add((entry.member_id, entry.posting_key))
+            self.ledger.append(replace(entry, id=self._next_entry_id))
+            self._next_entry_id += 1
+        account.new_entries.clear()
+        self.accounts[account.member_id] = copy.deepcopy(account)
+
+    async def entries(
+        self, member_id: UUID, *, before_id: int | None, limit: int
+    ) -> Sequence[LedgerEntry]:
+        mine = [
+            e
+            for e in self.ledger
+            if e.member_id == member_id and (before_id is None or (e.id or 0) < before_id)
+        ]
+        return sorted(mine, key=lambda e: e.id or 0, reverse=True)[:limit]
+
+
+class FakeSaleRepository:
+    def __init__(self) -> None:
+        self.sales: dict[UUID, Sale] = {}
+        self.refunds: dict[tuple[UUID, str], RecordedRefund] = {}
+
+    async def add(self, sale: Sale) -> bool:
+        if any(
+            (s.store_id, s.receipt_id) == (sale.store_id, sale.receipt_id)
+            for s in self.sales.values()
+        ):
+            return False
+        self.sales[sale.id] = copy.deepcopy(sale)
+        return True
+
+    async def get(self, sale_id: UUID) -> Sale | None:
+        return copy.deepcopy(self.sales.get(sale_id))
+
+    async def get_for_update(self, sale_id: UUID) -> Sale | None:
+        return copy.deepcopy(self.sales.get(sale_id))
+
+    async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
+        if (sale.id, refund.refund_id) in self.refunds:
+            return False
+        self.refunds[(sale.id, refund.refund_id)] = refund
+        self.sales[sale.id] = copy.deepcopy(sale)
+        return True
+
+    async def any_recorded(self) -> bool:
+        return bool(self.sales)
+
+
+class FakeStoreRepository:
+    def __init__(self) -> None:
+        self.stores: dict[UUID, Store] = {}
+        self.terminals: dict[UUID, Terminal] = {}
+
+    async def add_store(self, store: Store) -> bool:
+        if any(s.code == store.code for s in self.stores.values()):
+            return False
+        self.stores[store.id] = store
+        return True
+
+    async def get_store(self, store_id: UUID) -> Store | None:
+        return self.stores.get(store_id)
+
+    async def get_store_by_code(self, code: str) -> Store | None:
+        return next((s for s in self.stores.values() if s.code == code), None)
+
+    async def add_terminal(self, terminal: Terminal) -> bool:
+        if any(
+            (t.store_id, t.code) == (terminal.store_id, terminal.code)
+            for t in self.terminals.values()
+        ):
+            return False
+        self.terminals[terminal.id] = terminal
+        return True
+
+    async def get_terminal(self, terminal_id: UUID) -> Terminal | None:
+        return self.terminals.get(terminal_id)
+
+
+class FakeProgramRepository:
+    def __init__(self, settings: ProgramSettings = DEFAULT_PROGRAM) -> None:
+        self.settings = settings
+
+    async def get(self) -> ProgramSettings:
+        return self.settings
+
+    async def save(self, settings: ProgramSettings) -> None:
+        self.settings = settings
+
+
+class FakeTierRepository:
+    def __init__(self, ladder: TierLadder | None = None) -> None:
+        self.current = ladder or TierLadder.of([BASE_TIER])
+
+    async def ladder(self) -> TierLadder:
+        return self.current
+
+    async def replace(self, ladder: TierLadder) -> None:
+        self.current = ladder
+
+
+class FakeAuditLog:
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    async def record(self, record: AuditRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass(slots=True)
+class _KeyRow:
+    request_hash: str
+    created_at: datetime
+    response: StoredResponse | None = None
+
+
+class FakeIdempotencyStore:
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], _KeyRow] = {}
+
+    async def claim(
+        self, caller: str, key: str, request_hash: str, now: datetime
+    ) -> IdempotencyClaim:
+        row = self.keys.get((caller, key))
+        if row is None:
+            self.keys[(caller, key)] = _KeyRow(request_hash, now)
+            return IdempotencyClaim(request_hash=request_hash)
+        if row.response is None:
+            # With a database this would wait for the concurrent holder; here nobody else runs.
+            raise RuntimeError(f"key {key!r} is claimed but unanswered in this transaction")
+        return IdempotencyClaim(request_hash=row.request_hash, replay=row.response)
+
+    async def remember(self, caller: str, key: str, response: StoredResponse) -> None:
+        self.keys[(caller, key)].response = response
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        old = [k for k, row in self.keys.items() if row.created_at < cutoff]
+        for k in old:
+            del self.keys[k]
+        return len(old)
+
+
+# The database and the unit of work ---------------------------------------------------------
+
+
+class FakeDatabase:
+    """Every repository's state; units of work opened on it share it like one database.
+
+    There is no isolation: a unit of work that rolls back restores the state it started from,
+    so units of work on one database must not interleave.
+    """
+
+    def __init__(self) -> None:
+        self.members = FakeMemberRepository()
+        self.points = FakePointsRepository()
+        self.sales = FakeSaleRepository()
+        self.stores = FakeStoreRepository()
+        self.program = FakeProgramRepository()
+        self.tiers = FakeTierRepository()
+        self.audit = FakeAuditLog()
+        self.idempotency = FakeIdempotencyStore()
+
+    def _repositories(self) -> dict[str, object]:
+        return dict(vars(self))
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {name: copy.deepcopy(vars(repo)) for name, repo in self._repositories().items()}
+
+    def restore(self, snapshot: dict[str, dict[str, Any]]) -> None:
+        for name, repo in self._repositories().items():
+            state = vars(repo)
+            state.clear()
+            state.update(copy.deepcopy(snapshot[name]))
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase | None = None) -> None:
+        self.db = db if db is not None else FakeDatabase()
+        self.members = self.db.members
+        self.points = self.db.points
+        self.sales = self.db.sales
+        self.stores = self.db.stores
+        self.program = self.db.program
+        self.tiers = self.db.tiers
+        self.audit = self.db.audit
+        self.idempotency = self.db.idempotency
+        self.committed = False
+        self.rolled_back = False
+        self._start: dict[str, dict[str, Any]] | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._start is not None:
+            raise RuntimeError("this unit of work is already active")
+        self._start = self.db.snapshot()
+        self.committed = False
+        self.rolled_back = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._start is None:
+            raise RuntimeError("the unit of work is not active")
+        if not self.committed:
+            self.db.restore(self._start)
+            self.rolled_back = True
+        self._start = None
+
+    async def commit(self) -> None:
+        if self._start is None:
+            raise RuntimeError("the unit of work is not active: use `async with uow:`")
+        self.committed = True
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        saved = self.db.snapshot()
+        try:
+            yield
+        except BaseException:
+            self.db.restore(saved)
+            raise
+
+
+class FakeUnitOfWorkFactory:
+    """A UnitOfWorkFactory over one shared FakeDatabase; remembers the units it made."""
+
+    def __init__(self, db: FakeDatabase | None = None) -> None:
+        self.db = db if db is not None else FakeDatabase()
+        self.made: list[FakeUnitOfWork] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(self.db)
+        self.made.append(uow)
+        return uow
+
+
+class FakeWorld:
+    """Everything a use case may ask for, wired together over one FakeDatabase."""
+
+    def __init__(self) -> None:
+        self.db = FakeDatabase()
+        self.uow_factory = FakeUnitOfWorkFactory(self.db)
+        self.clock = FixedClock()
+        self.ids = SequentialIds()
+        self.random = SequenceRandom()
+        self.contacts = FakeContacts()
+
+    def uow(self) -> FakeUnitOfWork:
+        return self.uow_factory()
+
+
+def _conforms(db: FakeDatabase) -> tuple[object, ...]:
+    """Never called: lets mypy check that the fakes implement the ports' Protocols."""
+    uow: UnitOfWork = FakeUnitOfWork(db)
+    factory: UnitOfWorkFactory = FakeUnitOfWorkFactory(db)
+    members: MemberRepository = db.members
+    points: PointsRepository = db.points
+    sales: SaleRepository = db.sales
+    stores: StoreRepository = db.stores
+    program: ProgramRepository = db.program
+    tiers: TierRepository = db.tiers
+    audit: AuditLog = db.audit
+    idempotency: IdempotencyStore = db.idempotency
+    clock: Clock = FixedClock()
+    random: RandomSource = SequenceRandom()
+    ids: IdGenerator = SequentialIds()
+    contacts: ContactNormaliser = FakeContacts()
+    return (
+        uow,
+        factory,
+        members,
+        points,
+        sales,
+        stores,
+        program,
+        tiers,
+        audit,
+        idempotency,
+        clock,
+        random,
+        ids,
+        contacts,
+    )
