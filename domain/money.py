@@ -57,6 +57,16 @@ def currency_exponent(code: str) -> int:
     return _EXPONENT_NOT_TWO.get(require_currency(code), 2)
 
 
+def require_decimal(value: Decimal, field: str, *, places: int) -> Decimal:
+    """A finite Decimal with at most ``places`` decimal places (what the database keeps)."""
+    if not value.is_finite():
+        raise InvalidInput(f"{field} must be a finite number", field=field)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise InvalidInput(f"{field} has more than {places} decimal places", field=field)
+    return value
+
+
 def floor_int(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from domain.errors import InvalidInput
-from domain.money import currency_exponent, floor_int, require_currency
+from domain.money import currency_exponent, floor_int, require_currency, require_decimal
 
 MAX_EARN_RATE = Decimal(1000)
 MAX_POINT_VALUE = Decimal(1_000_000)
 MAX_PENDING_DAYS = 365
+RATE_PLACES = 4  # NUMERIC(12, 4) in the database
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    # Scanning the zone database takes milliseconds; settings are built on every sale.
+    return frozenset(available_timezones())
 
 
 class ExpiryKind(StrEnum):
@@ -53,13 +61,15 @@ class ProgramSettings:
     def __post_init__(self) -> None:
         require_currency(self.currency)
         try:
-            if self.time_zone not in available_timezones():
+            if self.time_zone not in _time_zones():
                 raise ZoneInfoNotFoundError(self.time_zone)
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(
                 f"{self.time_zone!r} is not an IANA time zone", field="time_zone"
             ) from None
+        require_decimal(self.earn_rate, "earn_rate", places=RATE_PLACES)
+        require_decimal(self.point_value, "point_value", places=RATE_PLACES)
         if not Decimal(0) <= self.earn_rate <= MAX_EARN_RATE:
             raise InvalidInput(
                 f"earn_rate must be between 0 and {MAX_EARN_RATE}", field="earn_rate"

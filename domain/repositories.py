@@ -71,6 +71,8 @@ class SaleRepository(Protocol):
 
     async def get_for_update(self, sale_id: UUID) -> Sale | None: ...
 
+    async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool: ...
+
     async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
         """Stores a refund and the sale's new refunded totals; False if refund_id was used."""
         ...
@@ -96,6 +98,10 @@ class StoreRepository(Protocol):
 
 class ProgramRepository(Protocol):
     async def get(self) -> ProgramSettings: ...
+
+    async def get_for_update(self) -> ProgramSettings:
+        """The settings, locked so that two changes cannot both start from the same version."""
+        ...
 
     async def save(self, settings: ProgramSettings) -> None: ...
 

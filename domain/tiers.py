@@ -12,6 +12,10 @@ from decimal import Decimal
 from itertools import pairwise
 
 from domain.errors import InvalidInput
+from domain.money import require_decimal
+
+MULTIPLIER_PLACES = 3  # NUMERIC(6, 3) in the database
+MAX_RANK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,9 @@ class Tier:
     earn_multiplier: Decimal
 
     def __post_init__(self) -> None:
+        require_decimal(self.earn_multiplier, "earn_multiplier", places=MULTIPLIER_PLACES)
+        if not 0 <= self.rank <= MAX_RANK:
+            raise InvalidInput(f"tier {self.code!r}: rank must be 0-{MAX_RANK}", field="rank")
         if not Decimal(1) <= self.earn_multiplier <= Decimal(10):
             raise InvalidInput(
                 f"tier {self.code!r}: earn_multiplier must be between 1 and 10",

@@ -71,9 +71,20 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=LEEWAY,
-                options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]},
+                # Time claims are checked below against the injected clock, not the wall clock.
+                options={
+                    "require": ["exp", "iat", "nbf", "iss", "aud", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
+            now = self._clock.now().timestamp()
+            leeway = LEEWAY.total_seconds()
+            if float(claims["exp"]) < now - leeway:
+                raise InvalidToken("the token has expired")
+            if float(claims["nbf"]) > now + leeway or float(claims["iat"]) > now + leeway:
+                raise InvalidToken("the token is not yet valid")
             role = Role(str(claims.get("role")))
             subject = str(claims["sub"])
             if role is Role.POS:

@@ -20,13 +20,16 @@ class MigrationFailed(RuntimeError):
 
 async def migrate(database_url: str) -> None:
     os.environ["PICCOLO_CONF"] = PICCOLO_CONF
-    os.environ["DATABASE_URL"] = database_url
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
 
     from adapters.persistence import piccolo_conf
 
-    # The module may have been imported earlier with another URL; point it at this one.
-    piccolo_conf.DB = PostgresEngine(config=engine_config(database_url), extensions=())
+    # Piccolo finds its engine once and keeps it (in piccolo_conf and on its own Migration
+    # table); point both at this database, which may not be the one of an earlier call.
+    engine = PostgresEngine(config=engine_config(database_url), extensions=())
+    piccolo_conf.DB = engine
+    Migration._meta.db = engine
     lock = await asyncpg.connect(database_url)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)

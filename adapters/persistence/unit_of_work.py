@@ -51,15 +51,23 @@ class PostgresUnitOfWork:
     ) -> None:
         transaction = self._require()
         try:
-            if not transaction._committed and not transaction._rolled_back:
+            if not transaction._rolled_back:
                 await transaction.rollback()
         finally:
-            # Releases the connection; with the transaction already ended it commits nothing.
+            # Piccolo's exit commits a transaction it believes open; nothing may commit here,
+            # not even when the rollback above was interrupted. The pool resets the connection.
+            transaction._rolled_back = True
             await transaction.__aexit__(None, None, None)
             self._transaction = None
 
     async def commit(self) -> None:
-        await self._require().commit()
+        transaction = self._require()
+        await transaction.commit()
+        # Whatever happens after a commit belongs to a new transaction, which the exit rolls
+        # back unless it is committed too (without this, asyncpg would autocommit it).
+        transaction.transaction = transaction.connection.transaction()
+        await transaction.begin()
+        transaction._committed = False
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ async def get_program(uow: UnitOfWork) -> ProgramSettings:
 
 
 async def update_program(proposed: ProgramSettings, actor: str, uow: UnitOfWork) -> ProgramSettings:
-    current = await uow.program.get()
+    current = await uow.program.get_for_update()
     # Amounts are stored in minor units of the programme currency without a currency column
     # per posting; switching currency under recorded sales would silently revalue them.
     if proposed.currency != current.currency and await uow.sales.any_recorded():

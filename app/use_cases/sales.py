@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -93,24 +93,26 @@ async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
     if cmd.redeem_points:
         raise PointsRedemptionUnavailable()
     program = await uow.program.get()
+    pricing = Pricing(
+        subtotal=basket.subtotal,
+        discount_total=0,
+        points_redeemed=0,
+        points_value=0,
+        points_earned=0,
+        rejected_coupons=tuple(RejectedCoupon(c, NO_SUCH_COUPON) for c in cmd.coupon_codes),
+    )
     member = None
     tier_view = None
-    points_earned = 0
     if cmd.member_id is not None:
         member = await uow.members.get(cmd.member_id)
         if member is None:
             raise MemberNotFound()
         tier = await tier_of(uow, member)
         tier_view = TierView(tier.code, tier.name)
-        points_earned = program.points_for(basket.subtotal, tier.earn_multiplier)
-    pricing = Pricing(
-        subtotal=basket.subtotal,
-        discount_total=0,
-        points_redeemed=0,
-        points_value=0,
-        points_earned=points_earned,
-        rejected_coupons=tuple(RejectedCoupon(c, NO_SUCH_COUPON) for c in cmd.coupon_codes),
-    )
+        # Points are earned on what the member pays, after discounts and points payments.
+        pricing = replace(
+            pricing, points_earned=program.points_for(pricing.payable, tier.earn_multiplier)
+        )
     return _Priced(basket, pricing, member, tier_view, program)
 
 
@@ -193,6 +195,10 @@ async def refund_sale(
         raise SaleNotFound()
     if sale.store_id != cmd.store_id:
         raise Forbidden("this sale belongs to another store")
+    # Checked before the refund is worked out: a repeated full refund must read as a
+    # duplicate, not as "nothing left to refund". The sale's row lock makes this race-free.
+    if await uow.sales.refund_recorded(sale.id, cmd.refund_id):
+        raise DuplicateRefund(f"refund {cmd.refund_id!r} was already recorded for this sale")
     decision = (
         sale.refund_amount(cmd.amount) if cmd.amount is not None else sale.refund_lines(cmd.lines)
     )

@@ -410,14 +410,6 @@ async def test_the_same_refund_id_on_another_sale_is_fine(world: FakeWorld) -> N
     assert len(world.db.sales.refunds) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: refund_sale decides the refund (RefundExceedsSale) before it checks the "
-        "refund_id, so reusing the refund_id of a refund that emptied the sale answers "
-        "refund_exceeds_sale instead of duplicate_refund"
-    ),
-)
 async def test_reusing_the_refund_id_of_a_full_refund_is_a_duplicate(world: FakeWorld) -> None:
     sale_id = await recorded_sale(world, None)
     await refund(world, RefundSale(STORE, sale_id, "RF-1", amount=25_000))

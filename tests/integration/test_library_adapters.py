@@ -353,15 +353,6 @@ def test_garbage_is_refused(garbage: str) -> None:
         service().verify(garbage)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: adapters/http/tokens.py:68-76 TokenService.verify lets PyJWT check exp/nbf/iat "
-        "against the wall clock (time.time()) while issue() uses the injected Clock; with "
-        "create_app(clock=...) (app/asgi.py:20, app/composition.py:46) a clock that differs "
-        "from wall time makes tokens expire early, never, or start out 'not yet valid'"
-    ),
-)
 def test_token_validity_is_judged_by_the_services_own_clock() -> None:
     issued_at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
     clock = FixedClock(issued_at)

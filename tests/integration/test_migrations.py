@@ -158,22 +158,12 @@ async def test_migrating_an_already_migrated_database_again_changes_nothing(
 async def test_migrate_builds_the_whole_schema_on_an_empty_database(
     empty_database: str,
 ) -> None:
-    # A fresh process, as `loyalty migrate` runs it (see the xfail below for why).
+    # A fresh process, as `loyalty migrate` runs it.
     await migrate_in_a_new_process(empty_database)
 
     assert_fully_migrated(await snapshot(empty_database))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=asyncpg.UndefinedTableError,
-    reason=(
-        "BUG: adapters/persistence/migrate.py:29 swaps piccolo_conf.DB, but Piccolo's "
-        "Migration table caches the engine it first found (Table._meta.db), so a second "
-        "migrate(url) in the same process reads the migration table of the FIRST database, "
-        "reports 'No migrations need to be run' and leaves the new database empty"
-    ),
-)
 async def test_migrate_builds_the_schema_on_an_empty_database_after_migrating_another(
     db_url: str, empty_database: str
 ) -> None:

@@ -16,6 +16,7 @@ from adapters.persistence.tables import RefundLineRow, RefundRow, SaleLineRow
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from app.idempotency_store import IdempotencyClaim, StoredResponse
 from domain.cards import CardStatus, MemberCard
+from domain.errors import InvalidInput
 from domain.members import Member
 from domain.points import EntryType, LedgerEntry, PointsAccount, Reference
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule, ProgramSettings
@@ -494,32 +495,18 @@ async def test_program_settings_round_trip(
     assert (loaded.earn_rate, loaded.point_value) == (Decimal("1.2345"), Decimal("0.5"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: adapters/persistence/tables.py:38-39 declare earn_rate/point_value NUMERIC(12,4) "
-        "but domain/program.py ProgramSettings accepts any number of decimal places, so "
-        "PostgresProgramRepository.save silently rounds 0.12345 to 0.1235 (the admin API "
-        "answers and audits the unrounded value; a later GET returns the rounded one)"
-    ),
-)
-async def test_program_settings_keep_every_decimal_the_domain_accepted(
-    uow_factory: UowFactory,
-) -> None:
-    settings = ProgramSettings(
-        currency="CNY",
-        time_zone="Asia/Shanghai",
-        earn_rate=Decimal("0.12345"),
-        point_value=Decimal("1"),
-        points_expiry=PointsExpiryRule(),
-        pending_days=14,
-    )
-    async with uow_factory() as uow:
-        await uow.program.save(settings)
-        await uow.commit()
-
-    async with uow_factory() as uow:
-        assert (await uow.program.get()).earn_rate == Decimal("0.12345")
+def test_settings_with_more_decimals_than_the_database_keeps_are_refused() -> None:
+    # NUMERIC(12, 4): a fifth decimal would be rounded away silently by the database.
+    with pytest.raises(InvalidInput) as refused:
+        ProgramSettings(
+            currency="CNY",
+            time_zone="Asia/Shanghai",
+            earn_rate=Decimal("0.12345"),
+            point_value=Decimal("1"),
+            points_expiry=PointsExpiryRule(),
+            pending_days=14,
+        )
+    assert refused.value.field == "earn_rate"
 
 
 SILVER = Tier("silver", "Silver", 1, 100_000, Decimal("1.5"))
@@ -565,16 +552,6 @@ async def test_a_tier_that_members_hold_cannot_be_removed(uow_factory: UowFactor
         assert await uow.tiers.ladder() == TierLadder((BASE_TIER, SILVER))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=asyncpg.UniqueViolationError,
-    reason=(
-        "BUG: adapters/persistence/repositories/program.py:58-74 PostgresTierRepository.replace "
-        "upserts ON CONFLICT (code) before deleting the tiers that left the ladder, so a new "
-        "tier that takes the rank of a removed (or re-ranked) tier hits the UNIQUE(rank) "
-        "constraint tiers_rank_key (tables.py:46) and the whole replace fails"
-    ),
-)
 async def test_a_new_tier_can_take_the_rank_of_a_removed_one(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         await uow.tiers.replace(TierLadder.of([BASE_TIER, SILVER]))

@@ -199,15 +199,6 @@ async def test_commit_and_savepoint_outside_the_block_are_refused(
             pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: adapters/persistence/unit_of_work.py:52-62 - after uow.commit() the Piccolo "
-        "transaction stays current but asyncpg is back in autocommit, so later writes in the "
-        "same block are committed immediately and an exception does not roll them back, "
-        "contrary to UnitOfWork.__aexit__'s contract 'Rolls back whatever was not committed'"
-    ),
-)
 async def test_a_write_after_commit_is_not_silently_autocommitted(
     uow_factory: UowFactory, db_url: str
 ) -> None:

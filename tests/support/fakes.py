@@ -230,6 +230,9 @@ class FakeSaleRepository:
     async def get_for_update(self, sale_id: UUID) -> Sale | None:
         return copy.deepcopy(self.sales.get(sale_id))
 
+    async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool:
+        return (sale_id, refund_id) in self.refunds
+
     async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
         if (sale.id, refund.refund_id) in self.refunds:
             return False
@@ -276,6 +279,9 @@ class FakeProgramRepository:
         self.settings = settings
 
     async def get(self) -> ProgramSettings:
+        return self.settings
+
+    async def get_for_update(self) -> ProgramSettings:
         return self.settings
 
     async def save(self, settings: ProgramSettings) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -181,14 +181,6 @@ def test_revising_the_programme_bumps_the_version_of_the_current_one() -> None:
     assert current.version == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidOperation,
-    reason=(
-        "BUG: domain/program.py:63,67 compare the rate with <=, which raises "
-        "decimal.InvalidOperation for NaN instead of InvalidInput (a 500 for bad input)"
-    ),
-)
 @pytest.mark.parametrize("field", ["earn_rate", "point_value"])
 def test_a_rate_that_is_not_a_number_is_invalid_input(field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
@@ -196,14 +188,6 @@ def test_a_rate_that_is_not_a_number_is_invalid_input(field: str) -> None:
     assert caught.value.field == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: ProgramSettings.__post_init__ (domain/program.py:56) calls "
-        "zoneinfo.available_timezones(), a scan of the whole tz database (~14 ms), on every "
-        "construction; the settings are rebuilt on every quote, sale and enrolment"
-    ),
-)
 def test_validating_settings_does_not_rescan_the_time_zone_database(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import pytest
 
@@ -70,14 +70,6 @@ def test_a_negative_threshold_is_rejected() -> None:
     assert caught.value.field == "threshold"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidOperation,
-    reason=(
-        "BUG: domain/tiers.py:26 compares the multiplier with <=, which raises "
-        "decimal.InvalidOperation for NaN instead of InvalidInput"
-    ),
-)
 def test_a_multiplier_that_is_not_a_number_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         Tier("x", "X", rank=0, threshold=0, earn_multiplier=Decimal("NaN"))

@@ -8,11 +8,21 @@ from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.tiers import Tier, TierLadder
 
 SINGLETON_ID = 1
+RANK_PARKING = 1_000_000  # far above domain.tiers.MAX_RANK
 
 
 class PostgresProgramRepository:
     async def get(self) -> ProgramSettings:
-        row = await ProgramSettingsRow.select().where(ProgramSettingsRow.id == SINGLETON_ID).first()
+        return await self._get(lock=False)
+
+    async def get_for_update(self) -> ProgramSettings:
+        return await self._get(lock=True)
+
+    async def _get(self, *, lock: bool) -> ProgramSettings:
+        query = ProgramSettingsRow.select().where(ProgramSettingsRow.id == SINGLETON_ID)
+        if lock:
+            query = query.lock_rows("UPDATE")
+        row = await query.first()
         if row is None:
             raise LookupError("program_settings has no row: have the migrations run?")
         return ProgramSettings(
@@ -56,8 +66,11 @@ class PostgresTierRepository:
         )
 
     async def replace(self, ladder: TierLadder) -> None:
-        """Upserts the ladder's tiers. Removing tiers members still hold is refused by the
-        foreign key; moving members off a tier is the tier policy's job, not this one's."""
+        """Makes the stored tiers exactly the ladder's. Removing a tier members still hold is
+        refused by the foreign key; moving members off a tier is the tier policy's job."""
+        # Ranks are unique; park the kept tiers above any valid rank so that the upserts below
+        # can hand ranks around (silver becomes rank 2 while gold leaves it) in any order.
+        await TierRow.raw("UPDATE tiers SET rank = rank + {}", RANK_PARKING)
         for tier in ladder.tiers:
             await TierRow.raw(
                 "INSERT INTO tiers (code, name, rank, threshold, earn_multiplier) "

@@ -69,6 +69,13 @@ class PostgresSaleRepository:
         )
         return _sale(row, lines)
 
+    async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool:
+        return bool(
+            await RefundRow.exists().where(
+                (RefundRow.sale_id == sale_id) & (RefundRow.refund_id == refund_id)
+            )
+        )
+
     async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
         decision = refund.decision
         inserted = (
