@@ -20,7 +20,6 @@ from adapters.persistence.tables import ALL_TABLES
 pytestmark = pytest.mark.db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration"}
 MIGRATIONS = ["2026-11-23T13:24:01:068368", "2026-11-23T13:24:04:388667"]
 
@@ -75,17 +74,21 @@ async def snapshot(url: str) -> dict[str, Any]:
 @pytest.fixture
 async def empty_database(db_url: str) -> AsyncIterator[str]:
     name = f"loyalty_migrate_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(SERVER)
+    # The server the tests run on, whichever it is (local, embedded, DATABASE_URL's).
+    server = urlunsplit(urlsplit(db_url)._replace(path="/postgres"))
+    admin = await asyncpg.connect(server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.InsufficientPrivilegeError:
+        pytest.skip("the test database's role may not create databases")
     finally:
         await admin.close()
     try:
-        yield urlunsplit(urlsplit(SERVER)._replace(path="/" + name))
+        yield urlunsplit(urlsplit(db_url)._replace(path="/" + name))
     finally:
         # migrate() points Piccolo (and DATABASE_URL) at the last URL it was given: restore it.
         await migrate(db_url)
-        admin = await asyncpg.connect(SERVER)
+        admin = await asyncpg.connect(server)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
