@@ -58,7 +58,7 @@ class MeController(Controller):
             member_id=account.member_id,
             name=account.name,
             card_number=account.card_number,
-            tier=TierOut(code=account.tier.code, name=account.tier.name),
+            tier=TierOut.of(account.tier),
             # Nothing expires until points lots and an expiry rule exist (ledger issue).
             points=MyPointsOut(
                 available=account.points.available, pending=account.points.pending, expiring=[]

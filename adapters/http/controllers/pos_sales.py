@@ -131,11 +131,7 @@ class PosSalesController(Controller):
                 points_restored=0,
                 coupons_restored=[],
                 draw_chances_revoked=0,
-                points=BalancesOut(
-                    available=outcome.points.available, pending=outcome.points.pending
-                )
-                if outcome.points
-                else None,
+                points=BalancesOut.of(outcome.points) if outcome.points else None,
             )
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -6,6 +6,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from app.use_cases.views import Balances, TierView
 from domain.money import MAX_AMOUNT
 
 MAX_POINTS = 10**12
@@ -30,10 +31,18 @@ class TierOut(Output, kw_only=True):
     code: str
     name: str
 
+    @classmethod
+    def of(cls, tier: TierView) -> TierOut:
+        return cls(code=tier.code, name=tier.name)
+
 
 class BalancesOut(Output, kw_only=True):
     available: int
     pending: int
+
+    @classmethod
+    def of(cls, balances: Balances) -> BalancesOut:
+        return cls(available=balances.available, pending=balances.pending)
 
 
 class CouponOut(Output, kw_only=True):

@@ -47,8 +47,8 @@ class MemberSummaryOut(Output, kw_only=True):
             member_id=summary.member_id,
             card_number=summary.card_number,
             display_name=summary.display_name,
-            tier=TierOut(code=summary.tier.code, name=summary.tier.name),
-            points=BalancesOut(available=summary.points.available, pending=summary.points.pending),
+            tier=TierOut.of(summary.tier),
+            points=BalancesOut.of(summary.points),
             coupons=[],
         )
 
@@ -106,14 +106,8 @@ class QuoteOut(Output, kw_only=True):
                 RejectedCouponOut(code=r.code, code_reason=r.code_reason)
                 for r in p.rejected_coupons
             ],
-            "points": BalancesOut(
-                available=outcome.points.available, pending=outcome.points.pending
-            )
-            if outcome.points
-            else None,
-            "tier": TierOut(code=outcome.tier.code, name=outcome.tier.name)
-            if outcome.tier
-            else None,
+            "points": BalancesOut.of(outcome.points) if outcome.points else None,
+            "tier": TierOut.of(outcome.tier) if outcome.tier else None,
         }
 
     @classmethod
