@@ -143,9 +143,14 @@ class CouponNotRedeemable(RuleViolation):
     title = "The coupon cannot be redeemed"
 
 
-class PointsRedemptionUnavailable(RuleViolation):
-    code = "points_redemption_unavailable"
-    title = "Paying with points is not available yet"
+class PointsExceedPayable(RuleViolation):
+    code = "points_exceed_payable"
+    title = "The points are worth more than is left to pay"
+
+
+class RedemptionNeedsMember(RuleViolation):
+    code = "redemption_needs_member"
+    title = "Only a member can pay with points"
 
 
 class InsufficientPoints(RuleViolation):

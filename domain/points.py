@@ -1,17 +1,32 @@
-"""The points ledger: append-only entries and the balances they explain.
+"""The points ledger: append-only entries, the lots they create, and the balances they explain.
 
-A balance never changes without an entry that says why. Every entry carries a posting key that
-is unique per member, so a posting applied twice is a database error, never double points.
+A balance never changes without an entry that says why, with one deliberate exception:
+points earned online are *pending* until the return window closes. They are held in a pending
+lot outside the ledger, and enter it (as an ``earn`` entry) when they are released; a refund
+before that simply cancels them.
+
+Every credit creates a lot with its own expiry; spending takes from the lots that expire
+soonest. Every change to a lot is a movement tied to the entry that caused it, so that the
+lots can always be reconciled with the ledger. Every entry carries a posting key unique per
+member: a posting applied twice is a database error, never double points.
+
+Invariants (also CHECK constraints in the database): available, pending and debt are never
+negative, there is never debt and available points at once, and
+``available - debt == sum(entry.points)`` and ``available == sum(open lot remaining)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.errors import InvalidInput
+from domain.errors import InsufficientPoints, InvalidInput
+
+MAX_ADJUSTMENT = 10**9
+MAX_REASON_LENGTH = 500
 
 
 class EntryType(StrEnum):
@@ -33,6 +48,11 @@ class Reference:
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
 
+    @classmethod
+    def parse(cls, text: str) -> Reference:
+        kind, _, ref_id = text.partition(":")
+        return cls(kind, ref_id)
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
@@ -43,60 +63,353 @@ class LedgerEntry:
     posting_key: str
     created_at: datetime
     expires_at: datetime | None = None
+    actor: str | None = None  # who made an adjustment
+    reason: str | None = None
     id: int | None = None  # assigned by the ledger store
+
+
+@dataclass(eq=False, slots=True)
+class Lot:
+    """Points credited together, expiring together. Identity is the object until stored."""
+
+    reference: Reference
+    earned_at: datetime
+    expires_at: datetime | None
+    points: int  # credited (for a pending lot: what will be credited on release)
+    remaining: int
+    pending: bool = False
+    release_at: datetime | None = None
+    id: int | None = None
+
+    def expires_before(self) -> tuple[bool, datetime, datetime]:
+        """Sort key: the soonest expiry first, lots that never expire last, older first."""
+        never = self.expires_at is None
+        return (never, self.expires_at or self.earned_at, self.earned_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """``points`` added to (positive) or taken from (negative) ``lot`` by ``entry``."""
+
+    entry: LedgerEntry
+    lot: Lot
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Consumption:
+    """What a redemption took from a lot, kept so a refund can restore it with that expiry."""
+
+    expires_at: datetime | None
+    points: int
 
 
 @dataclass(slots=True)
 class PointsAccount:
-    """A member's balances. ``debt`` is what refunds clawed back after the points were spent.
-
-    Invariants (restated as CHECK constraints in the database): available, pending and debt
-    are never negative, and there is never debt and available points at the same time.
-    """
-
     member_id: UUID
     available: int = 0
     pending: int = 0
     debt: int = 0
+    lots: list[Lot] = field(default_factory=list)  # open lots: remaining > 0 or pending
     new_entries: list[LedgerEntry] = field(default_factory=list)
+    new_lots: list[Lot] = field(default_factory=list)
+    movements: list[Movement] = field(default_factory=list)
+    changed_lots: list[Lot] = field(default_factory=list)
+    released_lots: list[Lot] = field(default_factory=list)
 
     @property
     def balance(self) -> int:
         """What the member sees as available: negative while a debt is outstanding."""
         return self.available - self.debt
 
-    def earn(self, points: int, *, reference: Reference, now: datetime) -> LedgerEntry | None:
-        """Credits earned points; an outstanding debt is paid off first."""
-        if points < 0:
-            raise InvalidInput("earned points cannot be negative")
-        if points == 0:
-            return None
-        paid_off = min(points, self.debt)
-        self.debt -= paid_off
-        self.available += points - paid_off
-        return self._post(EntryType.EARN, points, reference, now)
+    # Credits -----------------------------------------------------------------------------
 
-    def reverse(self, points: int, *, reference: Reference, now: datetime) -> LedgerEntry | None:
-        """Claws back earned points; what was already spent becomes debt."""
-        if points < 0:
-            raise InvalidInput("reversed points cannot be negative")
+    def earn(
+        self,
+        points: int,
+        *,
+        reference: Reference,
+        now: datetime,
+        expires_at: datetime | None = None,
+        pending_until: datetime | None = None,
+    ) -> LedgerEntry | None:
+        """Credits earned points in a new lot; pending ones wait outside the ledger."""
+        _require_non_negative(points, "earned points")
         if points == 0:
             return None
-        taken = min(points, self.available)
-        self.available -= taken
+        lot = Lot(reference, now, expires_at, points, points)
+        if pending_until is not None:
+            lot.pending = True
+            lot.release_at = pending_until
+            self.pending += points
+            self._add_lot(lot)
+            return None
+        self._add_lot(lot)
+        return self._credit(EntryType.EARN, lot, reference, now)
+
+    def release(self, lot: Lot, *, now: datetime) -> LedgerEntry | None:
+        """Pending points become available: now they enter the ledger as earned."""
+        if not lot.pending:
+            raise InvalidInput("only a pending lot can be released")
+        lot.pending = False
+        lot.release_at = None
+        self.pending -= lot.remaining
+        lot.points = lot.remaining
+        self._touch(lot)
+        self.released_lots.append(lot)
+        if lot.remaining == 0:
+            return None
+        return self._credit(EntryType.EARN, lot, lot.reference, now)
+
+    def restore(
+        self,
+        points: int,
+        *,
+        reference: Reference,
+        now: datetime,
+        consumed: Sequence[Consumption],
+        already_restored: int = 0,
+    ) -> LedgerEntry | None:
+        """Gives back redeemed points in lots that keep the expiry they were taken from.
+
+        The latest-expiring points are given back first: the member keeps them longest.
+        ``already_restored`` points of the same redemption were given back by earlier refunds.
+        """
+        _require_non_negative(points, "restored points")
+        if points == 0:
+            return None
+        if already_restored + points > sum(c.points for c in consumed):
+            raise InvalidInput("cannot restore more points than the redemption took")
+        skip = already_restored
+        left = points
+        lots: list[Lot] = []
+        for taken in sorted(consumed, key=_latest_expiry_first):
+            available_here = taken.points - min(skip, taken.points)
+            skip -= taken.points - available_here
+            share = min(left, available_here)
+            if share:
+                lots.append(Lot(reference, now, taken.expires_at, share, share))
+                left -= share
+        for lot in lots:
+            self._add_lot(lot)
+        entry = self._post(EntryType.RESTORE, points, reference, now, expires_at=lots[0].expires_at)
+        self._pay_debt_from(lots, entry)
+        return entry
+
+    def adjust(
+        self,
+        points: int,
+        *,
+        reference: Reference,
+        now: datetime,
+        actor: str,
+        reason: str,
+        expires_at: datetime | None = None,
+    ) -> LedgerEntry:
+        """A correction by an admin; it can never take the balance below zero."""
+        if points == 0 or abs(points) > MAX_ADJUSTMENT:
+            raise InvalidInput(
+                f"an adjustment is a non-zero number of points up to {MAX_ADJUSTMENT}",
+                field="points",
+            )
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON_LENGTH:
+            raise InvalidInput(
+                f"a reason of 1-{MAX_REASON_LENGTH} characters is required", field="reason"
+            )
+        if points > 0:
+            lot = Lot(reference, now, expires_at, points, points)
+            self._add_lot(lot)
+            return self._credit(EntryType.ADJUST, lot, reference, now, actor=actor, reason=reason)
+        self._require_available(-points)
+        entry = self._post(EntryType.ADJUST, points, reference, now, actor=actor, reason=reason)
+        self._take(-points, entry)
+        return entry
+
+    # Debits ------------------------------------------------------------------------------
+
+    def redeem(self, points: int, *, reference: Reference, now: datetime) -> LedgerEntry | None:
+        """Spends available points, soonest-expiring first; never below zero."""
+        _require_non_negative(points, "redeemed points")
+        if points == 0:
+            return None
+        self._require_available(points)
+        entry = self._post(EntryType.REDEEM, -points, reference, now)
+        self._take(points, entry)
+        return entry
+
+    def reverse(
+        self,
+        points: int,
+        *,
+        reference: Reference,
+        now: datetime,
+        source: Reference | None = None,
+    ) -> LedgerEntry | None:
+        """Claws back points earned by ``source`` (a sale or an order).
+
+        Points still pending are simply cancelled. Otherwise they come from the source's own
+        lot first, then from the soonest-expiring lots; what was already spent becomes debt.
+        """
+        _require_non_negative(points, "reversed points")
+        if points == 0:
+            return None
+        for lot in self.lots:
+            if points and lot.pending and source is not None and lot.reference == source:
+                cancelled = min(points, lot.remaining)
+                lot.remaining -= cancelled
+                lot.points -= cancelled
+                self.pending -= cancelled
+                points -= cancelled
+                self._touch(lot)
+        if points == 0:
+            return None
+        entry = self._post(EntryType.REVERSE, -points, reference, now)
+        own = [lot for lot in self._spendable() if source is not None and lot.reference == source]
+        taken = self._take(min(points, self.available), entry, prefer=own)
         self.debt += points - taken
-        return self._post(EntryType.REVERSE, -points, reference, now)
+        return entry
+
+    def expire(self, lot: Lot, *, reference: Reference, now: datetime) -> LedgerEntry | None:
+        """What is left of a lot past its expiry leaves the balance."""
+        if lot.pending or lot.remaining == 0:
+            return None
+        if lot.expires_at is None or lot.expires_at > now:
+            raise InvalidInput("this lot has not expired")
+        entry = self._post(
+            EntryType.EXPIRE,
+            -lot.remaining,
+            reference,
+            now,
+            posting_key=f"{reference}:lot:{_lot_key(lot)}",
+            expires_at=lot.expires_at,
+        )
+        self.available -= lot.remaining
+        self._move(entry, lot, -lot.remaining)
+        return entry
+
+    # Reading -----------------------------------------------------------------------------
+
+    def pending_lots_of(self, source: Reference) -> list[Lot]:
+        return [lot for lot in self.lots if lot.pending and lot.reference == source]
+
+    def expiring(self, now: datetime, until: datetime) -> list[Lot]:
+        return sorted(
+            (
+                lot
+                for lot in self._spendable()
+                if lot.expires_at is not None and now < lot.expires_at <= until
+            ),
+            key=Lot.expires_before,
+        )
+
+    # Mechanics ---------------------------------------------------------------------------
+
+    def _credit(
+        self,
+        entry_type: EntryType,
+        lot: Lot,
+        reference: Reference,
+        now: datetime,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> LedgerEntry:
+        entry = self._post(
+            entry_type,
+            lot.remaining,
+            reference,
+            now,
+            expires_at=lot.expires_at,
+            actor=actor,
+            reason=reason,
+        )
+        self._pay_debt_from([lot], entry)
+        return entry
+
+    def _pay_debt_from(self, lots: Iterable[Lot], entry: LedgerEntry) -> None:
+        """Credits first pay off a debt; only the rest becomes available."""
+        for lot in lots:
+            paid = min(self.debt, lot.remaining)
+            if paid:
+                self.debt -= paid
+                self._move(entry, lot, -paid)
+            self.available += lot.remaining
+
+    def _take(self, points: int, entry: LedgerEntry, *, prefer: Sequence[Lot] = ()) -> int:
+        """Takes points from lots, preferred ones first, then soonest-expiring. Returns taken."""
+        left = points
+        ordered = list(prefer) + [lot for lot in self._spendable() if lot not in prefer]
+        for lot in ordered:
+            if left == 0:
+                break
+            share = min(left, lot.remaining)
+            if share:
+                self._move(entry, lot, -share)
+                self.available -= share
+                left -= share
+        return points - left
+
+    def _move(self, entry: LedgerEntry, lot: Lot, points: int) -> None:
+        lot.remaining += points
+        self.movements.append(Movement(entry, lot, points))
+        self._touch(lot)
+
+    def _spendable(self) -> list[Lot]:
+        return sorted(
+            (lot for lot in self.lots if not lot.pending and lot.remaining > 0),
+            key=Lot.expires_before,
+        )
+
+    def _require_available(self, points: int) -> None:
+        if points > self.available:
+            raise InsufficientPoints(f"{points} points requested, {max(self.balance, 0)} available")
+
+    def _add_lot(self, lot: Lot) -> None:
+        self.lots.append(lot)
+        self.new_lots.append(lot)
+
+    def _touch(self, lot: Lot) -> None:
+        if lot not in self.new_lots and lot not in self.changed_lots:
+            self.changed_lots.append(lot)
 
     def _post(
-        self, entry_type: EntryType, points: int, reference: Reference, now: datetime
+        self,
+        entry_type: EntryType,
+        points: int,
+        reference: Reference,
+        now: datetime,
+        *,
+        posting_key: str | None = None,
+        expires_at: datetime | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
     ) -> LedgerEntry:
         entry = LedgerEntry(
             member_id=self.member_id,
             type=entry_type,
             points=points,
             reference=reference,
-            posting_key=f"{reference}:{entry_type.value}",
+            posting_key=posting_key or f"{reference}:{entry_type.value}",
             created_at=now,
+            expires_at=expires_at,
+            actor=actor,
+            reason=reason,
         )
         self.new_entries.append(entry)
         return entry
+
+
+def _require_non_negative(points: int, what: str) -> None:
+    if points < 0:
+        raise InvalidInput(f"{what} cannot be negative")
+
+
+def _latest_expiry_first(consumption: Consumption) -> tuple[bool, float]:
+    if consumption.expires_at is None:
+        return (False, 0.0)
+    return (True, -consumption.expires_at.timestamp())
+
+
+def _lot_key(lot: Lot) -> str:
+    return str(lot.id) if lot.id is not None else f"{lot.reference}@{lot.earned_at.isoformat()}"

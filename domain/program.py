@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -30,10 +31,35 @@ class ExpiryKind(StrEnum):
     END_OF_YEAR = "end_of_year"  # end of the year after earning
 
 
+def end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a local calendar day ends (the next local midnight), as an aware datetime.
+
+    Points "expire at the end of the day": they can be spent until this instant, not at it.
+    """
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + (day.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class PointsExpiryRule:
     kind: ExpiryKind = ExpiryKind.NEVER
     count: int | None = None
+
+    def expiry_for(self, earned_at: datetime, zone: ZoneInfo) -> datetime | None:
+        """When points earned at ``earned_at`` expire, at the end of a day in ``zone``."""
+        earned_on = earned_at.astimezone(zone).date()
+        if self.kind is ExpiryKind.NEVER:
+            return None
+        if self.kind is ExpiryKind.DAYS:
+            return end_of_day(earned_on + timedelta(days=self.count or 0), zone)
+        if self.kind is ExpiryKind.END_OF_MONTH:
+            first_of_next = _add_months(earned_on, (self.count or 0) + 1)
+            return end_of_day(first_of_next - timedelta(days=1), zone)
+        return end_of_day(date(earned_on.year + 1, 12, 31), zone)
 
     def __post_init__(self) -> None:
         needs_count = self.kind in (ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH)
@@ -86,6 +112,26 @@ class ProgramSettings:
     @property
     def currency_exponent(self) -> int:
         return currency_exponent(self.currency)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def expiry_for(self, earned_at: datetime) -> datetime | None:
+        return self.points_expiry.expiry_for(earned_at, self.zone)
+
+    def pending_until(self, earned_at: datetime) -> datetime | None:
+        """When online points are released if the order is not completed first."""
+        if self.pending_days == 0:
+            return None
+        return end_of_day(
+            earned_at.astimezone(self.zone).date() + timedelta(days=self.pending_days),
+            self.zone,
+        )
+
+    def value_of(self, points: int) -> int:
+        """What ``points`` are worth in minor units when redeemed, floored."""
+        return floor_int(Decimal(points) * self.point_value)
 
     def points_for(self, payable: int, multiplier: Decimal) -> int:
         """Points earned on a payable amount in minor units, floored."""

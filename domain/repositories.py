@@ -10,7 +10,7 @@ from uuid import UUID
 
 from domain.cards import MemberCard
 from domain.members import Member
-from domain.points import LedgerEntry, PointsAccount
+from domain.points import Consumption, LedgerEntry, PointsAccount
 from domain.program import ProgramSettings
 from domain.sales import RefundDecision, Sale
 from domain.stores import Store, Terminal
@@ -43,7 +43,11 @@ class PointsRepository(Protocol):
         ...
 
     async def save(self, account: PointsAccount) -> None:
-        """Writes the balances and appends the account's new entries."""
+        """Writes the balances, lots, movements and the account's new entries."""
+        ...
+
+    async def consumed_by(self, member_id: UUID, posting_key: str) -> list[Consumption]:
+        """What the entry with this posting key took from the member's lots."""
         ...
 
     async def entries(

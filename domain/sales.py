@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from domain.errors import AmountTooLarge, InvalidInput, RefundExceedsSale
+from domain.errors import AmountTooLarge, InvalidInput, PointsExceedPayable, RefundExceedsSale
 from domain.money import MAX_AMOUNT, floor_share
+from domain.points import Reference
 
 MAX_LINES = 500
 MAX_QUANTITY = 100_000
+IN_STORE = "pos"
+ONLINE = "web"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,23 @@ class Pricing:
         return self.subtotal - self.discount_total - self.points_value
 
 
+def price(basket: Basket, *, discount_total: int, redeem_points: int, point_value: int) -> Pricing:
+    """The money side of a basket; ``point_value`` is what ``redeem_points`` are worth."""
+    payable_before_points = basket.subtotal - discount_total
+    if point_value > payable_before_points:
+        raise PointsExceedPayable(
+            f"{redeem_points} points are worth {point_value}, more than the "
+            f"{payable_before_points} left to pay"
+        )
+    return Pricing(
+        subtotal=basket.subtotal,
+        discount_total=discount_total,
+        points_redeemed=redeem_points,
+        points_value=point_value,
+        points_earned=0,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RefundLine:
     sku: str
@@ -87,6 +107,7 @@ class RefundLine:
 class RefundDecision:
     amount: int
     points_reversed: int
+    points_restored: int
     # (line number, quantity refunded now) for every sale line the refund touches
     line_quantities: tuple[tuple[int, int], ...]
 
@@ -105,12 +126,18 @@ class Sale:
     pricing: Pricing
     refunded_amount: int = 0
     points_reversed: int = 0
+    points_restored: int = 0
+    channel: str = "pos"
     # line number (0-based, as in ``lines``) -> quantity refunded so far
     refunded_quantities: dict[int, int] = field(default_factory=dict)
 
     @property
     def payable(self) -> int:
         return self.pricing.payable
+
+    @property
+    def reference(self) -> Reference:
+        return Reference("sale", str(self.id))
 
     @property
     def refundable_amount(self) -> int:
@@ -153,6 +180,7 @@ class Sale:
         return RefundDecision(
             amount=amount,
             points_reversed=self._points_to_reverse(amount),
+            points_restored=self._points_to_restore(amount, after),
             line_quantities=tuple(sorted(taken)),
         )
 
@@ -164,17 +192,34 @@ class Sale:
                 f"{amount} requested, {self.refundable_amount} left to refund on this sale"
             )
         return RefundDecision(
-            amount=amount, points_reversed=self._points_to_reverse(amount), line_quantities=()
+            amount=amount,
+            points_reversed=self._points_to_reverse(amount),
+            points_restored=self._points_to_restore(amount, None),
+            line_quantities=(),
         )
 
     def apply_refund(self, decision: RefundDecision) -> None:
         self.refunded_amount += decision.amount
         self.points_reversed += decision.points_reversed
+        self.points_restored += decision.points_restored
         for number, quantity in decision.line_quantities:
             self.refunded_quantities[number] = self.refunded_quantities.get(number, 0) + quantity
 
     def _refunded_line_value(self) -> int:
         return sum(self.lines[n].unit_price * q for n, q in self.refunded_quantities.items())
+
+    def _points_to_restore(self, amount: int, line_value_after: int | None) -> int:
+        """Redeemed points given back in proportion to what is refunded, exact when full."""
+        redeemed = self.pricing.points_redeemed
+        if redeemed == 0:
+            return 0
+        if self.payable > 0:
+            done, whole = self.refunded_amount + amount, self.payable
+        else:
+            # Paid entirely with points: only the lines say how much of the sale comes back.
+            done, whole = line_value_after or 0, self.pricing.subtotal
+        restored_after = redeemed if done >= whole else floor_share(redeemed, done, whole)
+        return restored_after - self.points_restored
 
     def _points_to_reverse(self, amount: int) -> int:
         earned = self.pricing.points_earned

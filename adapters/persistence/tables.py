@@ -104,6 +104,32 @@ class PointsEntryRow(Table, tablename="points_entries"):
     posting_key = Varchar(length=200)
     created_at = Timestamptz()
     expires_at = Timestamptz(null=True, default=None)
+    actor = Varchar(length=200, null=True, default=None)
+    reason = Varchar(length=500, null=True, default=None)
+    # The hash chain: maintained by a trigger (see migrations), never written by the service.
+    seq = BigInt(default=0)
+    prev_hash = Bytea(null=True, default=None)
+    entry_hash = Bytea(null=True, default=None)
+
+
+class PointsLotRow(Table, tablename="points_lots"):
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    reference = Varchar(length=128)
+    earned_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+    points = BigInt()
+    remaining = BigInt()
+    pending = Boolean(default=False)
+    release_at = Timestamptz(null=True, default=None)
+
+
+class PointsLotMovementRow(Table, tablename="points_lot_movements"):
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    entry_id = ForeignKey(PointsEntryRow, **REQUIRED)
+    lot_id = ForeignKey(PointsLotRow, **REQUIRED)
+    points = BigInt()
 
 
 class SaleRow(Table, tablename="sales"):
@@ -124,6 +150,7 @@ class SaleRow(Table, tablename="sales"):
     points_earned = BigInt(default=0)
     refunded_amount = BigInt(default=0)
     points_reversed = BigInt(default=0)
+    points_restored = BigInt(default=0)
 
 
 class SaleLineRow(Table, tablename="sale_lines"):
@@ -185,6 +212,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     MemberCardRow,
     PointsAccountRow,
     PointsEntryRow,
+    PointsLotRow,
+    PointsLotMovementRow,
     SaleRow,
     SaleLineRow,
     RefundRow,

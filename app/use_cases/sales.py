@@ -14,17 +14,18 @@ from domain.errors import (
     DuplicateReceipt,
     DuplicateRefund,
     Forbidden,
+    InsufficientPoints,
     InvalidInput,
     MemberNotFound,
-    PointsRedemptionUnavailable,
+    RedemptionNeedsMember,
     SaleNotFound,
 )
 from domain.members import Member
-from domain.points import PointsAccount, Reference
+from domain.points import EntryType, Reference
 from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
 from domain.repositories import RecordedRefund
-from domain.sales import Basket, Pricing, RefundLine, RejectedCoupon, Sale, SaleLine
+from domain.sales import ONLINE, Basket, Pricing, RefundLine, RejectedCoupon, Sale, SaleLine, price
 
 # Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -59,6 +60,7 @@ class RecordSale:
     occurred_at: datetime | None = None
     coupon_codes: Sequence[str] = ()
     redeem_points: int = 0
+    channel: str = "pos"
 
     def pricing_request(self) -> PriceSale:
         return PriceSale(
@@ -90,15 +92,17 @@ class _Priced:
 
 async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
-    if cmd.redeem_points:
-        raise PointsRedemptionUnavailable()
+    if cmd.redeem_points and cmd.member_id is None:
+        raise RedemptionNeedsMember()
     program = await uow.program.get()
-    pricing = Pricing(
-        subtotal=basket.subtotal,
+    pricing = price(
+        basket,
         discount_total=0,
-        points_redeemed=0,
-        points_value=0,
-        points_earned=0,
+        redeem_points=cmd.redeem_points,
+        point_value=program.value_of(cmd.redeem_points),
+    )
+    pricing = replace(
+        pricing,
         rejected_coupons=tuple(RejectedCoupon(c, NO_SUCH_COUPON) for c in cmd.coupon_codes),
     )
     member = None
@@ -121,39 +125,54 @@ async def quote_sale(cmd: PriceSale, uow: UnitOfWork) -> SaleOutcome:
     priced = await _price(cmd, uow)
     balances = None
     if priced.member is not None:
-        balances = Balances.of(await uow.points.get(priced.member.id))
+        account = await uow.points.get(priced.member.id)
+        if cmd.redeem_points > max(account.balance, 0):
+            raise InsufficientPoints(
+                f"{cmd.redeem_points} points requested, {max(account.balance, 0)} available"
+            )
+        balances = Balances.of(account)
     return SaleOutcome(pricing=priced.pricing, points=balances, tier=priced.tier)
 
 
 async def record_sale(
     cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
 ) -> SaleOutcome:
-    """Records the sale and credits the member with the points it earns."""
+    """Records the sale: the member pays with points if asked, and earns on what they paid."""
     now = clock.now()
     if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
     priced = await _price(cmd.pricing_request(), uow)
     if priced.pricing.rejected_coupons:
         raise CouponNotRedeemable()
+    program = priced.program
     sale = Sale(
         id=ids.new_id(),
         store_id=cmd.store_id,
         terminal_id=cmd.terminal_id,
         receipt_id=cmd.receipt_id,
         member_id=priced.member.id if priced.member else None,
-        currency=priced.program.currency,
+        currency=program.currency,
         occurred_at=cmd.occurred_at or now,
         recorded_at=now,
         lines=priced.basket.lines,
         pricing=priced.pricing,
+        channel=cmd.channel,
     )
     if not await uow.sales.add(sale):
         raise DuplicateReceipt(f"receipt {cmd.receipt_id!r} was already recorded at this store")
     balances = None
     if sale.member_id is not None:
         account = await uow.points.get_for_update(sale.member_id)
+        reference = sale.reference
+        # Points paid with can never be the points this very sale earns.
+        account.redeem(priced.pricing.points_redeemed, reference=reference, now=now)
+        # Lots date from the purchase, so a till that syncs late costs the member nothing.
         account.earn(
-            priced.pricing.points_earned, reference=Reference("sale", str(sale.id)), now=now
+            priced.pricing.points_earned,
+            reference=reference,
+            now=now,
+            expires_at=program.expiry_for(sale.occurred_at),
+            pending_until=program.pending_until(now) if sale.channel == ONLINE else None,
         )
         await uow.points.save(account)
         balances = Balances.of(account)
@@ -181,6 +200,7 @@ class RefundOutcome:
     sale_id: UUID
     amount: int
     points_reversed: int
+    points_restored: int
     points: Balances | None
 
 
@@ -215,12 +235,21 @@ async def refund_sale(
         raise DuplicateRefund(f"refund {cmd.refund_id!r} was already recorded for this sale")
     balances = None
     if sale.member_id is not None:
-        account: PointsAccount = await uow.points.get_for_update(sale.member_id)
+        account = await uow.points.get_for_update(sale.member_id)
+        refund_reference = Reference("refund", str(refund.id))
         account.reverse(
-            decision.points_reversed,
-            reference=Reference("refund", str(refund.id)),
-            now=now,
+            decision.points_reversed, reference=refund_reference, now=now, source=sale.reference
         )
+        if decision.points_restored:
+            account.restore(
+                decision.points_restored,
+                reference=refund_reference,
+                now=now,
+                consumed=await uow.points.consumed_by(
+                    sale.member_id, f"{sale.reference}:{EntryType.REDEEM.value}"
+                ),
+                already_restored=sale.points_restored - decision.points_restored,
+            )
         await uow.points.save(account)
         balances = Balances.of(account)
     return RefundOutcome(
@@ -228,5 +257,6 @@ async def refund_sale(
         sale_id=sale.id,
         amount=decision.amount,
         points_reversed=decision.points_reversed,
+        points_restored=decision.points_restored,
         points=balances,
     )

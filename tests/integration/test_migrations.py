@@ -21,7 +21,12 @@ pytestmark = pytest.mark.db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration"}
-MIGRATIONS = ["2026-11-23T13:24:01:068368", "2026-11-23T13:24:04:388667"]
+MIGRATIONS = [
+    "2026-11-23T13:24:01:068368",
+    "2026-11-23T13:24:04:388667",
+    "2026-11-23T13:52:12:026108",
+    "2026-11-23T13:52:13:977185",
+]
 
 
 async def snapshot(url: str) -> dict[str, Any]:
@@ -121,6 +126,8 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
     assert state["triggers"] == [
         ("audit_log", "audit_log_append_only"),
         ("points_entries", "points_entries_append_only"),
+        ("points_entries", "points_entries_chain"),
+        ("points_lot_movements", "points_lot_movements_append_only"),
     ]
     constraint_names = {name for _, name, _ in state["constraints"]}
     assert {
@@ -155,7 +162,7 @@ async def test_migrating_an_already_migrated_database_again_changes_nothing(
     after = await snapshot(clean_db)
     assert after == before
     assert after["program"][0][3] == Decimal("2.5000")
-    assert len(after["migrations"]) == 2
+    assert len(after["migrations"]) == len(MIGRATIONS)
 
 
 async def test_migrate_builds_the_whole_schema_on_an_empty_database(

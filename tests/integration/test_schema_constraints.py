@@ -71,9 +71,11 @@ async def add_entry(
     points: int = 10,
     posting_key: str = "sale:1:earn",
 ) -> int:
+    # Adjustments must say who made them and why (points_entries_adjust_reason).
     value: int = await conn.fetchval(
-        "INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key) "
-        "VALUES ($1, $2, $3, 'sale:1', $4) RETURNING id",
+        "INSERT INTO points_entries "
+        "(member_id, entry_type, points, reference, posting_key, actor, reason) "
+        "VALUES ($1, $2, $3, 'sale:1', $4, 'admin:test', 'test') RETURNING id",
         member_id,
         entry_type,
         points,

@@ -128,7 +128,7 @@ class PosSalesController(Controller):
                 sale_id=outcome.sale_id,
                 amount=outcome.amount,
                 points_reversed=outcome.points_reversed,
-                points_restored=0,
+                points_restored=outcome.points_restored,
                 coupons_restored=[],
                 draw_chances_revoked=0,
                 points=BalancesOut.of(outcome.points) if outcome.points else None,

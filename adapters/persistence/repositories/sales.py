@@ -28,6 +28,7 @@ class PostgresSaleRepository:
                     points_value=p.points_value,
                     payable=p.payable,
                     points_earned=p.points_earned,
+                    channel=sale.channel,
                 )
             )
             .on_conflict(target=(SaleRow.store_id, SaleRow.receipt_id), action="DO NOTHING")
@@ -110,6 +111,7 @@ class PostgresSaleRepository:
             {
                 SaleRow.refunded_amount: sale.refunded_amount,
                 SaleRow.points_reversed: sale.points_reversed,
+                SaleRow.points_restored: sale.points_restored,
             }
         ).where(SaleRow.id == sale.id)
         return True
@@ -146,6 +148,8 @@ def _sale(row: dict[str, Any], lines: list[dict[str, Any]]) -> Sale:
         ),
         refunded_amount=row["refunded_amount"],
         points_reversed=row["points_reversed"],
+        points_restored=row["points_restored"],
+        channel=row["channel"],
         refunded_quantities={
             line["line_no"]: line["refunded_quantity"]
             for line in lines
