@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
@@ -35,7 +36,12 @@ def route_handlers() -> list[ControllerRouterHandler]:
         _area(
             "/v1/admin",
             Role.ADMIN,
-            [AdminStoresController, AdminTerminalsController, AdminProgramController],
+            [
+                AdminStoresController,
+                AdminTerminalsController,
+                AdminProgramController,
+                AdminMembersController,
+            ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
         _area("/v1/me", Role.MEMBER, [MeController]),

@@ -56,7 +56,7 @@ GOOD_LINE = {"sku": "A", "quantity": 1, "unit_price": 100}
         (
             {"receipt_id": "R", "lines": [GOOD_LINE], "redeem_points": 10},
             422,
-            "points_redemption_unavailable",
+            "redemption_needs_member",
         ),
         ([1, 2, 3], 422, None),
         ("just a string", 422, None),

@@ -9,7 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from adapters.http.schemas.common import TierOut
-from adapters.http.schemas.me import LedgerEntryOut, LedgerPageOut, MeOut, MyPointsOut
+from adapters.http.schemas.me import (
+    ExpiringOut,
+    LedgerEntryOut,
+    LedgerPageOut,
+    MeOut,
+    MyPointsOut,
+)
 from adapters.http.schemas.problem import problems
 from app import transactions
 from app.container import Container
@@ -53,15 +59,20 @@ class MeController(Controller):
     ) -> MeOut:
         assert principal.member_id is not None
         member_id = principal.member_id
-        account = await transactions.read(container.uow, lambda uow: my_account(member_id, uow))
+        account = await transactions.read(
+            container.uow, lambda uow: my_account(member_id, uow, clock=container.clock)
+        )
         return MeOut(
             member_id=account.member_id,
             name=account.name,
             card_number=account.card_number,
             tier=TierOut.of(account.tier),
-            # Nothing expires until points lots and an expiry rule exist (ledger issue).
             points=MyPointsOut(
-                available=account.points.available, pending=account.points.pending, expiring=[]
+                available=account.points.available,
+                pending=account.points.pending,
+                expiring=[
+                    ExpiringOut(points=e.points, expires_at=e.expires_at) for e in account.expiring
+                ],
             ),
         )
 

@@ -1,0 +1,66 @@
+"""Admin corrections to a member's points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.views import Balances
+from domain.errors import MemberNotFound
+from domain.points import Reference
+from domain.ports import Clock, IdGenerator
+from domain.repositories import AuditRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustPoints:
+    member_id: UUID
+    points: int
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    adjustment_id: UUID
+    member_id: UUID
+    points: int
+    reason: str
+    balances: Balances
+
+
+async def adjust_points(
+    cmd: AdjustPoints, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> Adjustment:
+    """Credits or debits points with a reason; a debit can never exceed what is available."""
+    if await uow.members.get(cmd.member_id) is None:
+        raise MemberNotFound()
+    program = await uow.program.get()
+    now = clock.now()
+    adjustment_id = ids.new_id()
+    account = await uow.points.get_for_update(cmd.member_id)
+    entry = account.adjust(
+        cmd.points,
+        reference=Reference("adjustment", str(adjustment_id)),
+        now=now,
+        actor=cmd.actor,
+        reason=cmd.reason,
+        expires_at=program.expiry_for(now),
+    )
+    await uow.points.save(account)
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "points.adjusted",
+            f"member:{cmd.member_id}",
+            {"points": cmd.points, "reason": entry.reason, "adjustment_id": str(adjustment_id)},
+        )
+    )
+    return Adjustment(
+        adjustment_id=adjustment_id,
+        member_id=cmd.member_id,
+        points=cmd.points,
+        reason=entry.reason or "",
+        balances=Balances.of(account),
+    )
