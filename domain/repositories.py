@@ -30,6 +30,14 @@ class MemberRepository(Protocol):
 
     async def card_number_taken(self, card_number: str) -> bool: ...
 
+    async def cards_of(self, member_id: UUID) -> list[MemberCard]:
+        """Every card the member was issued, newest first, blocked ones included."""
+        ...
+
+    async def replace_card(self, member_id: UUID, new_card: MemberCard) -> None:
+        """Blocks the member's active card and makes ``new_card`` the active one."""
+        ...
+
 
 class PointsRepository(Protocol):
     async def open_account(self, member_id: UUID) -> None: ...
@@ -82,6 +90,10 @@ class SaleRepository(Protocol):
         ...
 
     async def any_recorded(self) -> bool: ...
+
+    async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
+        """The member's latest sales, newest first (lines not loaded)."""
+        ...
 
 
 class StoreRepository(Protocol):

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import MemberSummary, member_summary
-from domain.cards import CardStatus, generate_card_number, parse_card_number
+from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
 from domain.errors import CardBlocked, InvalidInput, MemberExists, MemberNotFound
 from domain.members import Member
 from domain.ports import Clock, IdGenerator, RandomSource
+from domain.repositories import AuditRecord
 
 # A 15-digit random card body collides rarely; a handful of retries makes it vanishingly so.
 CARD_NUMBER_ATTEMPTS = 5
@@ -96,3 +97,26 @@ async def lookup_member(
     if member is None:
         raise MemberNotFound()
     return await member_summary(uow, member)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceCard:
+    member_id: UUID
+    actor: str
+
+
+async def replace_card(
+    cmd: ReplaceCard, uow: UnitOfWork, *, clock: Clock, random: RandomSource
+) -> MemberCard:
+    """A lost card is replaced: the old number is blocked for good, a new one issued."""
+    if await uow.members.get(cmd.member_id) is None:
+        raise MemberNotFound()
+    card = MemberCard(
+        card_number=await _unused_card_number(uow, random),
+        member_id=cmd.member_id,
+        status=CardStatus.ACTIVE,
+        issued_at=clock.now(),
+    )
+    await uow.members.replace_card(cmd.member_id, card)
+    await uow.audit.record(AuditRecord(cmd.actor, "card.replaced", f"member:{cmd.member_id}", {}))
+    return card

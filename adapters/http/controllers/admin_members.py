@@ -3,23 +3,64 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
+from adapters.http.schemas.members import MemberOverviewOut, NewCardOut
 from adapters.http.schemas.points import AdjustmentIn, AdjustmentOut
 from adapters.http.schemas.problem import problems
+from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
+from app.use_cases.member_360 import member_overview
+from app.use_cases.members import ReplaceCard, replace_card
 from app.use_cases.points import AdjustPoints, adjust_points
 
 
 class AdminMembersController(Controller):
     path = "/members"
     tags = ["admin"]
+
+    @get(
+        "/{member_id:uuid}",
+        operation_id="getMemberOverview",
+        summary="The 360-degree view: profile, cards, balances, lots, ledger, sales",
+        responses=problems(401, 403, 404),
+    )
+    async def overview(
+        self, member_id: FromPath[UUID], container: NamedDependency[Container]
+    ) -> MemberOverviewOut:
+        view = await transactions.read(container.uow, lambda uow: member_overview(member_id, uow))
+        return MemberOverviewOut.of(view)
+
+    @post(
+        "/{member_id:uuid}/card/replace",
+        operation_id="replaceMemberCard",
+        summary="Issue a new card number; the old one is blocked for good",
+        status_code=201,
+        responses=problems(401, 403, 404),
+    )
+    async def replace_card(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: FromPath[UUID],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[NewCardOut]:
+        command = ReplaceCard(member_id=member_id, actor=principal.actor)
+
+        async def action(uow: UnitOfWork) -> tuple[int, NewCardOut]:
+            card = await replace_card(command, uow, clock=container.clock, random=container.random)
+            return 201, NewCardOut(
+                member_id=member_id, card_number=card.card_number, issued_at=card.issued_at
+            )
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)
 
     @post(
         "/{member_id:uuid}/adjustments",

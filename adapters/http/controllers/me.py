@@ -97,16 +97,6 @@ class MeController(Controller):
             lambda uow: my_ledger(member_id, uow, before_id=before_id, limit=limit),
         )
         return LedgerPageOut(
-            items=[
-                LedgerEntryOut(
-                    id=e.id or 0,
-                    type=e.type.value,
-                    points=e.points,
-                    reference=str(e.reference),
-                    created_at=e.created_at,
-                    expires_at=e.expires_at,
-                )
-                for e in page.entries
-            ],
+            items=[LedgerEntryOut.of(e) for e in page.entries],
             next_cursor=encode_cursor(page.next_before_id),
         )

@@ -4,6 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.http.schemas.common import BalancesOut, Output, Page, TierOut
+from domain.points import LedgerEntry
 
 
 class ExpiringOut(Output, kw_only=True):
@@ -30,6 +31,17 @@ class LedgerEntryOut(Output, kw_only=True):
     reference: str
     created_at: datetime
     expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
+        return cls(
+            id=entry.id or 0,
+            type=entry.type.value,
+            points=entry.points,
+            reference=str(entry.reference),
+            created_at=entry.created_at,
+            expires_at=entry.expires_at,
+        )
 
 
 class LedgerPageOut(Page, kw_only=True):

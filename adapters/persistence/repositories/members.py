@@ -78,5 +78,41 @@ class PostgresMemberRepository:
             issued_at=row["issued_at"],
         )
 
+    async def cards_of(self, member_id: UUID) -> list[MemberCard]:
+        rows = (
+            await MemberCardRow.select()
+            .where(MemberCardRow.member_id == member_id)
+            .order_by(MemberCardRow.issued_at, ascending=False)
+        )
+        return [
+            MemberCard(
+                card_number=r["card_number"],
+                member_id=r["member_id"],
+                status=CardStatus(r["status"]),
+                issued_at=r["issued_at"],
+            )
+            for r in rows
+        ]
+
+    async def replace_card(self, member_id: UUID, new_card: MemberCard) -> None:
+        # Block first: at most one active card per member (partial unique index).
+        await MemberCardRow.update(
+            {
+                MemberCardRow.status: CardStatus.BLOCKED.value,
+                MemberCardRow.blocked_at: new_card.issued_at,
+            }
+        ).where(
+            (MemberCardRow.member_id == member_id)
+            & (MemberCardRow.status == CardStatus.ACTIVE.value)
+        )
+        await MemberCardRow.insert(
+            MemberCardRow(
+                card_number=new_card.card_number,
+                member_id=member_id,
+                status=CardStatus.ACTIVE.value,
+                issued_at=new_card.issued_at,
+            )
+        )
+
     async def card_number_taken(self, card_number: str) -> bool:
         return bool(await MemberCardRow.exists().where(MemberCardRow.card_number == card_number))

@@ -116,6 +116,15 @@ class PostgresSaleRepository:
         ).where(SaleRow.id == sale.id)
         return True
 
+    async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
+        rows = (
+            await SaleRow.select()
+            .where(SaleRow.member_id == member_id)
+            .order_by(SaleRow.occurred_at, ascending=False)
+            .limit(limit)
+        )
+        return [_sale(row, []) for row in rows]
+
     async def any_recorded(self) -> bool:
         return bool(await SaleRow.exists())
 

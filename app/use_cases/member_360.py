@@ -1,0 +1,47 @@
+"""The 360-degree view a service agent needs while talking to a customer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.views import Balances, TierView, tier_of
+from domain.cards import MemberCard
+from domain.errors import MemberNotFound
+from domain.members import Member
+from domain.points import LedgerEntry, Lot
+from domain.sales import Sale
+
+RECENT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOverview:
+    member: Member
+    cards: Sequence[MemberCard]
+    tier: TierView
+    balances: Balances
+    debt: int
+    lots: Sequence[Lot]
+    ledger: Sequence[LedgerEntry]
+    sales: Sequence[Sale]
+
+
+async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
+    member = await uow.members.get(member_id)
+    if member is None:
+        raise MemberNotFound()
+    tier = await tier_of(uow, member)
+    account = await uow.points.get(member_id)
+    return MemberOverview(
+        member=member,
+        cards=await uow.members.cards_of(member_id),
+        tier=TierView(tier.code, tier.name),
+        balances=Balances.of(account),
+        debt=account.debt,
+        lots=account.lots,
+        ledger=await uow.points.entries(member_id, before_id=None, limit=RECENT),
+        sales=await uow.sales.recent_for_member(member_id, RECENT),
+    )
