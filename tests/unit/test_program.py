@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +19,7 @@ from domain.program import (
     ExpiryKind,
     PointsExpiryRule,
     ProgramSettings,
+    end_of_day,
 )
 
 
@@ -203,3 +206,140 @@ def test_validating_settings_does_not_rescan_the_time_zone_database(
     for days in range(20):
         settings(pending_days=days)
     assert calls <= 1
+
+
+# Points expiry: at the end of a day in the programme's time zone -----------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LONDON = ZoneInfo("Europe/London")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_points_under_the_never_rule_never_expire() -> None:
+    assert PointsExpiryRule().expiry_for(utc(2025, 3, 1, 9, 30), SHANGHAI) is None
+    assert settings().expiry_for(utc(2025, 3, 1, 9, 30)) is None
+
+
+def test_points_under_the_days_rule_expire_at_the_end_of_the_nth_local_day_after() -> None:
+    rule = PointsExpiryRule(ExpiryKind.DAYS, 7)
+    # Earned on 1 March in Shanghai: they can be spent all of 8 March, until midnight there.
+    assert rule.expiry_for(utc(2025, 3, 1, 9, 30), SHANGHAI) == utc(2025, 3, 8, 16, 0)
+    assert PointsExpiryRule(ExpiryKind.DAYS, 1).expiry_for(utc(2025, 2, 28, 3, 0), SHANGHAI) == utc(
+        2025, 3, 1, 16, 0
+    )
+
+
+def test_the_end_of_a_day_is_the_next_local_midnight() -> None:
+    end = end_of_day(date(2025, 3, 8), SHANGHAI)
+    assert end == utc(2025, 3, 8, 16, 0)
+    assert end.astimezone(SHANGHAI).time() == time(0, 0)
+    assert end.astimezone(SHANGHAI).date() == date(2025, 3, 9)
+
+
+def test_the_day_the_clocks_go_forward_in_london_ends_after_23_hours() -> None:
+    rule = PointsExpiryRule(ExpiryKind.DAYS, 1)
+    # 30 March 2025: BST starts at 01:00 GMT, so that day ends at 23:00 UTC.
+    saturday_end = rule.expiry_for(utc(2025, 3, 28, 12, 0), LONDON)
+    sunday_end = rule.expiry_for(utc(2025, 3, 29, 12, 0), LONDON)
+    assert saturday_end == utc(2025, 3, 30, 0, 0)
+    assert sunday_end == utc(2025, 3, 30, 23, 0)
+    # (Python subtracts two datetimes in one zone by wall clock: compare instants in UTC.)
+    assert sunday_end.astimezone(UTC) - saturday_end.astimezone(UTC) == timedelta(hours=23)
+    assert sunday_end.astimezone(LONDON).replace(tzinfo=None) == datetime(2025, 3, 31)
+
+
+def test_the_day_the_clocks_go_back_in_london_ends_after_25_hours() -> None:
+    rule = PointsExpiryRule(ExpiryKind.DAYS, 1)
+    # 26 October 2025: BST ends at 01:00 UTC; the day runs from 23:00 UTC to 00:00 UTC.
+    saturday_end = rule.expiry_for(utc(2025, 10, 24, 12, 0), LONDON)
+    sunday_end = rule.expiry_for(utc(2025, 10, 25, 12, 0), LONDON)
+    assert saturday_end == utc(2025, 10, 25, 23, 0)
+    assert sunday_end == utc(2025, 10, 27, 0, 0)
+    assert sunday_end.astimezone(UTC) - saturday_end.astimezone(UTC) == timedelta(hours=25)
+
+
+def test_a_late_evening_in_london_summer_is_already_the_next_local_day() -> None:
+    rule = PointsExpiryRule(ExpiryKind.END_OF_MONTH, 1)
+    # 23:30 UTC on 30 June is 00:30 BST on 1 July: one month after July is the end of August.
+    assert rule.expiry_for(utc(2025, 6, 30, 23, 30), LONDON) == utc(2025, 8, 31, 23, 0)
+    assert rule.expiry_for(utc(2025, 6, 30, 22, 30), LONDON) == utc(2025, 7, 31, 23, 0)
+
+
+def test_end_of_month_rule_expires_at_the_end_of_the_month_n_months_after_earning() -> None:
+    one = PointsExpiryRule(ExpiryKind.END_OF_MONTH, 1)
+    three = PointsExpiryRule(ExpiryKind.END_OF_MONTH, 3)
+    assert one.expiry_for(utc(2025, 3, 15, 4, 0), SHANGHAI) == utc(2025, 4, 30, 16, 0)
+    # Earned on the 31st of a month: one month later is February, 28 days long in 2025.
+    assert one.expiry_for(utc(2025, 1, 31, 2, 0), SHANGHAI) == utc(2025, 2, 28, 16, 0)
+    assert one.expiry_for(utc(2024, 1, 31, 2, 0), SHANGHAI) == utc(2024, 2, 29, 16, 0)
+    # Across a year end.
+    assert three.expiry_for(utc(2025, 11, 10, 4, 0), SHANGHAI) == utc(2026, 2, 28, 16, 0)
+    assert PointsExpiryRule(ExpiryKind.END_OF_MONTH, 12).expiry_for(
+        utc(2025, 12, 1, 4, 0), SHANGHAI
+    ) == utc(2026, 12, 31, 16, 0)
+
+
+def test_end_of_year_rule_expires_at_the_end_of_the_year_after_earning() -> None:
+    rule = PointsExpiryRule(ExpiryKind.END_OF_YEAR)
+    assert rule.expiry_for(utc(2025, 3, 1, 9, 30), SHANGHAI) == utc(2026, 12, 31, 16, 0)
+    assert rule.expiry_for(utc(2025, 1, 1, 0, 0), LONDON) == utc(2027, 1, 1, 0, 0)
+
+
+def test_late_evening_utc_that_is_already_the_next_day_in_shanghai_counts_from_that_day() -> None:
+    # 17:00 UTC on 31 January is 01:00 on 1 February in Shanghai.
+    earned = utc(2025, 1, 31, 17, 0)
+    assert PointsExpiryRule(ExpiryKind.DAYS, 1).expiry_for(earned, SHANGHAI) == utc(
+        2025, 2, 2, 16, 0
+    )
+    assert PointsExpiryRule(ExpiryKind.END_OF_MONTH, 1).expiry_for(earned, SHANGHAI) == utc(
+        2025, 3, 31, 16, 0
+    )
+    # In UTC itself the same instant is still January.
+    assert PointsExpiryRule(ExpiryKind.END_OF_MONTH, 1).expiry_for(earned, ZoneInfo("UTC")) == utc(
+        2025, 3, 1, 0, 0
+    )
+    # And on New Year's Eve it is already next year, so the expiry is a year later.
+    assert PointsExpiryRule(ExpiryKind.END_OF_YEAR).expiry_for(
+        utc(2025, 12, 31, 16, 30), SHANGHAI
+    ) == utc(2027, 12, 31, 16, 0)
+
+
+def test_the_programme_computes_expiries_in_its_own_time_zone() -> None:
+    london = settings(time_zone="Europe/London", points_expiry=PointsExpiryRule(ExpiryKind.DAYS, 1))
+    shanghai = settings(points_expiry=PointsExpiryRule(ExpiryKind.DAYS, 1))
+    earned = utc(2025, 3, 29, 20, 0)  # 20:00 GMT on the 29th, 04:00 on the 30th in Shanghai
+    assert london.expiry_for(earned) == utc(2025, 3, 30, 23, 0)
+    assert shanghai.expiry_for(earned) == utc(2025, 3, 31, 16, 0)
+
+
+def test_online_points_are_pending_until_the_end_of_the_last_local_day_of_the_window() -> None:
+    assert settings(pending_days=14).pending_until(utc(2025, 3, 1, 9, 30)) == utc(
+        2025, 3, 15, 16, 0
+    )
+    # 20:00 UTC is already the next day in Shanghai.
+    assert settings(pending_days=1).pending_until(utc(2025, 3, 1, 20, 0)) == utc(2025, 3, 3, 16, 0)
+
+
+def test_with_no_pending_days_online_points_are_never_pending() -> None:
+    assert settings(pending_days=0).pending_until(utc(2025, 3, 1, 9, 30)) is None
+
+
+@pytest.mark.parametrize(
+    ("point_value", "points", "worth"),
+    [
+        (Decimal(1), 300, 300),
+        (Decimal("0.5"), 3, 1),
+        (Decimal("0.5"), 1, 0),
+        (Decimal("0.5"), 4, 2),
+        (Decimal("0.01"), 199, 1),
+        (Decimal("2.5"), 3, 7),
+        (Decimal(1), 0, 0),
+    ],
+)
+def test_the_value_of_points_in_minor_units_is_floored(
+    point_value: Decimal, points: int, worth: int
+) -> None:
+    assert settings(point_value=point_value).value_of(points) == worth

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.errors import AmountTooLarge, InvalidInput, RefundExceedsSale
+from domain.errors import AmountTooLarge, InvalidInput, PointsExceedPayable, RefundExceedsSale
 from domain.money import MAX_AMOUNT, floor_share
+from domain.points import Reference
 from domain.sales import (
     MAX_LINES,
     MAX_QUANTITY,
@@ -19,13 +20,19 @@ from domain.sales import (
     RefundLine,
     Sale,
     SaleLine,
+    price,
 )
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 
 def make_sale(
-    lines: list[SaleLine], *, discount: int = 0, points_value: int = 0, earned: int | None = None
+    lines: list[SaleLine],
+    *,
+    discount: int = 0,
+    points_value: int = 0,
+    redeemed: int | None = None,
+    earned: int | None = None,
 ) -> Sale:
     subtotal = Basket(tuple(lines)).subtotal
     payable = subtotal - discount - points_value
@@ -42,7 +49,7 @@ def make_sale(
         pricing=Pricing(
             subtotal=subtotal,
             discount_total=discount,
-            points_redeemed=0,
+            points_redeemed=points_value if redeemed is None else redeemed,
             points_value=points_value,
             points_earned=payable // 100 if earned is None else earned,
         ),
@@ -106,6 +113,49 @@ def test_a_basket_whose_subtotal_exceeds_the_maximum_amount_is_too_large() -> No
     assert caught.value.code == "amount_too_large"
 
 
+def test_a_sale_is_referred_to_by_its_id() -> None:
+    sale = make_sale([SaleLine("A", 1, 100)])
+    assert sale.reference == Reference("sale", str(UUID(int=1)))
+    assert str(sale.reference) == "sale:00000000-0000-0000-0000-000000000001"
+
+
+# Paying with points -------------------------------------------------------------------------
+
+
+def test_points_paid_with_lower_what_is_left_to_pay() -> None:
+    basket = Basket((SaleLine("A", 2, 10_000), SaleLine("B", 1, 5_000)))
+    pricing = price(basket, discount_total=1_000, redeem_points=600, point_value=300)
+    assert pricing == Pricing(
+        subtotal=25_000,
+        discount_total=1_000,
+        points_redeemed=600,
+        points_value=300,
+        points_earned=0,
+    )
+    assert pricing.payable == 23_700
+
+
+def test_points_may_pay_for_everything_left_to_pay() -> None:
+    basket = Basket((SaleLine("A", 1, 1_000),))
+    pricing = price(basket, discount_total=100, redeem_points=900, point_value=900)
+    assert pricing.payable == 0
+
+
+def test_points_worth_more_than_is_left_to_pay_are_refused() -> None:
+    basket = Basket((SaleLine("A", 1, 1_000),))
+    with pytest.raises(PointsExceedPayable, match="901 points are worth 901, more than the 900"):
+        price(basket, discount_total=100, redeem_points=901, point_value=901)
+    with pytest.raises(PointsExceedPayable):
+        price(Basket((SaleLine("FREE", 1, 0),)), discount_total=0, redeem_points=1, point_value=1)
+
+
+def test_a_basket_priced_without_points_pays_the_subtotal_less_discounts() -> None:
+    pricing = price(
+        Basket((SaleLine("A", 3, 333),)), discount_total=0, redeem_points=0, point_value=0
+    )
+    assert (pricing.payable, pricing.points_redeemed, pricing.points_value) == (999, 0, 0)
+
+
 # Refunds by amount --------------------------------------------------------------------------
 
 
@@ -122,7 +172,9 @@ def test_a_full_refund_in_three_pieces_reverses_exactly_the_points_earned() -> N
 def test_a_partial_refund_by_amount_reverses_the_floored_share_of_points() -> None:
     sale = make_sale([SaleLine("A", 1, 25_000)], earned=250)
     decision = sale.refund_amount(9_999)
-    assert decision == RefundDecision(amount=9_999, points_reversed=99, line_quantities=())
+    assert decision == RefundDecision(
+        amount=9_999, points_reversed=99, points_restored=0, line_quantities=()
+    )
 
 
 def test_deciding_a_refund_changes_nothing_until_it_is_applied() -> None:
@@ -157,7 +209,7 @@ def test_a_full_line_refund_gives_back_everything_paid_and_all_points() -> None:
     sale = make_sale([SaleLine("A", 2, 1000), SaleLine("B", 1, 500)], earned=25)
     decision = sale.refund_lines([RefundLine("A", 2), RefundLine("B", 1)])
     assert decision == RefundDecision(
-        amount=2500, points_reversed=25, line_quantities=((0, 2), (1, 1))
+        amount=2500, points_reversed=25, points_restored=0, line_quantities=((0, 2), (1, 1))
     )
 
 
@@ -175,7 +227,9 @@ def test_a_partial_line_refund_returns_that_lines_share_of_the_payable_amount() 
     sale = make_sale([SaleLine("A", 1, 6000), SaleLine("B", 1, 4000)], discount=1000, earned=90)
     decision = sale.refund_lines([RefundLine("B", 1)])
     # 9000 payable * 4000/10000 = 3600; points floor(90 * 3600/9000) = 36
-    assert decision == RefundDecision(amount=3600, points_reversed=36, line_quantities=((1, 1),))
+    assert decision == RefundDecision(
+        amount=3600, points_reversed=36, points_restored=0, line_quantities=((1, 1),)
+    )
 
 
 def test_a_sku_on_several_sale_lines_is_refunded_from_the_first_line_onwards() -> None:
@@ -221,7 +275,9 @@ def test_a_line_refund_needs_lines_with_positive_quantities() -> None:
 def test_refunding_a_free_line_gives_back_no_money_and_no_points() -> None:
     sale = make_sale([SaleLine("A", 1, 1000), SaleLine("GIFT", 1, 0)], earned=10)
     gift = refund(sale, sale.refund_lines([RefundLine("GIFT", 1)]))
-    assert gift == RefundDecision(amount=0, points_reversed=0, line_quantities=((1, 1),))
+    assert gift == RefundDecision(
+        amount=0, points_reversed=0, points_restored=0, line_quantities=((1, 1),)
+    )
     rest = refund(sale, sale.refund_lines([RefundLine("A", 1)]))
     assert (rest.amount, rest.points_reversed) == (1000, 10)
     with pytest.raises(RefundExceedsSale):
@@ -239,7 +295,9 @@ def test_refunding_the_paid_lines_refunds_everything_even_if_a_free_line_stays()
 def test_a_sale_of_only_free_lines_refunds_nothing() -> None:
     sale = make_sale([SaleLine("GIFT", 2, 0)], earned=0)
     decision = sale.refund_lines([RefundLine("GIFT", 2)])
-    assert decision == RefundDecision(amount=0, points_reversed=0, line_quantities=((0, 2),))
+    assert decision == RefundDecision(
+        amount=0, points_reversed=0, points_restored=0, line_quantities=((0, 2),)
+    )
     with pytest.raises(RefundExceedsSale):
         sale.refund_amount(1)
 
@@ -275,6 +333,69 @@ def test_the_last_lines_after_a_partial_amount_refund_take_exactly_the_remainder
     assert (sale.refunded_amount, sale.points_reversed) == (9998, 99)
 
 
+# Refunds of sales paid with points ---------------------------------------------------------
+
+
+def test_refunds_give_redeemed_points_back_pro_rata_and_exactly_all_on_a_full_refund() -> None:
+    # 100.00 of which 2.00 paid with 200 points: 98.00 payable.
+    sale = make_sale([SaleLine("A", 1, 10_000)], points_value=200, redeemed=200, earned=98)
+    pieces = [refund(sale, sale.refund_amount(a)) for a in (3_333, 3_333, 3_134)]
+    # Cumulative: floor(200 * 3333/9800) = 68, floor(200 * 6666/9800) = 136, then all 200.
+    assert [p.points_restored for p in pieces] == [68, 68, 64]
+    assert [p.points_reversed for p in pieces] == [33, 33, 32]
+    assert (sale.points_restored, sale.points_reversed) == (200, 98)
+
+
+def test_restored_points_follow_the_money_refunded_by_lines_too() -> None:
+    sale = make_sale(
+        [SaleLine("A", 1, 6_000), SaleLine("B", 1, 4_000)], points_value=1_000, redeemed=2_000
+    )
+    b = refund(sale, sale.refund_lines([RefundLine("B", 1)]))
+    # 9000 payable * 4000/10000 = 3600 refunded: floor(2000 * 3600/9000) = 800 points.
+    assert (b.amount, b.points_restored) == (3_600, 800)
+    a = refund(sale, sale.refund_lines([RefundLine("A", 1)]))
+    assert (a.amount, a.points_restored) == (5_400, 1_200)
+
+
+def test_a_sale_paid_entirely_with_points_restores_them_by_the_line_value_refunded() -> (
+    None
+):
+    # 30.00 paid with 6000 points at half a cent each: nothing payable, nothing earned.
+    sale = make_sale(
+        [SaleLine("A", 1, 1_000), SaleLine("B", 1, 2_000)],
+        points_value=3_000,
+        redeemed=6_000,
+        earned=0,
+    )
+    assert sale.payable == 0
+    a = refund(sale, sale.refund_lines([RefundLine("A", 1)]))
+    assert a == RefundDecision(
+        amount=0, points_reversed=0, points_restored=2_000, line_quantities=((0, 1),)
+    )
+    b = refund(sale, sale.refund_lines([RefundLine("B", 1)]))
+    assert (b.amount, b.points_restored) == (0, 4_000)
+    assert sale.points_restored == 6_000
+
+
+def test_a_sale_paid_entirely_with_points_restores_them_all_though_a_free_line_stays() -> None:
+    sale = make_sale(
+        [SaleLine("A", 3, 1_000), SaleLine("GIFT", 1, 0)], points_value=3_000, earned=0
+    )
+    first = refund(sale, sale.refund_lines([RefundLine("A", 1)]))
+    assert first.points_restored == 1_000
+    rest = refund(sale, sale.refund_lines([RefundLine("A", 2)]))
+    assert rest.points_restored == 2_000
+    gift = sale.refund_lines([RefundLine("GIFT", 1)])
+    assert gift.points_restored == 0
+
+
+def test_refunding_part_of_a_sale_paid_entirely_with_points_by_amount_is_refused() -> None:
+    sale = make_sale([SaleLine("A", 1, 1_000)], points_value=1_000, earned=0)
+    with pytest.raises(RefundExceedsSale):
+        sale.refund_amount(1)
+    assert sale.points_restored == 0
+
+
 # Properties ---------------------------------------------------------------------------------
 
 SKUS = ["A", "B", "C", "D"]
@@ -298,21 +419,40 @@ def remaining_by_sku(sale: Sale) -> Counter[str]:
     return +left
 
 
+def line_value(sale: Sale) -> int:
+    return sum(sale.lines[n].unit_price * q for n, q in sale.refunded_quantities.items())
+
+
 @settings(max_examples=200, deadline=None)
 @given(baskets, st.data())
 def test_any_sequence_of_partial_refunds_never_exceeds_the_sale_and_ends_exactly_at_it(
     lines: list[SaleLine], data: st.DataObject
 ) -> None:
+    """Money, earned points and redeemed points all come back exactly, never more, no drift."""
     subtotal = sum(line.amount for line in lines)
     discount = data.draw(st.integers(min_value=0, max_value=subtotal), label="discount")
-    payable = subtotal - discount
+    points_value = data.draw(
+        st.one_of(st.just(0), st.integers(min_value=0, max_value=subtotal - discount)),
+        label="points value",
+    )
+    # Any point value: a point may be worth a fraction of a minor unit or several of them.
+    redeemed = data.draw(
+        st.integers(min_value=points_value // 4, max_value=points_value * 3 + 2)
+        if points_value
+        else st.just(0),
+        label="points redeemed",
+    )
+    payable = subtotal - discount - points_value
     earned = (
         data.draw(st.integers(min_value=0, max_value=payable // 50 + 3), label="earned")
         if payable
         else 0
     )
-    sale = make_sale(lines, discount=discount, earned=earned)
-    total_amount = total_points = 0
+    sale = make_sale(
+        lines, discount=discount, points_value=points_value, redeemed=redeemed, earned=earned
+    )
+    assert sale.payable == payable
+    total_amount = total_points = total_restored = 0
     only_lines = True
     for _ in range(data.draw(st.integers(min_value=0, max_value=6), label="steps")):
         if data.draw(st.booleans(), label="by amount"):
@@ -339,34 +479,41 @@ def test_any_sequence_of_partial_refunds_never_exceeds_the_sale_and_ends_exactly
             assert all(sale.lines[n].sku == sku for n, _ in decision.line_quantities)
         assert decision.amount >= 0
         assert decision.points_reversed >= 0
+        assert decision.points_restored >= 0
         sale.apply_refund(decision)
         total_amount += decision.amount
         total_points += decision.points_reversed
+        total_restored += decision.points_restored
         assert total_amount == sale.refunded_amount <= payable
         assert total_points == sale.points_reversed <= earned
+        assert total_restored == sale.points_restored <= redeemed
         if sale.refunded_amount < payable:
             # Points follow the cumulative money refunded, floored once: no drift.
             assert sale.points_reversed == floor_share(earned, sale.refunded_amount, payable)
+            assert sale.points_restored == floor_share(redeemed, sale.refunded_amount, payable)
             if only_lines:
-                line_value = sum(
-                    sale.lines[n].unit_price * q for n, q in sale.refunded_quantities.items()
-                )
-                assert sale.refunded_amount == floor_share(payable, line_value, subtotal)
+                assert sale.refunded_amount == floor_share(payable, line_value(sale), subtotal)
+        elif payable == 0 and line_value(sale) < subtotal:
+            # Paid entirely with points: the lines refunded say how many come back.
+            assert sale.points_restored == floor_share(redeemed, line_value(sale), subtotal)
 
     # Finish, either with the money left and then the lines left, or with the lines alone.
     if data.draw(st.booleans(), label="finish by amount") and sale.refundable_amount:
         decision = refund(sale, sale.refund_amount(sale.refundable_amount))
         total_amount += decision.amount
         total_points += decision.points_reversed
+        total_restored += decision.points_restored
     left = remaining_by_sku(sale)
     if left:
         decision = refund(sale, sale.refund_lines([RefundLine(s, q) for s, q in left.items()]))
         total_amount += decision.amount
         total_points += decision.points_reversed
+        total_restored += decision.points_restored
     assert not remaining_by_sku(sale)
     assert sale.refundable_amount == 0
     assert total_amount == sale.refunded_amount == payable
     assert total_points == sale.points_reversed == earned
+    assert total_restored == sale.points_restored == redeemed
     if payable:
         with pytest.raises(RefundExceedsSale):
             sale.refund_amount(1)
