@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -9,9 +10,10 @@ import pytest
 
 from app.idempotency_store import StoredResponse
 from domain.errors import InvalidEmail, InvalidPhoneNumber
-from domain.points import PointsAccount, Reference
+from domain.points import Consumption, PointsAccount, Reference
 from domain.program import DEFAULT_PROGRAM
 from domain.repositories import AuditRecord
+from domain.sales import Pricing, Sale, SaleLine
 from domain.tiers import BASE_TIER
 from tests.support.fakes import (
     ConstraintViolation,
@@ -24,6 +26,7 @@ from tests.support.fakes import (
 )
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+LATER = datetime(2025, 4, 30, 16, 0, tzinfo=UTC)
 MEMBER = UUID(int=99)
 
 
@@ -141,6 +144,127 @@ async def test_a_loaded_account_is_a_copy_until_it_is_saved() -> None:
     assert (await db.points.get(MEMBER)).available == 0
     with pytest.raises(LookupError):
         await db.points.get_for_update(UUID(int=12345))
+
+
+async def test_points_save_stores_lots_and_movements_and_clears_the_accounts_lists() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW, expires_at=LATER)
+    account.earn(5, reference=Reference("sale", "2"), now=NOW)
+    account.redeem(12, reference=Reference("sale", "3"), now=NOW)
+    await db.points.save(account)
+    assert (account.new_entries, account.new_lots, account.movements) == ([], [], [])
+    assert (account.changed_lots, account.released_lots) == ([], [])
+    assert [lot.id for lot in account.lots] == [1, 2]  # ids assigned, as the database does
+    assert [(m.lot_id, m.posting_key, m.points) for m in db.points.movements] == [
+        (1, "sale:3:redeem", -10),
+        (2, "sale:3:redeem", -2),
+    ]
+    # Only open lots come back: the spent one stays stored but is not loaded.
+    loaded = await db.points.get(MEMBER)
+    assert [(lot.id, lot.remaining) for lot in loaded.lots] == [(2, 3)]
+    assert [(lot.id, lot.remaining) for lot in db.points.lots_of(MEMBER)] == [(1, 0), (2, 3)]
+
+
+async def test_points_consumed_by_answers_what_a_redemption_took_with_its_expiry() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW, expires_at=LATER)
+    account.earn(5, reference=Reference("sale", "2"), now=NOW)
+    await db.points.save(account)
+    account = await db.points.get_for_update(MEMBER)
+    account.redeem(12, reference=Reference("sale", "3"), now=NOW)
+    await db.points.save(account)
+    assert await db.points.consumed_by(MEMBER, "sale:3:redeem") == [
+        Consumption(LATER, 10),
+        Consumption(None, 2),
+    ]
+    assert await db.points.consumed_by(MEMBER, "sale:1:earn") == []
+    assert await db.points.consumed_by(UUID(int=1), "sale:3:redeem") == []
+
+
+async def test_points_consumed_by_ignores_what_an_entry_added_to_lots() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    account = await db.points.get_for_update(MEMBER)
+    account.reverse(4, reference=Reference("refund", "1"), now=NOW)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW)  # pays the debt: -4 from its lot
+    await db.points.save(account)
+    assert [m.points for m in db.points.movements] == [-4]
+    assert await db.points.consumed_by(MEMBER, "sale:1:earn") == [Consumption(None, 4)]
+    assert await db.points.consumed_by(MEMBER, "refund:1:reverse") == []
+
+
+async def test_points_save_refuses_balances_that_lots_and_entries_do_not_explain() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    with pytest.raises(ConstraintViolation, match="lots hold"):
+        await db.points.save(PointsAccount(MEMBER, available=5))
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW)
+    account.new_entries.clear()  # a lot without its entry
+    with pytest.raises(ConstraintViolation, match="entries sum to 0"):
+        await db.points.save(account)
+
+
+async def test_points_save_refuses_a_lot_that_does_not_add_up_to_its_movements() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW)
+    await db.points.save(account)
+    # A point leaves the lot and the balance without a movement or an entry to say why.
+    account.lots[0].remaining = 9
+    account.available = 9
+    account.changed_lots.append(account.lots[0])
+    with pytest.raises(ConstraintViolation, match="does not add up to its movements"):
+        await db.points.save(account)
+
+
+async def test_a_refused_points_save_writes_nothing() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    before = db.snapshot()
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW)
+    account.available = 11
+    with pytest.raises(ConstraintViolation):
+        await db.points.save(account)
+    assert db.snapshot() == before
+    assert account.new_entries != []
+
+
+async def test_points_save_refuses_a_lot_below_zero_or_above_its_points() -> None:
+    db = FakeDatabase()
+    await db.points.open_account(MEMBER)
+    account = await db.points.get_for_update(MEMBER)
+    account.earn(10, reference=Reference("sale", "1"), now=NOW)
+    account.lots[0].remaining = 11
+    with pytest.raises(ConstraintViolation, match="remaining 11 of 10"):
+        await db.points.save(account)
+
+
+async def test_fake_sales_refuse_what_the_sales_check_constraints_refuse() -> None:
+    db = FakeDatabase()
+    sale = Sale(
+        id=UUID(int=5),
+        store_id=UUID(int=6),
+        terminal_id=None,
+        receipt_id="R-1",
+        member_id=None,
+        currency="CNY",
+        occurred_at=NOW,
+        recorded_at=NOW,
+        lines=(SaleLine("A", 1, 1000),),
+        pricing=Pricing(1000, 0, 0, 0, points_earned=10),
+    )
+    with pytest.raises(ConstraintViolation, match="sales_points_need_member"):
+        await db.sales.add(sale)
+    with pytest.raises(ConstraintViolation, match="sales_channel"):
+        await db.sales.add(replace(sale, member_id=MEMBER, channel="fax"))
+    assert await db.sales.add(replace(sale, member_id=MEMBER))
 
 
 async def test_the_idempotency_store_replays_the_remembered_answer() -> None:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
 from app.transactions import read, write
 from app.unit_of_work import UnitOfWork
-from app.use_cases.me import LedgerPage, MyAccount, my_account, my_ledger
+from app.use_cases.me import Expiring, LedgerPage, MyAccount, my_account, my_ledger
 from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.views import Balances, TierView
 from domain.errors import MemberNotFound
@@ -52,19 +53,56 @@ async def page(world: FakeWorld, member: UUID, before: int | None, limit: int) -
 async def test_my_account_shows_name_card_tier_and_balance(world: FakeWorld) -> None:
     member = await enrol(world, name="Li Lei")
     await earn(world, member, 120)
-    account = await read(world.uow_factory, lambda uow: my_account(member, uow))
+    account = await read(world.uow_factory, lambda uow: my_account(member, uow, clock=world.clock))
     assert account == MyAccount(
         member_id=member,
         name="Li Lei",
         card_number=world.db.members.members[member].card_number,
         tier=TierView("member", "Member"),
         points=Balances(available=120, pending=0),
+        expiring=[],
     )
+
+
+async def test_my_account_shows_pending_points_and_what_expires_in_30_days_by_date(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    now = world.clock.now()
+    end_of_day = datetime(2025, 3, 10, 16, 0, tzinfo=UTC)  # midnight in Shanghai
+    account = await world.db.points.get_for_update(member)
+    for n, (points, expires_at) in enumerate(
+        [
+            (10, end_of_day),
+            (20, end_of_day),
+            (30, now + timedelta(days=30)),  # the last instant of the window
+            (40, now + timedelta(days=30, seconds=1)),
+            (50, None),
+            (60, now),  # already due: the expiry job takes it, it is not "expiring"
+        ]
+    ):
+        account.earn(points, reference=Reference("sale", f"s{n}"), now=now, expires_at=expires_at)
+    account.earn(
+        70,
+        reference=Reference("sale", "web"),
+        now=now,
+        expires_at=end_of_day,
+        pending_until=now + timedelta(days=14),
+    )
+    await world.db.points.save(account)
+
+    mine = await read(world.uow_factory, lambda uow: my_account(member, uow, clock=world.clock))
+
+    assert mine.points == Balances(available=210, pending=70)
+    assert mine.expiring == [
+        Expiring(points=30, expires_at=end_of_day),
+        Expiring(points=30, expires_at=now + timedelta(days=30)),
+    ]
 
 
 async def test_my_account_of_an_unknown_member_is_member_not_found(world: FakeWorld) -> None:
     with pytest.raises(MemberNotFound):
-        await read(world.uow_factory, lambda uow: my_account(UUID(int=404), uow))
+        await read(world.uow_factory, lambda uow: my_account(UUID(int=404), uow, clock=world.clock))
 
 
 async def test_the_ledger_is_paged_newest_first_until_the_end(world: FakeWorld) -> None:

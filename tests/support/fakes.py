@@ -173,6 +173,41 @@ class StoredMovement:
     points: int
 
 
+@dataclass(frozen=True, slots=True)
+class StoredLot:
+    """A row of the lots table (a value, unlike a Lot, so that snapshots compare equal)."""
+
+    member_id: UUID
+    lot: Lot
+
+    @classmethod
+    def of(cls, member_id: UUID, lot: Lot) -> StoredLot:
+        return cls(member_id, copy.copy(lot))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredLot) and self._row() == other._row()
+
+    def __hash__(self) -> int:
+        return hash(self._row())
+
+    def _row(self) -> tuple[object, ...]:
+        lot = self.lot
+        return (
+            self.member_id,
+            lot.id,
+            lot.reference,
+            lot.earned_at,
+            lot.expires_at,
+            lot.points,
+            lot.remaining,
+            lot.pending,
+            lot.release_at,
+        )
+
+    def load(self) -> Lot:
+        return copy.copy(self.lot)
+
+
 class FakePointsRepository:
     """Balances, lots, entries and movements, kept apart as the tables keep them.
 
@@ -186,7 +221,7 @@ class FakePointsRepository:
     def __init__(self) -> None:
         self.accounts: dict[UUID, PointsAccount] = {}  # balances only; lots live in ``lots``
         self.ledger: list[LedgerEntry] = []
-        self.lots: dict[int, tuple[UUID, Lot]] = {}  # every lot ever stored, closed ones too
+        self.lots: dict[int, StoredLot] = {}  # every lot ever stored, closed ones too
         self.movements: list[StoredMovement] = []
         self._next_entry_id = 1
         self._next_lot_id = 1
@@ -213,18 +248,33 @@ class FakePointsRepository:
             available=stored.available,
             pending=stored.pending,
             debt=stored.debt,
-            lots=[copy.deepcopy(lot) for lot in self.lots_of(member_id, only_open=True)],
+            lots=self.lots_of(member_id, only_open=True),
         )
 
     def lots_of(self, member_id: UUID, *, only_open: bool = False) -> list[Lot]:
-        """Test helper: the member's stored lots in the order they were created."""
+        """The member's stored lots (copies) in the order they were created."""
         return [
-            lot
-            for owner, lot in self.lots.values()
-            if owner == member_id and (not only_open or lot.remaining > 0 or lot.pending)
+            row.load()
+            for row in self.lots.values()
+            if row.member_id == member_id
+            and (not only_open or row.lot.remaining > 0 or row.lot.pending)
         ]
 
     async def save(self, account: PointsAccount) -> None:
+        # A refused save writes nothing, as a failed statement would roll back.
+        saved = copy.deepcopy(vars(self))
+        try:
+            self._save(account)
+        except BaseException:
+            vars(self).update(saved)
+            raise
+        account.new_entries.clear()
+        account.new_lots.clear()
+        account.movements.clear()
+        account.changed_lots.clear()
+        account.released_lots.clear()
+
+    def _save(self, account: PointsAccount) -> None:
         member_id = account.member_id
         if member_id not in self.accounts:
             raise LookupError(f"member {member_id} has no points account")
@@ -243,7 +293,9 @@ class FakePointsRepository:
             _check_lot(lot)
         for lot in account.changed_lots:
             if lot not in account.new_lots and (
-                lot.id is None or self.lots.get(lot.id, (None,))[0] != member_id
+                lot.id is None
+                or lot.id not in self.lots
+                or self.lots[lot.id].member_id != member_id
             ):
                 raise ConstraintViolation(f"lot {lot.id} of {lot.reference} is not stored")
         for movement in account.movements:
@@ -266,7 +318,7 @@ class FakePointsRepository:
             self._next_entry_id += 1
         for lot in [*account.new_lots, *account.changed_lots]:
             assert lot.id is not None
-            self.lots[lot.id] = (member_id, copy.deepcopy(lot))
+            self.lots[lot.id] = StoredLot.of(member_id, lot)
         for movement in account.movements:
             if movement.lot.id is None or movement.lot.id not in self.lots:
                 raise ConstraintViolation(f"a movement on unsaved lot {movement.lot.reference}")
@@ -286,11 +338,6 @@ class FakePointsRepository:
             debt=account.debt,
         )
         self._reconcile(member_id)
-        account.new_entries.clear()
-        account.new_lots.clear()
-        account.movements.clear()
-        account.changed_lots.clear()
-        account.released_lots.clear()
 
     def _reconcile(self, member_id: UUID) -> None:
         """What ``loyalty ledger verify`` checks, after every save."""
@@ -322,7 +369,7 @@ class FakePointsRepository:
             e.id for e in self.ledger if e.member_id == member_id and e.posting_key == posting_key
         }
         return [
-            Consumption(expires_at=self.lots[m.lot_id][1].expires_at, points=-m.points)
+            Consumption(expires_at=self.lots[m.lot_id].lot.expires_at, points=-m.points)
             for m in self.movements
             if m.member_id == member_id and m.entry_id in entry_ids and m.points < 0
         ]

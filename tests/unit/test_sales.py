@@ -357,9 +357,7 @@ def test_restored_points_follow_the_money_refunded_by_lines_too() -> None:
     assert (a.amount, a.points_restored) == (5_400, 1_200)
 
 
-def test_a_sale_paid_entirely_with_points_restores_them_by_the_line_value_refunded() -> (
-    None
-):
+def test_a_sale_paid_entirely_with_points_restores_them_by_the_line_value_refunded() -> None:
     # 30.00 paid with 6000 points at half a cent each: nothing payable, nothing earned.
     sale = make_sale(
         [SaleLine("A", 1, 1_000), SaleLine("B", 1, 2_000)],
