@@ -9,7 +9,9 @@ from uuid import UUID
 import pytest
 
 from app.idempotency_store import StoredResponse
+from domain.cards import CardStatus, MemberCard
 from domain.errors import InvalidEmail, InvalidPhoneNumber
+from domain.members import Member
 from domain.points import Consumption, PointsAccount, Reference
 from domain.program import DEFAULT_PROGRAM
 from domain.repositories import AuditRecord
@@ -265,6 +267,44 @@ async def test_fake_sales_refuse_what_the_sales_check_constraints_refuse() -> No
     with pytest.raises(ConstraintViolation, match="sales_channel"):
         await db.sales.add(replace(sale, member_id=MEMBER, channel="fax"))
     assert await db.sales.add(replace(sale, member_id=MEMBER))
+
+
+async def test_replacing_a_card_blocks_the_old_one_and_the_member_loads_with_the_new() -> None:
+    db = FakeDatabase()
+    member = Member(MEMBER, "+8613800138000", "8000000000000001", "member", NOW)
+    await db.members.add(member)
+    later = NOW + timedelta(days=1)
+    new_card = MemberCard("8000000000000019", MEMBER, CardStatus.ACTIVE, later)
+    await db.members.replace_card(MEMBER, new_card)
+    assert [(c.card_number, c.status) for c in await db.members.cards_of(MEMBER)] == [
+        ("8000000000000019", CardStatus.ACTIVE),
+        ("8000000000000001", CardStatus.BLOCKED),
+    ]
+    loaded = await db.members.get(MEMBER)
+    assert loaded is not None
+    assert loaded.card_number == "8000000000000019"
+
+
+async def test_recent_sales_of_a_member_are_newest_first_without_lines() -> None:
+    db = FakeDatabase()
+    for n in range(3):
+        await db.sales.add(
+            Sale(
+                id=UUID(int=10 + n),
+                store_id=UUID(int=6),
+                terminal_id=None,
+                receipt_id=f"R-{n}",
+                member_id=MEMBER if n != 1 else UUID(int=1),
+                currency="CNY",
+                occurred_at=NOW + timedelta(hours=n),
+                recorded_at=NOW,
+                lines=(SaleLine("A", 1, 1000),),
+                pricing=Pricing(1000, 0, 0, 0, 10),
+            )
+        )
+    recent = await db.sales.recent_for_member(MEMBER, limit=5)
+    assert [(s.receipt_id, s.lines) for s in recent] == [("R-2", ()), ("R-0", ())]
+    assert len(await db.sales.recent_for_member(MEMBER, limit=1)) == 1
 
 
 async def test_the_idempotency_store_replays_the_remembered_answer() -> None:

@@ -157,6 +157,22 @@ class FakeMemberRepository:
     async def card_number_taken(self, card_number: str) -> bool:
         return card_number in self.cards
 
+    async def cards_of(self, member_id: UUID) -> list[MemberCard]:
+        mine = [c for c in self.cards.values() if c.member_id == member_id]
+        return sorted(mine, key=lambda c: c.issued_at, reverse=True)
+
+    async def replace_card(self, member_id: UUID, new_card: MemberCard) -> None:
+        if new_card.card_number in self.cards:
+            raise ConstraintViolation(f"card number {new_card.card_number} is taken")
+        for number, card in list(self.cards.items()):
+            if card.member_id == member_id and card.status is CardStatus.ACTIVE:
+                self.cards[number] = replace(card, status=CardStatus.BLOCKED)
+        self.cards[new_card.card_number] = replace(
+            new_card, member_id=member_id, status=CardStatus.ACTIVE
+        )
+        # A member is loaded with their active card's number.
+        self.members[member_id].card_number = new_card.card_number
+
     def block_card(self, card_number: str) -> None:
         """Test helper: what replacing a lost card does to the old number."""
         self.cards[card_number] = replace(self.cards[card_number], status=CardStatus.BLOCKED)
@@ -423,6 +439,11 @@ class FakeSaleRepository:
         self.refunds[(sale.id, refund.refund_id)] = refund
         self.sales[sale.id] = copy.deepcopy(sale)
         return True
+
+    async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
+        mine = [s for s in self.sales.values() if s.member_id == member_id]
+        newest = sorted(mine, key=lambda s: s.occurred_at, reverse=True)[:limit]
+        return [replace(copy.deepcopy(s), lines=()) for s in newest]  # lines not loaded
 
     async def any_recorded(self) -> bool:
         return bool(self.sales)

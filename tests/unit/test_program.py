@@ -215,7 +215,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type,misc]
 
 
 def test_points_under_the_never_rule_never_expire() -> None:
