@@ -281,7 +281,7 @@ class PointsAccount:
             -lot.remaining,
             reference,
             now,
-            posting_key=f"{reference}:lot:{_lot_key(lot)}",
+            posting_key=f"{reference}:lot:{_lot_key(lot, self.lots)}",
             expires_at=lot.expires_at,
         )
         self.available -= lot.remaining
@@ -411,5 +411,8 @@ def _latest_expiry_first(consumption: Consumption) -> tuple[bool, float]:
     return (True, -consumption.expires_at.timestamp())
 
 
-def _lot_key(lot: Lot) -> str:
-    return str(lot.id) if lot.id is not None else f"{lot.reference}@{lot.earned_at.isoformat()}"
+def _lot_key(lot: Lot, lots: Sequence[Lot]) -> str:
+    if lot.id is not None:
+        return str(lot.id)
+    # Not stored yet (pure domain use): its place among the account's lots is unique.
+    return f"new-{next(i for i, other in enumerate(lots) if other is lot)}"

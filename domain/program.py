@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -36,7 +36,9 @@ def end_of_day(day: date, zone: ZoneInfo) -> datetime:
 
     Points "expire at the end of the day": they can be spent until this instant, not at it.
     """
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    local = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    # Stored and compared in UTC: arithmetic on zone-aware datetimes is wall-clock arithmetic.
+    return local.astimezone(UTC)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -11,10 +11,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_CEILING, Decimal
 from uuid import UUID
 
 from domain.errors import AmountTooLarge, InvalidInput, PointsExceedPayable, RefundExceedsSale
-from domain.money import MAX_AMOUNT, floor_share
+from domain.money import MAX_AMOUNT, floor_int, floor_share
 from domain.points import Reference
 
 MAX_LINES = 500
@@ -80,19 +81,34 @@ class Pricing:
         return self.subtotal - self.discount_total - self.points_value
 
 
-def price(basket: Basket, *, discount_total: int, redeem_points: int, point_value: int) -> Pricing:
-    """The money side of a basket; ``point_value`` is what ``redeem_points`` are worth."""
+def price(
+    basket: Basket, *, discount_total: int, redeem_points: int, point_value: Decimal
+) -> Pricing:
+    """The money side of a basket, ``redeem_points`` being worth ``point_value`` minor units each.
+
+    Points are worth floor(points x point value). A member is never charged points that buy
+    nothing: of the points offered, only as many as that value needs are taken (at 0.5 per
+    point, 3 points buy 1 minor unit and only 2 are taken).
+    """
+    if redeem_points < 0:
+        raise InvalidInput("redeem_points cannot be negative", field="redeem_points")
+    value = floor_int(Decimal(redeem_points) * point_value)
+    if redeem_points and value == 0:
+        raise InvalidInput(
+            f"{redeem_points} points are worth less than one minor unit", field="redeem_points"
+        )
     payable_before_points = basket.subtotal - discount_total
-    if point_value > payable_before_points:
+    if value > payable_before_points:
         raise PointsExceedPayable(
-            f"{redeem_points} points are worth {point_value}, more than the "
+            f"{redeem_points} points are worth {value}, more than the "
             f"{payable_before_points} left to pay"
         )
+    needed = int((Decimal(value) / point_value).to_integral_value(rounding=ROUND_CEILING))
     return Pricing(
         subtotal=basket.subtotal,
         discount_total=discount_total,
-        points_redeemed=redeem_points,
-        points_value=point_value,
+        points_redeemed=needed if value else 0,
+        points_value=value,
         points_earned=0,
     )
 

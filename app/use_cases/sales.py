@@ -99,7 +99,7 @@ async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
         basket,
         discount_total=0,
         redeem_points=cmd.redeem_points,
-        point_value=program.value_of(cmd.redeem_points),
+        point_value=program.point_value,
     )
     pricing = replace(
         pricing,
@@ -126,9 +126,10 @@ async def quote_sale(cmd: PriceSale, uow: UnitOfWork) -> SaleOutcome:
     balances = None
     if priced.member is not None:
         account = await uow.points.get(priced.member.id)
-        if cmd.redeem_points > max(account.balance, 0):
+        wanted = priced.pricing.points_redeemed
+        if wanted > max(account.balance, 0):
             raise InsufficientPoints(
-                f"{cmd.redeem_points} points requested, {max(account.balance, 0)} available"
+                f"{wanted} points requested, {max(account.balance, 0)} available"
             )
         balances = Balances.of(account)
     return SaleOutcome(pricing=priced.pricing, points=balances, tier=priced.tier)
@@ -172,7 +173,9 @@ async def record_sale(
             reference=reference,
             now=now,
             expires_at=program.expiry_for(sale.occurred_at),
-            pending_until=program.pending_until(now) if sale.channel == ONLINE else None,
+            pending_until=(
+                program.pending_until(sale.occurred_at) if sale.channel == ONLINE else None
+            ),
         )
         await uow.points.save(account)
         balances = Balances.of(account)

@@ -292,21 +292,13 @@ async def test_points_are_valued_at_the_programmes_point_value_floored(world: Fa
     member = await enrol(world)
     await fund(world, member, 500)
     outcome = await record(world, sale_cmd(member, receipt="R-2", redeem_points=301))
-    # 301 points at half a fen each are worth 150.5 fen, floored to 150.
+    # 301 points at half a fen each are worth 150.5 fen, floored to 150; 300 points buy that.
     assert (outcome.pricing.points_value, outcome.pricing.payable) == (150, 24_850)
+    assert outcome.pricing.points_redeemed == 300
     assert outcome.pricing.points_earned == 248
-    assert outcome.points == Balances(500 - 301 + 248, 0)
+    assert outcome.points == Balances(500 - 300 + 248, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: app/use_cases/sales.py:95 (_price) and domain/sales.py:83-86 (price) accept a "
-        "negative redeem_points: a quote of 250.00 with -100 points prices points_value -100, "
-        "payable 251.00 and 251 points earned; record_sale only stops at the sales CHECK "
-        "constraint (a 500, not a 422). Only the HTTP schema's ge=0 guards it"
-    ),
-)
 async def test_a_negative_number_of_points_to_pay_with_is_invalid(world: FakeWorld) -> None:
     member = await enrol(world)
     await fund(world, member, 500)

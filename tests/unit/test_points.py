@@ -480,15 +480,6 @@ def test_expiring_twice_or_an_empty_or_pending_lot_expires_nothing() -> None:
     assert (account.available, account.pending, len(account.new_entries)) == (0, 5, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: domain/points.py:414 _lot_key falls back to reference@earned_at for a lot "
-        "without an id, but one restore makes several lots with the same reference and "
-        "earned_at, so expiring two of them before they are stored gives both entries the "
-        "same posting key (latent: stored lots have ids)"
-    ),
-)
 def test_expiring_two_unsaved_lots_of_one_restore_gives_them_different_posting_keys() -> None:
     account = PointsAccount(MEMBER)
     consumed = [Consumption(END_OF_MARCH, 10), Consumption(END_OF_APRIL, 10)]

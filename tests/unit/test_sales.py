@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import UUID
 
 import pytest
@@ -124,7 +125,7 @@ def test_a_sale_is_referred_to_by_its_id() -> None:
 
 def test_points_paid_with_lower_what_is_left_to_pay() -> None:
     basket = Basket((SaleLine("A", 2, 10_000), SaleLine("B", 1, 5_000)))
-    pricing = price(basket, discount_total=1_000, redeem_points=600, point_value=300)
+    pricing = price(basket, discount_total=1_000, redeem_points=600, point_value=Decimal("0.5"))
     assert pricing == Pricing(
         subtotal=25_000,
         discount_total=1_000,
@@ -137,21 +138,40 @@ def test_points_paid_with_lower_what_is_left_to_pay() -> None:
 
 def test_points_may_pay_for_everything_left_to_pay() -> None:
     basket = Basket((SaleLine("A", 1, 1_000),))
-    pricing = price(basket, discount_total=100, redeem_points=900, point_value=900)
+    pricing = price(basket, discount_total=100, redeem_points=900, point_value=Decimal(1))
     assert pricing.payable == 0
 
 
 def test_points_worth_more_than_is_left_to_pay_are_refused() -> None:
     basket = Basket((SaleLine("A", 1, 1_000),))
     with pytest.raises(PointsExceedPayable, match="901 points are worth 901, more than the 900"):
-        price(basket, discount_total=100, redeem_points=901, point_value=901)
+        price(basket, discount_total=100, redeem_points=901, point_value=Decimal(1))
     with pytest.raises(PointsExceedPayable):
-        price(Basket((SaleLine("FREE", 1, 0),)), discount_total=0, redeem_points=1, point_value=1)
+        price(
+            Basket((SaleLine("FREE", 1, 0),)),
+            discount_total=0,
+            redeem_points=1,
+            point_value=Decimal(1),
+        )
+
+
+def test_only_the_points_that_buy_something_are_taken() -> None:
+    basket = Basket((SaleLine("A", 1, 1_000),))
+    pricing = price(basket, discount_total=0, redeem_points=3, point_value=Decimal("0.5"))
+    assert (pricing.points_redeemed, pricing.points_value) == (2, 1)
+
+
+@pytest.mark.parametrize("points", [-1, 1])
+def test_negative_or_worthless_points_are_invalid(points: int) -> None:
+    basket = Basket((SaleLine("A", 1, 1_000),))
+    with pytest.raises(InvalidInput) as refused:
+        price(basket, discount_total=0, redeem_points=points, point_value=Decimal("0.5"))
+    assert refused.value.field == "redeem_points"
 
 
 def test_a_basket_priced_without_points_pays_the_subtotal_less_discounts() -> None:
     pricing = price(
-        Basket((SaleLine("A", 3, 333),)), discount_total=0, redeem_points=0, point_value=0
+        Basket((SaleLine("A", 3, 333),)), discount_total=0, redeem_points=0, point_value=Decimal(1)
     )
     assert (pricing.payable, pricing.points_redeemed, pricing.points_value) == (999, 0, 0)
 
