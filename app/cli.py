@@ -113,6 +113,17 @@ def cmd_openapi(args: argparse.Namespace, _: Settings) -> int:
     return 0
 
 
+def cmd_ledger_verify(_: argparse.Namespace, settings: Settings) -> int:
+    """Recomputes every hash chain and reconciles balances, lots and movements; 1 on a mismatch."""
+    from adapters.persistence.ledger_audit import verify_ledger_at
+
+    report = asyncio.run(
+        verify_ledger_at(_database_url(settings), on_mismatch=lambda m: print(f"MISMATCH {m}"))
+    )
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         container = await build_container(settings, _database_url(settings))
@@ -160,6 +171,14 @@ def parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default=str(OPENAPI_PATH))
     openapi.add_argument("--check", action="store_true")
     openapi.set_defaults(handler=cmd_openapi)
+
+    ledger = sub.add_parser("ledger", help="audit the points ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_sub.add_parser(
+        "verify",
+        help="recompute every hash chain and reconcile balances, lots and movements "
+        "(exit 1 and a line per mismatch when anything is off)",
+    ).set_defaults(handler=cmd_ledger_verify)
 
     jobs = sub.add_parser("jobs", help="maintenance jobs")
     jobs_sub = jobs.add_subparsers(dest="job", required=True)

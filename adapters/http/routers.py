@@ -9,6 +9,7 @@ from litestar.types import ControllerRouterHandler
 from adapters.http.auth import SECURITY, current_principal, require_role
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
+from adapters.http.controllers.admin_reports import AdminReportsController
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
 from adapters.http.controllers.auth import AuthController
@@ -41,6 +42,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminTerminalsController,
                 AdminProgramController,
                 AdminMembersController,
+                AdminReportsController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
