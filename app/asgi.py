@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 
 from adapters.database import resolve_database_url
 from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
+from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
 from app.composition import build_container, close_container
 from app.container import Container
 from app.settings import Settings
@@ -22,8 +25,27 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
 
+    jobs: list[asyncio.Task[None]] = []
+
     async def start() -> Container:
         url = database_url or resolve_database_url(settings.database_url, settings.data_dir)
-        return await build_container(settings, url, clock=clock)
+        container = await build_container(settings, url, clock=clock)
+        if settings.jobs_in_process:
+            jobs.append(
+                start_job_scheduler(
+                    container.engine,
+                    container.uow,
+                    container.clock,
+                    interval=settings.jobs_interval_seconds,
+                )
+            )
+        return container
 
-    return build_http_app(start, close_container, max_body_bytes=settings.max_request_body_bytes)
+    async def stop(container: Container) -> None:
+        try:
+            while jobs:
+                await stop_job_scheduler(jobs.pop())
+        finally:
+            await close_container(container)
+
+    return build_http_app(start, stop, max_body_bytes=settings.max_request_body_bytes)

@@ -140,6 +140,62 @@ def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.jobs import ExpiryReport, expire_points, job_lock
+
+    async def run() -> ExpiryReport | None:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            async with job_lock(container.engine, "expire-points") as connection:
+                if connection is None:
+                    return None
+                return await expire_points(connection, container.clock.now(), args.batch_size)
+        finally:
+            await close_container(container)
+
+    report = asyncio.run(run())
+    if report is None:
+        print("skipped: another process is running expire-points", file=sys.stderr)
+        return 1
+    print(
+        f"expired {report.points} points in {report.lots} lots of {report.members} members "
+        f"({report.batches} batches, reference {report.reference})"
+    )
+    return 0
+
+
+def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.jobs import PostgresReleasableLots, job_lock
+    from app.jobs import ReleaseReport, release_pending
+
+    async def run() -> ReleaseReport | None:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            async with job_lock(container.engine, "release-pending") as connection:
+                if connection is None:
+                    return None
+                return await release_pending(
+                    container.uow,
+                    container.clock,
+                    PostgresReleasableLots(container.engine),
+                    batch_size=args.batch_size,
+                )
+        finally:
+            await close_container(container)
+
+    report = asyncio.run(run())
+    if report is None:
+        print("skipped: another process is running release-pending", file=sys.stderr)
+        return 1
+    print(
+        f"released {report.lots} pending lots of {report.members} members: "
+        f"{report.points} points earned, {report.debt_paid} of them paid off debt"
+    )
+    for failure in report.failed:
+        print(f"failed for member {failure.member_id}: {failure.error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -185,6 +241,16 @@ def parser() -> argparse.ArgumentParser:
     jobs_sub.add_parser(
         "purge-idempotency-keys", help=f"forget keys older than {IDEMPOTENCY_RETENTION}"
     ).set_defaults(handler=cmd_purge_idempotency)
+    expire = jobs_sub.add_parser(
+        "expire-points", help="expire what is left of every lot past its expiry"
+    )
+    expire.add_argument("--batch-size", type=int, default=50_000, help="lots per transaction")
+    expire.set_defaults(handler=cmd_expire_points)
+    release = jobs_sub.add_parser(
+        "release-pending", help="release pending points whose pending period is over"
+    )
+    release.add_argument("--batch-size", type=int, default=1000, help="members per batch")
+    release.set_defaults(handler=cmd_release_pending)
     return root
 
 

@@ -26,6 +26,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 def _list(env: dict[str, str], name: str, default: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, default).split(",") if part.strip())
 
@@ -48,6 +59,8 @@ class Settings:
     default_phone_region: str = "CN"
     max_request_body_bytes: int = 1_000_000
     log_level: str = "INFO"
+    jobs_in_process: bool = False  # run the points jobs in the service (advisory-locked)
+    jobs_interval_seconds: int = 3600
 
     @property
     def is_production(self) -> bool:
@@ -73,6 +86,8 @@ class Settings:
             default_phone_region=env.get("LOYALTY_DEFAULT_REGION", "CN").upper(),
             max_request_body_bytes=_int(env, "LOYALTY_MAX_BODY_BYTES", 1_000_000),
             log_level=env.get("LOYALTY_LOG_LEVEL", "INFO").upper(),
+            jobs_in_process=_bool(env, "LOYALTY_JOBS_IN_PROCESS", False),
+            jobs_interval_seconds=_int(env, "LOYALTY_JOBS_INTERVAL", 3600),
         )
         settings.check()
         return settings
@@ -93,3 +108,5 @@ class Settings:
                 )
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise SettingsError("need 1 <= LOYALTY_DB_POOL_MIN <= LOYALTY_DB_POOL_MAX")
+        if self.jobs_interval_seconds < 1:
+            raise SettingsError("LOYALTY_JOBS_INTERVAL must be at least 1 second")
