@@ -221,9 +221,9 @@ class PointsAccount:
             lot = Lot(reference, now, expires_at, points, points)
             self._add_lot(lot)
             return self._credit(EntryType.ADJUST, lot, reference, now, actor=actor, reason=reason)
-        self._require_available(-points)
+        self._require_available(-points, now)
         entry = self._post(EntryType.ADJUST, points, reference, now, actor=actor, reason=reason)
-        self._take(-points, entry)
+        self._take(-points, entry, now=now)
         return entry
 
     # Debits ------------------------------------------------------------------------------
@@ -233,9 +233,9 @@ class PointsAccount:
         _require_non_negative(points, "redeemed points")
         if points == 0:
             return None
-        self._require_available(points)
+        self._require_available(points, now)
         entry = self._post(EntryType.REDEEM, -points, reference, now)
-        self._take(points, entry)
+        self._take(points, entry, now=now)
         return entry
 
     def reverse(
@@ -336,10 +336,17 @@ class PointsAccount:
                 self._move(entry, lot, -paid)
             self.available += lot.remaining
 
-    def _take(self, points: int, entry: LedgerEntry, *, prefer: Sequence[Lot] = ()) -> int:
+    def _take(
+        self,
+        points: int,
+        entry: LedgerEntry,
+        *,
+        prefer: Sequence[Lot] = (),
+        now: datetime | None = None,
+    ) -> int:
         """Takes points from lots, preferred ones first, then soonest-expiring. Returns taken."""
         left = points
-        ordered = list(prefer) + [lot for lot in self._spendable() if lot not in prefer]
+        ordered = list(prefer) + [lot for lot in self._spendable(now) if lot not in prefer]
         for lot in ordered:
             if left == 0:
                 break
@@ -355,15 +362,27 @@ class PointsAccount:
         self.movements.append(Movement(entry, lot, points))
         self._touch(lot)
 
-    def _spendable(self) -> list[Lot]:
+    def spendable_points(self, now: datetime) -> int:
+        """Available points that have not passed their expiry (the job may not have run yet)."""
+        return sum(lot.remaining for lot in self._spendable(now))
+
+    def _spendable(self, now: datetime | None = None) -> list[Lot]:
+        """Lots points can come from, soonest-expiring first; with ``now``, none overdue."""
         return sorted(
-            (lot for lot in self.lots if not lot.pending and lot.remaining > 0),
+            (
+                lot
+                for lot in self.lots
+                if not lot.pending
+                and lot.remaining > 0
+                and (now is None or lot.expires_at is None or lot.expires_at > now)
+            ),
             key=Lot.expires_before,
         )
 
-    def _require_available(self, points: int) -> None:
-        if points > self.available:
-            raise InsufficientPoints(f"{points} points requested, {max(self.balance, 0)} available")
+    def _require_available(self, points: int, now: datetime) -> None:
+        spendable = min(self.available, self.spendable_points(now))
+        if points > spendable:
+            raise InsufficientPoints(f"{points} points requested, {spendable} available")
 
     def _add_lot(self, lot: Lot) -> None:
         self.lots.append(lot)

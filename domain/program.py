@@ -65,9 +65,11 @@ class PointsExpiryRule:
 
     def __post_init__(self) -> None:
         needs_count = self.kind in (ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH)
-        if needs_count and (self.count is None or not 1 <= self.count <= 3660):
+        # End of month 0 is the end of the month of earning; 0 days would expire at once.
+        lowest = 0 if self.kind is ExpiryKind.END_OF_MONTH else 1
+        if needs_count and (self.count is None or not lowest <= self.count <= 3660):
             raise InvalidInput(
-                f"expiry rule {self.kind.value!r} needs a count between 1 and 3660",
+                f"expiry rule {self.kind.value!r} needs a count between {lowest} and 3660",
                 field="points_expiry.count",
             )
         if not needs_count and self.count is not None:

@@ -120,17 +120,16 @@ async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
     return _Priced(basket, pricing, member, tier_view, program)
 
 
-async def quote_sale(cmd: PriceSale, uow: UnitOfWork) -> SaleOutcome:
+async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
     priced = await _price(cmd, uow)
     balances = None
     if priced.member is not None:
         account = await uow.points.get(priced.member.id)
         wanted = priced.pricing.points_redeemed
-        if wanted > max(account.balance, 0):
-            raise InsufficientPoints(
-                f"{wanted} points requested, {max(account.balance, 0)} available"
-            )
+        spendable = min(max(account.balance, 0), account.spendable_points(clock.now()))
+        if wanted > spendable:
+            raise InsufficientPoints(f"{wanted} points requested, {spendable} available")
         balances = Balances.of(account)
     return SaleOutcome(pricing=priced.pricing, points=balances, tier=priced.tier)
 

@@ -74,7 +74,7 @@ async def make_gold(world: FakeWorld, member_id: UUID) -> None:
 
 
 async def quote(world: FakeWorld, cmd: PriceSale) -> SaleOutcome:
-    return await read(world.uow_factory, lambda uow: quote_sale(cmd, uow))
+    return await read(world.uow_factory, lambda uow: quote_sale(cmd, uow, clock=world.clock))
 
 
 async def record(world: FakeWorld, cmd: RecordSale) -> SaleOutcome:
@@ -132,7 +132,9 @@ async def test_a_quote_writes_nothing(world: FakeWorld) -> None:
     member = await enrol(world)
     before = world.db.snapshot()
     async with world.uow() as uow:
-        await quote_sale(PriceSale(STORE, LINES, member_id=member, coupon_codes=["X"]), uow)
+        await quote_sale(
+            PriceSale(STORE, LINES, member_id=member, coupon_codes=["X"]), uow, clock=world.clock
+        )
         await uow.commit()  # even a caller that commits finds nothing written
     assert world.db.snapshot() == before
     assert world.db.sales.sales == {}

@@ -636,9 +636,10 @@ async def test_a_sale_holding_the_account_makes_the_job_wait_and_no_point_is_los
     kept = await earn(uow_factory, member_id, 50, at=utc(2026, 1, 2), expires_at=utc(2026, 9, 1))
     now = utc(2026, 2, 1, 0, 0, 5)
 
-    async with uow_factory() as uow:  # a till is mid-sale: it holds the account's row lock
+    # A till began the sale a second before the lot's expiry and holds the account's row lock.
+    async with uow_factory() as uow:
         points = await uow.points.get_for_update(member_id)
-        points.redeem(30, reference=Reference("sale", "till-1"), now=now)
+        points.redeem(30, reference=Reference("sale", "till-1"), now=utc(2026, 1, 31, 23, 59, 59))
         job = asyncio.create_task(expire_points(engine, now))
         await asyncio.sleep(0.3)
         assert not job.done()  # waiting for the account, not writing around the sale

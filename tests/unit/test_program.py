@@ -103,14 +103,23 @@ def test_pending_days_at_the_bounds_are_accepted(days: int) -> None:
     assert settings(pending_days=days).pending_days == days
 
 
-@pytest.mark.parametrize("kind", [ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH])
-@pytest.mark.parametrize("count", [None, 0, -5, 3661])
-def test_a_counted_expiry_rule_needs_a_count_from_1_to_3660(
-    kind: ExpiryKind, count: int | None
-) -> None:
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [
+        *((ExpiryKind.DAYS, c) for c in (None, 0, -5, 3661)),
+        *((ExpiryKind.END_OF_MONTH, c) for c in (None, -1, 3661)),
+    ],
+)
+def test_a_counted_expiry_rule_needs_a_count_in_range(kind: ExpiryKind, count: int | None) -> None:
     with pytest.raises(InvalidInput) as caught:
         PointsExpiryRule(kind, count)
     assert caught.value.field == "points_expiry.count"
+
+
+def test_end_of_month_zero_is_the_end_of_the_month_of_earning() -> None:
+    rule = PointsExpiryRule(ExpiryKind.END_OF_MONTH, 0)
+    earned = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    assert rule.expiry_for(earned, ZoneInfo("UTC")) == datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("kind", [ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH])

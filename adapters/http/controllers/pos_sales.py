@@ -59,7 +59,7 @@ class PosSalesController(Controller):
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, QuoteOut]:
-            return 200, QuoteOut.of(await quote_sale(command, uow))
+            return 200, QuoteOut.of(await quote_sale(command, uow, clock=container.clock))
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)
 

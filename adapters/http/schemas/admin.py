@@ -38,7 +38,7 @@ class TerminalOut(Output, kw_only=True):
 
 class PointsExpiryIo(Input, kw_only=True):
     kind: Literal["never", "days", "end_of_month", "end_of_year"]
-    count: Annotated[int, Meta(ge=1, le=3660)] | None = None
+    count: Annotated[int, Meta(ge=0, le=3660)] | None = None
 
 
 class ProgramIn(Input, kw_only=True):
