@@ -14,6 +14,7 @@ from domain.points import Consumption, LedgerEntry, PointsAccount
 from domain.program import ProgramSettings
 from domain.sales import RefundDecision, Sale
 from domain.stores import Store, Terminal
+from domain.tier_policy import Decision, MemberTier, TierChange, TierPolicy
 from domain.tiers import TierLadder
 
 
@@ -36,6 +37,18 @@ class MemberRepository(Protocol):
 
     async def replace_card(self, member_id: UUID, new_card: MemberCard) -> None:
         """Blocks the member's active card and makes ``new_card`` the active one."""
+        ...
+
+    async def standing(self, member_id: UUID) -> MemberTier:
+        """The member's tier and review state (the caller holds the member's account lock)."""
+        ...
+
+    async def change_tier(self, member_id: UUID, decision: Decision, event: TierEvent) -> None:
+        """Stores the decided standing and, if the tier moved, a history record."""
+        ...
+
+    async def tier_history(self, member_id: UUID) -> list[TierChangeRecord]:
+        """Newest first."""
         ...
 
 
@@ -91,6 +104,10 @@ class SaleRepository(Protocol):
 
     async def any_recorded(self) -> bool: ...
 
+    async def qualifying_value(self, member_id: UUID, since: datetime) -> int:
+        """What the member paid (net of refunds) for purchases made at or after ``since``."""
+        ...
+
     async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
         """The member's latest sales, newest first (lines not loaded)."""
         ...
@@ -126,6 +143,30 @@ class TierRepository(Protocol):
     async def ladder(self) -> TierLadder: ...
 
     async def replace(self, ladder: TierLadder) -> None: ...
+
+    async def policy(self) -> TierPolicy:
+        """The policy in force: the latest version's window and grace, the current ladder."""
+        ...
+
+    async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
+        """Stores ``policy`` as a new version and makes its ladder the current one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TierEvent:
+    """When and why a tier decision was taken, for the history."""
+
+    at: datetime
+    policy_version: int
+    actor: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TierChangeRecord:
+    change: TierChange
+    event: TierEvent
 
 
 @dataclass(frozen=True, slots=True)

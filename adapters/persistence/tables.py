@@ -77,6 +77,32 @@ class MemberRow(Table, tablename="members"):
     tier_code = ForeignKey(TierRow, target_column="code", **REQUIRED)
     enrolled_store_id = ForeignKey(StoreRow, null=True, default=None, **RESTRICT)
     enrolled_at = Timestamptz()
+    # Tier standing: when the first review found the member short, and a tier set by hand.
+    tier_short_since = Timestamptz(null=True, default=None)
+    tier_manual_until = Timestamptz(null=True, default=None)
+
+
+class TierPolicyRow(Table, tablename="tier_policies"):
+    """Every version of the tier policy; the highest version is in force."""
+
+    version = Integer(primary_key=True)
+    window_days = Integer()
+    grace_days = Integer()
+    tiers = JSONB()
+    actor = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+class TierChangeRow(Table, tablename="tier_changes"):
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    from_code = Varchar(length=32)
+    to_code = Varchar(length=32)
+    reason = Varchar(length=16)
+    at = Timestamptz()
+    actor = Varchar(length=200, null=True, default=None)
+    note = Varchar(length=500, null=True, default=None)
+    policy_version = Integer()
 
 
 class MemberCardRow(Table, tablename="member_cards"):
@@ -209,6 +235,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     StoreRow,
     TerminalRow,
     MemberRow,
+    TierPolicyRow,
+    TierChangeRow,
     MemberCardRow,
     PointsAccountRow,
     PointsEntryRow,

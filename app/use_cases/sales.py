@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.tiers import upgrade_if_qualified
 from app.use_cases.views import Balances, TierView, tier_of
 from domain.errors import (
     CouponNotRedeemable,
@@ -161,6 +162,7 @@ async def record_sale(
     if not await uow.sales.add(sale):
         raise DuplicateReceipt(f"receipt {cmd.receipt_id!r} was already recorded at this store")
     balances = None
+    tier = priced.tier
     if sale.member_id is not None:
         account = await uow.points.get_for_update(sale.member_id)
         reference = sale.reference
@@ -178,10 +180,11 @@ async def record_sale(
         )
         await uow.points.save(account)
         balances = Balances.of(account)
+        tier = await upgrade_if_qualified(uow, sale.member_id, now)
     return SaleOutcome(
         pricing=priced.pricing,
         points=balances,
-        tier=priced.tier,
+        tier=tier,
         sale_id=sale.id,
         receipt_id=sale.receipt_id,
     )

@@ -28,6 +28,8 @@ MIGRATIONS = [
     "2026-11-23T13:52:13:977185",
     "2026-11-23T14:32:28:187116",
     "2026-11-23T14:35:49:136543",
+    "2026-11-23T14:40:30:438402",
+    "2026-11-23T14:40:32:621782",
 ]
 
 
@@ -130,6 +132,8 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
         ("points_entries", "points_entries_append_only"),
         ("points_entries", "points_entries_chain"),
         ("points_lot_movements", "points_lot_movements_append_only"),
+        ("tier_changes", "tier_changes_append_only"),
+        ("tier_policies", "tier_policies_append_only"),
     ]
     constraint_names = {name for _, name, _ in state["constraints"]}
     assert {

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from adapters.persistence.tables import ALL_TABLES, ProgramSettingsRow, TierRow
+from adapters.persistence.tables import ALL_TABLES, ProgramSettingsRow, TierPolicyRow, TierRow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,6 +26,9 @@ DELETE FROM tiers WHERE code <> 'member';
 INSERT INTO tiers (code, name, rank, threshold, earn_multiplier)
 VALUES ('member', 'Member', 0, 0, 1)
 ON CONFLICT (code) DO UPDATE SET name = 'Member', rank = 0, threshold = 0, earn_multiplier = 1;
+ALTER TABLE tier_policies DISABLE TRIGGER tier_policies_append_only;
+DELETE FROM tier_policies WHERE version > 1;
+ALTER TABLE tier_policies ENABLE TRIGGER tier_policies_append_only;
 UPDATE program_settings SET currency = 'CNY', time_zone = 'Asia/Shanghai', earn_rate = 1,
     point_value = 1, expiry_kind = 'never', expiry_count = NULL, pending_days = 14, version = 1
 WHERE id = 1;
@@ -87,7 +90,11 @@ async def drop_test_database(database: TestDatabase) -> None:
 
 
 def _data_tables() -> list[str]:
-    configuration = {ProgramSettingsRow._meta.tablename, TierRow._meta.tablename}
+    configuration = {
+        ProgramSettingsRow._meta.tablename,
+        TierRow._meta.tablename,
+        TierPolicyRow._meta.tablename,
+    }
     return [t._meta.tablename for t in ALL_TABLES if t._meta.tablename not in configuration]
 
 

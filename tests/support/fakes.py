@@ -38,10 +38,13 @@ from domain.repositories import (
     RecordedRefund,
     SaleRepository,
     StoreRepository,
+    TierChangeRecord,
+    TierEvent,
     TierRepository,
 )
 from domain.sales import IN_STORE, ONLINE, Sale
 from domain.stores import Store, Terminal
+from domain.tier_policy import Decision, MemberTier, TierPolicy
 from domain.tiers import BASE_TIER, TierLadder
 
 # Ports: time, randomness, identifiers, contact normalisation ------------------------------------
@@ -132,6 +135,8 @@ class FakeMemberRepository:
     def __init__(self) -> None:
         self.members: dict[UUID, Member] = {}
         self.cards: dict[str, MemberCard] = {}
+        self.tier_state: dict[UUID, tuple[datetime | None, datetime | None]] = {}
+        self.history: dict[UUID, list[TierChangeRecord]] = {}
 
     async def add(self, member: Member) -> bool:
         if any(m.phone == member.phone for m in self.members.values()):
@@ -156,6 +161,23 @@ class FakeMemberRepository:
 
     async def card_number_taken(self, card_number: str) -> bool:
         return card_number in self.cards
+
+    async def standing(self, member_id: UUID) -> MemberTier:
+        member = self.members[member_id]
+        short, manual = self.tier_state.get(member_id, (None, None))
+        return MemberTier(member.tier_code, short, manual)
+
+    async def change_tier(self, member_id: UUID, decision: Decision, event: TierEvent) -> None:
+        standing = decision.standing
+        self.members[member_id].tier_code = standing.tier_code
+        self.tier_state[member_id] = (standing.short_since, standing.manual_until)
+        if decision.change is not None:
+            self.history.setdefault(member_id, []).insert(
+                0, TierChangeRecord(decision.change, event)
+            )
+
+    async def tier_history(self, member_id: UUID) -> list[TierChangeRecord]:
+        return list(self.history.get(member_id, []))
 
     async def cards_of(self, member_id: UUID) -> list[MemberCard]:
         mine = [c for c in self.cards.values() if c.member_id == member_id]
@@ -440,6 +462,13 @@ class FakeSaleRepository:
         self.sales[sale.id] = copy.deepcopy(sale)
         return True
 
+    async def qualifying_value(self, member_id: UUID, since: datetime) -> int:
+        return sum(
+            s.payable - s.refunded_amount
+            for s in self.sales.values()
+            if s.member_id == member_id and s.occurred_at >= since
+        )
+
     async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
         mine = [s for s in self.sales.values() if s.member_id == member_id]
         newest = sorted(mine, key=lambda s: s.occurred_at, reverse=True)[:limit]
@@ -516,12 +545,23 @@ class FakeProgramRepository:
 class FakeTierRepository:
     def __init__(self, ladder: TierLadder | None = None) -> None:
         self.current = ladder or TierLadder.of([BASE_TIER])
+        self.policies: list[TierPolicy] = [TierPolicy(365, 30, self.current)]
 
     async def ladder(self) -> TierLadder:
         return self.current
 
     async def replace(self, ladder: TierLadder) -> None:
         self.current = ladder
+
+    async def policy(self) -> TierPolicy:
+        latest = self.policies[-1]
+        return TierPolicy(latest.window_days, latest.grace_days, self.current, latest.version)
+
+    async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
+        if any(p.version == policy.version for p in self.policies):
+            raise ValueError("duplicate policy version")  # the primary key in PostgreSQL
+        self.policies.append(policy)
+        self.current = policy.ladder
 
 
 class FakeAuditLog:

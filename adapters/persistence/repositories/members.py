@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from adapters.persistence.tables import MemberCardRow, MemberRow
+from adapters.persistence.tables import MemberCardRow, MemberRow, TierChangeRow
 from domain.cards import CardStatus, MemberCard
 from domain.members import Member
+from domain.repositories import TierChangeRecord, TierEvent
+from domain.tier_policy import Decision, MemberTier, TierChange, TierChangeReason
 
 _SELECT_MEMBER = """
 SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store_id,
@@ -113,6 +115,55 @@ class PostgresMemberRepository:
                 issued_at=new_card.issued_at,
             )
         )
+
+    async def standing(self, member_id: UUID) -> MemberTier:
+        row = (
+            await MemberRow.select(
+                MemberRow.tier_code, MemberRow.tier_short_since, MemberRow.tier_manual_until
+            )
+            .where(MemberRow.id == member_id)
+            .first()
+        )
+        if row is None:
+            raise LookupError(f"no member {member_id}")
+        return MemberTier(row["tier_code"], row["tier_short_since"], row["tier_manual_until"])
+
+    async def change_tier(self, member_id: UUID, decision: Decision, event: TierEvent) -> None:
+        standing = decision.standing
+        await MemberRow.update(
+            {
+                MemberRow.tier_code: standing.tier_code,
+                MemberRow.tier_short_since: standing.short_since,
+                MemberRow.tier_manual_until: standing.manual_until,
+            }
+        ).where(MemberRow.id == member_id)
+        if decision.change is not None:
+            await TierChangeRow.insert(
+                TierChangeRow(
+                    member_id=member_id,
+                    from_code=decision.change.from_code,
+                    to_code=decision.change.to_code,
+                    reason=decision.change.reason.value,
+                    at=event.at,
+                    actor=event.actor,
+                    note=event.note,
+                    policy_version=event.policy_version,
+                )
+            )
+
+    async def tier_history(self, member_id: UUID) -> list[TierChangeRecord]:
+        rows = (
+            await TierChangeRow.select()
+            .where(TierChangeRow.member_id == member_id)
+            .order_by(TierChangeRow.id, ascending=False)
+        )
+        return [
+            TierChangeRecord(
+                TierChange(r["from_code"], r["to_code"], TierChangeReason(r["reason"])),
+                TierEvent(r["at"], r["policy_version"], r["actor"], r["note"]),
+            )
+            for r in rows
+        ]
 
     async def card_number_taken(self, card_number: str) -> bool:
         return bool(await MemberCardRow.exists().where(MemberCardRow.card_number == card_number))

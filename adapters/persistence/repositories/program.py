@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters.persistence.tables import ProgramSettingsRow, TierRow
+from adapters.persistence.tables import ProgramSettingsRow, TierPolicyRow, TierRow
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.tier_policy import TierPolicy
 from domain.tiers import Tier, TierLadder
 
 SINGLETON_ID = 1
@@ -51,7 +52,48 @@ class PostgresProgramRepository:
         ).where(ProgramSettingsRow.id == SINGLETON_ID)
 
 
+def _tier_json(tier: Tier) -> dict[str, object]:
+    return {
+        "code": tier.code,
+        "name": tier.name,
+        "rank": tier.rank,
+        "threshold": tier.threshold,
+        "earn_multiplier": str(tier.earn_multiplier),
+    }
+
+
 class PostgresTierRepository:
+    async def policy(self) -> TierPolicy:
+        row = (
+            await TierPolicyRow.select(
+                TierPolicyRow.version, TierPolicyRow.window_days, TierPolicyRow.grace_days
+            )
+            .order_by(TierPolicyRow.version, ascending=False)
+            .first()
+        )
+        if row is None:
+            raise LookupError("tier_policies has no row: have the migrations run?")
+        return TierPolicy(
+            window_days=row["window_days"],
+            grace_days=row["grace_days"],
+            ladder=await self.ladder(),
+            version=row["version"],
+        )
+
+    async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
+        # The version is the primary key: two admins saving at once cannot both win.
+        await TierPolicyRow.insert(
+            TierPolicyRow(
+                version=policy.version,
+                window_days=policy.window_days,
+                grace_days=policy.grace_days,
+                tiers=[_tier_json(t) for t in policy.ladder.tiers],
+                actor=actor,
+                created_at=at,
+            )
+        )
+        await self.replace(policy.ladder)
+
     async def ladder(self) -> TierLadder:
         rows = await TierRow.select().order_by(TierRow.rank)
         return TierLadder.of(

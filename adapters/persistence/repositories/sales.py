@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -115,6 +116,15 @@ class PostgresSaleRepository:
             }
         ).where(SaleRow.id == sale.id)
         return True
+
+    async def qualifying_value(self, member_id: UUID, since: datetime) -> int:
+        rows = await SaleRow.raw(
+            "SELECT coalesce(sum(payable - refunded_amount), 0)::bigint AS value FROM sales "
+            "WHERE member_id = {} AND occurred_at >= {}",
+            member_id,
+            since,
+        )
+        return int(rows[0]["value"])
 
     async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
         rows = (
