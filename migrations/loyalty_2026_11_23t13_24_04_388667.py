@@ -4,8 +4,7 @@ Every CHECK and UNIQUE here restates a rule of the domain, so that a bug shows u
 error instead of as bad data.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
+from adapters.persistence.raw_migration import sql_migration
 
 ID = "2026-11-23T13:24:04:388667"
 VERSION = "1.38.0"
@@ -125,16 +124,4 @@ INSERT INTO program_settings (
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="loyalty", description=DESCRIPTION
-    )
-
-    async def run():
-        # The manager wraps each migration in a transaction; execute() without arguments
-        # uses the simple query protocol, which accepts many statements at once.
-        transaction = engine_finder().current_transaction.get()
-        await transaction.connection.execute(FORWARDS_SQL)
-
-    manager.add_raw(run)
-
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS_SQL)

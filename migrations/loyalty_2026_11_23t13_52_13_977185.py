@@ -6,8 +6,7 @@ stores the previous entry's hash and its own, sha256 over a length-prefixed cano
 (member_id, seq) makes a fork impossible even if two writers skipped the account lock.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
+from adapters.persistence.raw_migration import sql_migration
 
 ID = "2026-11-23T13:52:13:977185"
 VERSION = "1.38.0"
@@ -117,14 +116,4 @@ FROM points_accounts WHERE available > 0;
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="loyalty", description=DESCRIPTION
-    )
-
-    async def run():
-        transaction = engine_finder().current_transaction.get()
-        await transaction.connection.execute(FORWARDS_SQL)
-
-    manager.add_raw(run)
-
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS_SQL)

@@ -1,7 +1,6 @@
 """Indexes the points-liability report and the admin views need."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
+from adapters.persistence.raw_migration import sql_migration
 
 ID = "2026-11-23T14:32:28:187116"
 VERSION = "1.38.0"
@@ -14,14 +13,4 @@ CREATE INDEX points_lots_member ON points_lots (member_id);
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="loyalty", description=DESCRIPTION
-    )
-
-    async def run():
-        transaction = engine_finder().current_transaction.get()
-        await transaction.connection.execute(FORWARDS_SQL)
-
-    manager.add_raw(run)
-
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS_SQL)

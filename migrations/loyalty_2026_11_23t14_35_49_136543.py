@@ -5,8 +5,7 @@ SQL function that claims IMMUTABLE over them is never inlined and is re-planned 
 (measured: 25,000 entry hashes took 10 s, 0.35 s once STABLE). Every ledger insert pays this.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
+from adapters.persistence.raw_migration import sql_migration
 
 ID = "2026-11-23T14:35:49:136543"
 VERSION = "1.38.0"
@@ -22,14 +21,4 @@ ALTER FUNCTION loyalty_entry_hash(
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="loyalty", description=DESCRIPTION
-    )
-
-    async def run():
-        transaction = engine_finder().current_transaction.get()
-        await transaction.connection.execute(FORWARDS_SQL)
-
-    manager.add_raw(run)
-
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS_SQL)

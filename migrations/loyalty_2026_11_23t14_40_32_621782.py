@@ -1,7 +1,6 @@
 """Tier history constraints, and version 1 of the tier policy from the tiers already set."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
+from adapters.persistence.raw_migration import sql_migration
 
 ID = "2026-11-23T14:40:32:621782"
 VERSION = "1.38.0"
@@ -34,14 +33,4 @@ FROM tiers;
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="loyalty", description=DESCRIPTION
-    )
-
-    async def run():
-        transaction = engine_finder().current_transaction.get()
-        await transaction.connection.execute(FORWARDS_SQL)
-
-    manager.add_raw(run)
-
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS_SQL)
