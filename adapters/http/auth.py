@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -12,7 +12,7 @@ from adapters.http.problems import forbidden, unauthenticated
 from adapters.http.tokens import InvalidToken
 from app.principal import Principal, Role
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
@@ -30,7 +30,9 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 
 def require_role(role: Role) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async so that Litestar calls it on the event loop instead of handing every request's
+    # token check to a worker thread.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = authenticate(connection)
         if principal.role is not role:
             raise forbidden(f"this operation needs a {role.value} token")
