@@ -115,6 +115,11 @@ class CurrencyLocked(Conflict):
     title = "The currency cannot change once sales have been recorded in it"
 
 
+class TierPolicyChanged(Conflict):
+    code = "tier_policy_changed"
+    title = "Another change to the tier policy was saved first; reload and try again"
+
+
 # Sales and refunds -------------------------------------------------------------------------
 
 

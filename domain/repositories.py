@@ -112,6 +112,11 @@ class SaleRepository(Protocol):
         """The member's latest sales, newest first (lines not loaded)."""
         ...
 
+    async def oldest_qualifying_purchase(self, member_id: UUID, since: datetime) -> datetime | None:
+        """When the member's oldest purchase at or after ``since`` that still counts (not
+        wholly refunded) was made; None if there is none."""
+        ...
+
 
 class StoreRepository(Protocol):
     async def add_store(self, store: Store) -> bool:
@@ -150,6 +155,13 @@ class TierRepository(Protocol):
 
     async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
         """Stores ``policy`` as a new version and makes its ladder the current one."""
+        ...
+
+    async def adopt_policy(self, policy: TierPolicy, actor: str, at: datetime) -> int:
+        """Like ``save_policy`` (raises ``TierPolicyChanged`` if the version is taken), and
+        moves, set-based, every member whose tier the policy removes or who qualifies for a
+        higher tier under it (reason ``policy_change``); nobody is moved down. Returns how
+        many members moved."""
         ...
 
 

@@ -12,6 +12,7 @@ from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
+from adapters.http.controllers.admin_tiers import AdminTiersController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
@@ -43,6 +44,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminProgramController,
                 AdminMembersController,
                 AdminReportsController,
+                AdminTiersController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

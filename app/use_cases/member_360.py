@@ -12,6 +12,7 @@ from domain.cards import MemberCard
 from domain.errors import MemberNotFound
 from domain.members import Member
 from domain.points import LedgerEntry, Lot
+from domain.repositories import TierChangeRecord
 from domain.sales import Sale
 
 RECENT = 50
@@ -27,6 +28,7 @@ class MemberOverview:
     lots: Sequence[Lot]
     ledger: Sequence[LedgerEntry]
     sales: Sequence[Sale]
+    tier_history: Sequence[TierChangeRecord]  # newest first
 
 
 async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
@@ -44,4 +46,5 @@ async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
         lots=account.lots,
         ledger=await uow.points.entries(member_id, before_id=None, limit=RECENT),
         sales=await uow.sales.recent_for_member(member_id, RECENT),
+        tier_history=await uow.members.tier_history(member_id),
     )

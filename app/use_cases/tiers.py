@@ -1,14 +1,19 @@
-"""Tier standing: immediate upgrades after a purchase."""
+"""Tier standing: the policy admins configure, upgrades, tiers set by hand, what members see."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import TierView
-from domain.repositories import TierEvent
-from domain.tier_policy import on_purchase
+from domain.errors import MemberNotFound
+from domain.ports import Clock
+from domain.repositories import AuditRecord, TierEvent
+from domain.tier_policy import TierPolicy, on_purchase, set_by_hand
+from domain.tiers import Tier, TierLadder
 
 
 async def upgrade_if_qualified(uow: UnitOfWork, member_id: UUID, now: datetime) -> TierView:
@@ -25,3 +30,149 @@ async def upgrade_if_qualified(uow: UnitOfWork, member_id: UUID, now: datetime) 
         await uow.members.change_tier(member_id, decision, TierEvent(now, policy.version))
     tier = policy.ladder.get(decision.standing.tier_code) or policy.ladder.entry_tier
     return TierView(tier.code, tier.name)
+
+
+# The policy --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedPolicy:
+    window_days: int
+    grace_days: int
+    ladder: TierLadder
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyUpdated:
+    policy: TierPolicy
+    members_moved: int
+
+
+async def get_tier_policy(uow: UnitOfWork) -> TierPolicy:
+    return await uow.tiers.policy()
+
+
+async def update_tier_policy(
+    proposed: ProposedPolicy, actor: str, uow: UnitOfWork, *, clock: Clock
+) -> PolicyUpdated:
+    """Saves the policy as the next version and applies it at once: members whose tier it
+    removes, and members who now qualify for a higher tier, move (reason ``policy_change``).
+    Nobody moves down here; only reviews downgrade."""
+    current = await uow.tiers.policy()
+    updated = TierPolicy(
+        window_days=proposed.window_days,
+        grace_days=proposed.grace_days,
+        ladder=proposed.ladder,
+        version=current.version + 1,
+    )
+    now = clock.now()
+    moved = await uow.tiers.adopt_policy(updated, actor, now)
+    await uow.audit.record(
+        AuditRecord(
+            actor,
+            "tiers.updated",
+            "tiers",
+            {"from": policy_json(current), "to": policy_json(updated), "members_moved": moved},
+        )
+    )
+    return PolicyUpdated(updated, moved)
+
+
+def policy_json(policy: TierPolicy) -> dict[str, object]:
+    return {
+        "version": policy.version,
+        "window_days": policy.window_days,
+        "grace_days": policy.grace_days,
+        "tiers": [
+            {
+                "code": t.code,
+                "name": t.name,
+                "rank": t.rank,
+                "threshold": t.threshold,
+                "earn_multiplier": str(t.earn_multiplier),
+            }
+            for t in policy.ladder.tiers
+        ],
+    }
+
+
+# Tiers set by hand -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetTier:
+    member_id: UUID
+    tier_code: str
+    reason: str
+    actor: str
+    until: datetime | None = None
+
+
+async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
+    """Gives the member a tier by hand; it holds against reviews until ``until``."""
+    if await uow.members.get(cmd.member_id) is None:
+        raise MemberNotFound()
+    await uow.points.get_for_update(cmd.member_id)  # serialises with the member's purchases
+    policy = await uow.tiers.policy()
+    standing = await uow.members.standing(cmd.member_id)
+    decision = set_by_hand(policy, standing, cmd.tier_code, cmd.until)
+    now = clock.now()
+    await uow.members.change_tier(
+        cmd.member_id, decision, TierEvent(now, policy.version, cmd.actor, cmd.reason)
+    )
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "member.tier_set",
+            f"member:{cmd.member_id}",
+            {
+                "from": standing.tier_code,
+                "to": decision.standing.tier_code,
+                "reason": cmd.reason,
+                "until": cmd.until.isoformat() if cmd.until else None,
+            },
+        )
+    )
+    tier = policy.ladder.get(decision.standing.tier_code)
+    assert tier is not None  # set_by_hand refuses unknown tiers
+    return TierView(tier.code, tier.name)
+
+
+# What the member sees ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MyTier:
+    current: Tier
+    next: Tier | None
+    qualifying_value: int
+    remaining: int | None  # None at the top tier
+    window_days: int
+    drops_out_on: date | None
+
+
+async def my_tier(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MyTier:
+    member = await uow.members.get(member_id)
+    if member is None:
+        raise MemberNotFound()
+    policy = await uow.tiers.policy()
+    program = await uow.program.get()
+    now = clock.now()
+    since = policy.window_start(now)
+    value = await uow.sales.qualifying_value(member_id, since)
+    current = policy.ladder.get(member.tier_code) or policy.ladder.entry_tier
+    following = policy.next_tier(current)
+    oldest = await uow.sales.oldest_qualifying_purchase(member_id, since)
+    drops_out_on = (
+        (oldest + timedelta(days=policy.window_days)).astimezone(ZoneInfo(program.time_zone)).date()
+        if oldest is not None
+        else None
+    )
+    return MyTier(
+        current=current,
+        next=following,
+        qualifying_value=value,
+        remaining=max(following.threshold - value, 0) if following else None,
+        window_days=policy.window_days,
+        drops_out_on=drops_out_on,
+    )

@@ -24,7 +24,7 @@ from app.idempotency_store import IdempotencyClaim, IdempotencyStore, StoredResp
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.cards import CardStatus, MemberCard
 from domain.contacts import ContactNormaliser
-from domain.errors import InvalidEmail, InvalidPhoneNumber
+from domain.errors import InvalidEmail, InvalidPhoneNumber, TierPolicyChanged
 from domain.members import Member
 from domain.points import Consumption, LedgerEntry, Lot, PointsAccount
 from domain.ports import Clock, IdGenerator, RandomSource
@@ -44,7 +44,13 @@ from domain.repositories import (
 )
 from domain.sales import IN_STORE, ONLINE, Sale
 from domain.stores import Store, Terminal
-from domain.tier_policy import Decision, MemberTier, TierPolicy
+from domain.tier_policy import (
+    Decision,
+    MemberTier,
+    TierChange,
+    TierChangeReason,
+    TierPolicy,
+)
 from domain.tiers import BASE_TIER, TierLadder
 
 # Ports: time, randomness, identifiers, contact normalisation ------------------------------------
@@ -469,6 +475,18 @@ class FakeSaleRepository:
             if s.member_id == member_id and s.occurred_at >= since
         )
 
+    async def oldest_qualifying_purchase(self, member_id: UUID, since: datetime) -> datetime | None:
+        return min(
+            (
+                s.occurred_at
+                for s in self.sales.values()
+                if s.member_id == member_id
+                and s.occurred_at >= since
+                and s.payable > s.refunded_amount
+            ),
+            default=None,
+        )
+
     async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
         mine = [s for s in self.sales.values() if s.member_id == member_id]
         newest = sorted(mine, key=lambda s: s.occurred_at, reverse=True)[:limit]
@@ -542,10 +560,24 @@ class FakeProgramRepository:
         self.settings = settings
 
 
+class _Link:
+    """A reference to another fake that the database's snapshots leave alone."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Link:
+        return self
+
+
 class FakeTierRepository:
     def __init__(self, ladder: TierLadder | None = None) -> None:
         self.current = ladder or TierLadder.of([BASE_TIER])
         self.policies: list[TierPolicy] = [TierPolicy(365, 30, self.current)]
+        self._db: _Link | None = None  # set by FakeDatabase: adopt_policy moves members
+
+    def link(self, db: FakeDatabase) -> None:
+        self._db = _Link(db)
 
     async def ladder(self) -> TierLadder:
         return self.current
@@ -562,6 +594,31 @@ class FakeTierRepository:
             raise ValueError("duplicate policy version")  # the primary key in PostgreSQL
         self.policies.append(policy)
         self.current = policy.ladder
+
+    async def adopt_policy(self, policy: TierPolicy, actor: str, at: datetime) -> int:
+        if any(p.version == policy.version for p in self.policies):
+            raise TierPolicyChanged()
+        assert self._db is not None, "adopt_policy needs a FakeDatabase"
+        db: FakeDatabase = self._db.target
+        moved = 0
+        for member in list(db.members.members.values()):
+            value = await db.sales.qualifying_value(member.id, policy.window_start(at))
+            qualified = policy.qualifying_tier(value)
+            current = policy.ladder.get(member.tier_code)
+            if qualified.code == member.tier_code:
+                continue
+            if current is not None and qualified.rank <= current.rank:
+                continue
+            standing = await db.members.standing(member.id)
+            decision = Decision(
+                MemberTier(qualified.code, None, standing.manual_until),
+                TierChange(member.tier_code, qualified.code, TierChangeReason.POLICY_CHANGE),
+            )
+            await db.members.change_tier(member.id, decision, TierEvent(at, policy.version, actor))
+            moved += 1
+        self.policies.append(policy)
+        self.current = policy.ladder
+        return moved
 
 
 class FakeAuditLog:
@@ -622,6 +679,7 @@ class FakeDatabase:
         self.stores = FakeStoreRepository()
         self.program = FakeProgramRepository()
         self.tiers = FakeTierRepository()
+        self.tiers.link(self)
         self.audit = FakeAuditLog()
         self.idempotency = FakeIdempotencyStore()
 

@@ -8,8 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
-from adapters.http.schemas.common import BalancesOut
-from adapters.http.schemas.members import MemberOverviewOut, NewCardOut
+from adapters.http.schemas.common import BalancesOut, TierOut
+from adapters.http.schemas.members import MemberOverviewOut, NewCardOut, SetTierIn
 from adapters.http.schemas.points import AdjustmentIn, AdjustmentOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -19,6 +19,7 @@ from app.unit_of_work import UnitOfWork
 from app.use_cases.member_360 import member_overview
 from app.use_cases.members import ReplaceCard, replace_card
 from app.use_cases.points import AdjustPoints, adjust_points
+from app.use_cases.tiers import SetTier, set_member_tier
 
 
 class AdminMembersController(Controller):
@@ -91,5 +92,36 @@ class AdminMembersController(Controller):
                 reason=done.reason,
                 balance=BalancesOut.of(done.balances),
             )
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)
+
+    @post(
+        "/{member_id:uuid}/tier",
+        operation_id="setMemberTier",
+        summary="Set a member's tier by hand, with a reason and an optional end (audited)",
+        description="Until `until`, reviews do not take the tier away.",
+        status_code=200,
+        responses=problems(401, 403, 404, 422),
+    )
+    async def set_tier(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: FromPath[UUID],
+        data: JSONBody[SetTierIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[TierOut]:
+        command = SetTier(
+            member_id=member_id,
+            tier_code=data.tier_code,
+            reason=data.reason,
+            actor=principal.actor,
+            until=data.until,
+        )
+
+        async def action(uow: UnitOfWork) -> tuple[int, TierOut]:
+            tier = await set_member_tier(command, uow, clock=container.clock)
+            return 200, TierOut.of(tier)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -17,10 +17,12 @@ from adapters.http.schemas.me import (
     MyPointsOut,
 )
 from adapters.http.schemas.problem import problems
+from adapters.http.schemas.tiers import MyTierOut
 from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.use_cases.me import my_account, my_ledger
+from app.use_cases.tiers import my_tier
 from domain.errors import InvalidInput
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -100,3 +102,19 @@ class MeController(Controller):
             items=[LedgerEntryOut.of(e) for e in page.entries],
             next_cursor=encode_cursor(page.next_before_id),
         )
+
+    @get(
+        "/tier",
+        operation_id="getMyTier",
+        summary="The member's tier, the next one and how much spend it still needs",
+        responses=problems(401, 403, 404),
+    )
+    async def tier(
+        self, container: NamedDependency[Container], principal: NamedDependency[Principal]
+    ) -> MyTierOut:
+        assert principal.member_id is not None
+        member_id = principal.member_id
+        mine = await transactions.read(
+            container.uow, lambda uow: my_tier(member_id, uow, clock=container.clock)
+        )
+        return MyTierOut.of(mine)

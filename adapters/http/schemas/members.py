@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
-from adapters.http.schemas.common import BalancesOut, Output, TierOut
+import msgspec
+from msgspec import Meta
+
+from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Timestamp
 from adapters.http.schemas.me import LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
+from domain.repositories import TierChangeRecord
 
 
 class CardOut(Output, kw_only=True):
@@ -47,6 +52,26 @@ class ProfileOut(Output, kw_only=True):
     enrolled_store_id: UUID | None
 
 
+class TierChangeOut(Output, kw_only=True):
+    from_: str = msgspec.field(name="from")
+    to: str
+    reason: Annotated[str, Meta(examples=["qualified", "review", "manual", "policy_change"])]
+    at: datetime
+    actor: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, record: TierChangeRecord) -> TierChangeOut:
+        return cls(
+            from_=record.change.from_code,
+            to=record.change.to_code,
+            reason=record.change.reason.value,
+            at=record.event.at,
+            actor=record.event.actor,
+            note=record.event.note,
+        )
+
+
 class MemberOverviewOut(Output, kw_only=True):
     member_id: UUID
     profile: ProfileOut
@@ -57,6 +82,7 @@ class MemberOverviewOut(Output, kw_only=True):
     lots: list[LotOut]
     ledger: list[LedgerEntryOut]
     sales: list[SaleSummaryOut]
+    tier_history: list[TierChangeOut]
 
     @classmethod
     def of(cls, view: MemberOverview) -> MemberOverviewOut:
@@ -107,7 +133,14 @@ class MemberOverviewOut(Output, kw_only=True):
                 )
                 for s in view.sales
             ],
+            tier_history=[TierChangeOut.of(r) for r in view.tier_history],
         )
+
+
+class SetTierIn(Input, kw_only=True):
+    tier_code: Annotated[str, Meta(min_length=1, max_length=32)]
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
+    until: Timestamp | None = None
 
 
 class NewCardOut(Output, kw_only=True):

@@ -126,6 +126,16 @@ class PostgresSaleRepository:
         )
         return int(rows[0]["value"])
 
+    async def oldest_qualifying_purchase(self, member_id: UUID, since: datetime) -> datetime | None:
+        rows = await SaleRow.raw(
+            "SELECT min(occurred_at) AS oldest FROM sales "
+            "WHERE member_id = {} AND occurred_at >= {} AND payable > refunded_amount",
+            member_id,
+            since,
+        )
+        oldest: datetime | None = rows[0]["oldest"]
+        return oldest
+
     async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
         rows = (
             await SaleRow.select()
