@@ -1,3 +1,10 @@
+"""API tests through Litestar's AsyncTestClient on PostgreSQL.
+
+The client hands every request to the app's own thread and waits for the answer, so requests
+gathered here run one after another: they pin the answers, not the races. The races run
+over TCP against a served process in tests/e2e/test_races.py.
+"""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

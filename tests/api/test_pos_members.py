@@ -41,7 +41,7 @@ async def test_the_same_phone_in_another_format_is_the_same_member(api: Api) -> 
     assert again.json()["code"] == "member_exists"
 
 
-async def test_two_tills_enrolling_one_phone_at_once_make_one_member(api: Api) -> None:
+async def test_two_tills_enrolling_one_phone_make_one_member(api: Api) -> None:
     north = await api.open_till("north")
     south = await api.open_till("south")
 

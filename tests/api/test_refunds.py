@@ -98,7 +98,7 @@ async def test_refunding_more_than_is_left_is_refused(api: Api) -> None:
         assert response.json()["code"] == "refund_exceeds_sale"
 
 
-async def test_two_refunds_at_once_that_together_exceed_the_sale_cannot_both_pass(
+async def test_two_refunds_that_together_exceed_the_sale_cannot_both_pass(
     api: Api,
 ) -> None:
     till = await api.open_till()
