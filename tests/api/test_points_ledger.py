@@ -72,7 +72,9 @@ async def test_points_worth_more_than_the_bill_are_refused(api: Api) -> None:
     assert (sale.status_code, sale.json()["code"]) == (422, "points_exceed_payable")
 
 
-async def test_two_tills_redeeming_the_same_points_cannot_overspend(api: Api, clean_db: str) -> None:
+async def test_two_tills_redeeming_the_same_points_cannot_overspend(
+    api: Api, clean_db: str
+) -> None:
     north = await api.open_till("north")
     south = await api.open_till("south")
     member = await _member_with_points(api, north)
