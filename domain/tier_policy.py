@@ -86,6 +86,12 @@ def on_purchase(policy: TierPolicy, standing: MemberTier, qualifying_value: int)
     """After a sale: move up at once if the member now qualifies for a higher tier."""
     current = _current(policy, standing)
     qualified = policy.qualifying_tier(qualifying_value)
+    if policy.ladder.get(standing.tier_code) is None:
+        # Their tier was removed by a policy change: they belong where they qualify now.
+        return Decision(
+            MemberTier(qualified.code, None, standing.manual_until),
+            TierChange(standing.tier_code, qualified.code, TierChangeReason.POLICY_CHANGE),
+        )
     if qualified.rank <= current.rank:
         return Decision(standing)
     return Decision(

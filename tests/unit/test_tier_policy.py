@@ -111,3 +111,10 @@ def test_a_policy_needs_a_window_and_a_sane_grace(window: int, grace: int, field
     with pytest.raises(InvalidInput) as refused:
         TierPolicy(window, grace, POLICY.ladder)
     assert refused.value.field == field
+
+
+def test_a_member_on_a_removed_tier_is_placed_where_they_qualify() -> None:
+    decision = on_purchase(POLICY, MemberTier("platinum"), 0)
+
+    assert decision.standing == MemberTier("member")
+    assert decision.change == TierChange("platinum", "member", TierChangeReason.POLICY_CHANGE)
