@@ -30,6 +30,10 @@ unit: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/loyalty openapi
 
+# Benchmarks (not part of `make test`): a scratch database next to the tests' one.
+bench: $(STAMP)
+	$(BIN)/python tests/bench/bench_tiers.py
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

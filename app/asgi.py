@@ -10,6 +10,7 @@ from adapters.database import resolve_database_url
 from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
 from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
+from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
 from app.composition import build_container, close_container
 from app.container import Container
 from app.settings import Settings
@@ -37,6 +38,14 @@ def create_app(
                     container.uow,
                     container.clock,
                     interval=settings.jobs_interval_seconds,
+                )
+            )
+            # Reviews are daily at most: a million members is tens of seconds of work.
+            jobs.append(
+                start_review_scheduler(
+                    container.engine,
+                    container.clock,
+                    interval=max(settings.jobs_interval_seconds, REVIEW_INTERVAL_SECONDS),
                 )
             )
         return container

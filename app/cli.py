@@ -196,6 +196,32 @@ def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.tier_jobs import ReviewAlreadyRunning, ReviewReport, review_tiers
+
+    async def run() -> ReviewReport | None:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            return await review_tiers(
+                container.engine, container.clock.now(), batch_size=args.batch_size
+            )
+        except ReviewAlreadyRunning:
+            return None
+        finally:
+            await close_container(container)
+
+    report = asyncio.run(run())
+    if report is None:
+        print("skipped: another process is running review-tiers", file=sys.stderr)
+        return 1
+    print(
+        f"reviewed {report.members_reviewed} members: {report.upgraded} upgraded, "
+        f"{report.downgraded} downgraded, grace started for {report.grace_started}, "
+        f"cleared for {report.grace_cleared} ({report.batches} batches)"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -251,6 +277,11 @@ def parser() -> argparse.ArgumentParser:
     )
     release.add_argument("--batch-size", type=int, default=1000, help="members per batch")
     release.set_defaults(handler=cmd_release_pending)
+    review = jobs_sub.add_parser(
+        "review-tiers", help="review every member's tier: upgrades, grace, downgrades"
+    )
+    review.add_argument("--batch-size", type=int, default=100_000, help="members per transaction")
+    review.set_defaults(handler=cmd_review_tiers)
     return root
 
 

@@ -12,6 +12,7 @@ from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
+from adapters.http.controllers.admin_tier_simulation import AdminTierSimulationController
 from adapters.http.controllers.admin_tiers import AdminTiersController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.health import HealthController
@@ -45,6 +46,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminMembersController,
                 AdminReportsController,
                 AdminTiersController,
+                AdminTierSimulationController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

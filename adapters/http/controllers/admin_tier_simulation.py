@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody
+
+from adapters.http.schemas.problem import problems
+from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
+from adapters.persistence.tier_jobs import simulate_tiers
+from app import transactions
+from app.container import Container
+from app.unit_of_work import UnitOfWork
+from domain.program import ProgramSettings
+
+# Every POST under /v1/admin carries an Idempotency-Key; the simulation saves nothing (not even
+# the key), so a repeat simply computes the answer again on the data of that moment.
+SimulationKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Required like on every admin POST; nothing is stored, a repeat recomputes.",
+    ),
+]
+
+
+class AdminTierSimulationController(Controller):
+    path = "/tiers"
+    tags = ["admin"]
+
+    @post(
+        "/simulate",
+        operation_id="simulateTiers",
+        summary="What a proposed tier policy would do to today's members (nothing is saved)",
+        description=(
+            "Places every member on the tier their spend over the proposed window (payable "
+            "net of refunds, sales at or after now - window_days) qualifies for, ignoring "
+            "grace periods and tiers set by hand; counts members per proposed tier and those "
+            "ranked above (moving_up) or below (moving_down) their current tier, by rank (a "
+            "current tier missing from the proposal counts by its current rank). Points per "
+            "month: per member floor(spend in major units x earn_rate x multiplier), summed, "
+            "times 30.4375 / window_days, floored; at current multipliers and at the "
+            "proposed ones. Runs read-only on live data."
+        ),
+        status_code=200,
+        responses=problems(400, 401, 403, 422),
+    )
+    async def simulate(
+        self,
+        data: JSONBody[TierSimulationIn],
+        container: NamedDependency[Container],
+        idempotency_key: SimulationKey,
+    ) -> TierSimulationOut:
+        policy = data.to_policy()
+
+        async def load_program(uow: UnitOfWork) -> ProgramSettings:
+            return await uow.program.get()
+
+        program = await transactions.read(container.uow, load_program)
+        now = container.clock.now()
+        result = await simulate_tiers(
+            container.engine,
+            policy,
+            now=now,
+            earn_rate=program.earn_rate,
+            currency_exponent=program.currency_exponent,
+        )
+        return TierSimulationOut.of(policy, result, as_of=now)

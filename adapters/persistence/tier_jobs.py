@@ -1,0 +1,396 @@
+"""Tier jobs on PostgreSQL: the periodic review (set-based) and the policy simulation.
+
+The review applies ``domain.tier_policy.at_review`` to every member at once, in SQL:
+
+- up to the tier the member qualifies for when it ranks above theirs (reason ``qualified``;
+  the grace mark is cleared, a manual end date is kept);
+- qualifying for their own tier again clears the grace mark (``tier_short_since``);
+- short of their tier: nothing while a tier set by hand is in force (``tier_manual_until >
+  now``); otherwise the first review that finds them short marks them (``tier_short_since =
+  now``, the spent manual end date is cleared), and once ``now >= tier_short_since +
+  grace_days`` they drop to the highest tier they qualify for (reason ``review``).
+
+A tier missing from the ladder counts as the entry tier, as in the domain. Days are 24 hours
+(``timedelta(days=n)``), never calendar days in the session's time zone. The qualifying value
+is ``sum(payable - refunded_amount)`` of the member's sales with ``occurred_at >= now -
+window_days``: a sale exactly ``window_days`` ago counts, one a microsecond older does not.
+
+Members are reviewed in batches of ``member_id`` ranges, one transaction each. A batch locks
+its members' points accounts first, in member id order (the lock order of every ledger
+writer: a sale locks its member's account before it upgrades them), so that no sale of theirs
+is half-way through while their spend is summed. The update re-checks each member's standing
+as read, so a concurrent change (a manual tier, an upgrade) is never overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from uuid import UUID
+
+import structlog
+from piccolo.engine.postgres import PostgresEngine
+
+from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
+from domain.ports import Clock
+from domain.tier_policy import TierPolicy
+
+log = structlog.get_logger("loyalty.jobs")
+
+REVIEW_BATCH_SIZE = 100_000
+REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pending 2
+REVIEW_INTERVAL_SECONDS = 24 * 3600
+
+# The upper member id of the next batch: the batch is (after, upper].
+_BATCH_UPPER = """
+SELECT id FROM (
+    SELECT id FROM members WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2
+) AS batch
+ORDER BY id DESC
+LIMIT 1
+"""
+
+_LOCK_ACCOUNTS = """
+SELECT count(*) FROM (
+    SELECT member_id FROM points_accounts
+    WHERE ($1::uuid IS NULL OR member_id > $1::uuid) AND member_id <= $2::uuid
+    ORDER BY member_id
+    FOR UPDATE
+) AS locked
+"""
+
+# $1 now, $2 after (exclusive, NULL for the first batch), $3 upper (inclusive).
+_REVIEW_BATCH = """
+WITH policy AS (
+    SELECT version, window_days, grace_days FROM tier_policies ORDER BY version DESC LIMIT 1
+),
+bands AS (
+    SELECT code, rank, threshold AS low,
+           lead(threshold) OVER (ORDER BY rank) AS high,
+           row_number() OVER (ORDER BY rank) = 1 AS entry
+    FROM tiers
+),
+entry AS (SELECT code, rank FROM bands WHERE entry),
+batch AS (
+    SELECT m.id, m.tier_code, m.tier_short_since, m.tier_manual_until,
+           coalesce(t.code, entry.code) AS current_code,
+           coalesce(t.rank, entry.rank) AS current_rank
+    FROM members AS m
+    LEFT JOIN tiers AS t ON t.code = m.tier_code
+    CROSS JOIN entry
+    WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid
+),
+spend AS MATERIALIZED (
+    SELECT s.member_id, sum(s.payable - s.refunded_amount) AS value
+    FROM sales AS s CROSS JOIN policy
+    WHERE s.member_id IS NOT NULL
+      AND ($2::uuid IS NULL OR s.member_id > $2::uuid) AND s.member_id <= $3::uuid
+      AND s.occurred_at >= $1::timestamptz - policy.window_days * interval '24 hours'
+    GROUP BY s.member_id
+),
+judged AS (
+    SELECT batch.*, bands.code AS qualified_code, bands.rank AS qualified_rank
+    FROM batch
+    LEFT JOIN spend ON spend.member_id = batch.id
+    JOIN bands
+      ON greatest(coalesce(spend.value, 0), 0) >= bands.low
+     AND (bands.high IS NULL OR greatest(coalesce(spend.value, 0), 0) < bands.high)
+),
+decided AS MATERIALIZED (
+    SELECT judged.*,
+        CASE
+            WHEN qualified_rank > current_rank THEN 'up'
+            WHEN qualified_rank = current_rank THEN
+                CASE WHEN tier_short_since IS NULL THEN 'keep' ELSE 'clear' END
+            WHEN tier_manual_until IS NOT NULL AND $1::timestamptz < tier_manual_until
+                THEN 'keep'
+            WHEN tier_short_since IS NULL THEN 'start'
+            WHEN $1::timestamptz < tier_short_since + policy.grace_days * interval '24 hours'
+                THEN 'keep'
+            ELSE 'down'
+        END AS action
+    FROM judged CROSS JOIN policy
+),
+-- MATERIALIZED: planned apart from the update, whose re-check of the standing the planner
+-- would otherwise take as selective and answer with a nested loop over the sums.
+changed AS (
+    UPDATE members AS m
+    SET tier_code = CASE WHEN d.action IN ('up', 'down') THEN d.qualified_code
+                         ELSE m.tier_code END,
+        tier_short_since = CASE WHEN d.action = 'start' THEN $1::timestamptz END,
+        tier_manual_until = CASE WHEN d.action IN ('start', 'down') THEN NULL
+                                 ELSE m.tier_manual_until END
+    FROM decided AS d
+    WHERE m.id = d.id AND d.action <> 'keep'
+      AND m.tier_code = d.tier_code
+      AND m.tier_short_since IS NOT DISTINCT FROM d.tier_short_since
+      AND m.tier_manual_until IS NOT DISTINCT FROM d.tier_manual_until
+    RETURNING m.id, d.action, d.current_code, d.qualified_code,
+              d.tier_short_since IS NOT NULL AS was_short
+),
+history AS (
+    INSERT INTO tier_changes
+        (member_id, from_code, to_code, reason, at, actor, note, policy_version)
+    SELECT changed.id, changed.current_code, changed.qualified_code,
+           CASE changed.action WHEN 'up' THEN 'qualified' ELSE 'review' END,
+           $1::timestamptz, NULL, NULL, policy.version
+    FROM changed CROSS JOIN policy
+    WHERE changed.action IN ('up', 'down')
+    ORDER BY changed.id
+    RETURNING 1
+)
+SELECT
+    (SELECT count(*) FROM batch) AS reviewed,
+    (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
+    (SELECT count(*) FROM changed WHERE action = 'down') AS downgraded,
+    (SELECT count(*) FROM changed WHERE action = 'start') AS grace_started,
+    (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
+        AS grace_cleared,
+    (SELECT count(*) FROM history) AS history
+"""
+
+
+class ReviewAlreadyRunning(RuntimeError):
+    """Another session holds the review's advisory lock."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewReport:
+    members_reviewed: int = 0
+    upgraded: int = 0  # moved up to the tier they qualify for (reason 'qualified')
+    downgraded: int = 0  # dropped after their grace period (reason 'review')
+    grace_started: int = 0  # found short for the first time: grace starts now
+    grace_cleared: int = 0  # were short, qualify again (upgrades included)
+    batches: int = 0
+
+
+async def review_tiers(
+    database: Database, now: datetime, *, batch_size: int = REVIEW_BATCH_SIZE
+) -> ReviewReport:
+    """Reviews every member's tier at ``now`` under the policy in force (see the module doc).
+
+    Holds a session-level advisory lock for the whole run and raises ReviewAlreadyRunning if
+    another review holds it. Each batch commits: given a connection, it must not be inside a
+    transaction. Running it twice at the same ``now`` changes nothing the second time (unless
+    ``grace_days`` is 0, where the second review drops whom the first found short, as the
+    domain does).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    totals = dict.fromkeys(
+        ("reviewed", "upgraded", "downgraded", "grace_started", "grace_cleared"), 0
+    )
+    batches = 0
+    async with _connection(database) as connection:
+        locked = await connection.fetchval(
+            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
+        )
+        if not locked:
+            raise ReviewAlreadyRunning("another tier review is running")
+        try:
+            after: UUID | None = None
+            while True:
+                upper = await connection.fetchval(_BATCH_UPPER, after, batch_size)
+                if upper is None:
+                    break
+                async with connection.transaction():
+                    # JIT compiling this statement costs more than running it.
+                    await connection.execute("SET LOCAL jit = off")
+                    await connection.fetchval(_LOCK_ACCOUNTS, after, upper)
+                    row = await connection.fetchrow(_REVIEW_BATCH, now, after, upper)
+                assert row is not None
+                if row["history"] != row["upgraded"] + row["downgraded"]:
+                    raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
+                for key in totals:
+                    totals[key] += row[key]
+                batches += 1
+                after = upper
+        finally:
+            await connection.execute(
+                "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
+            )
+    return ReviewReport(
+        members_reviewed=totals["reviewed"],
+        upgraded=totals["upgraded"],
+        downgraded=totals["downgraded"],
+        grace_started=totals["grace_started"],
+        grace_cleared=totals["grace_cleared"],
+        batches=batches,
+    )
+
+
+async def run_review_job(engine: PostgresEngine, clock: Clock) -> ReviewReport | None:
+    """The review at the clock's time; None if another worker is running it."""
+    try:
+        return await review_tiers(engine, clock.now())
+    except ReviewAlreadyRunning:
+        return None
+
+
+async def run_review_periodically(
+    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
+) -> None:
+    """Reviews now and every ``interval`` seconds until cancelled; a failed round is logged."""
+    while True:
+        try:
+            report = await run_review_job(engine, clock)
+            if report is not None:
+                log.info(
+                    "jobs.review_tiers",
+                    members=report.members_reviewed,
+                    upgraded=report.upgraded,
+                    downgraded=report.downgraded,
+                    grace_started=report.grace_started,
+                    grace_cleared=report.grace_cleared,
+                    batches=report.batches,
+                )
+        except Exception:
+            log.exception("jobs.review_tiers_failed")
+        await asyncio.sleep(interval)
+
+
+def start_review_scheduler(
+    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
+) -> asyncio.Task[None]:
+    return asyncio.create_task(
+        run_review_periodically(engine, clock, interval=interval), name="loyalty-tier-review"
+    )
+
+
+async def stop_review_scheduler(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+# Simulation ----------------------------------------------------------------------------------
+
+# $1 now, $2 window_days, $3 codes, $4 ranks, $5 thresholds, $6 multipliers (proposed ladder),
+# $7 earn_rate, $8 currency exponent. Read-only.
+_SIMULATE = """
+WITH proposed AS (
+    SELECT code, rank, threshold AS low, multiplier,
+           lead(threshold) OVER (ORDER BY rank) AS high
+    FROM unnest($3::text[], $4::int[], $5::bigint[], $6::numeric[])
+        AS p(code, rank, threshold, multiplier)
+),
+entry AS (SELECT code, rank, multiplier FROM proposed ORDER BY rank LIMIT 1),
+current_entry AS (SELECT code, rank FROM tiers ORDER BY rank LIMIT 1),
+spend AS (
+    SELECT member_id, greatest(sum(payable - refunded_amount), 0) AS value
+    FROM sales
+    WHERE member_id IS NOT NULL
+      AND occurred_at >= $1::timestamptz - $2::int * interval '24 hours'
+    GROUP BY member_id
+),
+placed AS (
+    SELECT coalesce(t.rank, ce.rank) AS current_rank,
+           coalesce(t.earn_multiplier, 1) AS current_multiplier,
+           coalesce(spend.value, 0) AS value
+    FROM members AS m
+    LEFT JOIN tiers AS t ON t.code = m.tier_code
+    CROSS JOIN current_entry AS ce
+    LEFT JOIN spend ON spend.member_id = m.id
+),
+judged AS (
+    SELECT placed.*, p.code AS proposed_code, p.rank AS proposed_rank,
+           p.multiplier AS proposed_multiplier
+    FROM placed
+    JOIN proposed AS p
+      ON placed.value >= p.low AND (p.high IS NULL OR placed.value < p.high)
+),
+points AS (
+    SELECT
+        proposed_code, proposed_rank, current_rank,
+        floor(value * $7::numeric * current_multiplier / (10::numeric ^ $8::int))
+            AS current_points,
+        floor(value * $7::numeric * proposed_multiplier / (10::numeric ^ $8::int))
+            AS proposed_points
+    FROM judged
+)
+SELECT
+    (SELECT coalesce(jsonb_object_agg(code, n), '{}'::jsonb) FROM (
+        SELECT p.code, count(points.proposed_code) AS n
+        FROM proposed AS p LEFT JOIN points ON points.proposed_code = p.code
+        GROUP BY p.code
+    ) AS per_tier)::text AS per_tier,
+    (SELECT count(*) FROM points) AS members,
+    (SELECT count(*) FROM points WHERE proposed_rank > current_rank) AS moving_up,
+    (SELECT count(*) FROM points WHERE proposed_rank < current_rank) AS moving_down,
+    (SELECT coalesce(sum(current_points), 0) FROM points) AS current_points,
+    (SELECT coalesce(sum(proposed_points), 0) FROM points) AS proposed_points
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TierSimulation:
+    members: int
+    per_tier: dict[str, int]  # members who would qualify for each proposed tier
+    moving_up: int
+    moving_down: int
+    current_points: int  # points the window's spend earned at today's multipliers
+    proposed_points: int  # ... at the proposed ones
+    current_points_per_month: int
+    proposed_points_per_month: int
+
+    @property
+    def points_per_month_change(self) -> int:
+        return self.proposed_points_per_month - self.current_points_per_month
+
+
+def per_month(points: int, window_days: int) -> int:
+    """points / (window_days / 30.4375), floored: 30.4375 days is the mean Gregorian month."""
+    exact = Decimal(points) * Decimal("30.4375") / Decimal(window_days)
+    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+
+
+async def simulate_tiers(
+    database: Database,
+    policy: TierPolicy,
+    *,
+    now: datetime,
+    earn_rate: Decimal,
+    currency_exponent: int,
+) -> TierSimulation:
+    """What ``policy`` would do to today's members, computed in one read-only transaction.
+
+    Everyone is placed on the tier they qualify for on the spend of the proposed window
+    ending at ``now`` (no grace, no manual tiers); moves compare ranks with their current tier
+    (a current tier the proposal drops counts by its current rank). Points are
+    ``floor(spend in major units x earn_rate x multiplier)`` per member, at their current
+    tier's multiplier and at the proposed tier's one.
+    """
+    tiers = policy.ladder.tiers
+    async with _connection(database) as connection, connection.transaction(readonly=True):
+        await connection.execute("SET LOCAL jit = off")
+        row = await connection.fetchrow(
+            _SIMULATE,
+            now,
+            policy.window_days,
+            [t.code for t in tiers],
+            [t.rank for t in tiers],
+            [t.threshold for t in tiers],
+            [t.earn_multiplier for t in tiers],
+            earn_rate,
+            currency_exponent,
+        )
+    assert row is not None
+    counts: dict[str, int] = json.loads(row["per_tier"])
+    current_points = int(row["current_points"])
+    proposed_points = int(row["proposed_points"])
+    return TierSimulation(
+        members=int(row["members"]),
+        per_tier={t.code: int(counts.get(t.code, 0)) for t in tiers},
+        moving_up=int(row["moving_up"]),
+        moving_down=int(row["moving_down"]),
+        current_points=current_points,
+        proposed_points=proposed_points,
+        current_points_per_month=per_month(current_points, policy.window_days),
+        proposed_points_per_month=per_month(proposed_points, policy.window_days),
+    )
