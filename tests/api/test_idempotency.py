@@ -53,9 +53,7 @@ async def test_the_same_key_sent_20_times_records_one_sale(api: Api, clean_db: s
     assert await _count(clean_db, "SELECT available FROM points_accounts") == 250
 
 
-async def test_one_receipt_sent_under_10_keys_is_recorded_once(
-    api: Api, clean_db: str
-) -> None:
+async def test_one_receipt_sent_under_10_keys_is_recorded_once(api: Api, clean_db: str) -> None:
     till = await api.open_till()
     member = await till.enrol()
 
