@@ -113,9 +113,10 @@ def at_review(
         return moved
     if standing.manual_until is not None and now < standing.manual_until:
         return Decision(standing)
-    if standing.short_since is None:
-        return Decision(MemberTier(current.code, now, None))
-    if now < standing.short_since + timedelta(days=policy.grace_days):
+    short_since = standing.short_since or now
+    if now < short_since + timedelta(days=policy.grace_days):
+        if standing.short_since is None:
+            return Decision(MemberTier(current.code, now, None))
         return Decision(standing)
     return Decision(
         MemberTier(qualified.code),

@@ -108,8 +108,10 @@ decided AS MATERIALIZED (
                 CASE WHEN tier_short_since IS NULL THEN 'keep' ELSE 'clear' END
             WHEN tier_manual_until IS NOT NULL AND $1::timestamptz < tier_manual_until
                 THEN 'keep'
-            WHEN tier_short_since IS NULL THEN 'start'
-            WHEN $1::timestamptz < tier_short_since + policy.grace_days * interval '24 hours'
+            -- Without a grace period the first review that finds a member short drops them.
+            WHEN tier_short_since IS NULL AND policy.grace_days > 0 THEN 'start'
+            WHEN $1::timestamptz < coalesce(tier_short_since, $1::timestamptz)
+                                   + policy.grace_days * interval '24 hours'
                 THEN 'keep'
             ELSE 'down'
         END AS action

@@ -213,6 +213,26 @@ async def test_a_member_found_short_drops_only_once_the_grace_period_is_over(
     ]
 
 
+async def test_without_a_grace_period_the_first_review_drops_a_member_found_short(
+    db: asyncpg.Connection,
+) -> None:
+    await db.execute(
+        "INSERT INTO tier_policies (version, window_days, grace_days, tiers, actor, created_at) "
+        "VALUES ($1, $2, 0, '[]', 'test', $3)",
+        VERSION + 1,
+        WINDOW,
+        NOW - timedelta(days=1),
+    )
+    member_id = await a_member(db, "gold")
+    await a_sale(db, member_id, 20_000, NOW - timedelta(days=10))  # silver's worth
+
+    assert await review_tiers(db, NOW) == report(members_reviewed=1, downgraded=1)
+    assert await standing(db, member_id) == MemberTier("silver")
+    assert at_review(
+        TierPolicy(WINDOW, 0, LADDER), MemberTier("gold"), 20_000, NOW
+    ).standing == MemberTier("silver")
+
+
 async def test_grace_days_are_24_hours_not_calendar_days_in_the_session_time_zone(
     db: asyncpg.Connection,
 ) -> None:

@@ -118,3 +118,12 @@ def test_a_member_on_a_removed_tier_is_placed_where_they_qualify() -> None:
 
     assert decision.standing == MemberTier("member")
     assert decision.change == TierChange("platinum", "member", TierChangeReason.POLICY_CHANGE)
+
+
+def test_without_a_grace_period_the_first_review_that_finds_a_member_short_drops_them() -> None:
+    no_grace = TierPolicy(365, 0, POLICY.ladder)
+
+    decision = at_review(no_grace, MemberTier("gold"), 300_000, NOW)
+
+    assert decision.standing == MemberTier("silver")
+    assert decision.change == TierChange("gold", "silver", TierChangeReason.REVIEW)
