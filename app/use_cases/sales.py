@@ -9,7 +9,7 @@ from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.tiers import upgrade_if_qualified
-from app.use_cases.views import Balances, TierView, tier_of
+from app.use_cases.views import Balances, TierView
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -27,6 +27,7 @@ from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
 from domain.repositories import RecordedRefund
 from domain.sales import ONLINE, Basket, Pricing, RefundLine, RejectedCoupon, Sale, SaleLine, price
+from domain.tier_policy import TierPolicy
 
 # Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -89,6 +90,7 @@ class _Priced:
     member: Member | None
     tier: TierView | None
     program: ProgramSettings
+    tier_policy: TierPolicy | None
 
 
 async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
@@ -108,17 +110,21 @@ async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
     )
     member = None
     tier_view = None
+    tier_policy = None
     if cmd.member_id is not None:
         member = await uow.members.get(cmd.member_id)
         if member is None:
             raise MemberNotFound()
-        tier = await tier_of(uow, member)
+        # Loaded once: the sale reuses it to decide an upgrade.
+        tier_policy = await uow.tiers.policy()
+        ladder = tier_policy.ladder
+        tier = ladder.get(member.tier_code) or ladder.entry_tier
         tier_view = TierView(tier.code, tier.name)
         # Points are earned on what the member pays, after discounts and points payments.
         pricing = replace(
             pricing, points_earned=program.points_for(pricing.payable, tier.earn_multiplier)
         )
-    return _Priced(basket, pricing, member, tier_view, program)
+    return _Priced(basket, pricing, member, tier_view, program, tier_policy)
 
 
 async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOutcome:
@@ -180,7 +186,8 @@ async def record_sale(
         )
         await uow.points.save(account)
         balances = Balances.of(account)
-        tier = await upgrade_if_qualified(uow, sale.member_id, now)
+        assert priced.tier_policy is not None  # loaded with the member
+        tier = await upgrade_if_qualified(uow, sale.member_id, now, priced.tier_policy)
     return SaleOutcome(
         pricing=priced.pricing,
         points=balances,

@@ -16,13 +16,14 @@ from domain.tier_policy import TierPolicy, on_purchase, set_by_hand
 from domain.tiers import Tier, TierLadder
 
 
-async def upgrade_if_qualified(uow: UnitOfWork, member_id: UUID, now: datetime) -> TierView:
+async def upgrade_if_qualified(
+    uow: UnitOfWork, member_id: UUID, now: datetime, policy: TierPolicy
+) -> TierView:
     """Moves the member up at once if their rolling spend now reaches a higher tier.
 
     Runs in the purchase's own transaction, after its points were earned at the old tier's
     multiplier; the member's next purchase earns at the new one.
     """
-    policy = await uow.tiers.policy()
     standing = await uow.members.standing(member_id)
     value = await uow.sales.qualifying_value(member_id, policy.window_start(now))
     decision = on_purchase(policy, standing, value)
