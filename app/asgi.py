@@ -9,6 +9,7 @@ from litestar import Litestar
 from adapters.database import resolve_database_url
 from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
+from adapters.persistence.coupon_jobs import start_coupon_scheduler
 from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
 from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
 from app.composition import build_container, close_container
@@ -37,6 +38,16 @@ def create_app(
                     container.engine,
                     container.uow,
                     container.clock,
+                    interval=settings.jobs_interval_seconds,
+                )
+            )
+            jobs.append(
+                start_coupon_scheduler(
+                    container.engine,
+                    container.uow,
+                    clock=container.clock,
+                    random=container.random,
+                    ids=container.ids,
                     interval=settings.jobs_interval_seconds,
                 )
             )

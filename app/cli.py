@@ -222,6 +222,51 @@ def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_expire_coupons(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.coupon_jobs import expire_coupons
+
+    async def run() -> int:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            return await expire_coupons(
+                container.engine, container.clock.now(), batch_size=args.batch_size
+            )
+        finally:
+            await close_container(container)
+
+    print(f"marked {asyncio.run(run())} coupons expired")
+    return 0
+
+
+def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.coupon_jobs import PostgresBirthdayCalendar
+    from app.use_cases.birthdays import BirthdayReport, run_birthday_job
+
+    async def run() -> BirthdayReport:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            return await run_birthday_job(
+                container.uow,
+                PostgresBirthdayCalendar(container.engine),
+                clock=container.clock,
+                random=container.random,
+                ids=container.ids,
+                batch_size=args.batch_size,
+            )
+        finally:
+            await close_container(container)
+
+    report = asyncio.run(run())
+    if not report.enabled:
+        print("birthday coupons are switched off (PUT /v1/admin/birthday-reward)")
+        return 0
+    print(
+        f"issued {report.issued} birthday coupons; {report.skipped} members skipped "
+        "(already have this year's, or the template's limits)"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -282,6 +327,17 @@ def parser() -> argparse.ArgumentParser:
     )
     review.add_argument("--batch-size", type=int, default=100_000, help="members per transaction")
     review.set_defaults(handler=cmd_review_tiers)
+    expire_coupons = jobs_sub.add_parser(
+        "expire-coupons", help="mark available coupons past their end as expired"
+    )
+    expire_coupons.add_argument("--batch-size", type=int, default=50_000)
+    expire_coupons.set_defaults(handler=cmd_expire_coupons)
+    birthdays = jobs_sub.add_parser(
+        "birthday-coupons",
+        help="issue the birthday template to members whose birthday is in the coming days",
+    )
+    birthdays.add_argument("--batch-size", type=int, default=500, help="members per transaction")
+    birthdays.set_defaults(handler=cmd_birthday_coupons)
     return root
 
 

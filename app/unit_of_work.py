@@ -7,6 +7,12 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from app.idempotency_store import IdempotencyStore
+from domain.coupon_repositories import (
+    CouponRepository,
+    CouponTemplateRepository,
+    DrawRepository,
+    RewardSettingsRepository,
+)
 from domain.repositories import (
     AuditLog,
     MemberRepository,
@@ -36,6 +42,14 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def coupon_templates(self) -> CouponTemplateRepository: ...
+    @property
+    def coupons(self) -> CouponRepository: ...
+    @property
+    def rewards(self) -> RewardSettingsRepository: ...
+    @property
+    def draws(self) -> DrawRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -174,3 +174,41 @@ class AmountTooLarge(InvalidInput):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was already used with a different request"
+
+
+# Coupons and draws --------------------------------------------------------------------------
+
+
+class CouponTemplateNotFound(NotFound):
+    code = "coupon_template_not_found"
+    title = "No such coupon template"
+
+
+class CouponTemplateClosed(Conflict):
+    code = "coupon_template_closed"
+    title = "The template's validity window has ended; no more coupons can be issued from it"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+    title = "No such coupon"
+
+
+class DrawCampaignNotFound(NotFound):
+    code = "draw_campaign_not_found"
+    title = "No such draw campaign"
+
+
+class ChanceNotFound(NotFound):
+    code = "chance_not_found"
+    title = "No such draw chance"
+
+
+class ChanceNotPlayable(Conflict):
+    code = "chance_not_playable"
+    title = "This chance has expired or was revoked"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order for this member"

@@ -159,6 +159,19 @@ class Sale:
     def refundable_amount(self) -> int:
         return self.payable - self.refunded_amount
 
+    @property
+    def fully_refunded(self) -> bool:
+        """Everything paid has been given back; a sale paid in full by coupons and points
+        counts as fully refunded once all its lines have been returned."""
+        if self.refundable_amount > 0:
+            return False
+        if self.payable > 0:
+            return True
+        return all(
+            self.refunded_quantities.get(number, 0) >= line.quantity
+            for number, line in enumerate(self.lines)
+        )
+
     def refund_lines(self, requested: Sequence[RefundLine]) -> RefundDecision:
         """Refunds quantities by SKU; the money back is the lines' share of what was paid."""
         if not requested:

@@ -7,16 +7,26 @@ from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
+from adapters.http.controllers.admin_coupons import AdminCouponsController
+from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsController
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
+from adapters.http.controllers.admin_rewards import (
+    AdminBirthdayRewardController,
+    AdminReviewRewardController,
+)
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
 from adapters.http.controllers.admin_tier_simulation import AdminTierSimulationController
 from adapters.http.controllers.admin_tiers import AdminTiersController
 from adapters.http.controllers.auth import AuthController
+from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
+from adapters.http.controllers.me_coupons import MeCouponsController
+from adapters.http.controllers.me_draws import MeDrawsController
 from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from app.principal import Role
@@ -36,6 +46,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     return [
         HealthController,
         AuthController,
+        DrawOddsController,
         _area(
             "/v1/admin",
             Role.ADMIN,
@@ -47,8 +58,13 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminReportsController,
                 AdminTiersController,
                 AdminTierSimulationController,
+                AdminCouponTemplatesController,
+                AdminCouponsController,
+                AdminReviewRewardController,
+                AdminBirthdayRewardController,
+                AdminDrawCampaignsController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
-        _area("/v1/me", Role.MEMBER, [MeController]),
+        _area("/v1/me", Role.MEMBER, [MeController, MeCouponsController, MeDrawsController]),
     ]

@@ -12,6 +12,7 @@ from typing import Any
 from piccolo.columns import (
     JSONB,
     UUID,
+    Array,
     BigInt,
     BigSerial,
     Boolean,
@@ -229,6 +230,109 @@ class AuditLogRow(Table, tablename="audit_log"):
     details = JSONB(default={})
 
 
+class CouponTemplateRow(Table, tablename="coupon_templates"):
+    """The current version of each template; earlier versions are in coupon_template_versions."""
+
+    id = UUID(primary_key=True)
+    version = Integer(default=1)
+    name = Varchar(length=100)
+    kind = Varchar(length=8)
+    value = BigInt()
+    min_spend = BigInt(default=0)
+    channels = Array(base_column=Varchar(length=8))
+    stackable = Boolean(default=False)
+    categories = Array(base_column=Varchar(length=64))
+    valid_days = Integer(null=True, default=None)
+    valid_from = Timestamptz(null=True, default=None)
+    valid_until = Timestamptz(null=True, default=None)
+    per_member_limit = Integer(null=True, default=None)
+    total_limit = Integer(null=True, default=None)
+    issued = BigInt(default=0)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CouponTemplateVersionRow(Table, tablename="coupon_template_versions"):
+    id = BigSerial(primary_key=True)
+    template_id = ForeignKey(CouponTemplateRow, **REQUIRED)
+    version = Integer()
+    definition = JSONB()
+    created_at = Timestamptz()
+
+
+class CouponRow(Table, tablename="coupons"):
+    """An issued coupon with a copy of the terms it was issued with."""
+
+    id = UUID(primary_key=True)
+    code = Varchar(length=16, unique=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    template_id = ForeignKey(CouponTemplateRow, **REQUIRED)
+    template_version = Integer()
+    title = Varchar(length=100)
+    kind = Varchar(length=8)
+    value = BigInt()
+    min_spend = BigInt(default=0)
+    channels = Array(base_column=Varchar(length=8))
+    stackable = Boolean(default=False)
+    categories = Array(base_column=Varchar(length=64))
+    valid_from = Timestamptz()
+    expires_at = Timestamptz()
+    issued_at = Timestamptz()
+    source = Varchar(length=16)
+    source_ref = Varchar(length=120, null=True, default=None)
+    status = Varchar(length=16, default="available")
+    redeemed_at = Timestamptz(null=True, default=None)
+    redeemed_sale_id = ForeignKey(SaleRow, null=True, default=None, **RESTRICT)
+    updated_at = Timestamptz()
+
+
+class RewardSettingsRow(Table, tablename="reward_settings"):
+    """One row per automatic reward (``review``, ``birthday``)."""
+
+    kind = Varchar(length=16, primary_key=True)
+    enabled = Boolean(default=False)
+    template_id = ForeignKey(CouponTemplateRow, null=True, default=None, **RESTRICT)
+    min_rating = Integer(null=True, default=None)
+    days_ahead = Integer(null=True, default=None)
+    version = Integer(default=1)
+    updated_at = Timestamptz()
+
+
+class DrawCampaignRow(Table, tablename="draw_campaigns"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=100)
+    threshold = BigInt()
+    chances = Varchar(length=16)
+    chance_valid_days = Integer()
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class DrawPrizeRow(Table, tablename="draw_prizes"):
+    id = BigSerial(primary_key=True)
+    campaign_id = ForeignKey(DrawCampaignRow, **REQUIRED)
+    position = Integer()
+    code = Varchar(length=32)
+    name = Varchar(length=100)
+    weight = Integer()
+    template_id = ForeignKey(CouponTemplateRow, null=True, default=None, **RESTRICT)
+    stock = Integer(null=True, default=None)
+
+
+class DrawChanceRow(Table, tablename="draw_chances"):
+    id = UUID(primary_key=True)
+    campaign_id = ForeignKey(DrawCampaignRow, **REQUIRED)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    granted_at = Timestamptz()
+    expires_at = Timestamptz()
+    status = Varchar(length=16, default="unplayed")
+    played_at = Timestamptz(null=True, default=None)
+    prize_code = Varchar(length=32, null=True, default=None)
+    coupon_id = ForeignKey(CouponRow, null=True, default=None, **RESTRICT)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -248,4 +352,11 @@ ALL_TABLES: tuple[type[Table], ...] = (
     RefundLineRow,
     IdempotencyKeyRow,
     AuditLogRow,
+    CouponTemplateRow,
+    CouponTemplateVersionRow,
+    CouponRow,
+    RewardSettingsRow,
+    DrawCampaignRow,
+    DrawPrizeRow,
+    DrawChanceRow,
 )

@@ -15,11 +15,14 @@ A tier missing from the ladder counts as the entry tier, as in the domain. Days 
 is ``sum(payable - refunded_amount)`` of the member's sales with ``occurred_at >= now -
 window_days``: a sale exactly ``window_days`` ago counts, one a microsecond older does not.
 
-Members are reviewed in batches of ``member_id`` ranges, one transaction each. A batch locks
-its members' points accounts first, in member id order (the lock order of every ledger
-writer: a sale locks its member's account before it upgrades them), so that no sale of theirs
-is half-way through while their spend is summed. The update re-checks each member's standing
-as read, so a concurrent change (a manual tier, an upgrade) is never overwritten.
+Members are reviewed in batches of ``member_id`` ranges, one transaction each, in two
+phases. The first decides for every member of the batch without locks and locks the points
+accounts of those whose standing would change, in member id order (the lock order of every
+ledger writer: a sale locks its member's account before it upgrades them). The second decides
+again for the locked members only, now that no sale of theirs can be half-way through, and
+updates them; the update re-checks each member's standing as read, so a concurrent change (a
+manual tier, an upgrade) is never overwritten. A member the first phase left alone can only
+have gained spend since, and a sale that lifts a member above their tier upgrades them itself.
 """
 
 from __future__ import annotations
@@ -54,17 +57,10 @@ ORDER BY id DESC
 LIMIT 1
 """
 
-_LOCK_ACCOUNTS = """
-SELECT count(*) FROM (
-    SELECT member_id FROM points_accounts
-    WHERE ($1::uuid IS NULL OR member_id > $1::uuid) AND member_id <= $2::uuid
-    ORDER BY member_id
-    FOR UPDATE
-) AS locked
-"""
-
+# The review's decision for every member of a batch: their standing as read, the tier their
+# qualifying spend earns them and the action a review takes. {members} narrows the batch.
 # $1 now, $2 after (exclusive, NULL for the first batch), $3 upper (inclusive).
-_REVIEW_BATCH = """
+_DECISION = """
 WITH policy AS (
     SELECT version, window_days, grace_days FROM tier_policies ORDER BY version DESC LIMIT 1
 ),
@@ -82,7 +78,7 @@ batch AS (
     FROM members AS m
     LEFT JOIN tiers AS t ON t.code = m.tier_code
     CROSS JOIN entry
-    WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid
+    WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid {members}
 ),
 spend AS MATERIALIZED (
     SELECT s.member_id, sum(s.payable - s.refunded_amount) AS value
@@ -90,6 +86,7 @@ spend AS MATERIALIZED (
     WHERE s.member_id IS NOT NULL
       AND ($2::uuid IS NULL OR s.member_id > $2::uuid) AND s.member_id <= $3::uuid
       AND s.occurred_at >= $1::timestamptz - policy.window_days * interval '24 hours'
+      {spenders}
     GROUP BY s.member_id
 ),
 judged AS (
@@ -100,6 +97,8 @@ judged AS (
       ON greatest(coalesce(spend.value, 0), 0) >= bands.low
      AND (bands.high IS NULL OR greatest(coalesce(spend.value, 0), 0) < bands.high)
 ),
+-- MATERIALIZED: planned apart from the update, whose re-check of the standing the planner
+-- would otherwise take as selective and answer with a nested loop over the sums.
 decided AS MATERIALIZED (
     SELECT judged.*,
         CASE
@@ -116,9 +115,39 @@ decided AS MATERIALIZED (
             ELSE 'down'
         END AS action
     FROM judged CROSS JOIN policy
-),
--- MATERIALIZED: planned apart from the update, whose re-check of the standing the planner
--- would otherwise take as selective and answer with a nested loop over the sums.
+)
+"""
+
+# Phase one, without locks: the members of the batch whose standing the review would change;
+# then their points accounts are locked in member id order (the lock order of every ledger writer).
+# Most members keep their standing on most days; locking only the others keeps the review from
+# writing to every account row.
+_LOCK_CHANGING = (
+    "CREATE TEMP TABLE tier_review_changing ON COMMIT DROP AS "
+    + _DECISION.format(members="", spenders="")
+    + """
+SELECT id FROM decided WHERE action <> 'keep'
+"""
+)
+
+_LOCK_CHANGING_ACCOUNTS = """
+SELECT count(*) FROM (
+    SELECT member_id FROM points_accounts
+    WHERE member_id IN (SELECT id FROM tier_review_changing)
+    ORDER BY member_id
+    FOR UPDATE
+) AS locked
+"""
+
+# Phase two, under those locks: the decision again for the locked members only (no sale of
+# theirs can be half-way through now), and the update. The update re-checks each member's
+# standing as read, so a concurrent change (a manual tier, an upgrade) is never overwritten.
+_REVIEW_CHANGING = (
+    _DECISION.format(  # noqa: S608 (constant fragments, no input)
+        members="AND m.id IN (SELECT id FROM tier_review_changing)",
+        spenders="AND s.member_id IN (SELECT id FROM tier_review_changing)",
+    )
+    + """,
 changed AS (
     UPDATE members AS m
     SET tier_code = CASE WHEN d.action IN ('up', 'down') THEN d.qualified_code
@@ -146,13 +175,17 @@ history AS (
     RETURNING 1
 )
 SELECT
-    (SELECT count(*) FROM batch) AS reviewed,
     (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
     (SELECT count(*) FROM changed WHERE action = 'down') AS downgraded,
     (SELECT count(*) FROM changed WHERE action = 'start') AS grace_started,
     (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
         AS grace_cleared,
     (SELECT count(*) FROM history) AS history
+"""
+)
+
+_BATCH_SIZE_OF = """
+SELECT count(*) FROM members WHERE ($1::uuid IS NULL OR id > $1::uuid) AND id <= $2::uuid
 """
 
 
@@ -204,12 +237,15 @@ async def review_tiers(
                 async with connection.transaction():
                     # JIT compiling this statement costs more than running it.
                     await connection.execute("SET LOCAL jit = off")
-                    await connection.fetchval(_LOCK_ACCOUNTS, after, upper)
-                    row = await connection.fetchrow(_REVIEW_BATCH, now, after, upper)
+                    await connection.execute(_LOCK_CHANGING, now, after, upper)
+                    await connection.fetchval(_LOCK_CHANGING_ACCOUNTS)
+                    row = await connection.fetchrow(_REVIEW_CHANGING, now, after, upper)
+                    reviewed = await connection.fetchval(_BATCH_SIZE_OF, after, upper)
                 assert row is not None
                 if row["history"] != row["upgraded"] + row["downgraded"]:
                     raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
-                for key in totals:
+                totals["reviewed"] += reviewed
+                for key in totals.keys() - {"reviewed"}:
                     totals[key] += row[key]
                 batches += 1
                 after = upper

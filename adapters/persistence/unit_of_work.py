@@ -10,6 +10,12 @@ from typing import Self
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from adapters.persistence.repositories.audit import PostgresAuditLog
+from adapters.persistence.repositories.coupons import (
+    PostgresCouponRepository,
+    PostgresCouponTemplateRepository,
+    PostgresRewardSettingsRepository,
+)
+from adapters.persistence.repositories.draws import PostgresDrawRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.members import PostgresMemberRepository
 from adapters.persistence.repositories.points import PostgresPointsRepository
@@ -32,6 +38,10 @@ class PostgresUnitOfWork:
     tiers = PostgresTierRepository()
     audit = PostgresAuditLog()
     idempotency = PostgresIdempotencyStore()
+    coupon_templates = PostgresCouponTemplateRepository()
+    coupons = PostgresCouponRepository()
+    rewards = PostgresRewardSettingsRepository()
+    draws = PostgresDrawRepository()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine

@@ -9,6 +9,7 @@ from uuid import UUID
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import MemberCard
+from domain.coupons import Coupon
 from domain.errors import MemberNotFound
 from domain.members import Member
 from domain.points import LedgerEntry, Lot
@@ -29,6 +30,7 @@ class MemberOverview:
     ledger: Sequence[LedgerEntry]
     sales: Sequence[Sale]
     tier_history: Sequence[TierChangeRecord]  # newest first
+    coupons: Sequence[Coupon] = ()  # newest first
 
 
 async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
@@ -47,4 +49,7 @@ async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
         ledger=await uow.points.entries(member_id, before_id=None, limit=RECENT),
         sales=await uow.sales.recent_for_member(member_id, RECENT),
         tier_history=await uow.members.tier_history(member_id),
+        coupons=await uow.coupons.of_member(
+            member_id, status=None, now=member.enrolled_at, after=None, limit=RECENT
+        ),
     )

@@ -10,6 +10,9 @@ from uuid import UUID
 from app.unit_of_work import UnitOfWork
 from app.use_cases.tiers import upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
+from domain.coupon_codes import display, normalise
+from domain.coupons import CouponDiscount, Presented, apply_coupons
+from domain.draws import Chance, ChanceStatus, DrawCampaign, chances_to_revoke
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -26,13 +29,21 @@ from domain.points import EntryType, Reference
 from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
 from domain.repositories import RecordedRefund
-from domain.sales import ONLINE, Basket, Pricing, RefundLine, RejectedCoupon, Sale, SaleLine, price
+from domain.sales import (
+    IN_STORE,
+    ONLINE,
+    Basket,
+    Pricing,
+    RefundLine,
+    RejectedCoupon,
+    Sale,
+    SaleLine,
+    price,
+)
 from domain.tier_policy import TierPolicy
 
 # Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-# Coupons arrive with their own issue; until then no code can name an issued coupon.
-NO_SUCH_COUPON = "not_redeemable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,8 @@ class PriceSale:
     member_id: UUID | None = None
     coupon_codes: Sequence[str] = ()
     redeem_points: int = 0
+    channel: str = IN_STORE
+    occurred_at: datetime | None = None  # when draws are judged; None: now
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,8 @@ class RecordSale:
             member_id=self.member_id,
             coupon_codes=self.coupon_codes,
             redeem_points=self.redeem_points,
+            channel=self.channel,
+            occurred_at=self.occurred_at,
         )
 
 
@@ -91,26 +106,55 @@ class _Priced:
     tier: TierView | None
     program: ProgramSettings
     tier_policy: TierPolicy | None
+    coupons: CouponDiscount
+    campaigns: tuple[tuple[DrawCampaign, int], ...]  # (campaign, chances the sale earns)
 
 
-async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
+async def _presented(
+    codes: Sequence[str], member_id: UUID | None, uow: UnitOfWork
+) -> list[Presented]:
+    """The codes as typed, each with the coupon it names when that is the member's own.
+
+    A code that is nobody's, someone else's, or presented without a member reads the same
+    (not redeemable): a till cannot learn from the answer which codes exist.
+    """
+    canonical = {text: normalise(text) for text in codes}
+    wanted = {code for code in canonical.values() if code is not None}
+    found = await uow.coupons.by_codes(wanted) if wanted and member_id is not None else {}
+    presented = []
+    for text in codes:
+        code = canonical[text]
+        coupon = found.get(code) if code is not None else None
+        if coupon is not None and coupon.member_id != member_id:
+            coupon = None
+        presented.append(Presented(text, coupon, malformed=code is None))
+    return presented
+
+
+async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime) -> _Priced:
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
     if cmd.redeem_points and cmd.member_id is None:
         raise RedemptionNeedsMember()
     program = await uow.program.get()
+    coupons = CouponDiscount()
+    if cmd.coupon_codes:
+        presented = await _presented(cmd.coupon_codes, cmd.member_id, uow)
+        coupons = apply_coupons(basket.lines, presented, now=now, channel=cmd.channel)
     pricing = price(
         basket,
-        discount_total=0,
+        discount_total=coupons.total,
         redeem_points=cmd.redeem_points,
         point_value=program.point_value,
     )
     pricing = replace(
         pricing,
-        rejected_coupons=tuple(RejectedCoupon(c, NO_SUCH_COUPON) for c in cmd.coupon_codes),
+        applied_coupons=tuple(display(c.code) for c in coupons.coupons),
+        rejected_coupons=tuple(RejectedCoupon(t, r.value) for t, r in coupons.rejected),
     )
     member = None
     tier_view = None
     tier_policy = None
+    campaigns: tuple[tuple[DrawCampaign, int], ...] = ()
     if cmd.member_id is not None:
         member = await uow.members.get(cmd.member_id)
         if member is None:
@@ -121,15 +165,20 @@ async def _price(cmd: PriceSale, uow: UnitOfWork) -> _Priced:
         tier = ladder.get(member.tier_code) or ladder.entry_tier
         tier_view = TierView(tier.code, tier.name)
         # Points are earned on what the member pays, after discounts and points payments.
+        # Chances are earned on what the member pays, as points are.
+        running = await uow.draws.running_at(cmd.occurred_at or now)
+        campaigns = tuple((c, c.chances_for(pricing.payable)) for c in running)
         pricing = replace(
-            pricing, points_earned=program.points_for(pricing.payable, tier.earn_multiplier)
+            pricing,
+            points_earned=program.points_for(pricing.payable, tier.earn_multiplier),
+            draw_chances=sum(n for _, n in campaigns),
         )
-    return _Priced(basket, pricing, member, tier_view, program, tier_policy)
+    return _Priced(basket, pricing, member, tier_view, program, tier_policy, coupons, campaigns)
 
 
 async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
-    priced = await _price(cmd, uow)
+    priced = await _price(cmd, uow, clock.now())
     balances = None
     if priced.member is not None:
         account = await uow.points.get(priced.member.id)
@@ -148,7 +197,7 @@ async def record_sale(
     now = clock.now()
     if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
-    priced = await _price(cmd.pricing_request(), uow)
+    priced = await _price(cmd.pricing_request(), uow, now)
     if priced.pricing.rejected_coupons:
         raise CouponNotRedeemable()
     program = priced.program
@@ -171,6 +220,7 @@ async def record_sale(
     tier = priced.tier
     if sale.member_id is not None:
         account = await uow.points.get_for_update(sale.member_id)
+        await _redeem_coupons(uow, priced.coupons, sale, now)
         reference = sale.reference
         # Points paid with can never be the points this very sale earns.
         account.redeem(priced.pricing.points_redeemed, reference=reference, now=now)
@@ -186,6 +236,7 @@ async def record_sale(
         )
         await uow.points.save(account)
         balances = Balances.of(account)
+        await _grant_chances(uow, priced.campaigns, sale, now, ids)
         assert priced.tier_policy is not None  # loaded with the member
         tier = await upgrade_if_qualified(uow, sale.member_id, now, priced.tier_policy)
     return SaleOutcome(
@@ -195,6 +246,43 @@ async def record_sale(
         sale_id=sale.id,
         receipt_id=sale.receipt_id,
     )
+
+
+async def _redeem_coupons(
+    uow: UnitOfWork, coupons: CouponDiscount, sale: Sale, now: datetime
+) -> None:
+    """Marks the coupons used by this sale, exactly once: a coupon another till redeemed
+    since the sale was priced fails the whole sale."""
+    if not coupons.applied:
+        return
+    assert sale.member_id is not None  # coupons are only ever a member's own
+    ids = [coupon.id for coupon in coupons.coupons]
+    if await uow.coupons.redeem(ids, sale.member_id, sale.id, now) != len(ids):
+        raise CouponNotRedeemable()
+
+
+async def _grant_chances(
+    uow: UnitOfWork,
+    campaigns: Sequence[tuple[DrawCampaign, int]],
+    sale: Sale,
+    now: datetime,
+    ids: IdGenerator,
+) -> None:
+    assert sale.member_id is not None
+    chances = [
+        Chance(
+            id=ids.new_id(),
+            campaign_id=campaign.id,
+            member_id=sale.member_id,
+            sale_id=sale.id,
+            granted_at=now,
+            expires_at=campaign.chance_expires_at(now),
+        )
+        for campaign, count in campaigns
+        for _ in range(count)
+    ]
+    if chances:
+        await uow.draws.add_chances(chances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +302,8 @@ class RefundOutcome:
     points_reversed: int
     points_restored: int
     points: Balances | None
+    coupons_restored: tuple[str, ...] = ()
+    draw_chances_revoked: int = 0
 
 
 async def refund_sale(
@@ -264,6 +354,9 @@ async def refund_sale(
             )
         await uow.points.save(account)
         balances = Balances.of(account)
+    # A full refund gives the coupons back (those still valid); a partial one does not.
+    restored = await uow.coupons.restore_for_sale(sale.id, now) if sale.fully_refunded else []
+    revoked = await _revoke_chances(uow, sale, now)
     return RefundOutcome(
         refund_id=cmd.refund_id,
         sale_id=sale.id,
@@ -271,4 +364,26 @@ async def refund_sale(
         points_reversed=decision.points_reversed,
         points_restored=decision.points_restored,
         points=balances,
+        coupons_restored=tuple(display(c.code) for c in restored),
+        draw_chances_revoked=revoked,
     )
+
+
+async def _revoke_chances(uow: UnitOfWork, sale: Sale, now: datetime) -> int:
+    """Takes back the chances the sale no longer earns after its refunds; the prize coupon of
+    a played chance taken back is voided if it has not been used."""
+    chances = await uow.draws.chances_of_sale_for_update(sale.id)
+    if not chances:
+        return 0
+    revoked = 0
+    for campaign_id in dict.fromkeys(c.campaign_id for c in chances):
+        campaign = await uow.draws.get_campaign(campaign_id)
+        assert campaign is not None  # chances reference their campaign
+        entitled = campaign.chances_for(sale.payable - sale.refunded_amount)
+        of_campaign = [c for c in chances if c.campaign_id == campaign_id]
+        for chance in chances_to_revoke(of_campaign, entitled):
+            if chance.coupon_id is not None:
+                await uow.coupons.void(chance.coupon_id, now)
+            await uow.draws.save_chance(replace(chance, status=ChanceStatus.REVOKED))
+            revoked += 1
+    return revoked

@@ -22,7 +22,7 @@ async def test_a_quote_prices_the_basket_and_records_nothing(api: Api, clean_db:
     body = quote.json()
     assert body["payable"] == 19999
     assert body["points_earned"] == 199  # floor(199.99 x 1)
-    assert body["rejected_coupons"] == [{"code": "WELCOME10", "code_reason": "not_redeemable"}]
+    assert body["rejected_coupons"] == [{"code": "WELCOME10", "code_reason": "malformed"}]
     assert body["applied_coupons"] == []
     assert "sale_id" not in body
     connection = await asyncpg.connect(clean_db)

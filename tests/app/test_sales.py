@@ -22,6 +22,7 @@ from app.use_cases.sales import (
     refund_sale,
 )
 from app.use_cases.views import Balances, TierView
+from domain.coupon_codes import check_symbol
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -142,10 +143,11 @@ async def test_a_quote_writes_nothing(world: FakeWorld) -> None:
 
 
 async def test_a_quote_reports_coupons_it_cannot_apply(world: FakeWorld) -> None:
-    outcome = await quote(world, PriceSale(STORE, LINES, coupon_codes=["SAVE10", "VIP"]))
+    unknown = "0000000000000" + "0" + check_symbol("00000000000000")
+    outcome = await quote(world, PriceSale(STORE, LINES, coupon_codes=["SAVE10", unknown]))
     assert outcome.pricing.rejected_coupons == (
-        RejectedCoupon("SAVE10", "not_redeemable"),
-        RejectedCoupon("VIP", "not_redeemable"),
+        RejectedCoupon("SAVE10", "malformed"),  # fails the check symbol: never looked up
+        RejectedCoupon(unknown, "not_redeemable"),
     )
     assert outcome.pricing.applied_coupons == ()
     assert outcome.pricing.discount_total == 0

@@ -4,8 +4,9 @@ Run with `make bench` or `.venv/bin/python tests/bench/bench_tiers.py [--members
 a scratch database on the server the tests use (tests/support/database.py), migrates it,
 generates members and about three sales each spread over two years in SQL, times the review
 (the first run, which moves many members, then a second run at the same time, which moves
-nobody) and the simulation of a proposed policy, prints a table of seconds, writes
-tests/bench/results/tiers.json, and drops the scratch database.
+nobody, then a run a day later, the steady state of a daily review) and the simulation of a
+proposed policy, prints a table of seconds, writes tests/bench/results/tiers.json, and drops
+the scratch database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -136,6 +137,13 @@ async def run(members: int, *, keep: bool = False) -> dict[str, object]:
         try:
             first = await timed("review_tiers (first run)", results, review_tiers(connection, NOW))
             again = await timed("review_tiers (second run)", results, review_tiers(connection, NOW))
+            # A day later: what a daily review meets in steady state (spend rolling out of
+            # the window, grace periods ending).
+            next_day = await timed(
+                "review_tiers (next day)",
+                results,
+                review_tiers(connection, NOW + timedelta(days=1)),
+            )
             program = await connection.fetchrow("SELECT currency, earn_rate FROM program_settings")
             assert program is not None
             simulation = await timed(
@@ -154,6 +162,7 @@ async def run(members: int, *, keep: bool = False) -> dict[str, object]:
         reports = {
             "first_review": repr(first),
             "second_review": repr(again),
+            "next_day_review": repr(next_day),
             "simulation": repr(simulation),
         }
     finally:

@@ -52,6 +52,12 @@ from domain.tier_policy import (
     TierPolicy,
 )
 from domain.tiers import BASE_TIER, TierLadder
+from tests.support.fake_coupons import (
+    FakeCouponRepository,
+    FakeCouponTemplateRepository,
+    FakeDrawRepository,
+    FakeRewardSettingsRepository,
+)
 
 # Ports: time, randomness, identifiers, contact normalisation ------------------------------------
 
@@ -157,6 +163,9 @@ class FakeMemberRepository:
 
     async def get(self, member_id: UUID) -> Member | None:
         return copy.deepcopy(self.members.get(member_id))
+
+    async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
+        return {m for m in member_ids if m in self.members}
 
     async def get_by_phone(self, phone: str) -> Member | None:
         found = next((m for m in self.members.values() if m.phone == phone), None)
@@ -495,6 +504,15 @@ class FakeSaleRepository:
     async def any_recorded(self) -> bool:
         return bool(self.sales)
 
+    async def of_member_by_receipt(self, member_id: UUID, receipt_id: str) -> Sale | None:
+        mine = [
+            s
+            for s in self.sales.values()
+            if s.member_id == member_id and s.receipt_id == receipt_id
+        ]
+        mine.sort(key=lambda s: (s.channel == ONLINE, s.occurred_at), reverse=True)
+        return copy.deepcopy(mine[0]) if mine else None
+
 
 def _check_sale(sale: Sale) -> None:
     """The sales table's CHECK constraints."""
@@ -682,6 +700,10 @@ class FakeDatabase:
         self.tiers.link(self)
         self.audit = FakeAuditLog()
         self.idempotency = FakeIdempotencyStore()
+        self.coupon_templates = FakeCouponTemplateRepository()
+        self.coupons = FakeCouponRepository()
+        self.rewards = FakeRewardSettingsRepository()
+        self.draws = FakeDrawRepository()
 
     def _repositories(self) -> dict[str, object]:
         return dict(vars(self))
@@ -707,6 +729,10 @@ class FakeUnitOfWork:
         self.tiers = self.db.tiers
         self.audit = self.db.audit
         self.idempotency = self.db.idempotency
+        self.coupon_templates = self.db.coupon_templates
+        self.coupons = self.db.coupons
+        self.rewards = self.db.rewards
+        self.draws = self.db.draws
         self.committed = False
         self.rolled_back = False
         self._start: dict[str, dict[str, Any]] | None = None

@@ -36,7 +36,7 @@ class AdminMembersController(Controller):
         self, member_id: FromPath[UUID], container: NamedDependency[Container]
     ) -> MemberOverviewOut:
         view = await transactions.read(container.uow, lambda uow: member_overview(member_id, uow))
-        return MemberOverviewOut.of(view)
+        return MemberOverviewOut.of(view, container.clock.now())
 
     @post(
         "/{member_id:uuid}/card/replace",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -13,7 +14,11 @@ from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
+from app.use_cases.coupons import usable_coupons
 from app.use_cases.members import EnrolMember, LookupMember, enrol_member, lookup_member
+from app.use_cases.views import MemberSummary
+from domain.coupons import Coupon
+from domain.sales import IN_STORE
 
 
 class PosMembersController(Controller):
@@ -66,7 +71,14 @@ class PosMembersController(Controller):
         phone: Annotated[str | None, QueryParameter(max_length=32)] = None,
     ) -> MemberSummaryOut:
         query = LookupMember(card_number=card_number, phone=phone)
-        summary = await transactions.read(
-            container.uow, lambda uow: lookup_member(query, uow, contacts=container.contacts)
-        )
-        return MemberSummaryOut.of(summary)
+
+        async def find(uow: UnitOfWork) -> tuple[MemberSummary, Sequence[Coupon]]:
+            summary = await lookup_member(query, uow, contacts=container.contacts)
+            # The coupons the cashier can apply at this till now.
+            coupons = await usable_coupons(
+                summary.member_id, uow, clock=container.clock, channel=IN_STORE
+            )
+            return summary, coupons
+
+        summary, coupons = await transactions.read(container.uow, find)
+        return MemberSummaryOut.of(summary, coupons)

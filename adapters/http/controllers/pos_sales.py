@@ -56,6 +56,7 @@ class PosSalesController(Controller):
             member_id=data.member_id,
             coupon_codes=data.coupon_codes,
             redeem_points=data.redeem_points,
+            occurred_at=data.occurred_at,
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, QuoteOut]:
@@ -129,8 +130,8 @@ class PosSalesController(Controller):
                 amount=outcome.amount,
                 points_reversed=outcome.points_reversed,
                 points_restored=outcome.points_restored,
-                coupons_restored=[],
-                draw_chances_revoked=0,
+                coupons_restored=list(outcome.coupons_restored),
+                draw_chances_revoked=outcome.draw_chances_revoked,
                 points=BalancesOut.of(outcome.points) if outcome.points else None,
             )
 

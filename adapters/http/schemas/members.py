@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Timestamp
+from adapters.http.schemas.coupons import MyCouponOut
 from adapters.http.schemas.me import LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
 from domain.repositories import TierChangeRecord
@@ -83,10 +84,12 @@ class MemberOverviewOut(Output, kw_only=True):
     ledger: list[LedgerEntryOut]
     sales: list[SaleSummaryOut]
     tier_history: list[TierChangeOut]
+    coupons: list[MyCouponOut] = []
 
     @classmethod
-    def of(cls, view: MemberOverview) -> MemberOverviewOut:
+    def of(cls, view: MemberOverview, now: datetime | None = None) -> MemberOverviewOut:
         m = view.member
+        seen_at = now or datetime.now(UTC)
         return cls(
             member_id=m.id,
             profile=ProfileOut(
@@ -134,6 +137,7 @@ class MemberOverviewOut(Output, kw_only=True):
                 for s in view.sales
             ],
             tier_history=[TierChangeOut.of(r) for r in view.tier_history],
+            coupons=[MyCouponOut.of(c, seen_at) for c in view.coupons],
         )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -17,8 +18,10 @@ from adapters.http.schemas.common import (
     TierOut,
     Timestamp,
 )
+from adapters.http.schemas.coupons import coupon_summary
 from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
+from domain.coupons import Coupon
 from domain.sales import MAX_LINES, MAX_QUANTITY
 
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
@@ -42,14 +45,14 @@ class MemberSummaryOut(Output, kw_only=True):
     coupons: list[CouponOut]
 
     @classmethod
-    def of(cls, summary: MemberSummary) -> MemberSummaryOut:
+    def of(cls, summary: MemberSummary, coupons: Sequence[Coupon] = ()) -> MemberSummaryOut:
         return cls(
             member_id=summary.member_id,
             card_number=summary.card_number,
             display_name=summary.display_name,
             tier=TierOut.of(summary.tier),
             points=BalancesOut.of(summary.points),
-            coupons=[],
+            coupons=[coupon_summary(c) for c in coupons],
         )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -68,6 +69,14 @@ class PostgresMemberRepository:
     async def get_by_phone(self, phone: str) -> Member | None:
         rows = await MemberRow.raw(_SELECT_MEMBER + " WHERE m.phone = {}", phone)
         return _member(rows[0]) if rows else None
+
+    async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
+        if not member_ids:
+            return set()
+        rows = await MemberRow.raw(
+            "SELECT id FROM members WHERE id = ANY({}::uuid[])", list(member_ids)
+        )
+        return {row["id"] for row in rows}
 
     async def find_card(self, card_number: str) -> MemberCard | None:
         row = await MemberCardRow.select().where(MemberCardRow.card_number == card_number).first()

@@ -145,6 +145,23 @@ class PostgresSaleRepository:
         )
         return [_sale(row, []) for row in rows]
 
+    async def of_member_by_receipt(self, member_id: UUID, receipt_id: str) -> Sale | None:
+        row = (
+            await SaleRow.select()
+            .where((SaleRow.member_id == member_id) & (SaleRow.receipt_id == receipt_id))
+            .order_by(SaleRow.channel, ascending=False)  # 'web' before 'pos'
+            .order_by(SaleRow.occurred_at, ascending=False)
+            .first()
+        )
+        if row is None:
+            return None
+        lines = await (
+            SaleLineRow.select()
+            .where(SaleLineRow.sale_id == row["id"])
+            .order_by(SaleLineRow.line_no)
+        )
+        return _sale(row, lines)
+
     async def any_recorded(self) -> bool:
         return bool(await SaleRow.exists())
 

@@ -1,0 +1,114 @@
+"""Coupon templates: what admins define, versioned so that issued coupons keep their terms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from domain.coupons import CouponTemplate, CouponTerms, Validity
+from domain.errors import CouponTemplateNotFound
+from domain.ports import Clock, IdGenerator
+from domain.repositories import AuditRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateDefinition:
+    name: str
+    terms: CouponTerms
+    validity: Validity
+    per_member_limit: int | None = None
+    total_limit: int | None = None
+
+
+def _audit_details(template: CouponTemplate) -> dict[str, object]:
+    terms = template.terms
+    validity = template.validity
+    return {
+        "version": template.version,
+        "name": template.name,
+        "kind": terms.kind.value,
+        "value": terms.value,
+        "min_spend": terms.min_spend,
+        "channels": sorted(terms.channels),
+        "stackable": terms.stackable,
+        "categories": sorted(terms.categories),
+        "valid_days": validity.valid_days,
+        "valid_from": validity.valid_from.isoformat() if validity.valid_from else None,
+        "valid_until": validity.valid_until.isoformat() if validity.valid_until else None,
+        "per_member_limit": template.per_member_limit,
+        "total_limit": template.total_limit,
+    }
+
+
+async def create_template(
+    definition: TemplateDefinition, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> CouponTemplate:
+    template = CouponTemplate(
+        id=ids.new_id(),
+        version=1,
+        name=definition.name.strip(),
+        terms=definition.terms,
+        validity=definition.validity,
+        per_member_limit=definition.per_member_limit,
+        total_limit=definition.total_limit,
+        created_at=clock.now(),
+    )
+    await uow.coupon_templates.add(template)
+    await uow.audit.record(
+        AuditRecord(
+            actor,
+            "coupon_template.created",
+            f"coupon_template:{template.id}",
+            _audit_details(template),
+        )
+    )
+    return template
+
+
+async def revise_template(
+    template_id: UUID,
+    definition: TemplateDefinition,
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+) -> CouponTemplate:
+    """The template's next version; coupons already issued keep the terms they have."""
+    current = await uow.coupon_templates.get_for_update(template_id)
+    if current is None:
+        raise CouponTemplateNotFound()
+    revised = replace(
+        current,
+        version=current.version + 1,
+        name=definition.name.strip(),
+        terms=definition.terms,
+        validity=definition.validity,
+        per_member_limit=definition.per_member_limit,
+        total_limit=definition.total_limit,
+        created_at=clock.now(),
+    )
+    await uow.coupon_templates.save_version(revised)
+    await uow.audit.record(
+        AuditRecord(
+            actor,
+            "coupon_template.revised",
+            f"coupon_template:{template_id}",
+            _audit_details(revised),
+        )
+    )
+    return revised
+
+
+async def get_template(template_id: UUID, uow: UnitOfWork) -> CouponTemplate:
+    template = await uow.coupon_templates.get(template_id)
+    if template is None:
+        raise CouponTemplateNotFound()
+    return template
+
+
+async def list_templates(
+    uow: UnitOfWork, *, after: UUID | None, limit: int
+) -> Sequence[CouponTemplate]:
+    return await uow.coupon_templates.list(after=after, limit=limit)

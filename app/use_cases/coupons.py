@@ -1,0 +1,80 @@
+"""Coupons in members' wallets: issued by admins, listed for members and tills."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.coupon_issuing import Issued, Issuer, issue_from_template
+from domain.coupon_repositories import IssuedFrom
+from domain.coupons import Coupon, CouponSource, CouponStatus
+from domain.errors import InvalidInput
+from domain.ports import Clock, IdGenerator, RandomSource
+from domain.repositories import AuditRecord
+
+MAX_LISTED_MEMBERS = 1000
+MAX_CAMPAIGN_KEY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCoupons:
+    template_id: UUID
+    member_ids: Sequence[UUID]
+    actor: str
+    campaign_key: str | None = None  # once per member per key, however often it is sent
+
+
+async def issue_coupons(
+    cmd: IssueCoupons, uow: UnitOfWork, *, clock: Clock, random: RandomSource, ids: IdGenerator
+) -> Issued:
+    """Issues the template to the listed members, honouring its limits (see coupon_issuing)."""
+    if not 1 <= len(cmd.member_ids) <= MAX_LISTED_MEMBERS:
+        raise InvalidInput(f"list between 1 and {MAX_LISTED_MEMBERS} members", field="member_ids")
+    if cmd.campaign_key is not None and not 1 <= len(cmd.campaign_key) <= MAX_CAMPAIGN_KEY:
+        raise InvalidInput(
+            f"a campaign key has 1 to {MAX_CAMPAIGN_KEY} characters", field="campaign_key"
+        )
+    origin = (
+        IssuedFrom(CouponSource.CAMPAIGN, cmd.campaign_key)
+        if cmd.campaign_key is not None
+        else IssuedFrom(CouponSource.ADMIN)
+    )
+    issued = await issue_from_template(
+        uow, cmd.template_id, cmd.member_ids, origin, Issuer(clock.now(), random, ids)
+    )
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "coupons.issued",
+            f"coupon_template:{cmd.template_id}",
+            {
+                "template_version": issued.template.version,
+                "campaign_key": cmd.campaign_key,
+                "issued": len(issued.coupons),
+                "skipped": len(issued.skipped),
+            },
+        )
+    )
+    return issued
+
+
+async def member_coupons(
+    member_id: UUID,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    status: CouponStatus | None,
+    after: UUID | None,
+    limit: int,
+) -> Sequence[Coupon]:
+    return await uow.coupons.of_member(
+        member_id, status=status, now=clock.now(), after=after, limit=limit
+    )
+
+
+async def usable_coupons(
+    member_id: UUID, uow: UnitOfWork, *, clock: Clock, channel: str
+) -> Sequence[Coupon]:
+    return await uow.coupons.usable(member_id, clock.now(), channel)

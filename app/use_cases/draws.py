@@ -1,0 +1,173 @@
+"""Prize draws: campaigns admins set up, chances members play, odds anyone can read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from domain.coupon_repositories import IssuedFrom
+from domain.coupons import Coupon, CouponSource
+from domain.draws import (
+    Chance,
+    ChanceRule,
+    ChanceStatus,
+    DrawCampaign,
+    Odds,
+    Prize,
+    draw,
+    odds,
+)
+from domain.errors import (
+    ChanceNotFound,
+    ChanceNotPlayable,
+    CouponTemplateNotFound,
+    DrawCampaignNotFound,
+    Forbidden,
+)
+from domain.ports import Clock, IdGenerator, RandomSource
+from domain.repositories import AuditRecord
+
+
+@dataclass(frozen=True, slots=True)
+class NewCampaign:
+    name: str
+    threshold: int
+    chances: ChanceRule
+    chance_valid_days: int
+    starts_at: datetime
+    ends_at: datetime
+    prizes: Sequence[Prize]
+
+
+async def create_campaign(
+    cmd: NewCampaign, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> DrawCampaign:
+    campaign = DrawCampaign(
+        id=ids.new_id(),
+        name=cmd.name.strip(),
+        threshold=cmd.threshold,
+        chances=cmd.chances,
+        chance_valid_days=cmd.chance_valid_days,
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        prizes=tuple(cmd.prizes),
+        created_at=clock.now(),
+    )
+    for template_id in {p.template_id for p in campaign.prizes if p.template_id is not None}:
+        if await uow.coupon_templates.get(template_id) is None:
+            raise CouponTemplateNotFound(f"prize template {template_id} does not exist")
+    await uow.draws.add_campaign(campaign)
+    await uow.audit.record(
+        AuditRecord(
+            actor,
+            "draw_campaign.created",
+            f"draw_campaign:{campaign.id}",
+            {
+                "name": campaign.name,
+                "threshold": campaign.threshold,
+                "chances": campaign.chances.value,
+                "starts_at": campaign.starts_at.isoformat(),
+                "ends_at": campaign.ends_at.isoformat(),
+                "prizes": [
+                    {"code": p.code, "weight": p.weight, "stock": p.stock} for p in campaign.prizes
+                ],
+            },
+        )
+    )
+    return campaign
+
+
+async def get_campaign(campaign_id: UUID, uow: UnitOfWork) -> DrawCampaign:
+    campaign = await uow.draws.get_campaign(campaign_id)
+    if campaign is None:
+        raise DrawCampaignNotFound()
+    return campaign
+
+
+async def list_campaigns(
+    uow: UnitOfWork, *, after: UUID | None, limit: int
+) -> Sequence[DrawCampaign]:
+    return await uow.draws.campaigns(after=after, limit=limit)
+
+
+async def current_odds(campaign_id: UUID, uow: UnitOfWork) -> tuple[DrawCampaign, list[Odds]]:
+    """The odds of the next draw, from the same function the draw itself uses."""
+    campaign = await get_campaign(campaign_id, uow)
+    return campaign, odds(campaign.prizes)
+
+
+async def unplayed_chances(
+    member_id: UUID, uow: UnitOfWork, *, clock: Clock, after: UUID | None, limit: int
+) -> Sequence[Chance]:
+    return await uow.draws.unplayed(member_id, clock.now(), after=after, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    chance: Chance
+    prize: Prize | None
+    coupon: Coupon | None
+
+
+async def play_chance(
+    member_id: UUID,
+    chance_id: UUID,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    random: RandomSource,
+    ids: IdGenerator,
+) -> Played:
+    """Draws a prize for the chance, takes it from stock, issues its coupon and marks the
+    chance played, in one transaction. Playing a chance again answers its first result."""
+    chance = await uow.draws.get_chance_for_update(chance_id)
+    if chance is None:
+        raise ChanceNotFound()
+    if chance.member_id != member_id:
+        raise Forbidden("this chance belongs to another member")
+    if chance.status is ChanceStatus.PLAYED:
+        return await _result_of(chance, uow)
+    now = clock.now()
+    if chance.status is ChanceStatus.REVOKED:
+        raise ChanceNotPlayable("the purchase that earned this chance was refunded")
+    if not chance.playable(now):
+        raise ChanceNotPlayable("this chance has expired")
+    # Locks the campaign's prizes: plays of one campaign queue here, so stock holds.
+    campaign = await uow.draws.get_campaign_for_update(chance.campaign_id)
+    assert campaign is not None  # chances reference their campaign
+    prize = draw(campaign.prizes, random)
+    coupon = None
+    if prize is not None:
+        if prize.stock is not None and not await uow.draws.take_stock(campaign.id, prize.code):
+            raise RuntimeError(f"prize {prize.code} ran out of stock under the campaign's lock")
+        if prize.template_id is not None:
+            issued = await issue_from_template(
+                uow,
+                prize.template_id,
+                [member_id],
+                IssuedFrom(CouponSource.DRAW, f"chance:{chance.id}"),
+                Issuer(now, random, ids),
+                enforce_limits=False,  # the prize's stock is its limit
+            )
+            coupon = issued.coupons[0] if issued.coupons else None
+    played = replace(
+        chance,
+        status=ChanceStatus.PLAYED,
+        played_at=now,
+        prize_code=prize.code if prize else None,
+        coupon_id=coupon.id if coupon else None,
+    )
+    await uow.draws.save_chance(played)
+    return Played(played, prize, coupon)
+
+
+async def _result_of(chance: Chance, uow: UnitOfWork) -> Played:
+    campaign = await uow.draws.get_campaign(chance.campaign_id)
+    assert campaign is not None
+    prize = next((p for p in campaign.prizes if p.code == chance.prize_code), None)
+    coupon = await uow.coupons.get(chance.coupon_id) if chance.coupon_id else None
+    return Played(chance, prize, coupon)
