@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from uuid import UUID
 
+import asyncpg
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
@@ -45,6 +46,9 @@ from domain.tier_policy import TierPolicy
 log = structlog.get_logger("loyalty.jobs")
 
 REVIEW_BATCH_SIZE = 100_000
+# Batches run on this many connections at once (given an engine; a single connection runs
+# them one after the other). Most of a batch is PostgreSQL writing rows, which uses a core.
+REVIEW_WORKERS = 2
 REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pending 2
 REVIEW_INTERVAL_SECONDS = 24 * 3600
 
@@ -203,8 +207,29 @@ class ReviewReport:
     batches: int = 0
 
 
+async def _review_batch(
+    connection: asyncpg.Connection, now: datetime, low: UUID | None, high: UUID
+) -> tuple[asyncpg.Record, int]:
+    """One batch (low, high] in its own transaction: decide, lock the changers, update."""
+    async with connection.transaction():
+        # JIT compiling these statements costs more than running them.
+        await connection.execute("SET LOCAL jit = off")
+        await connection.execute(_LOCK_CHANGING, now, low, high)
+        await connection.fetchval(_LOCK_CHANGING_ACCOUNTS)
+        row = await connection.fetchrow(_REVIEW_CHANGING, now, low, high)
+        reviewed = await connection.fetchval(_BATCH_SIZE_OF, low, high)
+    assert row is not None
+    if row["history"] != row["upgraded"] + row["downgraded"]:
+        raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
+    return row, int(reviewed)
+
+
 async def review_tiers(
-    database: Database, now: datetime, *, batch_size: int = REVIEW_BATCH_SIZE
+    database: Database,
+    now: datetime,
+    *,
+    batch_size: int = REVIEW_BATCH_SIZE,
+    workers: int = REVIEW_WORKERS,
 ) -> ReviewReport:
     """Reviews every member's tier at ``now`` under the policy in force (see the module doc).
 
@@ -216,8 +241,8 @@ async def review_tiers(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    if batch_size < 1 or workers < 1:
+        raise ValueError("batch_size and workers must be at least 1")
     totals = dict.fromkeys(
         ("reviewed", "upgraded", "downgraded", "grace_started", "grace_cleared"), 0
     )
@@ -229,26 +254,31 @@ async def review_tiers(
         if not locked:
             raise ReviewAlreadyRunning("another tier review is running")
         try:
+            ranges: list[tuple[UUID | None, UUID]] = []
             after: UUID | None = None
-            while True:
-                upper = await connection.fetchval(_BATCH_UPPER, after, batch_size)
-                if upper is None:
-                    break
-                async with connection.transaction():
-                    # JIT compiling this statement costs more than running it.
-                    await connection.execute("SET LOCAL jit = off")
-                    await connection.execute(_LOCK_CHANGING, now, after, upper)
-                    await connection.fetchval(_LOCK_CHANGING_ACCOUNTS)
-                    row = await connection.fetchrow(_REVIEW_CHANGING, now, after, upper)
-                    reviewed = await connection.fetchval(_BATCH_SIZE_OF, after, upper)
-                assert row is not None
-                if row["history"] != row["upgraded"] + row["downgraded"]:
-                    raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
-                totals["reviewed"] += reviewed
-                for key in totals.keys() - {"reviewed"}:
-                    totals[key] += row[key]
-                batches += 1
+            while (upper := await connection.fetchval(_BATCH_UPPER, after, batch_size)) is not None:
+                ranges.append((after, upper))
                 after = upper
+            pending = iter(ranges)
+
+            async def worker(worker_connection: asyncpg.Connection) -> None:
+                # Batches cover disjoint member ranges, so workers never wait on each other.
+                for low, high in pending:
+                    row, reviewed = await _review_batch(worker_connection, now, low, high)
+                    totals["reviewed"] += reviewed
+                    for key in totals.keys() - {"reviewed"}:
+                        totals[key] += row[key]
+
+            if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
+                await worker(connection)
+            else:
+                async with AsyncExitStack() as stack:
+                    extra = [
+                        await stack.enter_async_context(_connection(database))
+                        for _ in range(min(workers, len(ranges)) - 1)
+                    ]
+                    await asyncio.gather(*(worker(c) for c in [connection, *extra]))
+            batches = len(ranges)
         finally:
             await connection.execute(
                 "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY

@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from adapters.persistence.engine import start_engine, stop_engine  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.tier_jobs import review_tiers, simulate_tiers  # noqa: E402
+from adapters.persistence.tier_jobs import (  # noqa: E402
+    REVIEW_WORKERS,
+    review_tiers,
+    simulate_tiers,
+)
 from domain.tier_policy import TierPolicy  # noqa: E402
 from domain.tiers import Tier, TierLadder  # noqa: E402
 from tests.support.database import create_test_database, drop_test_database  # noqa: E402
@@ -134,15 +139,18 @@ async def run(members: int, *, keep: bool = False) -> dict[str, object]:
         await migrate(database.url)
         await generate(database.url, members, results)
         connection = await asyncpg.connect(database.url)
+        # The review shares its batches among REVIEW_WORKERS pooled connections, as the
+        # CLI and the in-process job run it.
+        engine = await start_engine(database.url, min_size=1, max_size=REVIEW_WORKERS + 1)
         try:
-            first = await timed("review_tiers (first run)", results, review_tiers(connection, NOW))
-            again = await timed("review_tiers (second run)", results, review_tiers(connection, NOW))
+            first = await timed("review_tiers (first run)", results, review_tiers(engine, NOW))
+            again = await timed("review_tiers (second run)", results, review_tiers(engine, NOW))
             # A day later: what a daily review meets in steady state (spend rolling out of
             # the window, grace periods ending).
             next_day = await timed(
                 "review_tiers (next day)",
                 results,
-                review_tiers(connection, NOW + timedelta(days=1)),
+                review_tiers(engine, NOW + timedelta(days=1)),
             )
             program = await connection.fetchrow("SELECT currency, earn_rate FROM program_settings")
             assert program is not None
@@ -158,6 +166,7 @@ async def run(members: int, *, keep: bool = False) -> dict[str, object]:
                 ),
             )
         finally:
+            await stop_engine(engine)
             await connection.close()
         reports = {
             "first_review": repr(first),

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence.engine import start_engine, stop_engine
 from adapters.persistence.jobs import ADVISORY_LOCK_CLASS
 from adapters.persistence.tables import ALL_TABLES
 from adapters.persistence.tier_jobs import (
@@ -374,8 +375,9 @@ async def test_running_the_review_twice_changes_nothing_the_second_time(
     assert await history(db) == changes
 
 
+@pytest.mark.parametrize("workers", [1, 3], ids=["one_connection", "three_workers"])
 async def test_the_sql_review_decides_what_the_domain_decides_member_by_member(
-    db: asyncpg.Connection,
+    db: asyncpg.Connection, workers: int, clean_db: str
 ) -> None:
     rng = random.Random(20261123)
     codes = [t.code for t in LADDER.tiers]
@@ -415,7 +417,14 @@ async def test_the_sql_review_decides_what_the_domain_decides_member_by_member(
         if change is not None:
             assert by_code[change.to_code] is not None
 
-    result = await review_tiers(db, NOW, batch_size=53)
+    if workers == 1:
+        result = await review_tiers(db, NOW, batch_size=53)
+    else:  # the workers share the batches over a pool
+        engine = await start_engine(clean_db, min_size=1, max_size=workers)
+        try:
+            result = await review_tiers(engine, NOW, batch_size=53, workers=workers)
+        finally:
+            await stop_engine(engine)
 
     changes = {row[0]: row for row in await history(db)}
     mismatches = []
