@@ -46,7 +46,8 @@ class ReleaseReport:
 
 
 def _due(lot: Lot, now: datetime) -> bool:
-    return lot.pending and lot.release_at is not None and lot.release_at <= now
+    # A frozen (disputed) lot waits for its dispute to close.
+    return lot.pending and not lot.frozen and lot.release_at is not None and lot.release_at <= now
 
 
 async def release_member(

@@ -13,6 +13,8 @@ from domain.coupon_repositories import (
     DrawRepository,
     RewardSettingsRepository,
 )
+from domain.feedback import FeedbackRepository
+from domain.payments import PaymentRepository
 from domain.repositories import (
     AuditLog,
     MemberRepository,
@@ -22,6 +24,7 @@ from domain.repositories import (
     StoreRepository,
     TierRepository,
 )
+from domain.webshop import ShopRepository, WebhookEventLog
 
 
 class UnitOfWork(Protocol):
@@ -50,6 +53,14 @@ class UnitOfWork(Protocol):
     def rewards(self) -> RewardSettingsRepository: ...
     @property
     def draws(self) -> DrawRepository: ...
+    @property
+    def webhook_events(self) -> WebhookEventLog: ...
+    @property
+    def shop(self) -> ShopRepository: ...
+    @property
+    def payments(self) -> PaymentRepository: ...
+    @property
+    def feedback(self) -> FeedbackRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -80,6 +80,7 @@ class Lot:
     pending: bool = False
     release_at: datetime | None = None
     id: int | None = None
+    frozen: bool = False  # its payment is disputed: counted in the balance, not spendable
 
     def expires_before(self) -> tuple[bool, datetime, datetime]:
         """Sort key: the soonest expiry first, lots that never expire last, older first."""
@@ -151,6 +152,8 @@ class PointsAccount:
         """Pending points become available: now they enter the ledger as earned."""
         if not lot.pending:
             raise InvalidInput("only a pending lot can be released")
+        if lot.frozen:
+            raise InvalidInput("a frozen lot is not released until its dispute is closed")
         lot.pending = False
         lot.release_at = None
         self.pending -= lot.remaining
@@ -265,8 +268,22 @@ class PointsAccount:
         if points == 0:
             return None
         entry = self._post(EntryType.REVERSE, -points, reference, now)
-        own = [lot for lot in self._spendable() if source is not None and lot.reference == source]
-        taken = self._take(min(points, self.available), entry, prefer=own)
+        # A refund of a disputed payment takes its own (frozen) points back first.
+        own = [
+            lot
+            for lot in self.lots
+            if source is not None
+            and lot.reference == source
+            and not lot.pending
+            and lot.remaining > 0
+        ]
+        wanted = min(points, self.available)
+        taken = self._take(wanted, entry, prefer=own)
+        if taken < wanted:
+            # Debt and available points never coexist: another disputed payment's frozen
+            # points are clawed back before anything becomes debt.
+            frozen = [lot for lot in self.lots if lot.frozen and not lot.pending]
+            taken += self._take(wanted - taken, entry, prefer=frozen)
         self.debt += points - taken
         return entry
 
@@ -287,6 +304,39 @@ class PointsAccount:
         self.available -= lot.remaining
         self._move(entry, lot, -lot.remaining)
         return entry
+
+    # Disputes ----------------------------------------------------------------------------
+
+    def freeze(self, source: Reference) -> int:
+        """The points ``source`` (a disputed payment) earned stop being spendable.
+
+        Nothing leaves the balance and no entry is posted: the points are still the member's
+        until the dispute is decided. A pending lot stays pending and is not released; what
+        is left of a released lot cannot be redeemed. Points of that lot already spent stay
+        spent. Returns how many points were frozen.
+        """
+        frozen = 0
+        for lot in self.lots:
+            if lot.reference == source and not lot.frozen and lot.remaining > 0:
+                lot.frozen = True
+                frozen += lot.remaining
+                self._touch(lot)
+        return frozen
+
+    def unfreeze(self, source: Reference) -> int:
+        """A dispute closed in the member's favour: the points are spendable again."""
+        thawed = 0
+        for lot in self.lots:
+            if lot.reference == source and lot.frozen:
+                lot.frozen = False
+                thawed += lot.remaining
+                self._touch(lot)
+        return thawed
+
+    @property
+    def frozen(self) -> int:
+        """Available points held back by disputes (pending frozen lots are in ``pending``)."""
+        return sum(lot.remaining for lot in self.lots if lot.frozen and not lot.pending)
 
     # Reading -----------------------------------------------------------------------------
 
@@ -373,6 +423,7 @@ class PointsAccount:
                 lot
                 for lot in self.lots
                 if not lot.pending
+                and not lot.frozen
                 and lot.remaining > 0
                 and (now is None or lot.expires_at is None or lot.expires_at > now)
             ),

@@ -10,6 +10,7 @@ from adapters.http.auth import SECURITY, current_principal, require_role
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsController
+from adapters.http.controllers.admin_feedback import AdminFeedbackController
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
@@ -27,8 +28,11 @@ from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
+from adapters.http.controllers.me_feedback import MeFeedbackController
 from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
+from adapters.http.controllers.webhooks_shop import ShopWebhookController
+from adapters.http.controllers.webhooks_stripe import StripeWebhookController
 from app.principal import Role
 
 
@@ -63,8 +67,18 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminReviewRewardController,
                 AdminBirthdayRewardController,
                 AdminDrawCampaignsController,
+                AdminFeedbackController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
-        _area("/v1/me", Role.MEMBER, [MeController, MeCouponsController, MeDrawsController]),
+        _area(
+            "/v1/me",
+            Role.MEMBER,
+            [MeController, MeCouponsController, MeDrawsController, MeFeedbackController],
+        ),
+        # Webhooks authenticate by the signature over their body, not by a bearer token.
+        Router(
+            path="/v1/webhooks",
+            route_handlers=[ShopWebhookController, StripeWebhookController],
+        ),
     ]

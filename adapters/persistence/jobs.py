@@ -112,7 +112,7 @@ SELECT
 _RELEASE_CANDIDATES = """
 SELECT member_id FROM (
     SELECT member_id FROM points_lots
-    WHERE pending AND release_at <= $1
+    WHERE pending AND NOT frozen AND release_at <= $1
       AND ($2::uuid IS NULL OR member_id > $2::uuid)
     ORDER BY member_id
     LIMIT $3

@@ -149,6 +149,8 @@ class PointsLotRow(Table, tablename="points_lots"):
     remaining = BigInt()
     pending = Boolean(default=False)
     release_at = Timestamptz(null=True, default=None)
+    # Disputed payment (Stripe): the lot's points stay in the balance but cannot be spent.
+    frozen = Boolean(default=False)
 
 
 class PointsLotMovementRow(Table, tablename="points_lot_movements"):
@@ -331,6 +333,61 @@ class DrawChanceRow(Table, tablename="draw_chances"):
     played_at = Timestamptz(null=True, default=None)
     prize_code = Varchar(length=32, null=True, default=None)
     coupon_id = ForeignKey(CouponRow, null=True, default=None, **RESTRICT)
+# Web shop and Stripe webhooks, member feedback -----------------------------------------------
+
+
+class WebhookEventRow(Table, tablename="webhook_events"):
+    """Each delivered event id, claimed in the transaction that applies it: applied once."""
+
+    id = BigSerial(primary_key=True)
+    source = Varchar(length=16)  # shop | stripe; UNIQUE (source, event_id) in raw SQL
+    event_id = Varchar(length=255)
+    event_type = Varchar(length=64)
+    outcome = Varchar(length=16)
+    received_at = Timestamptz()
+
+
+class ShopCustomerRow(Table, tablename="shop_customers"):
+    """The web shop's customer ids: an identity of a member in another system."""
+
+    customer_id = Varchar(length=64, primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    linked_at = Timestamptz()
+
+
+class ShopReviewRow(Table, tablename="shop_reviews"):
+    review_id = Varchar(length=64, primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    rating = Integer()
+    posted_at = Timestamptz()
+
+
+class StripePaymentRow(Table, tablename="stripe_payments"):
+    """A member's Stripe payment and the sale its points belong to."""
+
+    payment_intent_id = Varchar(length=255, primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    sale_id = ForeignKey(SaleRow, null=True, default=None, **RESTRICT)
+    order_id = Varchar(length=64, null=True, default=None)  # a shop order: earns via the shop
+    currency = Varchar(length=3)
+    amount_received = BigInt()
+    amount_refunded = BigInt(default=0)
+    disputed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class FeedbackRow(Table, tablename="feedback"):
+    id = UUID(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    kind = Varchar(length=16)
+    text = Varchar(length=2000)
+    order_ref = Varchar(length=64, null=True, default=None)
+    status = Varchar(length=16, default="new")
+    admin_note = Varchar(length=1000, null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    updated_by = Varchar(length=200, null=True, default=None)
 
 
 ALL_TABLES: tuple[type[Table], ...] = (
@@ -359,4 +416,9 @@ ALL_TABLES: tuple[type[Table], ...] = (
     DrawCampaignRow,
     DrawPrizeRow,
     DrawChanceRow,
+    WebhookEventRow,
+    ShopCustomerRow,
+    ShopReviewRow,
+    StripePaymentRow,
+    FeedbackRow,
 )

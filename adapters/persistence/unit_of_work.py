@@ -16,6 +16,7 @@ from adapters.persistence.repositories.coupons import (
     PostgresRewardSettingsRepository,
 )
 from adapters.persistence.repositories.draws import PostgresDrawRepository
+from adapters.persistence.repositories.feedback import PostgresFeedbackRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.members import PostgresMemberRepository
 from adapters.persistence.repositories.points import PostgresPointsRepository
@@ -25,6 +26,11 @@ from adapters.persistence.repositories.program import (
 )
 from adapters.persistence.repositories.sales import PostgresSaleRepository
 from adapters.persistence.repositories.stores import PostgresStoreRepository
+from adapters.persistence.repositories.webhooks import (
+    PostgresPaymentRepository,
+    PostgresShopRepository,
+    PostgresWebhookEventLog,
+)
 from app.unit_of_work import UnitOfWork
 
 
@@ -42,6 +48,10 @@ class PostgresUnitOfWork:
     coupons = PostgresCouponRepository()
     rewards = PostgresRewardSettingsRepository()
     draws = PostgresDrawRepository()
+    webhook_events = PostgresWebhookEventLog()
+    shop = PostgresShopRepository()
+    payments = PostgresPaymentRepository()
+    feedback = PostgresFeedbackRepository()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine

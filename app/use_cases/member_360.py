@@ -11,6 +11,7 @@ from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import MemberCard
 from domain.coupons import Coupon
 from domain.errors import MemberNotFound
+from domain.feedback import Feedback
 from domain.members import Member
 from domain.points import LedgerEntry, Lot
 from domain.repositories import TierChangeRecord
@@ -31,6 +32,9 @@ class MemberOverview:
     sales: Sequence[Sale]
     tier_history: Sequence[TierChangeRecord]  # newest first
     coupons: Sequence[Coupon] = ()  # newest first
+    shop_customer_ids: Sequence[str] = ()  # the web shop's ids for this member
+    feedback: Sequence[Feedback] = ()  # newest first
+    frozen_points: int = 0  # available but held back by payment disputes
 
 
 async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
@@ -52,4 +56,7 @@ async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
         coupons=await uow.coupons.of_member(
             member_id, status=None, now=member.enrolled_at, after=None, limit=RECENT
         ),
+        shop_customer_ids=await uow.shop.customers_of(member_id),
+        feedback=await uow.feedback.of_member(member_id, RECENT),
+        frozen_points=account.frozen,
     )

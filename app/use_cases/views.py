@@ -25,7 +25,8 @@ class Balances:
 
     @classmethod
     def of(cls, account: PointsAccount) -> Balances:
-        return cls(available=account.balance, pending=account.pending)
+        # Points frozen by a payment dispute are the member's but cannot be spent yet.
+        return cls(available=account.balance - account.frozen, pending=account.pending)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.cards import CardStatus, MemberCard
 from domain.contacts import ContactNormaliser
 from domain.errors import InvalidEmail, InvalidPhoneNumber, TierPolicyChanged
+from domain.feedback import Feedback, FeedbackKind, FeedbackPage, FeedbackStatus
 from domain.members import Member
+from domain.payments import StripePayment
 from domain.points import Consumption, LedgerEntry, Lot, PointsAccount
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.program import DEFAULT_PROGRAM, ProgramSettings
@@ -52,6 +54,7 @@ from domain.tier_policy import (
     TierPolicy,
 )
 from domain.tiers import BASE_TIER, TierLadder
+from domain.webshop import ShopReview
 from tests.support.fake_coupons import (
     FakeCouponRepository,
     FakeCouponTemplateRepository,
@@ -255,6 +258,7 @@ class StoredLot:
             lot.remaining,
             lot.pending,
             lot.release_at,
+            lot.frozen,
         )
 
     def load(self) -> Lot:
@@ -680,6 +684,125 @@ class FakeIdempotencyStore:
         return len(old)
 
 
+# Webhooks, the web shop, Stripe payments, feedback -------------------------------------------
+
+
+class FakeWebhookEventLog:
+    def __init__(self) -> None:
+        self.events: dict[tuple[str, str], tuple[str, str]] = {}  # -> (type, outcome)
+
+    async def claim(self, source: str, event_id: str, event_type: str, now: datetime) -> bool:
+        if (source, event_id) in self.events:
+            return False
+        self.events[(source, event_id)] = (event_type, "claimed")
+        return True
+
+    async def record_outcome(self, source: str, event_id: str, outcome: str) -> None:
+        event_type, _ = self.events[(source, event_id)]
+        self.events[(source, event_id)] = (event_type, outcome)
+
+
+class FakeShopRepository:
+    def __init__(self) -> None:
+        self.customers: dict[str, UUID] = {}
+        self.reviews: dict[str, ShopReview] = {}
+        self._db: _Link | None = None  # sale_for_receipt reads the sales
+
+    def link(self, db: FakeDatabase) -> None:
+        self._db = _Link(db)
+
+    async def member_for_customer(self, customer_id: str) -> UUID | None:
+        return self.customers.get(customer_id)
+
+    async def link_customer(self, customer_id: str, member_id: UUID, now: datetime) -> UUID:
+        return self.customers.setdefault(customer_id, member_id)
+
+    async def customers_of(self, member_id: UUID) -> list[str]:
+        return [c for c, m in self.customers.items() if m == member_id]
+
+    async def sale_for_receipt(self, store_id: UUID, receipt_id: str) -> UUID | None:
+        assert self._db is not None, "sale_for_receipt needs a FakeDatabase"
+        sales: FakeSaleRepository = self._db.target.sales
+        return next(
+            (
+                s.id
+                for s in sales.sales.values()
+                if (s.store_id, s.receipt_id) == (store_id, receipt_id)
+            ),
+            None,
+        )
+
+    async def add_review(self, review: ShopReview) -> bool:
+        if review.review_id in self.reviews:
+            return False
+        self.reviews[review.review_id] = review
+        return True
+
+
+class FakePaymentRepository:
+    def __init__(self) -> None:
+        self.payments: dict[str, StripePayment] = {}
+
+    async def add(self, payment: StripePayment) -> bool:
+        if payment.payment_intent_id in self.payments:
+            return False
+        if not 0 <= payment.amount_refunded <= payment.amount_received:
+            raise ConstraintViolation("stripe_payments_amounts")
+        self.payments[payment.payment_intent_id] = copy.deepcopy(payment)
+        return True
+
+    async def get_for_update(self, payment_intent_id: str) -> StripePayment | None:
+        return copy.deepcopy(self.payments.get(payment_intent_id))
+
+    async def save(self, payment: StripePayment) -> None:
+        if not 0 <= payment.amount_refunded <= payment.amount_received:
+            raise ConstraintViolation("stripe_payments_amounts")
+        self.payments[payment.payment_intent_id] = copy.deepcopy(payment)
+
+
+class FakeFeedbackRepository:
+    def __init__(self) -> None:
+        self.records: dict[UUID, Feedback] = {}
+
+    async def add(self, feedback: Feedback) -> None:
+        if feedback.id in self.records:
+            raise ConstraintViolation(f"feedback {feedback.id} exists")
+        self.records[feedback.id] = copy.deepcopy(feedback)
+
+    async def get_for_update(self, feedback_id: UUID) -> Feedback | None:
+        return copy.deepcopy(self.records.get(feedback_id))
+
+    async def save(self, feedback: Feedback) -> None:
+        self.records[feedback.id] = copy.deepcopy(feedback)
+
+    async def page(
+        self,
+        *,
+        status: FeedbackStatus | None,
+        kind: FeedbackKind | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> FeedbackPage:
+        newest = sorted(
+            (
+                f
+                for f in self.records.values()
+                if (status is None or f.status is status)
+                and (kind is None or f.kind is kind)
+                and (after is None or (f.created_at, f.id) < after)
+            ),
+            key=lambda f: (f.created_at, f.id),
+            reverse=True,
+        )
+        items = [copy.deepcopy(f) for f in newest[:limit]]
+        more = len(newest) > limit
+        return FeedbackPage(items, (items[-1].created_at, items[-1].id) if more else None)
+
+    async def of_member(self, member_id: UUID, limit: int) -> list[Feedback]:
+        mine = [f for f in self.records.values() if f.member_id == member_id]
+        return copy.deepcopy(sorted(mine, key=lambda f: f.created_at, reverse=True)[:limit])
+
+
 # The database and the unit of work ---------------------------------------------------------
 
 
@@ -704,6 +827,11 @@ class FakeDatabase:
         self.coupons = FakeCouponRepository()
         self.rewards = FakeRewardSettingsRepository()
         self.draws = FakeDrawRepository()
+        self.webhook_events = FakeWebhookEventLog()
+        self.shop = FakeShopRepository()
+        self.shop.link(self)
+        self.payments = FakePaymentRepository()
+        self.feedback = FakeFeedbackRepository()
 
     def _repositories(self) -> dict[str, object]:
         return dict(vars(self))
@@ -733,6 +861,10 @@ class FakeUnitOfWork:
         self.coupons = self.db.coupons
         self.rewards = self.db.rewards
         self.draws = self.db.draws
+        self.webhook_events = self.db.webhook_events
+        self.shop = self.db.shop
+        self.payments = self.db.payments
+        self.feedback = self.db.feedback
         self.committed = False
         self.rolled_back = False
         self._start: dict[str, dict[str, Any]] | None = None

@@ -9,6 +9,7 @@ from msgspec import Meta
 
 from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Timestamp
 from adapters.http.schemas.coupons import MyCouponOut
+from adapters.http.schemas.feedback import FeedbackOut
 from adapters.http.schemas.me import LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
 from domain.repositories import TierChangeRecord
@@ -29,6 +30,7 @@ class LotOut(Output, kw_only=True):
     remaining: int
     pending: bool
     release_at: datetime | None
+    frozen: bool = False
 
 
 class SaleSummaryOut(Output, kw_only=True):
@@ -85,6 +87,9 @@ class MemberOverviewOut(Output, kw_only=True):
     sales: list[SaleSummaryOut]
     tier_history: list[TierChangeOut]
     coupons: list[MyCouponOut] = []
+    shop_customer_ids: list[str] = []
+    feedback: list[FeedbackOut] = []
+    frozen_points: int = 0  # held back by a payment dispute
 
     @classmethod
     def of(cls, view: MemberOverview, now: datetime | None = None) -> MemberOverviewOut:
@@ -117,6 +122,7 @@ class MemberOverviewOut(Output, kw_only=True):
                     remaining=lot.remaining,
                     pending=lot.pending,
                     release_at=lot.release_at,
+                    frozen=lot.frozen,
                 )
                 for lot in view.lots
             ],
@@ -138,6 +144,9 @@ class MemberOverviewOut(Output, kw_only=True):
             ],
             tier_history=[TierChangeOut.of(r) for r in view.tier_history],
             coupons=[MyCouponOut.of(c, seen_at) for c in view.coupons],
+            shop_customer_ids=list(view.shop_customer_ids),
+            feedback=[FeedbackOut.of(f) for f in view.feedback],
+            frozen_points=view.frozen_points,
         )
 
 

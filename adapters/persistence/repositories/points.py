@@ -14,7 +14,7 @@ from adapters.persistence.tables import (
 from domain.points import Consumption, EntryType, LedgerEntry, Lot, PointsAccount, Reference
 
 _OPEN_LOTS = """
-SELECT id, reference, earned_at, expires_at, points, remaining, pending, release_at
+SELECT id, reference, earned_at, expires_at, points, remaining, pending, release_at, frozen
 FROM points_lots WHERE member_id = {} AND (remaining > 0 OR pending)
 ORDER BY id
 """
@@ -39,6 +39,7 @@ def _lot(row: dict[str, Any]) -> Lot:
         pending=row["pending"],
         release_at=row["release_at"],
         id=row["id"],
+        frozen=row["frozen"],
     )
 
 
@@ -137,6 +138,7 @@ class PostgresPointsRepository:
                     remaining=lot.remaining,
                     pending=lot.pending,
                     release_at=lot.release_at,
+                    frozen=lot.frozen,
                 )
                 for lot in account.new_lots
             )
@@ -178,6 +180,7 @@ class PostgresPointsRepository:
                     PointsLotRow.remaining: lot.remaining,
                     PointsLotRow.pending: lot.pending,
                     PointsLotRow.release_at: lot.release_at,
+                    PointsLotRow.frozen: lot.frozen,
                 }
             ).where(PointsLotRow.id == lot.id)
 

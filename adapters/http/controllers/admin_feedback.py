@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from adapters.http.schemas.feedback import FeedbackOut, FeedbackPageOut, FeedbackUpdateIn
+from adapters.http.schemas.problem import problems
+from app import transactions
+from app.container import Container
+from app.principal import Principal
+from app.use_cases.feedback import ListFeedback, UpdateFeedback, list_feedback, update_feedback
+from domain.errors import InvalidInput
+from domain.feedback import FeedbackKind, FeedbackStatus
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=128)]
+
+
+def encode_cursor(after: tuple[datetime, UUID] | None) -> str | None:
+    if after is None:
+        return None
+    raw = f"f{after[0].isoformat()}|{after[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if raw[:1] != "f":
+            raise ValueError(raw)
+        at, _, feedback_id = raw[1:].partition("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError(at)
+        return when, UUID(feedback_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("the cursor is not one this API gave out", field="cursor") from None
+
+
+class AdminFeedbackController(Controller):
+    path = "/feedback"
+    tags = ["admin"]
+
+    @get(
+        operation_id="listFeedback",
+        summary="Members' feedback, newest first; filter by status and kind",
+        responses=problems(401, 403, 422),
+    )
+    async def list_all(
+        self,
+        container: NamedDependency[Container],
+        status: FeedbackStatus | None = None,
+        kind: FeedbackKind | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> FeedbackPageOut:
+        query = ListFeedback(status=status, kind=kind, after=decode_cursor(cursor), limit=limit)
+        page = await transactions.read(container.uow, lambda uow: list_feedback(query, uow))
+        return FeedbackPageOut(
+            items=[FeedbackOut.of(f) for f in page.items],
+            next_cursor=encode_cursor(page.next_after),
+        )
+
+    @patch(
+        "/{feedback_id:uuid}",
+        operation_id="updateFeedback",
+        summary="Move feedback forward (new, acknowledged, resolved) with a note; audited",
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def update(
+        self,
+        feedback_id: FromPath[UUID],
+        data: FeedbackUpdateIn,
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+    ) -> FeedbackOut:
+        command = UpdateFeedback(feedback_id, data.status, principal.actor, data.note)
+        feedback = await transactions.write(
+            container.uow, lambda uow: update_feedback(command, uow, clock=container.clock)
+        )
+        return FeedbackOut.of(feedback)

@@ -1,0 +1,178 @@
+"""POST /v1/webhooks/stripe: Stripe events for members' payments, each applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+
+from adapters.http.problems import ProblemException
+from adapters.http.schemas.problem import problems
+from adapters.http.schemas.webhooks import (
+    StripeCharge,
+    StripeDispute,
+    StripeEventEnvelope,
+    StripePaymentIntent,
+    WebhookAckOut,
+)
+from adapters.http.webhook_bodies import decode_part
+from adapters.payments.stripe_webhooks import StripeSignatureError, construct_event
+from app.container import Container
+from app.unit_of_work import UnitOfWork
+from app.use_cases.stripe_payments import (
+    ChargeRefunded,
+    DisputeClosed,
+    DisputeCreated,
+    PaymentSucceeded,
+    charge_refunded,
+    dispute_closed,
+    dispute_created,
+    payment_succeeded,
+)
+from app.webhooks import IGNORED, Source, apply_once
+from domain.errors import InvalidInput
+
+SIGNATURE_HEADER = "Stripe-Signature"
+MEMBER_KEY = "member_id"
+ORDER_KEY = "order_id"
+
+Apply = Callable[[UnitOfWork], Awaitable[str]]
+
+
+async def _ignore(_: UnitOfWork) -> str:
+    return IGNORED
+
+
+def _object(body: bytes, shape: type[Any]) -> Any:
+    envelope = decode_part(body, StripeEventEnvelope, "")
+    return decode_part(envelope.data.object, shape, "data.object")
+
+
+def _payment_succeeded(body: bytes, c: Container) -> Apply:
+    intent: StripePaymentIntent = _object(body, StripePaymentIntent)
+    member_ref = intent.metadata.get(MEMBER_KEY)
+    if not member_ref:
+        return _ignore  # not a member's payment: nothing to earn
+    order_id = intent.metadata.get(ORDER_KEY) or None
+    if order_id is not None and len(order_id) > 64:
+        raise InvalidInput("metadata.order_id is longer than 64 characters", field=ORDER_KEY)
+    command = PaymentSucceeded(
+        payment_intent_id=intent.id,
+        member_ref=member_ref,
+        currency=intent.currency,
+        amount_received=intent.amount_received,
+        created=datetime.fromtimestamp(intent.created, UTC),
+        order_id=order_id,
+    )
+
+    async def apply(uow: UnitOfWork) -> str:
+        return await payment_succeeded(command, uow, clock=c.clock, ids=c.ids)
+
+    return apply
+
+
+def _charge_refunded(body: bytes, c: Container) -> Apply:
+    charge: StripeCharge = _object(body, StripeCharge)
+    if charge.payment_intent is None:
+        return _ignore  # a charge without a payment intent is none of ours
+    command = ChargeRefunded(
+        payment_intent_id=charge.payment_intent,
+        charge_id=charge.id,
+        currency=charge.currency,
+        amount_refunded=charge.amount_refunded,
+    )
+
+    async def apply(uow: UnitOfWork) -> str:
+        return await charge_refunded(command, uow, clock=c.clock, ids=c.ids)
+
+    return apply
+
+
+def _dispute_created(body: bytes, c: Container) -> Apply:
+    dispute: StripeDispute = _object(body, StripeDispute)
+    if dispute.payment_intent is None:
+        return _ignore
+    command = DisputeCreated(payment_intent_id=dispute.payment_intent, dispute_id=dispute.id)
+
+    async def apply(uow: UnitOfWork) -> str:
+        return await dispute_created(command, uow, clock=c.clock)
+
+    return apply
+
+
+def _dispute_closed(body: bytes, c: Container) -> Apply:
+    dispute: StripeDispute = _object(body, StripeDispute)
+    if dispute.payment_intent is None:
+        return _ignore
+    command = DisputeClosed(
+        payment_intent_id=dispute.payment_intent,
+        dispute_id=dispute.id,
+        status=dispute.status,
+        amount=dispute.amount,
+    )
+
+    async def apply(uow: UnitOfWork) -> str:
+        return await dispute_closed(command, uow, clock=c.clock, ids=c.ids)
+
+    return apply
+
+
+HANDLERS: dict[str, Callable[[bytes, Container], Apply]] = {
+    "payment_intent.succeeded": _payment_succeeded,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+}
+
+
+class StripeWebhookController(Controller):
+    path = "/stripe"
+    tags = ["webhooks"]
+
+    @post(
+        operation_id="receiveStripeEvent",
+        summary="An event from Stripe, verified with Stripe-Signature and the endpoint secret",
+        description=(
+            "Verified by `stripe.Webhook.construct_event` against each configured endpoint "
+            "secret (rotation). `payment_intent.succeeded` with `metadata.member_id` earns on "
+            "`amount_received` (unless `metadata.order_id` names a shop order, whose events "
+            "earn instead); `charge.refunded` reverses pro rata on the newly refunded part of "
+            "the cumulative `amount_refunded`; `charge.dispute.created` freezes the payment's "
+            "points, `charge.dispute.closed` thaws them (won) or reverses them (lost). Other "
+            "types: 200, ignored. Each event id is applied once."
+        ),
+        status_code=200,
+        security=[],
+        responses=problems(401, 404, 422),
+    )
+    async def receive(
+        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> Response[WebhookAckOut]:
+        body = await request.body()
+        try:
+            event = construct_event(
+                body,
+                request.headers.get(SIGNATURE_HEADER),
+                container.settings.stripe_webhook_secrets,
+            )
+        except StripeSignatureError as error:
+            raise ProblemException(401, "signature_invalid", str(error)) from None
+        except ValueError:
+            raise ProblemException(400, "malformed_request", "the body is not JSON") from None
+        event_id, event_type = event.get("id"), event.get("type")
+        if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+            raise InvalidInput("a Stripe event has an id and a type", field="id")
+        handler = HANDLERS.get(event_type)
+        apply = handler(body, container) if handler else _ignore
+        outcome = await apply_once(
+            container.uow,
+            container.clock,
+            source=Source.STRIPE,
+            event_id=event_id,
+            event_type=event_type,
+            apply=apply,
+        )
+        return Response(WebhookAckOut(event_id=event_id, type=event_type, outcome=outcome))

@@ -1,0 +1,129 @@
+"""Web shop and Stripe webhook bodies.
+
+The envelope is decoded first; ``data`` is then decoded into the shape its ``type`` names,
+so that a bad field is reported with its path (``data.lines[0].quantity``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from adapters.http.schemas.common import Input, Output, Points, PositiveMoney, Timestamp
+from adapters.http.schemas.pos import CouponCode, SaleLineIn
+from domain.sales import MAX_LINES, MAX_QUANTITY
+
+Id64 = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class ShopEventIn(msgspec.Struct, kw_only=True):
+    """Unknown envelope fields are tolerated: the shop may add some (a version, a shop id)."""
+
+    id: Annotated[str, Meta(min_length=1, max_length=255)]
+    type: Annotated[str, Meta(min_length=1, max_length=64)]
+    created_at: Timestamp
+    data: Annotated[
+        dict[str, Any],
+        Meta(
+            description=(
+                "customer.linked {customer_id, phone?, email?, member_id?}; order.paid "
+                "{order_id, customer_id or member_id, lines, coupon_codes, redeem_points, "
+                "paid_at}; order.completed {order_id}; order.refunded {order_id, refund_id, "
+                "amount or lines}; review.posted {review_id, order_id, rating, customer_id or "
+                "member_id}"
+            )
+        ),
+    ]
+
+
+class CustomerLinkedData(Input, kw_only=True):
+    customer_id: Id64
+    phone: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    member_id: UUID | None = None
+
+
+class OrderPaidData(Input, kw_only=True):
+    order_id: Id64
+    customer_id: Id64 | None = None
+    member_id: UUID | None = None
+    lines: Annotated[list[SaleLineIn], Meta(min_length=1, max_length=MAX_LINES)]
+    coupon_codes: Annotated[list[CouponCode], Meta(max_length=20)] = []
+    redeem_points: Points = 0
+    paid_at: Timestamp
+
+
+class OrderCompletedData(Input, kw_only=True):
+    order_id: Id64
+
+
+class RefundLineData(Input, kw_only=True):
+    sku: Annotated[str, Meta(min_length=1, max_length=64)]
+    quantity: Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
+
+
+class OrderRefundedData(Input, kw_only=True):
+    order_id: Id64
+    refund_id: Id64
+    amount: PositiveMoney | None = None
+    lines: Annotated[list[RefundLineData], Meta(min_length=1, max_length=MAX_LINES)] | None = None
+
+
+class ReviewPostedData(Input, kw_only=True):
+    review_id: Id64
+    order_id: Id64
+    rating: int
+    customer_id: Id64 | None = None
+    member_id: UUID | None = None
+
+
+class WebhookAckOut(Output, kw_only=True):
+    event_id: str
+    type: str
+    outcome: Annotated[str, Meta(examples=["applied", "duplicate", "ignored", "recorded"])]
+
+
+# Stripe: the fields of Stripe's objects this service reads (the rest are ignored). ------------
+
+
+class StripeObject(msgspec.Struct, kw_only=True):
+    """Stripe adds fields to its objects over time: unknown fields are ignored."""
+
+
+class StripePaymentIntent(StripeObject, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    amount_received: Annotated[int, Meta(ge=0)]
+    currency: Annotated[str, Meta(min_length=3, max_length=3)]
+    created: int
+    metadata: dict[str, str] = {}
+
+
+class StripeCharge(StripeObject, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=40)]
+    payment_intent: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    amount_refunded: Annotated[int, Meta(ge=0)]
+    currency: Annotated[str, Meta(min_length=3, max_length=3)]
+
+
+class StripeDispute(StripeObject, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    payment_intent: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    amount: Annotated[int, Meta(ge=0)]
+    status: str
+
+
+class RawEnvelope(msgspec.Struct):
+    """The same envelope with ``data`` kept as raw JSON, to decode it into its own shape."""
+
+    data: msgspec.Raw
+
+
+class StripeEventEnvelope(msgspec.Struct):
+    data: RawStripeData
+
+
+class RawStripeData(msgspec.Struct):
+    object: msgspec.Raw

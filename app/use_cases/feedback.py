@@ -1,0 +1,89 @@
+"""Members tell the retailer what they think; the service team works through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from domain.errors import MemberNotFound
+from domain.feedback import (
+    Feedback,
+    FeedbackKind,
+    FeedbackNotFound,
+    FeedbackPage,
+    FeedbackStatus,
+)
+from domain.ports import Clock, IdGenerator
+from domain.repositories import AuditRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitFeedback:
+    member_id: UUID
+    kind: FeedbackKind
+    text: str
+    order_ref: str | None = None
+
+
+async def submit_feedback(
+    cmd: SubmitFeedback, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> Feedback:
+    if await uow.members.get(cmd.member_id) is None:
+        raise MemberNotFound()
+    feedback = Feedback.submit(
+        feedback_id=ids.new_id(),
+        member_id=cmd.member_id,
+        kind=cmd.kind,
+        text=cmd.text,
+        order_ref=cmd.order_ref,
+        now=clock.now(),
+    )
+    await uow.feedback.add(feedback)
+    return feedback
+
+
+@dataclass(frozen=True, slots=True)
+class ListFeedback:
+    status: FeedbackStatus | None = None
+    kind: FeedbackKind | None = None
+    after: tuple[datetime, UUID] | None = None
+    limit: int = 50
+
+
+async def list_feedback(query: ListFeedback, uow: UnitOfWork) -> FeedbackPage:
+    return await uow.feedback.page(
+        status=query.status, kind=query.kind, after=query.after, limit=query.limit
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateFeedback:
+    feedback_id: UUID
+    status: FeedbackStatus
+    actor: str
+    note: str | None = None
+
+
+async def update_feedback(cmd: UpdateFeedback, uow: UnitOfWork, *, clock: Clock) -> Feedback:
+    """Moves a record forward (audited); the row lock keeps two admins from crossing."""
+    feedback = await uow.feedback.get_for_update(cmd.feedback_id)
+    if feedback is None:
+        raise FeedbackNotFound()
+    before = feedback.status
+    feedback.move_to(cmd.status, note=cmd.note, actor=cmd.actor, now=clock.now())
+    await uow.feedback.save(feedback)
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "feedback.updated",
+            f"feedback:{feedback.id}",
+            {"from": before.value, "to": feedback.status.value, "note": feedback.admin_note},
+        )
+    )
+    return feedback
+
+
+async def member_feedback(member_id: UUID, uow: UnitOfWork, *, limit: int = 50) -> list[Feedback]:
+    return await uow.feedback.of_member(member_id, limit)
