@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.http.schemas.feedback import FeedbackOut, FeedbackPageOut, FeedbackUpdateIn
 from adapters.http.schemas.problem import problems
@@ -58,8 +58,8 @@ class AdminFeedbackController(Controller):
     async def list_all(
         self,
         container: NamedDependency[Container],
-        status: FeedbackStatus | None = None,
-        kind: FeedbackKind | None = None,
+        status: FromQuery[FeedbackStatus | None] = None,
+        kind: FromQuery[FeedbackKind | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> FeedbackPageOut:
@@ -79,7 +79,7 @@ class AdminFeedbackController(Controller):
     async def update(
         self,
         feedback_id: FromPath[UUID],
-        data: FeedbackUpdateIn,
+        data: JSONBody[FeedbackUpdateIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
     ) -> FeedbackOut:

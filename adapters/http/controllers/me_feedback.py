@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from adapters.http.schemas.feedback import FeedbackIn, FeedbackOut
 from adapters.http.schemas.problem import problems
@@ -23,7 +24,7 @@ class MeFeedbackController(Controller):
     )
     async def submit(
         self,
-        data: FeedbackIn,
+        data: JSONBody[FeedbackIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
     ) -> FeedbackOut:
