@@ -162,7 +162,7 @@ class StripeWebhookController(Controller):
             raise ProblemException(401, "signature_invalid", str(error)) from None
         except ValueError:
             raise ProblemException(400, "malformed_request", "the body is not JSON") from None
-        event_id, event_type = event.get("id"), event.get("type")
+        event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
         if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
             raise InvalidInput("a Stripe event has an id and a type", field="id")
         handler = HANDLERS.get(event_type)
