@@ -1,0 +1,107 @@
+"""Webhook deliveries that race for real: concurrent requests over TCP to a served process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.webhooks import (
+    payment_intent,
+    shop_event,
+    shop_headers,
+    stripe_event,
+    stripe_headers,
+)
+
+LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
+
+
+@pytest.fixture
+async def http(service: tuple[str, dict[str, str]], clean_db: str) -> Any:
+    base, _ = service
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, limits=httpx.Limits(max_connections=40)
+    ) as client:
+        yield client, clean_db
+
+
+async def fetch(db_url: str, sql: str) -> Any:
+    connection = await asyncpg.connect(db_url)
+    try:
+        return await connection.fetchval(sql)
+    finally:
+        await connection.close()
+
+
+async def shop(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    return await client.post("/v1/webhooks/shop", content=body, headers=shop_headers(body))
+
+
+async def test_one_shop_order_delivered_ten_times_at_once_is_applied_once(http: Any) -> None:
+    client, db = http
+    linked = await shop(
+        client, shop_event("customer.linked", {"customer_id": "C1", "phone": "+8613800138000"})
+    )
+    assert linked.status_code == 200, linked.text
+    body = shop_event(
+        "order.paid",
+        {
+            "order_id": "O-RACE",
+            "customer_id": "C1",
+            "lines": LINES,
+            "paid_at": datetime.now(UTC).isoformat(),
+        },
+        "evt-race",
+    )
+
+    responses = await asyncio.gather(*(shop(client, body) for _ in range(10)))
+
+    assert {r.status_code for r in responses} == {200}
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["applied"] + ["duplicate"] * 9
+    assert await fetch(db, "SELECT count(*) FROM sales") == 1
+    assert await fetch(db, "SELECT pending FROM points_accounts") == 250
+    assert await fetch(db, "SELECT count(*) FROM webhook_events WHERE event_id = 'evt-race'") == 1
+
+
+async def test_a_customer_linked_twice_at_once_enrols_one_member(http: Any) -> None:
+    client, db = http
+    body = shop_event(
+        "customer.linked", {"customer_id": "C9", "phone": "+8613900139000"}, "evt-link"
+    )
+
+    responses = await asyncio.gather(*(shop(client, body) for _ in range(8)))
+
+    assert {r.status_code for r in responses} == {200}
+    assert await fetch(db, "SELECT count(*) FROM members") == 1
+    assert await fetch(db, "SELECT count(*) FROM shop_customers") == 1
+
+
+async def test_one_stripe_payment_delivered_ten_times_at_once_earns_once(http: Any) -> None:
+    client, db = http
+    linked = await shop(
+        client, shop_event("customer.linked", {"customer_id": "C1", "phone": "+8613800138000"})
+    )
+    assert linked.status_code == 200, linked.text
+    member_id = await fetch(db, "SELECT id::text FROM members")
+    body = stripe_event(
+        "payment_intent.succeeded",
+        payment_intent("pi_3QRaceLkdIwHu7ix0snN0B15", 25000, metadata={"member_id": member_id}),
+    )
+
+    responses = await asyncio.gather(
+        *(
+            client.post("/v1/webhooks/stripe", content=body, headers=stripe_headers(body))
+            for _ in range(10)
+        )
+    )
+
+    assert {r.status_code for r in responses} == {200}
+    assert sorted(r.json()["outcome"] for r in responses) == ["applied"] + ["duplicate"] * 9
+    assert await fetch(db, "SELECT count(*) FROM sales") == 1
+    assert await fetch(db, "SELECT pending FROM points_accounts") == 250
