@@ -11,17 +11,12 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from domain.errors import Conflict, InvalidInput, RuleViolation
 
 # The store every online order is recorded at; created on first use.
 WEB_STORE_CODE = "webshop"
 WEB_STORE_NAME = "Web shop"
 MIN_RATING, MAX_RATING = 1, 5
-
-
-class OrderNotFound(NotFound):
-    code = "order_not_found"
-    title = "No paid order with this id has been recorded"
 
 
 class OrderAlreadyPaid(Conflict):

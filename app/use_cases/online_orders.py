@@ -15,6 +15,7 @@ from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.members import EnrolMember, enrol_member
+from app.use_cases.review_rewards import ReviewOutcome, ReviewPosted, reward_review
 from app.use_cases.sales import (
     LineInput,
     RecordSale,
@@ -25,7 +26,13 @@ from app.use_cases.sales import (
     refund_sale,
 )
 from domain.contacts import ContactNormaliser
-from domain.errors import DuplicateReceipt, InvalidInput, MemberExists, MemberNotFound
+from domain.errors import (
+    DuplicateReceipt,
+    InvalidInput,
+    MemberExists,
+    MemberNotFound,
+    OrderNotFound,
+)
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sales import ONLINE, RefundLine, Sale
 from domain.stores import Store
@@ -37,7 +44,6 @@ from domain.webshop import (
     DuplicateReview,
     NotOwnOrder,
     OrderAlreadyPaid,
-    OrderNotFound,
     ShopReview,
     require_rating,
 )
@@ -255,8 +261,17 @@ class PostReview:
     member_id: UUID | None = None
 
 
-async def post_review(cmd: PostReview, uow: UnitOfWork, *, clock: Clock) -> ShopReview:
-    """Records a review of the member's own paid order (the review reward builds on it)."""
+@dataclass(frozen=True, slots=True)
+class ReviewRecorded:
+    review: ShopReview
+    reward: ReviewOutcome
+
+
+async def post_review(
+    cmd: PostReview, uow: UnitOfWork, *, clock: Clock, random: RandomSource, ids: IdGenerator
+) -> ReviewRecorded:
+    """Records a review of the member's own paid order and gives the review reward, if the
+    programme has one and the rating qualifies: one coupon per order, however many reviews."""
     rating = require_rating(cmd.rating)
     member_id = await member_of(uow, cmd.customer_id, cmd.member_id)
     sale = await find_order(uow, cmd.order_id)
@@ -265,6 +280,11 @@ async def post_review(cmd: PostReview, uow: UnitOfWork, *, clock: Clock) -> Shop
     review = ShopReview(cmd.review_id, member_id, sale.id, rating, clock.now())
     if not await uow.shop.add_review(review):
         raise DuplicateReview(f"review {cmd.review_id!r} was already recorded")
-    # The review reward (app/use_cases/review_rewards.py, issue #6 item 3) is called here,
-    # with this review, once it exists: a coupon for a qualifying rating, once per order.
-    return review
+    reward = await reward_review(
+        ReviewPosted(cmd.review_id, cmd.order_id, rating, member_id),
+        uow,
+        clock=clock,
+        random=random,
+        ids=ids,
+    )
+    return ReviewRecorded(review, reward)

@@ -353,3 +353,37 @@ async def test_a_forged_request_with_a_bad_body_gets_401_not_a_schema_error(api:
     forged = await send(api, b'{"nonsense": true}', {"Shop-Signature": "t=1,v1=00"})
 
     assert forged.status_code == 401
+
+
+async def test_a_five_star_review_of_an_online_order_earns_the_review_coupon_once(
+    api: Api,
+) -> None:
+    template = await api.admin_post(
+        "/v1/admin/coupon-templates",
+        {"name": "Thanks for your review", "kind": "fixed", "value": 1000, "valid_days": 30},
+    )
+    assert template.status_code == 201, template.text
+    reward = await api.client.put(
+        "/v1/admin/review-reward",
+        json={"enabled": True, "min_rating": 5, "template_id": template.json()["id"]},
+        headers={**api.admin_headers, "Idempotency-Key": "rr-1"},
+    )
+    assert reward.status_code == 200, reward.text
+    await link(api)
+    await pay(api)
+    member_id = await member_id_of(api)
+
+    first = await event(
+        api,
+        "review.posted",
+        {"review_id": "RV1", "order_id": "O1", "rating": 5, "customer_id": "C1"},
+    )
+    second = await event(
+        api,
+        "review.posted",
+        {"review_id": "RV2", "order_id": "O1", "rating": 5, "member_id": member_id},
+    )
+
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    coupons = await api.client.get("/v1/me/coupons", headers=api.member_headers(member_id))
+    assert [c["title"] for c in coupons.json()["items"]] == ["Thanks for your review"]

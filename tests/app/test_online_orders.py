@@ -28,9 +28,9 @@ from app.use_cases.stripe_payments import (
     payment_succeeded,
 )
 from app.webhooks import APPLIED, DUPLICATE, IGNORED, Source, apply_once
-from domain.errors import MemberNotFound
+from domain.errors import MemberNotFound, OrderNotFound
 from domain.payments import CurrencyMismatch
-from domain.webshop import CustomerNotLinked, OrderNotFound
+from domain.webshop import CustomerNotLinked
 from tests.support.fakes import FakeWorld
 
 PHONE = "+8613800138000"

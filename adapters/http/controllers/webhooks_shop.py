@@ -140,7 +140,7 @@ def _review_posted(body: bytes, c: Container) -> Callable[[UnitOfWork], Awaitabl
     )
 
     async def apply(uow: UnitOfWork) -> str:
-        await post_review(command, uow, clock=c.clock)
+        await post_review(command, uow, clock=c.clock, random=c.random, ids=c.ids)
         return APPLIED
 
     return apply
