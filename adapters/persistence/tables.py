@@ -333,6 +333,8 @@ class DrawChanceRow(Table, tablename="draw_chances"):
     played_at = Timestamptz(null=True, default=None)
     prize_code = Varchar(length=32, null=True, default=None)
     coupon_id = ForeignKey(CouponRow, null=True, default=None, **RESTRICT)
+
+
 # Web shop and Stripe webhooks, member feedback -----------------------------------------------
 
 
