@@ -387,3 +387,30 @@ async def test_a_five_star_review_of_an_online_order_earns_the_review_coupon_onc
     assert (first.status_code, second.status_code) == (200, 200), second.text
     coupons = await api.client.get("/v1/me/coupons", headers=api.member_headers(member_id))
     assert [c["title"] for c in coupons.json()["items"]] == ["Thanks for your review"]
+
+
+async def test_an_online_order_counts_toward_the_members_tier_at_once(api: Api) -> None:
+    silver = {
+        "code": "silver",
+        "name": "Silver",
+        "rank": 1,
+        "threshold": 20000,
+        "earn_multiplier": "1.5",
+    }
+    member_tier = {"code": "member", "name": "Member", "rank": 0, "threshold": 0}
+    policy = await api.client.put(
+        "/v1/admin/tiers",
+        json={
+            "window_days": 365,
+            "grace_days": 30,
+            "tiers": [{**member_tier, "earn_multiplier": "1"}, silver],
+        },
+        headers=api.admin_headers,
+    )
+    assert policy.status_code == 200, policy.text
+    await link(api)
+
+    await pay(api)
+
+    tier = await api.client.get("/v1/me/tier", headers=api.member_headers(await member_id_of(api)))
+    assert tier.json()["current"]["code"] == "silver"

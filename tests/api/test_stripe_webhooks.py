@@ -222,3 +222,35 @@ async def test_a_stripe_event_signed_with_another_secret_is_refused(
     for response in (forged, tampered, stale, missing):
         assert (response.status_code, response.json()["code"]) == (401, "signature_invalid")
     assert await fetch(clean_db, "SELECT count(*) FROM sales") == 0
+
+
+async def test_a_shop_orders_payment_is_never_counted_twice(api: Api, clean_db: str) -> None:
+    member_id = await member(api)
+    for event_type, data in [
+        ("customer.linked", {"customer_id": "C1", "member_id": member_id}),
+        (
+            "order.paid",
+            {
+                "order_id": "O-5",
+                "customer_id": "C1",
+                "lines": [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}],
+                "paid_at": datetime.now(UTC).isoformat(),
+            },
+        ),
+    ]:
+        body = shop_event(event_type, data)
+        shop = await api.client.post("/v1/webhooks/shop", content=body, headers=shop_headers(body))
+        assert shop.status_code == 200, shop.text
+    metadata = {"member_id": member_id, "order_id": "O-5"}
+
+    paid = await stripe(
+        api, "payment_intent.succeeded", payment_intent(PI, 25000, metadata=metadata)
+    )
+    refunded = await stripe(api, "charge.refunded", charge(PI, 25000, 25000))
+
+    assert (paid.json()["outcome"], refunded.json()["outcome"]) == ("recorded", "recorded")
+    assert await fetch(clean_db, "SELECT count(*) FROM sales") == 1
+    # The shop's own order.refunded moves the points back, not Stripe's copy of the refund.
+    assert await fetch(clean_db, "SELECT refunded_amount FROM sales") == 0
+    assert await fetch(clean_db, "SELECT amount_refunded FROM stripe_payments") == 25000
+    assert await points(api, member_id) == {"available": 0, "pending": 250}
