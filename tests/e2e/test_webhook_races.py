@@ -105,3 +105,20 @@ async def test_one_stripe_payment_delivered_ten_times_at_once_earns_once(http: A
     assert sorted(r.json()["outcome"] for r in responses) == ["applied"] + ["duplicate"] * 9
     assert await fetch(db, "SELECT count(*) FROM sales") == 1
     assert await fetch(db, "SELECT pending FROM points_accounts") == 250
+
+
+async def test_two_customer_ids_linked_with_one_new_phone_at_once_share_one_member(
+    http: Any,
+) -> None:
+    client, db = http
+    phone = "+8613700137000"
+    bodies = [
+        shop_event("customer.linked", {"customer_id": f"C-{n}", "phone": phone}) for n in range(6)
+    ]
+
+    responses = await asyncio.gather(*(shop(client, body) for body in bodies))
+
+    assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+    assert await fetch(db, "SELECT count(*) FROM members") == 1
+    assert await fetch(db, "SELECT count(DISTINCT member_id) FROM shop_customers") == 1
+    assert await fetch(db, "SELECT count(*) FROM shop_customers") == 6
