@@ -13,7 +13,9 @@ import stripe
 
 
 class StripeSignatureError(Exception):
-    pass
+    def __init__(self, detail: str, *, stale: bool = False) -> None:
+        super().__init__(detail)
+        self.code = "signature_expired" if stale else "signature_invalid"
 
 
 def construct_event(payload: bytes, header: str | None, secrets: Sequence[str]) -> Any:
@@ -30,4 +32,8 @@ def construct_event(payload: bytes, header: str | None, secrets: Sequence[str]) 
             return stripe.Webhook.construct_event(payload, header, secret)
         except stripe.SignatureVerificationError as error:
             last = error
+            if "tolerance" in str(error):
+                # The HMAC matched (the library checks the time after it): a replay or a
+                # clock far off, not a forgery.
+                raise StripeSignatureError(str(error), stale=True) from None
     raise StripeSignatureError(str(last) if last else "no endpoint secret is configured")

@@ -84,5 +84,6 @@ def test_a_stale_stripe_signature_is_refused() -> None:
     body = stripe_event("payment_intent.succeeded", payment_intent("pi_1", 100))
     header = stripe_headers(body, timestamp=int(time.time()) - 301)["Stripe-Signature"]
 
-    with pytest.raises(StripeSignatureError):
+    with pytest.raises(StripeSignatureError) as stale:
         construct_event(body, header, ["whsec_dev_only_stripe_webhook_secret"])
+    assert stale.value.code == "signature_expired"

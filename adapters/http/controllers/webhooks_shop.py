@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from litestar import Controller, Request, Response, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -44,6 +45,7 @@ from domain.errors import InvalidInput
 from domain.sales import RefundLine
 
 SIGNATURE_HEADER = "Shop-Signature"
+log = structlog.get_logger("loyalty.webhooks")
 
 Handler = Callable[[bytes, Container], Callable[[UnitOfWork], Awaitable[str]]]
 
@@ -62,6 +64,7 @@ async def require_shop_signature(
             now=container.clock.now().timestamp(),
         )
     except SignatureError as error:
+        log.warning("webhook_refused", source="shop", code=error.code)
         raise ProblemException(401, error.code, error.detail) from None
 
 

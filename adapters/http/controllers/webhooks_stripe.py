@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
@@ -36,6 +37,7 @@ from app.webhooks import IGNORED, Source, apply_once
 from domain.errors import InvalidInput
 
 SIGNATURE_HEADER = "Stripe-Signature"
+log = structlog.get_logger("loyalty.webhooks")
 MEMBER_KEY = "member_id"
 ORDER_KEY = "order_id"
 
@@ -159,7 +161,8 @@ class StripeWebhookController(Controller):
                 container.settings.stripe_webhook_secrets,
             )
         except StripeSignatureError as error:
-            raise ProblemException(401, "signature_invalid", str(error)) from None
+            log.warning("webhook_refused", source="stripe", code=error.code)
+            raise ProblemException(401, error.code, str(error)) from None
         except ValueError:
             raise ProblemException(400, "malformed_request", "the body is not JSON") from None
         event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
