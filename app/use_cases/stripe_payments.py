@@ -28,7 +28,7 @@ from domain.payments import CurrencyMismatch, StripePayment
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 from domain.sales import ONLINE
-from domain.webshop import WEB_STORE_CODE
+from domain.webshop import WEB_STORE_CODE, NotOwnOrder
 
 PAYMENT_SKU = "stripe-payment"
 ACTOR = "stripe"
@@ -98,6 +98,9 @@ async def payment_succeeded(
         outcome = APPLIED
     else:
         payment.sale_id = await uow.shop.sale_for_receipt(store_id, cmd.order_id)
+        order = await uow.sales.get(payment.sale_id) if payment.sale_id else None
+        if order is not None and order.member_id != member_id:
+            raise NotOwnOrder(f"order {cmd.order_id!r} was paid for by another member")
     await uow.payments.add(payment)
     return outcome
 

@@ -30,7 +30,7 @@ from app.use_cases.stripe_payments import (
 from app.webhooks import APPLIED, DUPLICATE, IGNORED, Source, apply_once
 from domain.errors import MemberNotFound, OrderNotFound
 from domain.payments import CurrencyMismatch
-from domain.webshop import CustomerNotLinked
+from domain.webshop import CustomerNotLinked, NotOwnOrder
 from tests.support.fakes import FakeWorld
 
 PHONE = "+8613800138000"
@@ -190,3 +190,34 @@ async def test_a_stripe_payment_in_another_currency_or_for_nobody_is_refused() -
                 ids=world.ids,
             ),
         )
+
+
+async def test_a_payment_naming_another_members_shop_order_is_refused() -> None:
+    world = FakeWorld()
+    await linked(world)
+    await paid(world, "O1")
+    other = await write(
+        world.uow_factory,
+        lambda uow: link_customer(
+            LinkCustomer("C2", phone="+8613900139000"),
+            uow,
+            clock=world.clock,
+            ids=world.ids,
+            random=world.random,
+            contacts=world.contacts,
+        ),
+    )
+
+    with pytest.raises(NotOwnOrder):
+        await write(
+            world.uow_factory,
+            lambda uow: payment_succeeded(
+                PaymentSucceeded(
+                    "pi_1", str(other.member_id), "cny", 25_000, world.clock.now(), "O1"
+                ),
+                uow,
+                clock=world.clock,
+                ids=world.ids,
+            ),
+        )
+    assert world.db.payments.payments == {}
