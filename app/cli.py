@@ -260,6 +260,9 @@ def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
     if not report.enabled:
         print("birthday coupons are switched off (PUT /v1/admin/birthday-reward)")
         return 0
+    if report.template_closed:
+        print("the birthday template no longer issues coupons; choose another", file=sys.stderr)
+        return 1
     print(
         f"issued {report.issued} birthday coupons; {report.skipped} members skipped "
         "(already have this year's, or the template's limits)"

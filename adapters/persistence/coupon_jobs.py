@@ -144,6 +144,7 @@ async def run_coupon_jobs_periodically(
                     expired=report.expired,
                     birthday_coupons=report.birthdays.issued,
                     birthday_skipped=report.birthdays.skipped,
+                    birthday_template_closed=report.birthdays.template_closed,
                 )
         except Exception:
             log.exception("jobs.coupons_failed")

@@ -105,6 +105,7 @@ class BirthdayReport:
     skipped: int = 0
     batches: int = 0
     enabled: bool = True
+    template_closed: bool = False  # the configured template no longer issues coupons
 
 
 BIRTHDAY_BATCH_SIZE = 500
@@ -130,6 +131,10 @@ async def run_birthday_job(
         program = await uow.program.get()
     if not settings.enabled or settings.template_id is None:
         return BirthdayReport(enabled=False)
+    async with uow_factory() as uow:
+        template = await uow.coupon_templates.get(settings.template_id)
+    if template is None or template.validity.closed_at(now):
+        return BirthdayReport(template_closed=True)
     first, last = birthday_window(now.astimezone(program.zone).date(), settings.days_ahead)
     issued = skipped = batches = 0
     after: UUID | None = None

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
 from domain.coupons import CouponTemplate, CouponTerms, Validity
-from domain.errors import CouponTemplateNotFound
+from domain.errors import CouponTemplateNotFound, InvalidInput
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
@@ -79,6 +79,12 @@ async def revise_template(
     current = await uow.coupon_templates.get_for_update(template_id)
     if current is None:
         raise CouponTemplateNotFound()
+    if definition.total_limit is not None and definition.total_limit < current.issued:
+        raise InvalidInput(
+            f"{current.issued} coupons were already issued from this template; the total "
+            "limit cannot be lower",
+            field="total_limit",
+        )
     revised = replace(
         current,
         version=current.version + 1,

@@ -24,6 +24,7 @@ from domain.draws import (
 from domain.errors import (
     ChanceNotFound,
     ChanceNotPlayable,
+    CouponTemplateClosed,
     CouponTemplateNotFound,
     DrawCampaignNotFound,
     Forbidden,
@@ -58,8 +59,11 @@ async def create_campaign(
         created_at=clock.now(),
     )
     for template_id in {p.template_id for p in campaign.prizes if p.template_id is not None}:
-        if await uow.coupon_templates.get(template_id) is None:
+        template = await uow.coupon_templates.get(template_id)
+        if template is None:
             raise CouponTemplateNotFound(f"prize template {template_id} does not exist")
+        if template.validity.closed_at(campaign.created_at or clock.now()):
+            raise CouponTemplateClosed(f"prize template {template_id} no longer issues coupons")
     await uow.draws.add_campaign(campaign)
     await uow.audit.record(
         AuditRecord(
@@ -94,10 +98,26 @@ async def list_campaigns(
     return await uow.draws.campaigns(after=after, limit=limit)
 
 
-async def current_odds(campaign_id: UUID, uow: UnitOfWork) -> tuple[DrawCampaign, list[Odds]]:
-    """The odds of the next draw, from the same function the draw itself uses."""
+async def current_odds(
+    campaign_id: UUID, uow: UnitOfWork, *, clock: Clock
+) -> tuple[DrawCampaign, list[Odds]]:
+    """The odds of the next draw, from the same function and prizes the draw itself uses."""
     campaign = await get_campaign(campaign_id, uow)
-    return campaign, odds(campaign.prizes)
+    return campaign, odds(await _drawable(campaign.prizes, uow, clock.now()))
+
+
+async def _drawable(prizes: Sequence[Prize], uow: UnitOfWork, now: datetime) -> list[Prize]:
+    """The prizes as the next draw sees them: a prize whose coupon template has stopped
+    issuing counts as out of stock, so it drops out of the draw and of the published odds
+    instead of making every play that lands on it fail."""
+    drawable = []
+    for prize in prizes:
+        if prize.template_id is not None:
+            template = await uow.coupon_templates.get(prize.template_id)
+            if template is None or template.validity.closed_at(now):
+                prize = replace(prize, stock=0)
+        drawable.append(prize)
+    return drawable
 
 
 async def unplayed_chances(
@@ -139,7 +159,7 @@ async def play_chance(
     # Locks the campaign's prizes: plays of one campaign queue here, so stock holds.
     campaign = await uow.draws.get_campaign_for_update(chance.campaign_id)
     assert campaign is not None  # chances reference their campaign
-    prize = draw(campaign.prizes, random)
+    prize = draw(await _drawable(campaign.prizes, uow, now), random)
     coupon = None
     if prize is not None:
         if prize.stock is not None and not await uow.draws.take_stock(campaign.id, prize.code):

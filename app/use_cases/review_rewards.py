@@ -10,7 +10,12 @@ from app.unit_of_work import UnitOfWork
 from app.use_cases.coupon_issuing import Issuer, issue_from_template
 from domain.coupon_repositories import IssuedFrom, ReviewReward
 from domain.coupons import Coupon, CouponSource
-from domain.errors import CouponTemplateNotFound, InvalidInput, OrderNotFound
+from domain.errors import (
+    CouponTemplateClosed,
+    CouponTemplateNotFound,
+    InvalidInput,
+    OrderNotFound,
+)
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
@@ -52,6 +57,7 @@ class NotRewarded(StrEnum):
     RATING_TOO_LOW = "rating_below_minimum"
     FULLY_REFUNDED = "order_fully_refunded"
     LIMIT_REACHED = "limit_reached"
+    TEMPLATE_CLOSED = "template_closed"  # the configured template no longer issues coupons
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +102,12 @@ async def reward_review(
         return ReviewOutcome(None, NotRewarded.RATING_TOO_LOW)
     if sale.fully_refunded:
         return ReviewOutcome(None, NotRewarded.FULLY_REFUNDED)
-    issued = await issue_from_template(
-        uow, settings.template_id, [event.member_id], origin, Issuer(clock.now(), random, ids)
-    )
+    try:
+        issued = await issue_from_template(
+            uow, settings.template_id, [event.member_id], origin, Issuer(clock.now(), random, ids)
+        )
+    except CouponTemplateClosed:
+        return ReviewOutcome(None, NotRewarded.TEMPLATE_CLOSED)
     if issued.coupons:
         return ReviewOutcome(issued.coupons[0])
     # Lost a race with the same event, or the template's limits are used up.

@@ -8,9 +8,16 @@ from uuid import UUID
 import pytest
 
 from app.transactions import read, write
-from app.use_cases.draws import NewCampaign, Played, create_campaign, play_chance, unplayed_chances
+from app.use_cases.draws import (
+    NewCampaign,
+    Played,
+    create_campaign,
+    current_odds,
+    play_chance,
+    unplayed_chances,
+)
 from app.use_cases.sales import RefundSale
-from domain.coupons import CouponStatus
+from domain.coupons import CouponStatus, Validity
 from domain.draws import ChanceRule, ChanceStatus, DrawCampaign, Prize
 from domain.errors import ChanceNotPlayable, Forbidden
 from domain.sales import RefundLine
@@ -161,3 +168,26 @@ async def test_a_refund_voids_the_unused_prize_coupon_of_a_played_chance(world: 
     # A revoked chance answers as not playable, not with its old result.
     with pytest.raises(ChanceNotPlayable):
         await play(world, a, chance)
+
+
+async def test_a_prize_whose_template_stopped_issuing_drops_out_of_the_draw_and_the_odds(
+    world: FakeWorld,
+) -> None:
+    a = await enrol(world)
+    now = world.clock.now()
+    closing = await template(
+        world, validity=Validity(valid_from=now, valid_until=now + timedelta(days=1))
+    )
+    campaign = await wheel(
+        world, (Prize("voucher", "Voucher", 99, closing.id), Prize("thanks", "Thanks", 1))
+    )
+    await record(world, sale_cmd(a))
+    [chance] = await chances_of(world, a)
+    world.clock.advance(days=2)
+    _, published = await read(
+        world.uow_factory, lambda uow: current_odds(campaign.id, uow, clock=world.clock)
+    )
+    assert {o.code: o.probability for o in published} == {"voucher": 0, "thanks": 1}
+    played = await play(world, a, chance)
+    assert played.prize is not None
+    assert played.prize.code == "thanks"

@@ -30,6 +30,6 @@ class DrawOddsController(Controller):
         self, campaign_id: FromPath[UUID], container: NamedDependency[Container]
     ) -> OddsOut:
         campaign, odds = await transactions.read(
-            container.uow, lambda uow: current_odds(campaign_id, uow)
+            container.uow, lambda uow: current_odds(campaign_id, uow, clock=container.clock)
         )
         return OddsOut.of(campaign, odds)
