@@ -13,6 +13,8 @@ from domain.coupon_repositories import (
     DrawRepository,
     RewardSettingsRepository,
 )
+from domain.login import LoginChallengeRepository, RefreshTokenRepository
+from domain.notifications import Outbox
 from domain.repositories import (
     AuditLog,
     MemberRepository,
@@ -50,6 +52,11 @@ class UnitOfWork(Protocol):
     def rewards(self) -> RewardSettingsRepository: ...
     @property
     def draws(self) -> DrawRepository: ...
+    def login_challenges(self) -> LoginChallengeRepository: ...
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> Self: ...
 

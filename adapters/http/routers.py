@@ -27,6 +27,8 @@ from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
+from adapters.http.controllers.me_card_token import MeCardTokenController
+from adapters.http.controllers.member_login import MemberLoginController
 from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from app.principal import Role
@@ -47,6 +49,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         HealthController,
         AuthController,
         DrawOddsController,
+        MemberLoginController,
         _area(
             "/v1/admin",
             Role.ADMIN,
@@ -66,5 +69,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
-        _area("/v1/me", Role.MEMBER, [MeController, MeCouponsController, MeDrawsController]),
+        _area(
+            "/v1/me",
+            Role.MEMBER,
+            [MeController, MeCouponsController, MeDrawsController, MeCardTokenController],
+        ),
     ]

@@ -17,7 +17,12 @@ from adapters.persistence.repositories.coupons import (
 )
 from adapters.persistence.repositories.draws import PostgresDrawRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
+from adapters.persistence.repositories.login import (
+    PostgresLoginChallengeRepository,
+    PostgresRefreshTokenRepository,
+)
 from adapters.persistence.repositories.members import PostgresMemberRepository
+from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
 from adapters.persistence.repositories.program import (
     PostgresProgramRepository,
@@ -42,6 +47,9 @@ class PostgresUnitOfWork:
     coupons = PostgresCouponRepository()
     rewards = PostgresRewardSettingsRepository()
     draws = PostgresDrawRepository()
+    login_challenges = PostgresLoginChallengeRepository()
+    refresh_tokens = PostgresRefreshTokenRepository()
+    outbox = PostgresOutbox()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine
