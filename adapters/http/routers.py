@@ -25,9 +25,9 @@ from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
+from adapters.http.controllers.me_card_token import MeCardTokenController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
-from adapters.http.controllers.me_card_token import MeCardTokenController
 from adapters.http.controllers.member_login import MemberLoginController
 from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController

@@ -42,6 +42,7 @@ from domain.notifications import (
     NotificationKind,
     Outbox,
     SmsSender,
+    tier_changed,
 )
 from domain.points import Consumption, LedgerEntry, Lot, PointsAccount
 from domain.ports import Clock, IdGenerator, RandomSource
@@ -650,6 +651,8 @@ class FakeTierRepository:
                 TierChange(member.tier_code, qualified.code, TierChangeReason.POLICY_CHANGE),
             )
             await db.members.change_tier(member.id, decision, TierEvent(at, policy.version, actor))
+            assert decision.change is not None
+            await db.outbox.add(tier_changed(member.id, decision.change, at))
             moved += 1
         self.policies.append(policy)
         self.current = policy.ladder

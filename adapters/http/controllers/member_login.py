@@ -32,6 +32,7 @@ from app.use_cases.login import (
     request_login_code,
     verify_login_code,
 )
+from domain.login import REFRESH_TOKEN_TTL
 
 
 def _ports(container: Container) -> LoginPorts:
@@ -46,12 +47,11 @@ def _client(request: Request[Any, Any, Any], container: Container) -> str:
 
 def _session_out(container: Container, session: Session) -> SessionOut:
     access = container.tokens.issue_member_token(session.member_id)
-    now = container.clock.now()
     return SessionOut(
         access_token=access.token,
         refresh_token=session.refresh_token,
         expires_in=access.expires_in,
-        refresh_expires_in=int((session.refresh_expires_at - now).total_seconds()),
+        refresh_expires_in=int(REFRESH_TOKEN_TTL.total_seconds()),
     )
 
 
