@@ -79,7 +79,7 @@ class LoginChallengeRepository(Protocol):
         challenge (none, expired, used, or out of guesses)."""
         ...
 
-    async def consume(self, phone: str) -> None:
+    async def consume(self, phone: str, at: datetime) -> None:
         """The code worked: it can never work again."""
         ...
 

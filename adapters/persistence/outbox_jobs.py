@@ -26,8 +26,7 @@ from domain.ports import Clock
 log = structlog.get_logger("loyalty.jobs")
 
 REMINDER_HORIZON = timedelta(days=7)
-# Login codes are useless after five minutes; the rows only matter for a short while.
-LOGIN_CHALLENGE_RETENTION = timedelta(days=1)
+LOGIN_STATE_RETENTION = timedelta(days=1)
 
 _CLAIM = """
 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
@@ -143,14 +142,19 @@ async def remind_points_expiring(
     return written
 
 
-async def purge_login_state(engine: PostgresEngine, now: datetime) -> tuple[int, int]:
-    """Forgets expired rate-limit windows and login codes long past their expiry."""
+async def purge_login_state(engine: PostgresEngine, now: datetime) -> tuple[int, int, int]:
+    """Forgets expired rate-limit windows, and login codes and refresh tokens a day past their
+    expiry (an expired refresh token is refused whether or not its row still exists)."""
     counters = await purge_expired_counters(engine, now)
+    cutoff = now - LOGIN_STATE_RETENTION
     async with _connection(engine) as connection:
-        result = await connection.execute(
-            "DELETE FROM login_challenges WHERE expires_at < $1", now - LOGIN_CHALLENGE_RETENTION
+        codes = await connection.execute(
+            "DELETE FROM login_challenges WHERE expires_at < $1", cutoff
         )
-    return counters, int(result.split()[-1])
+        tokens = await connection.execute(
+            "DELETE FROM refresh_tokens WHERE expires_at < $1", cutoff
+        )
+    return counters, int(codes.split()[-1]), int(tokens.split()[-1])
 
 
 async def run_outbox_periodically(
@@ -172,12 +176,13 @@ async def run_outbox_periodically(
             if loop.time() >= next_housekeeping:
                 next_housekeeping = loop.time() + housekeeping_interval
                 reminders = await remind_points_expiring(engine, clock.now())
-                counters, codes = await purge_login_state(engine, clock.now())
+                counters, codes, tokens = await purge_login_state(engine, clock.now())
                 log.info(
                     "jobs.outbox_housekeeping",
                     reminders=reminders,
                     counters_purged=counters,
                     login_codes_purged=codes,
+                    refresh_tokens_purged=tokens,
                 )
             report: DeliveryReport = await deliver_notifications(queue, clock, sms, members)
             if report.delivered or report.retrying or report.dead:

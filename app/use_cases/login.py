@@ -116,7 +116,7 @@ async def verify_login_code(
         if challenge is None or not challenge.accepts(matches, now):
             await uow.commit()  # the guess counts although it failed
             raise InvalidLoginCode()
-        await uow.login_challenges.consume(phone)
+        await uow.login_challenges.consume(phone, now)
         member = await uow.members.get_by_phone(phone)
         enrolled = member is None
         if member is None:

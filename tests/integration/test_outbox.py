@@ -13,8 +13,10 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.outbox_jobs import (
     PostgresNotificationQueue,
+    purge_login_state,
     remind_points_expiring,
 )
+from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from app.notifications import deliver_notifications
 from app.use_cases.login import (
@@ -26,7 +28,7 @@ from app.use_cases.login import (
     verify_login_code,
 )
 from domain.errors import InvalidLoginCode
-from domain.login import LoginCodeHasher, RateLimit
+from domain.login import REFRESH_TOKEN_TTL, LoginCodeHasher, RateLimit
 from domain.notifications import MAX_DELIVERY_ATTEMPTS, Notification, NotificationKind
 from tests.support.fakes import (
     FakeContacts,
@@ -296,3 +298,24 @@ async def test_a_wrong_guess_is_counted_even_though_the_answer_is_a_refusal(
 
     async with engine.pool.acquire() as connection:
         assert await connection.fetchval("SELECT attempts FROM login_challenges") == 1
+
+
+async def test_housekeeping_forgets_spent_login_state_and_keeps_live_state(
+    engine: PostgresEngine, uow_factory: UowFactory
+) -> None:
+    clock = FixedClock(NOW)
+    ports = login_ports(clock)
+    limiter = PostgresRateLimiter(engine)
+    hour = RateLimit(5, timedelta(hours=1))
+    await limiter.hit("old", hour, NOW - timedelta(hours=2))
+    await limiter.hit("current", hour, NOW)
+    async with uow_factory() as uow:
+        await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
+        await uow.commit()
+    async with engine.pool.acquire() as connection:
+        code = await connection.fetchval("SELECT payload->>'code' FROM outbox")
+    await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
+
+    assert await purge_login_state(engine, NOW) == (1, 0, 0)
+    later = NOW + REFRESH_TOKEN_TTL + timedelta(days=1, seconds=1)
+    assert await purge_login_state(engine, later) == (1, 1, 1)

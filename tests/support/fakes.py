@@ -720,7 +720,7 @@ class FakeLoginChallengeRepository:
         self.challenges[phone] = counted
         return counted
 
-    async def consume(self, phone: str) -> None:
+    async def consume(self, phone: str, at: datetime) -> None:
         self.consumed.add(phone)
 
 

@@ -46,9 +46,9 @@ class PostgresLoginChallengeRepository:
             row["phone"], row["code_hash"], row["created_at"], row["expires_at"], row["attempts"]
         )
 
-    async def consume(self, phone: str) -> None:
-        await LoginChallengeRow.raw(
-            "UPDATE login_challenges SET consumed_at = now() WHERE phone = {}", phone
+    async def consume(self, phone: str, at: datetime) -> None:
+        await LoginChallengeRow.update({LoginChallengeRow.consumed_at: at}).where(
+            LoginChallengeRow.phone == phone
         )
 
 
