@@ -212,6 +212,8 @@ class ChanceNotPlayable(Conflict):
 class OrderNotFound(NotFound):
     code = "order_not_found"
     title = "No such order for this member"
+
+
 # Member login --------------------------------------------------------------------------------
 
 
