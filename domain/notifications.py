@@ -11,13 +11,14 @@ every other kind goes to the :class:`MemberNotifier` with its payload.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from domain.coupons import Coupon
 from domain.tier_policy import TierChange
 
 MAX_DELIVERY_ATTEMPTS = 8
@@ -65,6 +66,10 @@ class Outbox(Protocol):
         """Stores the notification in the current transaction, due at once."""
         ...
 
+    async def add_all(self, notifications: Sequence[Notification]) -> None:
+        """Like ``add`` for many, in one statement (a coupon run for a thousand members)."""
+        ...
+
 
 # Delivery ---------------------------------------------------------------------------------
 
@@ -110,5 +115,19 @@ def tier_changed(member_id: UUID, change: TierChange, at: datetime) -> Notificat
         NotificationKind.TIER_CHANGED,
         member_id,
         {"from": change.from_code, "to": change.to_code, "reason": change.reason.value},
+        at=at,
+    )
+
+
+def coupon_issued(coupon: Coupon, at: datetime) -> Notification:
+    """No code in the payload: the member's wallet shows it; a notice only points there."""
+    return Notification.to_member(
+        NotificationKind.COUPON_ISSUED,
+        coupon.member_id,
+        {
+            "coupon_id": str(coupon.id),
+            "title": coupon.title,
+            "expires_at": coupon.expires_at.isoformat(),
+        },
         at=at,
     )

@@ -319,3 +319,24 @@ async def test_housekeeping_forgets_spent_login_state_and_keeps_live_state(
     assert await purge_login_state(engine, NOW) == (1, 0, 0)
     later = NOW + REFRESH_TOKEN_TTL + timedelta(days=1, seconds=1)
     assert await purge_login_state(engine, later) == (1, 1, 1)
+
+
+async def test_many_notifications_are_written_at_once_with_their_cause(
+    engine: PostgresEngine, uow_factory: UowFactory
+) -> None:
+    members = [await a_member(engine) for _ in range(3)]
+    async with uow_factory() as uow:
+        await uow.outbox.add_all(
+            [
+                Notification.to_member(
+                    NotificationKind.COUPON_ISSUED, m, {"title": "5 off"}, at=NOW
+                )
+                for m in members
+            ]
+        )
+        await uow.outbox.add_all([])
+        await uow.commit()
+
+    rows = await outbox_rows(engine)
+    assert [r["member_id"] for r in rows] == members
+    assert {r["next_attempt_at"] for r in rows} == {NOW}

@@ -755,6 +755,9 @@ class FakeOutbox:
     async def add(self, notification: Notification) -> None:
         self.notifications.append(notification)
 
+    async def add_all(self, notifications: Sequence[Notification]) -> None:
+        self.notifications.extend(notifications)
+
     def of_kind(self, kind: NotificationKind) -> list[Notification]:
         return [n for n in self.notifications if n.kind is kind]
 

@@ -7,10 +7,12 @@ from uuid import UUID
 
 import pytest
 
+from domain.coupons import Coupon, CouponKind, CouponTerms
 from domain.notifications import (
     MAX_DELIVERY_ATTEMPTS,
     Notification,
     NotificationKind,
+    coupon_issued,
     gives_up_after,
     login_code_text,
     retry_delay,
@@ -44,3 +46,28 @@ def test_the_sms_text_carries_the_code_and_its_lifetime() -> None:
     assert login_code_text("042917", 5) == (
         "Your login code is 042917. It expires in 5 minutes. Never share it."
     )
+
+
+def test_a_coupon_notice_points_to_the_wallet_without_the_code() -> None:
+    coupon = Coupon(
+        id=UUID(int=9),
+        code="SECRETCODE12",
+        member_id=UUID(int=3),
+        template_id=UUID(int=4),
+        template_version=1,
+        title="10 off",
+        terms=CouponTerms(kind=CouponKind.FIXED, value=1000),
+        valid_from=NOW,
+        expires_at=NOW + timedelta(days=30),
+        issued_at=NOW,
+    )
+
+    notice = coupon_issued(coupon, NOW)
+
+    assert notice.member_id == UUID(int=3)
+    assert notice.kind is NotificationKind.COUPON_ISSUED
+    assert notice.payload == {
+        "coupon_id": str(UUID(int=9)),
+        "title": "10 off",
+        "expires_at": "2026-07-15T12:00:00+00:00",
+    }
