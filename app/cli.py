@@ -60,6 +60,13 @@ def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     tokens = build_tokens(settings, SystemClock())
     if args.role == "admin":
+        if settings.admin_jwks_url:
+            print(
+                "refused: LOYALTY_ADMIN_JWKS_URL is set, so admin tokens come from the identity "
+                "provider and the service would reject this one",
+                file=sys.stderr,
+            )
+            return 1
         issued = tokens.issue_admin_token(args.subject, args.ttl)
     else:
         issued = tokens.issue_member_token(UUID(args.subject), args.ttl)

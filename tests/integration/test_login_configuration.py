@@ -1,4 +1,4 @@
-"""Which address a per-IP limit counts: the peer, or behind trusted proxies the forwarded one."""
+"""Login configuration: the address a per-IP limit counts, settings, CLI admin tokens."""
 
 from __future__ import annotations
 
@@ -70,3 +70,16 @@ def test_settings_parse_limits_and_refuse_half_configured_identity_providers() -
     )
     with pytest.raises(SettingsError, match="DEV_SMS_DIR"):
         production.check()
+
+
+def test_the_cli_declines_to_mint_admin_tokens_the_service_would_refuse(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("LOYALTY_ADMIN_JWKS_URL", "https://idp.example/jwks.json")
+    monkeypatch.setenv("LOYALTY_ADMIN_JWT_ISSUER", "https://idp.example/")
+    monkeypatch.setenv("LOYALTY_ADMIN_JWT_AUDIENCE", "loyalty")
+
+    assert main(["token", "admin", "--subject", "ops"]) == 1
+    assert "identity provider" in capsys.readouterr().err
