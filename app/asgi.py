@@ -62,6 +62,7 @@ def create_app(
             )
             assert container.sms is not None
             assert container.member_notifier is not None
+            assert container.login is not None
             # Login codes must go out within seconds; reminders and purges are hourly work.
             jobs.append(
                 start_outbox_worker(
@@ -69,6 +70,7 @@ def create_app(
                     container.clock,
                     container.sms,
                     container.member_notifier,
+                    container.login.secrets,
                     interval=settings.outbox_interval_seconds,
                     housekeeping_interval=settings.jobs_interval_seconds,
                 )

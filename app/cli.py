@@ -283,11 +283,13 @@ def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> i
         try:
             assert container.sms is not None
             assert container.member_notifier is not None
+            assert container.login is not None
             return await deliver_notifications(
                 PostgresNotificationQueue(container.engine),
                 container.clock,
                 container.sms,
                 container.member_notifier,
+                secrets=container.login.secrets,
                 batch_size=args.batch_size,
             )
         finally:

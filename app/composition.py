@@ -17,6 +17,7 @@ from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSende
 from adapters.persistence.engine import start_engine, stop_engine
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
 from app.container import Container
 from app.principal import Role
@@ -78,6 +79,11 @@ def derived_key(settings: Settings, purpose: str) -> bytes:
     return hmac.new(settings.jwt_secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+def outbox_secrets(settings: Settings) -> AesGcmSecretBox:
+    """The same box in every process: whoever queues a login code, any worker can send it."""
+    return AesGcmSecretBox(derived_key(settings, "loyalty/outbox-secrets"))
+
+
 def _limit(rate: tuple[int, int]) -> RateLimit:
     return RateLimit(rate[0], timedelta(seconds=rate[1]))
 
@@ -96,6 +102,7 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
                 codes_per_ip=_limit(settings.login_codes_per_ip),
                 guesses_per_ip=_limit(settings.login_guesses_per_ip),
             ),
+            secrets=outbox_secrets(settings),
         ),
         "card_tokens": CardTokenCodec(derived_key(settings, "loyalty/card-tokens")),
         "sms": FileSmsSender(settings.dev_sms_dir) if settings.dev_sms_dir else LogSmsSender(),

@@ -18,6 +18,7 @@ from uuid import UUID
 from domain.notifications import (
     MemberNotifier,
     NotificationKind,
+    SecretBox,
     SmsSender,
     gives_up_after,
     login_code_text,
@@ -50,7 +51,7 @@ class NotificationQueue(Protocol):
         ...
 
     async def delivered(self, notification_id: int, at: datetime) -> None:
-        """Done; secrets in the payload (a login code) are erased."""
+        """Done; secrets in the payload (a sealed login code) are erased."""
         ...
 
     async def retry_at(self, notification_id: int, when: datetime, error: str) -> None: ...
@@ -73,6 +74,7 @@ async def deliver_notifications(
     sms: SmsSender,
     members: MemberNotifier,
     *,
+    secrets: SecretBox,
     batch_size: int = DELIVERY_BATCH_SIZE,
     lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryReport:
@@ -90,7 +92,7 @@ async def deliver_notifications(
                 dead += 1
                 continue
             try:
-                await _send(message, sms, members)
+                await _send(message, sms, members, secrets)
             except Exception as error:  # any notifier failure is retried, never fatal
                 text = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
                 if gives_up_after(message.attempts):
@@ -106,12 +108,14 @@ async def deliver_notifications(
             return DeliveryReport(delivered, retrying, dead)
 
 
-async def _send(message: PendingNotification, sms: SmsSender, members: MemberNotifier) -> None:
+async def _send(
+    message: PendingNotification, sms: SmsSender, members: MemberNotifier, secrets: SecretBox
+) -> None:
     kind = NotificationKind(message.kind)  # unknown: ValueError, retried by a newer worker
     if kind is NotificationKind.LOGIN_CODE:
         if message.phone is None:
             raise ValueError("a login code without a phone number")
-        code = str(message.payload["code"])
+        code = secrets.open(str(message.payload["sealed_code"]))
         minutes = int(str(message.payload.get("minutes", 5)))
         await sms.send(message.phone, login_code_text(code, minutes))
         return

@@ -27,7 +27,7 @@ MAX_RETRY_DELAY = timedelta(hours=2)
 
 
 class NotificationKind(StrEnum):
-    LOGIN_CODE = "login_code"  # SMS to a phone; the payload holds the code until delivered
+    LOGIN_CODE = "login_code"  # SMS to a phone; the payload holds the sealed code until sent
     TIER_CHANGED = "tier_changed"
     POINTS_EXPIRING = "points_expiring"
     COUPON_ISSUED = "coupon_issued"
@@ -68,6 +68,17 @@ class Outbox(Protocol):
 
     async def add_all(self, notifications: Sequence[Notification]) -> None:
         """Like ``add`` for many, in one statement (a coupon run for a thousand members)."""
+        ...
+
+
+class SecretBox(Protocol):
+    """Seals a secret (a login code) for its stay in the outbox, so that a database dump or
+    backup taken before delivery holds no usable code; only the worker opens it."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str:
+        """Raises ValueError if ``sealed`` was not sealed by this box (or was altered)."""
         ...
 
 

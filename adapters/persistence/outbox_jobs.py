@@ -20,7 +20,7 @@ from piccolo.engine.postgres import PostgresEngine
 from adapters.persistence.jobs import Database, _connection
 from adapters.persistence.rate_limits import purge_expired_counters
 from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
-from domain.notifications import MemberNotifier, SmsSender
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock
 
 log = structlog.get_logger("loyalty.jobs")
@@ -40,10 +40,10 @@ WHERE id IN (
 RETURNING id, kind, member_id, phone, payload::text AS payload, attempts, expires_at
 """
 
-# A login code is erased from its row once it is sent or abandoned.
+# A sealed login code is erased from its row once it is sent or abandoned.
 _DELIVERED = """
 UPDATE outbox SET delivered_at = $2, last_error = NULL,
-    payload = CASE WHEN kind = 'login_code' THEN payload - 'code' ELSE payload END
+    payload = CASE WHEN kind = 'login_code' THEN payload - 'sealed_code' ELSE payload END
 WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
 """
 
@@ -54,7 +54,7 @@ WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
 
 _DEAD = """
 UPDATE outbox SET dead_at = $2, last_error = $3,
-    payload = CASE WHEN kind = 'login_code' THEN payload - 'code' ELSE payload END
+    payload = CASE WHEN kind = 'login_code' THEN payload - 'sealed_code' ELSE payload END
 WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
 """
 
@@ -162,6 +162,7 @@ async def run_outbox_periodically(
     clock: Clock,
     sms: SmsSender,
     members: MemberNotifier,
+    secrets: SecretBox,
     *,
     interval: float,
     housekeeping_interval: float,
@@ -184,7 +185,9 @@ async def run_outbox_periodically(
                     login_codes_purged=codes,
                     refresh_tokens_purged=tokens,
                 )
-            report: DeliveryReport = await deliver_notifications(queue, clock, sms, members)
+            report: DeliveryReport = await deliver_notifications(
+                queue, clock, sms, members, secrets=secrets
+            )
             if report.delivered or report.retrying or report.dead:
                 log.info(
                     "jobs.deliver_notifications",
@@ -202,6 +205,7 @@ def start_outbox_worker(
     clock: Clock,
     sms: SmsSender,
     members: MemberNotifier,
+    secrets: SecretBox,
     *,
     interval: float,
     housekeeping_interval: float,
@@ -212,6 +216,7 @@ def start_outbox_worker(
             clock,
             sms,
             members,
+            secrets,
             interval=interval,
             housekeeping_interval=housekeeping_interval,
         ),

@@ -26,7 +26,7 @@ from domain.login import (
     RefreshVerdict,
     new_login_code,
 )
-from domain.notifications import Notification, NotificationKind
+from domain.notifications import Notification, NotificationKind, SecretBox
 from domain.ports import Clock, IdGenerator, RandomSource
 
 
@@ -48,6 +48,7 @@ class LoginPorts:
     hasher: LoginCodeHasher
     limiter: RateLimiter
     limits: LoginLimits
+    secrets: SecretBox
 
 
 async def _within(ports: LoginPorts, bucket: str, rule: RateLimit, now: datetime) -> None:
@@ -79,7 +80,10 @@ async def request_login_code(cmd: RequestLoginCode, uow: UnitOfWork, ports: Logi
             kind=NotificationKind.LOGIN_CODE,
             created_at=now,
             phone=phone,
-            payload={"code": code, "minutes": int(CODE_TTL.total_seconds() // 60)},
+            payload={
+                "sealed_code": ports.secrets.seal(code),
+                "minutes": int(CODE_TTL.total_seconds() // 60),
+            },
             expires_at=challenge.expires_at,
         )
     )

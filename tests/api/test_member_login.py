@@ -15,7 +15,9 @@ from litestar import Litestar
 
 from adapters.persistence.outbox_jobs import PostgresNotificationQueue
 from adapters.system import SystemClock
+from app.composition import outbox_secrets
 from app.notifications import deliver_notifications
+from app.settings import Settings
 from tests.api.client import Api, bearer
 from tests.support.fakes import RecordingMemberNotifier, RecordingSms
 
@@ -29,7 +31,12 @@ async def deliver(db_url: str) -> RecordingSms:
     connection = await asyncpg.connect(db_url)
     try:
         await deliver_notifications(
-            PostgresNotificationQueue(connection), SystemClock(), sms, RecordingMemberNotifier()
+            PostgresNotificationQueue(connection),
+            SystemClock(),
+            sms,
+            RecordingMemberNotifier(),
+            # The app under test runs on the default secrets (tests/api/conftest.py).
+            secrets=outbox_secrets(Settings()),
         )
     finally:
         await connection.close()
@@ -59,7 +66,13 @@ async def test_a_new_phone_logs_in_with_the_sms_code_and_is_enrolled(
 ) -> None:
     asked = await api.client.post("/v1/auth/otp", json={"phone": "138 0013 8000"})
     assert asked.status_code == 202
+    connection = await asyncpg.connect(clean_db)
+    try:
+        queued = await connection.fetchval("SELECT payload::text FROM outbox")
+    finally:
+        await connection.close()
     code = (await deliver(clean_db)).last_code(PHONE)  # sent to the E.164 form
+    assert code not in queued  # sealed while it waits in the outbox
 
     response = await api.client.post(
         "/v1/auth/otp/verify", json={"phone": "+86 138-0013-8000", "code": code}
@@ -79,7 +92,7 @@ async def test_a_new_phone_logs_in_with_the_sms_code_and_is_enrolled(
     finally:
         await connection.close()
     assert code not in stored["code_hash"]
-    assert code not in payload  # erased from the outbox once sent
+    assert "sealed_code" not in payload  # erased from the outbox once sent
 
 
 async def test_an_existing_member_logs_in_as_themselves(api: Api, clean_db: str) -> None:

@@ -21,7 +21,7 @@ from app.use_cases.members import EnrolMember, enrol_member
 from domain.errors import InvalidLoginCode, InvalidPhoneNumber, InvalidRefreshToken, RateLimited
 from domain.login import CODE_TTL, MAX_CODE_ATTEMPTS, REFRESH_TOKEN_TTL, LoginCodeHasher, RateLimit
 from domain.notifications import NotificationKind
-from tests.support.fakes import FakeRateLimiter, FakeWorld
+from tests.support.fakes import FakeRateLimiter, FakeSecretBox, FakeWorld
 
 PHONE = "+8613800138000"
 IP = "203.0.113.7"
@@ -48,6 +48,7 @@ def ports(
             codes_per_ip=RateLimit(per_ip, hour),
             guesses_per_ip=RateLimit(guesses, hour),
         ),
+        secrets=FakeSecretBox(),
     )
 
 
@@ -57,7 +58,7 @@ async def ask(world: FakeWorld, login: LoginPorts, phone: str = PHONE, ip: str =
         world.uow_factory, lambda uow: request_login_code(RequestLoginCode(phone, ip), uow, login)
     )
     sent = world.db.outbox.of_kind(NotificationKind.LOGIN_CODE)[-1]
-    return str(sent.payload["code"])
+    return login.secrets.open(str(sent.payload["sealed_code"]))
 
 
 async def verify(world: FakeWorld, login: LoginPorts, code: str, phone: str = PHONE) -> Session:
@@ -79,6 +80,7 @@ async def test_a_code_is_six_digits_queued_for_the_phone_and_stored_only_as_a_ha
     assert code.isdigit()
     [message] = world.db.outbox.notifications
     assert message.phone == PHONE
+    assert code not in str(message.payload)  # sealed for its stay in the outbox
     assert message.expires_at == world.clock.now() + CODE_TTL
     stored = world.db.login_challenges.challenges[PHONE]
     assert code not in stored.code_hash

@@ -17,7 +17,7 @@ from app.use_cases.tiers import SetTier, set_member_tier
 from domain.notifications import NotificationKind
 from domain.tiers import Tier
 from tests.app.test_tiers import ADMIN, SILVER, adopt, buy, enrol
-from tests.support.fakes import FakeWorld, RecordingMemberNotifier, RecordingSms
+from tests.support.fakes import FakeSecretBox, FakeWorld, RecordingMemberNotifier, RecordingSms
 
 GOLD = Tier("gold", "Gold", rank=2, threshold=50_000, earn_multiplier=Decimal(2))
 
@@ -125,7 +125,12 @@ async def test_a_kind_this_worker_does_not_know_is_retried_not_lost(world: FakeW
     )
 
     report = await deliver_notifications(
-        queue, world.clock, RecordingSms(), RecordingMemberNotifier(), batch_size=10
+        queue,
+        world.clock,
+        RecordingSms(),
+        RecordingMemberNotifier(),
+        secrets=FakeSecretBox(),
+        batch_size=10,
     )
 
     assert (report.delivered, report.retrying, report.dead) == (0, 1, 0)
@@ -143,7 +148,9 @@ async def test_the_loop_works_through_every_batch(world: FakeWorld) -> None:
     )
     notifier = RecordingMemberNotifier()
 
-    report = await deliver_notifications(queue, world.clock, RecordingSms(), notifier, batch_size=3)
+    report = await deliver_notifications(
+        queue, world.clock, RecordingSms(), notifier, secrets=FakeSecretBox(), batch_size=3
+    )
 
     assert report.delivered == 7
     assert queue.done == list(range(1, 8))

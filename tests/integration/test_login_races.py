@@ -21,7 +21,7 @@ from app.use_cases.login import (
 )
 from domain.errors import InvalidLoginCode, InvalidRefreshToken
 from domain.login import MAX_CODE_ATTEMPTS, RateLimit
-from tests.integration.test_outbox import NOW, PHONE, login_ports
+from tests.integration.test_outbox import NOW, PHONE, login_ports, queued_code
 from tests.support.fakes import FixedClock
 
 pytestmark = pytest.mark.db
@@ -59,8 +59,7 @@ async def test_twelve_concurrent_wrong_guesses_burn_the_code_for_good(
     async with uow_factory() as uow:
         await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
         await uow.commit()
-    async with engine.pool.acquire() as connection:
-        code = await connection.fetchval("SELECT payload->>'code' FROM outbox")
+    code = await queued_code(engine)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
 
     outcomes = await asyncio.gather(
@@ -86,8 +85,7 @@ async def test_the_right_code_sent_twice_at_once_logs_in_once(
     async with uow_factory() as uow:
         await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
         await uow.commit()
-    async with engine.pool.acquire() as connection:
-        code = await connection.fetchval("SELECT payload->>'code' FROM outbox")
+    code = await queued_code(engine)
 
     outcomes = await asyncio.gather(
         *(
@@ -111,8 +109,7 @@ async def test_two_concurrent_refreshes_of_one_token_let_exactly_one_through(
     async with uow_factory() as uow:
         await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
         await uow.commit()
-    async with engine.pool.acquire() as connection:
-        code = await connection.fetchval("SELECT payload->>'code' FROM outbox")
+    code = await queued_code(engine)
     session = await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
 
     outcomes = await asyncio.gather(

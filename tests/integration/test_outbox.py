@@ -33,6 +33,7 @@ from domain.notifications import MAX_DELIVERY_ATTEMPTS, Notification, Notificati
 from tests.support.fakes import (
     FakeContacts,
     FakeRateLimiter,
+    FakeSecretBox,
     FixedClock,
     RecordingMemberNotifier,
     RecordingSms,
@@ -45,6 +46,16 @@ pytestmark = pytest.mark.db
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 PHONE = "+8613800138000"
 UowFactory = Callable[[], PostgresUnitOfWork]
+BOX = FakeSecretBox()
+
+
+async def queued_code(engine: PostgresEngine) -> str:
+    """The login code waiting in the outbox, opened as the worker would."""
+    async with engine.pool.acquire() as connection:
+        sealed = await connection.fetchval(
+            "SELECT payload->>'sealed_code' FROM outbox WHERE kind = 'login_code'"
+        )
+    return BOX.open(sealed)
 
 
 def login_ports(clock: FixedClock) -> LoginPorts:
@@ -57,6 +68,7 @@ def login_ports(clock: FixedClock) -> LoginPorts:
         hasher=LoginCodeHasher(b"k" * 32),
         limiter=FakeRateLimiter(),
         limits=LoginLimits(generous, generous, generous),
+        secrets=BOX,
     )
 
 
@@ -92,7 +104,11 @@ async def deliver(
     notifier: RecordingMemberNotifier | None = None,
 ) -> tuple[int, int, int]:
     report = await deliver_notifications(
-        PostgresNotificationQueue(engine), clock, sms, notifier or RecordingMemberNotifier()
+        PostgresNotificationQueue(engine),
+        clock,
+        sms,
+        notifier or RecordingMemberNotifier(),
+        secrets=BOX,
     )
     return report.delivered, report.retrying, report.dead
 
@@ -127,7 +143,7 @@ async def test_a_login_code_fails_to_send_stays_valid_and_is_retried_with_backof
     [row] = await outbox_rows(engine)
     assert row["attempts"] == 2
     assert row["delivered_at"] == clock.now()
-    assert '"code"' not in row["payload"]
+    assert "sealed_code" not in row["payload"]
     session = await verify_login_code(
         VerifyLoginCode(PHONE, sms.last_code(PHONE), "10.0.0.1"), uow_factory, ports
     )
@@ -179,7 +195,7 @@ async def test_an_undelivered_login_code_is_abandoned_once_it_has_expired(
     assert sms.sent == []
     [row] = await outbox_rows(engine)
     assert row["dead_at"] is not None
-    assert '"code"' not in row["payload"]
+    assert "sealed_code" not in row["payload"]
 
 
 async def test_a_rollback_takes_its_notification_with_it(
@@ -312,8 +328,7 @@ async def test_housekeeping_forgets_spent_login_state_and_keeps_live_state(
     async with uow_factory() as uow:
         await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
         await uow.commit()
-    async with engine.pool.acquire() as connection:
-        code = await connection.fetchval("SELECT payload->>'code' FROM outbox")
+    code = await queued_code(engine)
     await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
 
     assert await purge_login_state(engine, NOW) == (1, 0, 0)

@@ -41,6 +41,7 @@ from domain.notifications import (
     Notification,
     NotificationKind,
     Outbox,
+    SecretBox,
     SmsSender,
     tier_changed,
 )
@@ -775,6 +776,18 @@ class FakeRateLimiter:
         return None if self.hits[key] <= rule.limit else start + rule.window - now
 
 
+class FakeSecretBox:
+    """Seals reversibly but visibly: the sealed form never contains the secret as is."""
+
+    def seal(self, secret: str) -> str:
+        return "sealed:" + secret[::-1] + ":x"
+
+    def open(self, sealed: str) -> str:
+        if not (sealed.startswith("sealed:") and sealed.endswith(":x")):
+            raise ValueError("not sealed by this box")
+        return sealed[len("sealed:") : -len(":x")][::-1]
+
+
 class RecordingSms:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -950,6 +963,7 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
     limiter: RateLimiter = FakeRateLimiter()
     sms: SmsSender = RecordingSms()
     notifier: MemberNotifier = RecordingMemberNotifier()
+    box: SecretBox = FakeSecretBox()
     clock: Clock = FixedClock()
     random: RandomSource = SequenceRandom()
     ids: IdGenerator = SequentialIds()
@@ -975,4 +989,5 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
         limiter,
         sms,
         notifier,
+        box,
     )
