@@ -11,6 +11,7 @@ from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
 from adapters.persistence.coupon_jobs import start_coupon_scheduler
 from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
+from adapters.persistence.outbox_jobs import start_outbox_worker
 from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
 from app.composition import build_container, close_container
 from app.container import Container
@@ -57,6 +58,21 @@ def create_app(
                     container.engine,
                     container.clock,
                     interval=max(settings.jobs_interval_seconds, REVIEW_INTERVAL_SECONDS),
+                )
+            )
+            assert container.sms is not None
+            assert container.member_notifier is not None
+            assert container.login is not None
+            # Login codes must go out within seconds; reminders and purges are hourly work.
+            jobs.append(
+                start_outbox_worker(
+                    container.engine,
+                    container.clock,
+                    container.sms,
+                    container.member_notifier,
+                    container.login.secrets,
+                    interval=settings.outbox_interval_seconds,
+                    housekeeping_interval=settings.jobs_interval_seconds,
                 )
             )
         return container

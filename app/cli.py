@@ -60,6 +60,13 @@ def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     tokens = build_tokens(settings, SystemClock())
     if args.role == "admin":
+        if settings.admin_jwks_url:
+            print(
+                "refused: LOYALTY_ADMIN_JWKS_URL is set, so admin tokens come from the identity "
+                "provider and the service would reject this one",
+                file=sys.stderr,
+            )
+            return 1
         issued = tokens.issue_admin_token(args.subject, args.ttl)
     else:
         issued = tokens.issue_member_token(UUID(args.subject), args.ttl)
@@ -270,6 +277,49 @@ def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.outbox_jobs import PostgresNotificationQueue
+    from app.notifications import DeliveryReport, deliver_notifications
+
+    async def run() -> DeliveryReport:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            assert container.sms is not None
+            assert container.member_notifier is not None
+            assert container.login is not None
+            return await deliver_notifications(
+                PostgresNotificationQueue(container.engine),
+                container.clock,
+                container.sms,
+                container.member_notifier,
+                secrets=container.login.secrets,
+                batch_size=args.batch_size,
+            )
+        finally:
+            await close_container(container)
+
+    report = asyncio.run(run())
+    print(
+        f"delivered {report.delivered} notifications, {report.retrying} to retry later, "
+        f"{report.dead} given up"
+    )
+    return 0
+
+
+def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.outbox_jobs import REMINDER_HORIZON, remind_points_expiring
+
+    async def run() -> int:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            return await remind_points_expiring(container.engine, container.clock.now())
+        finally:
+            await close_container(container)
+
+    print(f"queued {asyncio.run(run())} reminders of points expiring within {REMINDER_HORIZON}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -341,6 +391,15 @@ def parser() -> argparse.ArgumentParser:
     )
     birthdays.add_argument("--batch-size", type=int, default=500, help="members per transaction")
     birthdays.set_defaults(handler=cmd_birthday_coupons)
+    deliver = jobs_sub.add_parser(
+        "deliver-notifications", help="send due outbox messages (SMS codes, member notices)"
+    )
+    deliver.add_argument("--batch-size", type=int, default=100, help="messages per claim")
+    deliver.set_defaults(handler=cmd_deliver_notifications)
+    jobs_sub.add_parser(
+        "remind-points-expiring",
+        help="queue one notice per member and expiry date for points expiring within 7 days",
+    ).set_defaults(handler=cmd_remind_points_expiring)
     return root
 
 

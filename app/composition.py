@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import timedelta
 from functools import partial
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
 
 from adapters.contacts import LibraryContactNormaliser
+from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
+from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
 from adapters.persistence.engine import start_engine, stop_engine
+from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
 from app.container import Container
 from app.principal import Role
 from app.settings import Settings
+from app.use_cases.login import LoginLimits, LoginPorts
+from domain.card_tokens import CardTokenCodec
+from domain.login import LoginCodeHasher, RateLimit
 from domain.ports import Clock
 
 
 def build_tokens(settings: Settings, clock: Clock) -> TokenService:
+    admin_verifier = None
+    if settings.admin_jwks_url:
+        assert settings.admin_jwt_issuer  # Settings.check insists on both
+        assert settings.admin_jwt_audience
+        admin_verifier = AdminJwksVerifier(
+            settings.admin_jwks_url,
+            issuer=settings.admin_jwt_issuer,
+            audience=settings.admin_jwt_audience,
+            clock=clock,
+        )
     return TokenService(
+        admin_verifier=admin_verifier,
         secret=settings.jwt_secret,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
@@ -45,7 +69,45 @@ async def build_container(
         uow=partial(PostgresUnitOfWork, engine),
         tokens=build_tokens(settings, clock),
         engine=engine,
+        **login_ports(settings, engine, clock),
     )
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    # One configured secret, a separate key per use: a login-code HMAC can never pass for a
+    # card code or a JWT signature.
+    return hmac.new(settings.jwt_secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def outbox_secrets(settings: Settings) -> AesGcmSecretBox:
+    """The same box in every process: whoever queues a login code, any worker can send it."""
+    return AesGcmSecretBox(derived_key(settings, "loyalty/outbox-secrets"))
+
+
+def _limit(rate: tuple[int, int]) -> RateLimit:
+    return RateLimit(rate[0], timedelta(seconds=rate[1]))
+
+
+def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dict[str, Any]:
+    return {
+        "login": LoginPorts(
+            clock=clock,
+            ids=UuidGenerator(),
+            random=CryptoRandom(),
+            contacts=LibraryContactNormaliser(settings.default_phone_region),
+            hasher=LoginCodeHasher(derived_key(settings, "loyalty/login-codes")),
+            limiter=PostgresRateLimiter(engine),
+            limits=LoginLimits(
+                codes_per_phone=_limit(settings.login_codes_per_phone),
+                codes_per_ip=_limit(settings.login_codes_per_ip),
+                guesses_per_ip=_limit(settings.login_guesses_per_ip),
+            ),
+            secrets=outbox_secrets(settings),
+        ),
+        "card_tokens": CardTokenCodec(derived_key(settings, "loyalty/card-tokens")),
+        "sms": FileSmsSender(settings.dev_sms_dir) if settings.dev_sms_dir else LogSmsSender(),
+        "member_notifier": LogMemberNotifier(),
+    }
 
 
 async def close_container(container: Container) -> None:

@@ -7,7 +7,10 @@ from typing import Any
 
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
+from app.use_cases.login import LoginPorts
+from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
+from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 
 
@@ -21,3 +24,8 @@ class Container:
     uow: UnitOfWorkFactory
     tokens: Any  # the HTTP adapter's TokenService; typed loosely so app/ stays adapter-free
     engine: Any = None
+    # Member login, card codes and notifications; always set by the composition root.
+    login: LoginPorts | None = None
+    card_tokens: CardTokenCodec | None = None
+    sms: SmsSender | None = None
+    member_notifier: MemberNotifier | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,23 @@ def _list(env: dict[str, str], name: str, default: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, default).split(",") if part.strip())
 
 
+def _rate(env: dict[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """'5/3600': five requests per window of 3600 seconds."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    limit, _, seconds = raw.partition("/")
+    try:
+        parsed = (int(limit), int(seconds))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must look like 5/3600 (requests/seconds), got {raw!r}"
+        ) from None
+    if parsed[0] < 1 or parsed[1] < 1:
+        raise SettingsError(f"{name} needs a positive limit and window, got {raw!r}")
+    return parsed
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
@@ -61,6 +79,16 @@ class Settings:
     log_level: str = "INFO"
     jobs_in_process: bool = False  # run the points jobs in the service (advisory-locked)
     jobs_interval_seconds: int = 3600
+    # Member login, card codes, notifications, identity-provider admin tokens.
+    login_codes_per_phone: tuple[int, int] = (5, 3600)  # (requests, window seconds)
+    login_codes_per_ip: tuple[int, int] = (20, 3600)
+    login_guesses_per_ip: tuple[int, int] = (30, 3600)
+    trusted_proxies: tuple[str, ...] = ()
+    outbox_interval_seconds: int = 2
+    dev_sms_dir: Path | None = None
+    admin_jwks_url: str | None = None
+    admin_jwt_issuer: str | None = None
+    admin_jwt_audience: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -88,6 +116,17 @@ class Settings:
             log_level=env.get("LOYALTY_LOG_LEVEL", "INFO").upper(),
             jobs_in_process=_bool(env, "LOYALTY_JOBS_IN_PROCESS", False),
             jobs_interval_seconds=_int(env, "LOYALTY_JOBS_INTERVAL", 3600),
+            login_codes_per_phone=_rate(env, "LOYALTY_LOGIN_CODES_PER_PHONE", (5, 3600)),
+            login_codes_per_ip=_rate(env, "LOYALTY_LOGIN_CODES_PER_IP", (20, 3600)),
+            login_guesses_per_ip=_rate(env, "LOYALTY_LOGIN_GUESSES_PER_IP", (30, 3600)),
+            trusted_proxies=_list(env, "LOYALTY_TRUSTED_PROXIES", ""),
+            outbox_interval_seconds=_int(env, "LOYALTY_OUTBOX_INTERVAL", 2),
+            dev_sms_dir=Path(env["LOYALTY_DEV_SMS_DIR"])
+            if env.get("LOYALTY_DEV_SMS_DIR")
+            else None,
+            admin_jwks_url=env.get("LOYALTY_ADMIN_JWKS_URL") or None,
+            admin_jwt_issuer=env.get("LOYALTY_ADMIN_JWT_ISSUER") or None,
+            admin_jwt_audience=env.get("LOYALTY_ADMIN_JWT_AUDIENCE") or None,
         )
         settings.check()
         return settings
@@ -110,3 +149,19 @@ class Settings:
             raise SettingsError("need 1 <= LOYALTY_DB_POOL_MIN <= LOYALTY_DB_POOL_MAX")
         if self.jobs_interval_seconds < 1:
             raise SettingsError("LOYALTY_JOBS_INTERVAL must be at least 1 second")
+        if self.outbox_interval_seconds < 1:
+            raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")
+        if self.admin_jwks_url and not (self.admin_jwt_issuer and self.admin_jwt_audience):
+            raise SettingsError(
+                "LOYALTY_ADMIN_JWKS_URL needs LOYALTY_ADMIN_JWT_ISSUER and "
+                "LOYALTY_ADMIN_JWT_AUDIENCE: tokens are checked against both"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"LOYALTY_TRUSTED_PROXIES: {proxy!r} is not an address or network"
+                ) from None
+        if self.is_production and self.dev_sms_dir is not None:
+            raise SettingsError("LOYALTY_DEV_SMS_DIR writes login codes to disk: not in production")

@@ -14,6 +14,8 @@ from domain.coupon_repositories import (
     RewardSettingsRepository,
 )
 from domain.feedback import FeedbackRepository
+from domain.login import LoginChallengeRepository, RefreshTokenRepository
+from domain.notifications import Outbox
 from domain.payments import PaymentRepository
 from domain.repositories import (
     AuditLog,
@@ -61,6 +63,12 @@ class UnitOfWork(Protocol):
     def payments(self) -> PaymentRepository: ...
     @property
     def feedback(self) -> FeedbackRepository: ...
+    @property
+    def login_challenges(self) -> LoginChallengeRepository: ...
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> Self: ...
 

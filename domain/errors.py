@@ -212,3 +212,27 @@ class ChanceNotPlayable(Conflict):
 class OrderNotFound(NotFound):
     code = "order_not_found"
     title = "No such order for this member"
+
+
+# Member login --------------------------------------------------------------------------------
+
+
+class InvalidLoginCode(InvalidCredentials):
+    """Wrong, expired, used or exhausted: one answer, so that nobody learns which."""
+
+    code = "invalid_login_code"
+    title = "The login code is not valid"
+
+
+class InvalidRefreshToken(InvalidCredentials):
+    code = "invalid_refresh_token"
+    title = "The refresh token is not valid"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "Too many requests; try again later"
+
+    def __init__(self, retry_after_seconds: int, detail: str | None = None) -> None:
+        self.retry_after_seconds = max(1, retry_after_seconds)
+        super().__init__(detail)

@@ -168,8 +168,8 @@ class TierRepository(Protocol):
     async def adopt_policy(self, policy: TierPolicy, actor: str, at: datetime) -> int:
         """Like ``save_policy`` (raises ``TierPolicyChanged`` if the version is taken), and
         moves, set-based, every member whose tier the policy removes or who qualifies for a
-        higher tier under it (reason ``policy_change``); nobody is moved down. Returns how
-        many members moved."""
+        higher tier under it (reason ``policy_change``); nobody is moved down. Each move
+        queues a ``tier_changed`` notification in the outbox. Returns how many members moved."""
         ...
 
 

@@ -16,7 +16,7 @@ Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitab
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
-def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -24,7 +24,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("the Authorization header must be 'Bearer <token>'")
     try:
-        return connection.app.state.container.tokens.verify(token.strip())  # type: ignore[no-any-return]
+        return await connection.app.state.container.tokens.authenticate(token.strip())  # type: ignore[no-any-return]
     except InvalidToken:
         raise unauthenticated("the token is invalid or has expired") from None
 
@@ -33,7 +33,7 @@ def require_role(role: Role) -> Guard:
     # Async so that Litestar calls it on the event loop instead of handing every request's
     # token check to a worker thread.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = authenticate(connection)
+        principal = await authenticate(connection)
         if principal.role is not role:
             raise forbidden(f"this operation needs a {role.value} token")
         connection.state.principal = principal

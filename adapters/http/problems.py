@@ -27,6 +27,7 @@ from domain.errors import (
     InvalidCredentials,
     InvalidInput,
     NotFound,
+    RateLimited,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -67,6 +68,8 @@ def status_for(error: DomainError) -> int:
         return 404
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, RateLimited):
+        return 429
     return 422
 
 
@@ -104,7 +107,10 @@ def _problem(
 
 def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
     status, body = domain_problem(error)
-    return _problem(status, body)
+    headers = None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    return _problem(status, body, headers)
 
 
 def handle_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:

@@ -26,9 +26,11 @@ from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
+from adapters.http.controllers.me_card_token import MeCardTokenController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
 from adapters.http.controllers.me_feedback import MeFeedbackController
+from adapters.http.controllers.member_login import MemberLoginController
 from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from adapters.http.controllers.webhooks_shop import ShopWebhookController
@@ -51,6 +53,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         HealthController,
         AuthController,
         DrawOddsController,
+        MemberLoginController,
         _area(
             "/v1/admin",
             Role.ADMIN,
@@ -74,7 +77,13 @@ def route_handlers() -> list[ControllerRouterHandler]:
         _area(
             "/v1/me",
             Role.MEMBER,
-            [MeController, MeCouponsController, MeDrawsController, MeFeedbackController],
+            [
+                MeController,
+                MeCouponsController,
+                MeDrawsController,
+                MeFeedbackController,
+                MeCardTokenController,
+            ],
         ),
         # Webhooks authenticate by the signature over their body, not by a bearer token.
         Router(

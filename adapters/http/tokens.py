@@ -12,6 +12,7 @@ from uuid import UUID
 
 import jwt
 
+from adapters.http.jwks import AdminJwksVerifier, JwksError
 from app.principal import Principal, Role
 from domain.ports import Clock
 
@@ -38,7 +39,9 @@ class TokenService:
         audience: str,
         clock: Clock,
         ttl_seconds: dict[Role, int],
+        admin_verifier: AdminJwksVerifier | None = None,
     ) -> None:
+        self._admin_verifier = admin_verifier
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
@@ -99,6 +102,22 @@ class TokenService:
             return Principal(role, subject)
         except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
             raise InvalidToken(str(error)) from None
+
+    async def authenticate(self, token: str) -> Principal:
+        """What the HTTP guard calls: identity-provider admin tokens when a JWKS is configured
+        (and then no HS256 admin token: a leaked service secret must not mint admins), the
+        service's own HS256 tokens otherwise."""
+        if self._admin_verifier is None:
+            return self.verify(token)
+        if self._admin_verifier.handles(token):
+            try:
+                return await self._admin_verifier.verify(token)
+            except JwksError as error:
+                raise InvalidToken(str(error)) from None
+        principal = self.verify(token)
+        if principal.role is Role.ADMIN:
+            raise InvalidToken("admin tokens come from the identity provider")
+        return principal
 
     def issue_admin_token(self, subject: str, ttl_seconds: int | None = None) -> IssuedToken:
         return self.issue(Principal(Role.ADMIN, subject), ttl_seconds)

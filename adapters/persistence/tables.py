@@ -392,6 +392,57 @@ class FeedbackRow(Table, tablename="feedback"):
     updated_by = Varchar(length=200, null=True, default=None)
 
 
+# Member login and notifications ----------------------------------------------------------------
+
+
+class LoginChallengeRow(Table, tablename="login_challenges"):
+    """The phone's current login code, as an HMAC; a new code replaces the row."""
+
+    phone = Varchar(length=16, primary_key=True)
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    attempts = Integer(default=0)
+    consumed_at = Timestamptz(null=True, default=None)
+
+
+class RefreshTokenRow(Table, tablename="refresh_tokens"):
+    id = UUID(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    family_id = UUID(index=True)
+    parent_id = UUID(null=True, default=None)
+    token_hash = Varchar(length=128, unique=True)
+    issued_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class RateLimitCounterRow(Table, tablename="rate_limit_counters"):
+    """One row per bucket and fixed window (the key names both); purged once expired."""
+
+    key = Varchar(length=300, primary_key=True)
+    hits = Integer(default=0)
+    expires_at = Timestamptz()
+
+
+class OutboxRow(Table, tablename="outbox"):
+    id = BigSerial(primary_key=True)
+    kind = Varchar(length=32)
+    member_id = ForeignKey(MemberRow, null=True, default=None, **RESTRICT)
+    phone = Varchar(length=16, null=True, default=None)
+    payload = JSONB(default={})
+    created_at = Timestamptz()
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz()
+    delivered_at = Timestamptz(null=True, default=None)
+    dead_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=500, null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    # Makes a job's notification idempotent (points expiring: one per member and expiry date).
+    dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -423,4 +474,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ShopReviewRow,
     StripePaymentRow,
     FeedbackRow,
+    LoginChallengeRow,
+    RefreshTokenRow,
+    RateLimitCounterRow,
+    OutboxRow,
 )

@@ -177,6 +177,19 @@ history AS (
     WHERE changed.action IN ('up', 'down')
     ORDER BY changed.id
     RETURNING 1
+),
+-- The member hears of the move through the outbox, committed with it.
+notified AS (
+    INSERT INTO outbox (kind, member_id, payload, created_at, next_attempt_at, attempts)
+    SELECT 'tier_changed', changed.id,
+           jsonb_build_object('from', changed.current_code, 'to', changed.qualified_code,
+                              'reason', CASE changed.action WHEN 'up' THEN 'qualified'
+                                                            ELSE 'review' END),
+           $1::timestamptz, $1::timestamptz, 0
+    FROM changed
+    WHERE changed.action IN ('up', 'down')
+    ORDER BY changed.id
+    RETURNING 1
 )
 SELECT
     (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
@@ -184,7 +197,8 @@ SELECT
     (SELECT count(*) FROM changed WHERE action = 'start') AS grace_started,
     (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
         AS grace_cleared,
-    (SELECT count(*) FROM history) AS history
+    (SELECT count(*) FROM history) AS history,
+    (SELECT count(*) FROM notified) AS notified
 """
 )
 
@@ -219,7 +233,7 @@ async def _review_batch(
         row = await connection.fetchrow(_REVIEW_CHANGING, now, low, high)
         reviewed = await connection.fetchval(_BATCH_SIZE_OF, low, high)
     assert row is not None
-    if row["history"] != row["upgraded"] + row["downgraded"]:
+    if not row["history"] == row["notified"] == row["upgraded"] + row["downgraded"]:
         raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
     return row, int(reviewed)
 

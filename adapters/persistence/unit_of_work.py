@@ -18,7 +18,12 @@ from adapters.persistence.repositories.coupons import (
 from adapters.persistence.repositories.draws import PostgresDrawRepository
 from adapters.persistence.repositories.feedback import PostgresFeedbackRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
+from adapters.persistence.repositories.login import (
+    PostgresLoginChallengeRepository,
+    PostgresRefreshTokenRepository,
+)
 from adapters.persistence.repositories.members import PostgresMemberRepository
+from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
 from adapters.persistence.repositories.program import (
     PostgresProgramRepository,
@@ -52,6 +57,9 @@ class PostgresUnitOfWork:
     shop = PostgresShopRepository()
     payments = PostgresPaymentRepository()
     feedback = PostgresFeedbackRepository()
+    login_challenges = PostgresLoginChallengeRepository()
+    refresh_tokens = PostgresRefreshTokenRepository()
+    outbox = PostgresOutbox()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine

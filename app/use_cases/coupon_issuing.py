@@ -19,6 +19,7 @@ from domain.coupon_codes import new_code
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponTemplate
 from domain.errors import CouponTemplateClosed, CouponTemplateNotFound
+from domain.notifications import coupon_issued
 from domain.ports import IdGenerator, RandomSource
 
 # A code collision needs two equal 70-bit draws; three rounds make a stuck issue impossible
@@ -95,6 +96,8 @@ async def issue_from_template(
     coupons = await _store(uow, template, candidates, origin, issuer)
     if coupons:
         await uow.coupon_templates.count_issued(template.id, len(coupons))
+        # Told in the same transaction: a rolled-back issue sends nothing.
+        await uow.outbox.add_all([coupon_issued(c, issuer.now) for c in coupons])
     return Issued(template, tuple(coupons), tuple(skipped))
 
 

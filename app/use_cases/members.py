@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import MemberSummary, member_summary
+from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
 from domain.errors import CardBlocked, InvalidInput, MemberExists, MemberNotFound
@@ -76,16 +77,28 @@ async def _unused_card_number(uow: UnitOfWork, random: RandomSource) -> str:
 class LookupMember:
     card_number: str | None = None
     phone: str | None = None
+    card_token: str | None = None
 
 
 async def lookup_member(
-    query: LookupMember, uow: UnitOfWork, *, contacts: ContactNormaliser
+    query: LookupMember,
+    uow: UnitOfWork,
+    *,
+    contacts: ContactNormaliser,
+    card_tokens: CardTokenCodec | None = None,
+    clock: Clock | None = None,
 ) -> MemberSummary:
-    given = [v for v in (query.card_number, query.phone) if v]
+    given = [v for v in (query.card_number, query.phone, query.card_token) if v]
     if len(given) != 1:
         raise InvalidInput("give exactly one of card_number, phone or card_token")
     member: Member | None
-    if query.card_number:
+    if query.card_token:
+        if card_tokens is None or clock is None:
+            raise RuntimeError("looking up by card_token needs the card token codec and clock")
+        # Expired and forged codes get the same answer as an unknown member.
+        member_id = card_tokens.resolve(query.card_token, clock.now())
+        member = await uow.members.get(member_id) if member_id else None
+    elif query.card_number:
         card = await uow.members.find_card(parse_card_number(query.card_number))
         if card is None:
             raise MemberNotFound()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import TierView
 from domain.errors import MemberNotFound
+from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
 from domain.tier_policy import TierPolicy, on_purchase, set_by_hand
@@ -29,6 +30,7 @@ async def upgrade_if_qualified(
     decision = on_purchase(policy, standing, value)
     if decision.change is not None:
         await uow.members.change_tier(member_id, decision, TierEvent(now, policy.version))
+        await uow.outbox.add(tier_changed(member_id, decision.change, now))
     tier = policy.ladder.get(decision.standing.tier_code) or policy.ladder.entry_tier
     return TierView(tier.code, tier.name)
 
@@ -121,6 +123,8 @@ async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> Tie
     await uow.members.change_tier(
         cmd.member_id, decision, TierEvent(now, policy.version, cmd.actor, cmd.reason)
     )
+    if decision.change is not None:
+        await uow.outbox.add(tier_changed(cmd.member_id, decision.change, now))
     await uow.audit.record(
         AuditRecord(
             cmd.actor,

@@ -15,6 +15,7 @@ from app.use_cases.sales import LineInput, PriceSale, RefundSale, quote_sale
 from domain.coupon_codes import display
 from domain.coupons import CouponKind, CouponStatus, CouponTemplate, CouponTerms, Validity
 from domain.errors import CouponNotRedeemable, CouponTemplateClosed, CouponTemplateNotFound
+from domain.notifications import NotificationKind
 from domain.sales import RefundLine
 from tests.app.test_sales import LINES, STORE, enrol, quote, record, refund, sale_cmd
 from tests.support.fakes import FakeWorld
@@ -304,3 +305,14 @@ async def test_quote_and_sale_agree_on_the_discount(world: FakeWorld) -> None:
     sold = await record(world, sale_cmd(a, coupon_codes=[code]))
     assert quoted.pricing == sold.pricing
     assert sold.pricing.discount_total == 3_750
+
+
+async def test_each_issued_coupon_is_announced_to_its_member_in_the_same_transaction(
+    world: FakeWorld,
+) -> None:
+    a, b = await enrol(world, "13800138001"), await enrol(world, "13800138002")
+    t = await template(world)
+    issued = await issue(world, t.id, a, b)
+    sent = world.db.outbox.of_kind(NotificationKind.COUPON_ISSUED)
+    assert sorted(n.member_id for n in sent if n.member_id) == sorted([a, b])
+    assert all(display(c.code) not in str(n.payload) for n in sent for c in issued.coupons)

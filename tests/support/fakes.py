@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import random as _random
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,26 @@ from domain.cards import CardStatus, MemberCard
 from domain.contacts import ContactNormaliser
 from domain.errors import InvalidEmail, InvalidPhoneNumber, TierPolicyChanged
 from domain.feedback import Feedback, FeedbackKind, FeedbackPage, FeedbackStatus
+from domain.login import (
+    LoginChallenge,
+    LoginChallengeRepository,
+    RateLimit,
+    RateLimiter,
+    RefreshToken,
+    RefreshTokenRepository,
+)
+from domain.login import window_start as login_window_start
 from domain.members import Member
+from domain.notifications import (
+    DeliveryFailed,
+    MemberNotifier,
+    Notification,
+    NotificationKind,
+    Outbox,
+    SecretBox,
+    SmsSender,
+    tier_changed,
+)
 from domain.payments import StripePayment
 from domain.points import Consumption, LedgerEntry, Lot, PointsAccount
 from domain.ports import Clock, IdGenerator, RandomSource
@@ -637,6 +656,8 @@ class FakeTierRepository:
                 TierChange(member.tier_code, qualified.code, TierChangeReason.POLICY_CHANGE),
             )
             await db.members.change_tier(member.id, decision, TierEvent(at, policy.version, actor))
+            assert decision.change is not None
+            await db.outbox.add(tier_changed(member.id, decision.change, at))
             moved += 1
         self.policies.append(policy)
         self.current = policy.ladder
@@ -803,6 +824,123 @@ class FakeFeedbackRepository:
         return copy.deepcopy(sorted(mine, key=lambda f: f.created_at, reverse=True)[:limit])
 
 
+# Member login and the outbox -----------------------------------------------------------------
+
+
+class FakeLoginChallengeRepository:
+    def __init__(self) -> None:
+        self.challenges: dict[str, LoginChallenge] = {}
+        self.consumed: set[str] = set()
+
+    async def replace(self, challenge: LoginChallenge) -> None:
+        self.challenges[challenge.phone] = challenge
+        self.consumed.discard(challenge.phone)
+
+    async def count_attempt(self, phone: str, now: datetime) -> LoginChallenge | None:
+        challenge = self.challenges.get(phone)
+        if challenge is None or phone in self.consumed or not challenge.is_live(now):
+            return None
+        counted = replace(challenge, attempts=challenge.attempts + 1)
+        self.challenges[phone] = counted
+        return counted
+
+    async def consume(self, phone: str, at: datetime) -> None:
+        self.consumed.add(phone)
+
+
+class FakeRefreshTokenRepository:
+    def __init__(self) -> None:
+        self.tokens: dict[UUID, RefreshToken] = {}
+
+    async def add(self, token: RefreshToken) -> None:
+        if any(t.token_hash == token.token_hash for t in self.tokens.values()):
+            raise ConstraintViolation("refresh token hash is taken")
+        self.tokens[token.id] = token
+
+    async def get_for_update(self, token_hash: str) -> RefreshToken | None:
+        return next((t for t in self.tokens.values() if t.token_hash == token_hash), None)
+
+    async def mark_used(self, token_id: UUID, at: datetime) -> None:
+        self.tokens[token_id] = replace(self.tokens[token_id], used_at=at)
+
+    async def revoke_family(self, family_id: UUID, at: datetime) -> int:
+        revoked = 0
+        for token_id, token in list(self.tokens.items()):
+            if token.family_id == family_id and token.revoked_at is None:
+                self.tokens[token_id] = replace(token, revoked_at=at)
+                revoked += 1
+        return revoked
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
+
+    async def add(self, notification: Notification) -> None:
+        self.notifications.append(notification)
+
+    async def add_all(self, notifications: Sequence[Notification]) -> None:
+        self.notifications.extend(notifications)
+
+    def of_kind(self, kind: NotificationKind) -> list[Notification]:
+        return [n for n in self.notifications if n.kind is kind]
+
+
+class FakeRateLimiter:
+    """Counts outside any unit of work, as the PostgreSQL limiter's autocommit does."""
+
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+
+    async def hit(self, bucket: str, rule: RateLimit, now: datetime) -> timedelta | None:
+        start = login_window_start(rule, now)
+        key = f"{bucket}@{start.isoformat()}"
+        self.hits[key] = self.hits.get(key, 0) + 1
+        return None if self.hits[key] <= rule.limit else start + rule.window - now
+
+
+class FakeSecretBox:
+    """Seals reversibly but visibly: the sealed form never contains the secret as is."""
+
+    def seal(self, secret: str) -> str:
+        return "sealed:" + secret[::-1] + ":x"
+
+    def open(self, sealed: str) -> str:
+        if not (sealed.startswith("sealed:") and sealed.endswith(":x")):
+            raise ValueError("not sealed by this box")
+        return sealed[len("sealed:") : -len(":x")][::-1]
+
+
+class RecordingSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.failing = False
+
+    async def send(self, phone: str, text: str) -> None:
+        if self.failing:
+            raise DeliveryFailed("the SMS gateway is down")
+        self.sent.append((phone, text))
+
+    def last_code(self, phone: str) -> str:
+        texts = [text for to, text in self.sent if to == phone]
+        match = re.search(r"\b(\d{6})\b", texts[-1])
+        assert match is not None
+        return match.group(1)
+
+
+class RecordingMemberNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[UUID, NotificationKind, dict[str, object]]] = []
+        self.failing = False
+
+    async def notify(
+        self, member_id: UUID, kind: NotificationKind, payload: Mapping[str, object]
+    ) -> None:
+        if self.failing:
+            raise DeliveryFailed("the push service is down")
+        self.sent.append((member_id, kind, dict(payload)))
+
+
 # The database and the unit of work ---------------------------------------------------------
 
 
@@ -832,6 +970,9 @@ class FakeDatabase:
         self.shop.link(self)
         self.payments = FakePaymentRepository()
         self.feedback = FakeFeedbackRepository()
+        self.login_challenges = FakeLoginChallengeRepository()
+        self.refresh_tokens = FakeRefreshTokenRepository()
+        self.outbox = FakeOutbox()
 
     def _repositories(self) -> dict[str, object]:
         return dict(vars(self))
@@ -865,6 +1006,9 @@ class FakeUnitOfWork:
         self.shop = self.db.shop
         self.payments = self.db.payments
         self.feedback = self.db.feedback
+        self.login_challenges = self.db.login_challenges
+        self.refresh_tokens = self.db.refresh_tokens
+        self.outbox = self.db.outbox
         self.committed = False
         self.rolled_back = False
         self._start: dict[str, dict[str, Any]] | None = None
@@ -945,6 +1089,13 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
     tiers: TierRepository = db.tiers
     audit: AuditLog = db.audit
     idempotency: IdempotencyStore = db.idempotency
+    login_challenges: LoginChallengeRepository = db.login_challenges
+    refresh_tokens: RefreshTokenRepository = db.refresh_tokens
+    outbox: Outbox = db.outbox
+    limiter: RateLimiter = FakeRateLimiter()
+    sms: SmsSender = RecordingSms()
+    notifier: MemberNotifier = RecordingMemberNotifier()
+    box: SecretBox = FakeSecretBox()
     clock: Clock = FixedClock()
     random: RandomSource = SequenceRandom()
     ids: IdGenerator = SequentialIds()
@@ -964,4 +1115,11 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
         random,
         ids,
         contacts,
+        login_challenges,
+        refresh_tokens,
+        outbox,
+        limiter,
+        sms,
+        notifier,
+        box,
     )

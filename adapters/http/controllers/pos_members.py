@@ -61,7 +61,7 @@ class PosMembersController(Controller):
     @get(
         "/lookup",
         operation_id="posLookupMember",
-        summary="Identify a member by card number or phone",
+        summary="Identify a member by card number, phone or the app's rotating card code",
         responses=problems(401, 403, 404, 422),
     )
     async def lookup(
@@ -69,11 +69,18 @@ class PosMembersController(Controller):
         container: NamedDependency[Container],
         card_number: Annotated[str | None, QueryParameter(max_length=32)] = None,
         phone: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        card_token: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> MemberSummaryOut:
-        query = LookupMember(card_number=card_number, phone=phone)
+        query = LookupMember(card_number=card_number, phone=phone, card_token=card_token)
 
         async def find(uow: UnitOfWork) -> tuple[MemberSummary, Sequence[Coupon]]:
-            summary = await lookup_member(query, uow, contacts=container.contacts)
+            summary = await lookup_member(
+                query,
+                uow,
+                contacts=container.contacts,
+                card_tokens=container.card_tokens,
+                clock=container.clock,
+            )
             # The coupons the cashier can apply at this till now.
             coupons = await usable_coupons(
                 summary.member_id, uow, clock=container.clock, channel=IN_STORE

@@ -28,6 +28,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with current state or an earlier request",
     422: "Invalid input or a programme rule refuses it",
+    429: "Too many requests: wait for the Retry-After header's seconds",
 }
 
 

@@ -50,6 +50,14 @@ recorded AS (
     INSERT INTO tier_changes (member_id, from_code, to_code, reason, at, actor, note,
                               policy_version)
     SELECT id, from_code, to_code, 'policy_change', {}, {}, NULL, {} FROM moved
+    RETURNING member_id, from_code, to_code, at
+),
+notified AS (
+    INSERT INTO outbox (kind, member_id, payload, created_at, next_attempt_at, attempts)
+    SELECT 'tier_changed', member_id,
+           jsonb_build_object('from', from_code, 'to', to_code, 'reason', 'policy_change'),
+           at, at, 0
+    FROM recorded
     RETURNING 1
 )
 SELECT count(*) AS moved FROM recorded

@@ -1,0 +1,230 @@
+"""The outbox worker's SQL, the points-expiring reminders, and their in-process scheduling.
+
+Claiming is ``FOR UPDATE SKIP LOCKED`` inside one UPDATE that counts the attempt and pushes
+``next_attempt_at`` past a lease: any number of workers (processes, or the CLI next to the
+service) share the queue without sending a message twice at once, and no lock is held while a
+notifier talks to the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+import structlog
+from piccolo.engine.postgres import PostgresEngine
+
+from adapters.persistence.jobs import Database, _connection
+from adapters.persistence.rate_limits import purge_expired_counters
+from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
+from domain.ports import Clock
+
+log = structlog.get_logger("loyalty.jobs")
+
+REMINDER_HORIZON = timedelta(days=7)
+LOGIN_STATE_RETENTION = timedelta(days=1)
+
+_CLAIM = """
+UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $1
+    ORDER BY next_attempt_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, member_id, phone, payload::text AS payload, attempts, expires_at
+"""
+
+# A sealed login code is erased from its row once it is sent or abandoned.
+_DELIVERED = """
+UPDATE outbox SET delivered_at = $2, last_error = NULL,
+    payload = CASE WHEN kind = 'login_code' THEN payload - 'sealed_code' ELSE payload END
+WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
+"""
+
+_RETRY = """
+UPDATE outbox SET next_attempt_at = $2, last_error = $3
+WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
+"""
+
+_DEAD = """
+UPDATE outbox SET dead_at = $2, last_error = $3,
+    payload = CASE WHEN kind = 'login_code' THEN payload - 'sealed_code' ELSE payload END
+WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
+"""
+
+# Points expiring within the horizon, per member and expiry date in the programme's time zone;
+# the dedupe key makes a second run (or a run an hour later) write nothing new.
+_POINTS_EXPIRING = """
+WITH settings AS (SELECT time_zone FROM program_settings WHERE id = 1),
+due AS (
+    SELECT lot.member_id,
+           (lot.expires_at AT TIME ZONE settings.time_zone)::date AS expires_on,
+           sum(lot.remaining) AS points,
+           min(lot.expires_at) AS expires_at
+    FROM points_lots AS lot CROSS JOIN settings
+    WHERE NOT lot.pending AND lot.remaining > 0
+      AND lot.expires_at > $1 AND lot.expires_at <= $1 + $2::interval
+    GROUP BY 1, 2
+),
+written AS (
+    INSERT INTO outbox
+        (kind, member_id, payload, created_at, next_attempt_at, attempts, dedupe_key)
+    SELECT 'points_expiring', member_id,
+           jsonb_build_object('points', points, 'expires_on', expires_on::text,
+                              'expires_at', expires_at),
+           $1, $1, 0,
+           'points_expiring:' || member_id || ':' || expires_on
+    FROM due
+    ORDER BY member_id, expires_on
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM written
+"""
+
+
+class PostgresNotificationQueue:
+    """The worker's view of the outbox; each call autocommits on a pooled connection."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta
+    ) -> Sequence[PendingNotification]:
+        async with _connection(self._database) as connection:
+            rows = await connection.fetch(_CLAIM, now, now + lease, limit)
+        return sorted(
+            (
+                PendingNotification(
+                    id=row["id"],
+                    kind=row["kind"],
+                    payload=json.loads(row["payload"]),
+                    attempts=row["attempts"],
+                    member_id=row["member_id"],
+                    phone=row["phone"],
+                    expires_at=row["expires_at"],
+                )
+                for row in rows
+            ),
+            key=lambda n: n.id,
+        )
+
+    async def delivered(self, notification_id: int, at: datetime) -> None:
+        await self._execute(_DELIVERED, notification_id, at)
+
+    async def retry_at(self, notification_id: int, when: datetime, error: str) -> None:
+        await self._execute(_RETRY, notification_id, when, error)
+
+    async def give_up(self, notification_id: int, at: datetime, error: str) -> None:
+        await self._execute(_DEAD, notification_id, at, error)
+
+    async def _execute(self, sql: str, *args: object) -> None:
+        async with _connection(self._database) as connection:
+            await connection.execute(sql, *args)
+
+
+async def remind_points_expiring(
+    database: Database, now: datetime, horizon: timedelta = REMINDER_HORIZON
+) -> int:
+    """Queues one reminder per member and expiry date for points expiring within the horizon;
+    returns how many new reminders were queued."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    async with _connection(database) as connection:
+        written: int = await connection.fetchval(_POINTS_EXPIRING, now, horizon)
+    return written
+
+
+async def purge_login_state(engine: PostgresEngine, now: datetime) -> tuple[int, int, int]:
+    """Forgets expired rate-limit windows, and login codes and refresh tokens a day past their
+    expiry (an expired refresh token is refused whether or not its row still exists)."""
+    counters = await purge_expired_counters(engine, now)
+    cutoff = now - LOGIN_STATE_RETENTION
+    async with _connection(engine) as connection:
+        codes = await connection.execute(
+            "DELETE FROM login_challenges WHERE expires_at < $1", cutoff
+        )
+        tokens = await connection.execute(
+            "DELETE FROM refresh_tokens WHERE expires_at < $1", cutoff
+        )
+    return counters, int(codes.split()[-1]), int(tokens.split()[-1])
+
+
+async def run_outbox_periodically(
+    engine: PostgresEngine,
+    clock: Clock,
+    sms: SmsSender,
+    members: MemberNotifier,
+    secrets: SecretBox,
+    *,
+    interval: float,
+    housekeeping_interval: float,
+) -> None:
+    """Delivers due notifications every ``interval`` seconds; every ``housekeeping_interval``
+    also queues points-expiring reminders and purges spent login state. Until cancelled."""
+    queue = PostgresNotificationQueue(engine)
+    loop = asyncio.get_running_loop()
+    next_housekeeping = loop.time()
+    while True:
+        try:
+            if loop.time() >= next_housekeeping:
+                next_housekeeping = loop.time() + housekeeping_interval
+                reminders = await remind_points_expiring(engine, clock.now())
+                counters, codes, tokens = await purge_login_state(engine, clock.now())
+                log.info(
+                    "jobs.outbox_housekeeping",
+                    reminders=reminders,
+                    counters_purged=counters,
+                    login_codes_purged=codes,
+                    refresh_tokens_purged=tokens,
+                )
+            report: DeliveryReport = await deliver_notifications(
+                queue, clock, sms, members, secrets=secrets
+            )
+            if report.delivered or report.retrying or report.dead:
+                log.info(
+                    "jobs.deliver_notifications",
+                    delivered=report.delivered,
+                    retrying=report.retrying,
+                    dead=report.dead,
+                )
+        except Exception:
+            log.exception("jobs.outbox_round_failed")
+        await asyncio.sleep(interval)
+
+
+def start_outbox_worker(
+    engine: PostgresEngine,
+    clock: Clock,
+    sms: SmsSender,
+    members: MemberNotifier,
+    secrets: SecretBox,
+    *,
+    interval: float,
+    housekeeping_interval: float,
+) -> asyncio.Task[None]:
+    return asyncio.create_task(
+        run_outbox_periodically(
+            engine,
+            clock,
+            sms,
+            members,
+            secrets,
+            interval=interval,
+            housekeeping_interval=housekeeping_interval,
+        ),
+        name="loyalty-outbox",
+    )
+
+
+async def stop_outbox_worker(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
