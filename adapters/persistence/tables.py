@@ -43,6 +43,11 @@ class ProgramSettingsRow(Table, tablename="program_settings"):
     pending_days = Integer(default=14)
     version = Integer(default=1)
     updated_at = Timestamptz()
+    # CRM: lifecycle thresholds and the follow-up call delay, in days.
+    crm_new_days = Integer(default=30)
+    crm_dormant_days = Integer(default=90)
+    crm_churned_days = Integer(default=180)
+    crm_follow_up_days = Integer(default=7)
 
 
 class TierRow(Table, tablename="tiers"):
@@ -71,7 +76,8 @@ class TerminalRow(Table, tablename="terminals"):
 
 class MemberRow(Table, tablename="members"):
     id = UUID(primary_key=True)
-    phone = Varchar(length=16, unique=True)
+    # Members imported from a retailer's history may have no phone yet.
+    phone = Varchar(length=16, unique=True, null=True, default=None)
     name = Varchar(length=100, null=True, default=None)
     email = Varchar(length=254, null=True, default=None)
     birthday = Date(null=True, default=None)
@@ -81,6 +87,7 @@ class MemberRow(Table, tablename="members"):
     # Tier standing: when the first review found the member short, and a tier set by hand.
     tier_short_since = Timestamptz(null=True, default=None)
     tier_manual_until = Timestamptz(null=True, default=None)
+    region = Varchar(length=64, null=True, default=None)
 
 
 class TierPolicyRow(Table, tablename="tier_policies"):
@@ -180,6 +187,8 @@ class SaleRow(Table, tablename="sales"):
     refunded_amount = BigInt(default=0)
     points_reversed = BigInt(default=0)
     points_restored = BigInt(default=0)
+    # Set on history loaded in bulk (e.g. 'online-retail'): analytics only, no points earned.
+    imported_from = Varchar(length=32, null=True, default=None)
 
 
 class SaleLineRow(Table, tablename="sale_lines"):
@@ -196,12 +205,14 @@ class SaleLineRow(Table, tablename="sale_lines"):
 
 class RefundRow(Table, tablename="refunds"):
     id = UUID(primary_key=True)
-    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    # Null only for imported cancellations whose original sale is not known (CHECK in SQL).
+    sale_id = ForeignKey(SaleRow, null=True, default=None, **RESTRICT)
     member_id = UUID(null=True, default=None)
     refund_id = Varchar(length=64)
     amount = BigInt()
     points_reversed = BigInt(default=0)
     created_at = Timestamptz()
+    imported_from = Varchar(length=32, null=True, default=None)
 
 
 class RefundLineRow(Table, tablename="refund_lines"):
@@ -443,6 +454,31 @@ class OutboxRow(Table, tablename="outbox"):
     dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
 
 
+class MemberExternalIdRow(Table, tablename="member_external_ids"):
+    """A member's id in another system (a web shop, an imported customer file)."""
+
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    source = Varchar(length=32)
+    external_id = Varchar(length=128)
+    created_at = Timestamptz()
+
+
+class FollowUpRow(Table, tablename="follow_ups"):
+    """A call to a member some days after a purchase: one per sale."""
+
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    sale_id = ForeignKey(SaleRow, unique=True, **REQUIRED)
+    due_on = Date()
+    status = Varchar(length=16, default="pending")
+    satisfaction = Integer(null=True, default=None)
+    outcome = Varchar(length=1000, null=True, default=None)
+    called_at = Timestamptz(null=True, default=None)
+    called_by = Varchar(length=200, null=True, default=None)
+    created_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -478,4 +514,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     RefreshTokenRow,
     RateLimitCounterRow,
     OutboxRow,
+    MemberExternalIdRow,
+    FollowUpRow,
 )
