@@ -320,6 +320,27 @@ def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.online_retail import ImportRefused, import_online_retail_on
+
+    async def run() -> str:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            report = await import_online_retail_on(
+                container.engine, Path(args.path), now=container.clock.now()
+            )
+            return report.summary()
+        finally:
+            await close_container(container)
+
+    try:
+        print(asyncio.run(run()))
+    except (ImportRefused, OSError) as error:
+        print(f"import refused: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -400,6 +421,16 @@ def parser() -> argparse.ArgumentParser:
         "remind-points-expiring",
         help="queue one notice per member and expiry date for points expiring within 7 days",
     ).set_defaults(handler=cmd_remind_points_expiring)
+
+    imports = sub.add_parser("import", help="bulk imports of history")
+    imports_sub = imports.add_subparsers(dest="source", required=True)
+    online_retail = imports_sub.add_parser(
+        "online-retail",
+        help="load a UCI Online Retail CSV (either layout, gzipped or not) as members, sales "
+        "and refunds for analytics; rerunning adds nothing",
+    )
+    online_retail.add_argument("path", metavar="PATH")
+    online_retail.set_defaults(handler=cmd_import_online_retail)
     return root
 
 

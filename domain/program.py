@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from domain.crm import CrmSettings
 from domain.errors import InvalidInput
 from domain.money import currency_exponent, floor_int, require_currency, require_decimal
 
@@ -87,6 +88,7 @@ class ProgramSettings:
     points_expiry: PointsExpiryRule
     pending_days: int  # online points stay pending this long unless the order completes
     version: int = 1
+    crm: CrmSettings = CrmSettings()  # lifecycle thresholds, follow-up delay
 
     def __post_init__(self) -> None:
         require_currency(self.currency)

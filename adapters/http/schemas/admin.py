@@ -5,9 +5,11 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
+import msgspec
 from msgspec import Meta
 
 from adapters.http.schemas.common import Code, Input, Output
+from domain.crm import CrmSettings
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 
 
@@ -41,6 +43,38 @@ class PointsExpiryIo(Input, kw_only=True):
     count: Annotated[int, Meta(ge=0, le=3660)] | None = None
 
 
+class CrmSettingsIo(Input, kw_only=True):
+    new_days: Annotated[
+        int, Meta(ge=1, le=3660, description="a member is `new` this many days after a first sale")
+    ] = 30
+    dormant_days: Annotated[
+        int, Meta(ge=1, le=3660, description="`dormant` after this many days without a sale")
+    ] = 90
+    churned_days: Annotated[
+        int, Meta(ge=1, le=3660, description="`churned` after this many days without a sale")
+    ] = 180
+    follow_up_days: Annotated[
+        int, Meta(ge=1, le=365, description="follow-up calls are due this many days after a sale")
+    ] = 7
+
+    def to_settings(self) -> CrmSettings:
+        return CrmSettings(
+            new_days=self.new_days,
+            dormant_days=self.dormant_days,
+            churned_days=self.churned_days,
+            follow_up_days=self.follow_up_days,
+        )
+
+    @classmethod
+    def of(cls, crm: CrmSettings) -> CrmSettingsIo:
+        return cls(
+            new_days=crm.new_days,
+            dormant_days=crm.dormant_days,
+            churned_days=crm.churned_days,
+            follow_up_days=crm.follow_up_days,
+        )
+
+
 class ProgramIn(Input, kw_only=True):
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["CNY"])]
     time_zone: Annotated[str, Meta(min_length=1, max_length=64, examples=["Asia/Shanghai"])]
@@ -48,6 +82,10 @@ class ProgramIn(Input, kw_only=True):
     point_value: Annotated[Decimal, Meta(description="minor units one point is worth")]
     points_expiry: PointsExpiryIo
     pending_days: Annotated[int, Meta(ge=0, le=365)]
+    crm: Annotated[
+        CrmSettingsIo,
+        Meta(description="lifecycle thresholds and follow-up delay; omitted: the defaults"),
+    ] = msgspec.field(default_factory=CrmSettingsIo)
 
     def to_settings(self) -> ProgramSettings:
         return ProgramSettings(
@@ -59,6 +97,7 @@ class ProgramIn(Input, kw_only=True):
                 ExpiryKind(self.points_expiry.kind), self.points_expiry.count
             ),
             pending_days=self.pending_days,
+            crm=self.crm.to_settings(),
         )
 
 
@@ -70,6 +109,7 @@ class ProgramOut(Output, kw_only=True):
     points_expiry: PointsExpiryIo
     pending_days: int
     version: int
+    crm: CrmSettingsIo
 
     @classmethod
     def of(cls, settings: ProgramSettings) -> ProgramOut:
@@ -84,4 +124,5 @@ class ProgramOut(Output, kw_only=True):
             ),
             pending_days=settings.pending_days,
             version=settings.version,
+            crm=CrmSettingsIo.of(settings.crm),
         )

@@ -6,6 +6,7 @@ from decimal import Decimal
 import asyncpg
 
 from adapters.persistence.tables import ProgramSettingsRow, TierPolicyRow, TierRow
+from domain.crm import CrmSettings
 from domain.errors import TierPolicyChanged
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.tier_policy import TierPolicy
@@ -87,6 +88,12 @@ class PostgresProgramRepository:
             points_expiry=PointsExpiryRule(ExpiryKind(row["expiry_kind"]), row["expiry_count"]),
             pending_days=row["pending_days"],
             version=row["version"],
+            crm=CrmSettings(
+                new_days=row["crm_new_days"],
+                dormant_days=row["crm_dormant_days"],
+                churned_days=row["crm_churned_days"],
+                follow_up_days=row["crm_follow_up_days"],
+            ),
         )
 
     async def save(self, settings: ProgramSettings) -> None:
@@ -101,6 +108,10 @@ class PostgresProgramRepository:
                 ProgramSettingsRow.pending_days: settings.pending_days,
                 ProgramSettingsRow.version: settings.version,
                 ProgramSettingsRow.updated_at: datetime.now(UTC),
+                ProgramSettingsRow.crm_new_days: settings.crm.new_days,
+                ProgramSettingsRow.crm_dormant_days: settings.crm.dormant_days,
+                ProgramSettingsRow.crm_churned_days: settings.crm.churned_days,
+                ProgramSettingsRow.crm_follow_up_days: settings.crm.follow_up_days,
             }
         ).where(ProgramSettingsRow.id == SINGLETON_ID)
 
