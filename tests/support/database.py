@@ -32,6 +32,8 @@ ALTER TABLE tier_policies ENABLE TRIGGER tier_policies_append_only;
 UPDATE program_settings SET currency = 'CNY', time_zone = 'Asia/Shanghai', earn_rate = 1,
     point_value = 1, expiry_kind = 'never', expiry_count = NULL, pending_days = 14, version = 1
 WHERE id = 1;
+UPDATE program_settings SET crm_new_days = 30, crm_dormant_days = 90, crm_churned_days = 180,
+    crm_follow_up_days = 7 WHERE id = 1;
 """
 
 
