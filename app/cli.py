@@ -320,6 +320,21 @@ def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def cmd_schedule_follow_ups(_: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.follow_ups import schedule_follow_ups_on
+
+    async def run() -> str:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            report = await schedule_follow_ups_on(container.engine, container.clock.now())
+            return f"scheduled {report.scheduled} follow-up calls due {report.today}"
+        finally:
+            await close_container(container)
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.online_retail import ImportRefused, import_online_retail_on
 
@@ -421,6 +436,10 @@ def parser() -> argparse.ArgumentParser:
         "remind-points-expiring",
         help="queue one notice per member and expiry date for points expiring within 7 days",
     ).set_defaults(handler=cmd_remind_points_expiring)
+    jobs_sub.add_parser(
+        "schedule-follow-ups",
+        help="one follow-up call per member sale made crm.follow_up_days days ago",
+    ).set_defaults(handler=cmd_schedule_follow_ups)
 
     imports = sub.add_parser("import", help="bulk imports of history")
     imports_sub = imports.add_subparsers(dest="source", required=True)

@@ -13,7 +13,9 @@ from domain.coupon_repositories import (
     DrawRepository,
     RewardSettingsRepository,
 )
+from domain.crm import SegmentResolver
 from domain.feedback import FeedbackRepository
+from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.notifications import Outbox
 from domain.payments import PaymentRepository
@@ -69,6 +71,10 @@ class UnitOfWork(Protocol):
     def refresh_tokens(self) -> RefreshTokenRepository: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def segments(self) -> SegmentResolver: ...
+    @property
+    def follow_ups(self) -> FollowUpRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -16,7 +16,7 @@ OLDEST_BIRTH_YEAR = 1900
 @dataclass(slots=True)
 class Member:
     id: UUID
-    phone: str
+    phone: str | None  # None for members imported from history without one
     card_number: str
     tier_code: str
     enrolled_at: datetime
@@ -59,5 +59,8 @@ class Member:
 
     @property
     def display_name(self) -> str:
-        """What a till shows: the member's name, or the masked phone if they gave none."""
-        return self.name or mask_phone(self.phone)
+        """What a till shows: the member's name, or the masked phone if they gave none, or
+        the card's last four digits."""
+        if self.name:
+            return self.name
+        return mask_phone(self.phone) if self.phone else f"card ...{self.card_number[-4:]}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -88,7 +88,7 @@ class ProgramSettings:
     points_expiry: PointsExpiryRule
     pending_days: int  # online points stay pending this long unless the order completes
     version: int = 1
-    crm: CrmSettings = CrmSettings()  # lifecycle thresholds, follow-up delay
+    crm: CrmSettings = field(default_factory=CrmSettings)  # lifecycle thresholds, follow-ups
 
     def __post_init__(self) -> None:
         require_currency(self.currency)

@@ -9,8 +9,10 @@ from litestar.types import ControllerRouterHandler
 from adapters.http.auth import SECURITY, current_principal, require_role
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
+from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
 from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsController
 from adapters.http.controllers.admin_feedback import AdminFeedbackController
+from adapters.http.controllers.admin_follow_ups import AdminFollowUpsController
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
@@ -18,6 +20,7 @@ from adapters.http.controllers.admin_rewards import (
     AdminBirthdayRewardController,
     AdminReviewRewardController,
 )
+from adapters.http.controllers.admin_segments import AdminSegmentsController
 from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
 from adapters.http.controllers.admin_tier_simulation import AdminTierSimulationController
@@ -71,6 +74,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminBirthdayRewardController,
                 AdminDrawCampaignsController,
                 AdminFeedbackController,
+                AdminCrmReportsController,
+                AdminSegmentsController,
+                AdminFollowUpsController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

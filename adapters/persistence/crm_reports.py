@@ -443,7 +443,7 @@ class PostgresSegmentResolver:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        engine = MemberRow._meta.db
+        engine: Any = MemberRow._meta.db
         transaction = engine.current_transaction.get()
         if transaction is not None:
             yield transaction.connection

@@ -9,6 +9,8 @@ from typing import Self
 
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from adapters.persistence.crm_reports import PostgresSegmentResolver
+from adapters.persistence.follow_ups import PostgresFollowUpRepository
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.coupons import (
     PostgresCouponRepository,
@@ -60,6 +62,8 @@ class PostgresUnitOfWork:
     login_challenges = PostgresLoginChallengeRepository()
     refresh_tokens = PostgresRefreshTokenRepository()
     outbox = PostgresOutbox()
+    segments = PostgresSegmentResolver()
+    follow_ups = PostgresFollowUpRepository()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.crm import crm_profile
 from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import MemberCard
 from domain.coupons import Coupon
+from domain.crm import MemberCrmProfile
 from domain.errors import MemberNotFound
 from domain.feedback import Feedback
 from domain.members import Member
 from domain.points import LedgerEntry, Lot
+from domain.ports import Clock
 from domain.repositories import TierChangeRecord
 from domain.sales import Sale
 
@@ -35,9 +38,12 @@ class MemberOverview:
     shop_customer_ids: Sequence[str] = ()  # the web shop's ids for this member
     feedback: Sequence[Feedback] = ()  # newest first
     frozen_points: int = 0  # available but held back by payment disputes
+    crm: MemberCrmProfile | None = None  # RFM scores, segment and lifecycle stage today
 
 
-async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
+async def member_overview(
+    member_id: UUID, uow: UnitOfWork, clock: Clock | None = None
+) -> MemberOverview:
     member = await uow.members.get(member_id)
     if member is None:
         raise MemberNotFound()
@@ -59,4 +65,5 @@ async def member_overview(member_id: UUID, uow: UnitOfWork) -> MemberOverview:
         shop_customer_ids=await uow.shop.customers_of(member_id),
         feedback=await uow.feedback.of_member(member_id, RECENT),
         frozen_points=account.frozen,
+        crm=await crm_profile(member_id, uow, clock=clock) if clock else None,
     )

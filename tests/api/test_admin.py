@@ -14,6 +14,7 @@ DEFAULT_PROGRAM = {
     "points_expiry": {"kind": "never", "count": None},
     "pending_days": 14,
     "version": 1,
+    "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 7},
 }
 
 

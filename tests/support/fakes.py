@@ -15,17 +15,32 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from app.idempotency_store import IdempotencyClaim, IdempotencyStore, StoredResponse
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.cards import CardStatus, MemberCard
 from domain.contacts import ContactNormaliser
-from domain.errors import InvalidEmail, InvalidPhoneNumber, TierPolicyChanged
+from domain.crm import (
+    DEFAULT_WINDOW_DAYS,
+    CrmSettings,
+    LifecycleSegmentSpec,
+    LifecycleStage,
+    MemberCrmProfile,
+    RfmScore,
+    RfmValues,
+    SegmentResolver,
+    SegmentSpec,
+    TierSegmentSpec,
+    score_members,
+)
+from domain.errors import InvalidEmail, InvalidInput, InvalidPhoneNumber, TierPolicyChanged
 from domain.feedback import Feedback, FeedbackKind, FeedbackPage, FeedbackStatus
+from domain.follow_ups import FollowUp, FollowUpListing, FollowUpRepository, FollowUpStatus
 from domain.login import (
     LoginChallenge,
     LoginChallengeRepository,
@@ -973,6 +988,7 @@ class FakeDatabase:
         self.login_challenges = FakeLoginChallengeRepository()
         self.refresh_tokens = FakeRefreshTokenRepository()
         self.outbox = FakeOutbox()
+        self.follow_ups = FakeFollowUpRepository()
 
     def _repositories(self) -> dict[str, object]:
         return dict(vars(self))
@@ -1009,6 +1025,8 @@ class FakeUnitOfWork:
         self.login_challenges = self.db.login_challenges
         self.refresh_tokens = self.db.refresh_tokens
         self.outbox = self.db.outbox
+        self.segments = FakeSegmentResolver(self.db)
+        self.follow_ups = self.db.follow_ups
         self.committed = False
         self.rolled_back = False
         self._start: dict[str, dict[str, Any]] | None = None
@@ -1047,6 +1065,115 @@ class FakeUnitOfWork:
         except BaseException:
             self.db.restore(saved)
             raise
+
+
+class FakeFollowUpRepository:
+    def __init__(self) -> None:
+        self.listings: dict[int, FollowUpListing] = {}
+
+    def schedule(
+        self, follow_up: FollowUp, receipt_id: str, purchased_at: datetime, amount: int
+    ) -> None:
+        if any(item.follow_up.sale_id == follow_up.sale_id for item in self.listings.values()):
+            raise ConstraintViolation(f"sale {follow_up.sale_id} already has a follow-up")
+        self.listings[follow_up.id] = FollowUpListing(
+            copy.deepcopy(follow_up), receipt_id, purchased_at, amount
+        )
+
+    async def get_for_update(self, follow_up_id: int) -> FollowUp | None:
+        listing = self.listings.get(follow_up_id)
+        return copy.deepcopy(listing.follow_up) if listing else None
+
+    async def save(self, follow_up: FollowUp) -> None:
+        self.listings[follow_up.id] = replace(
+            self.listings[follow_up.id], follow_up=copy.deepcopy(follow_up)
+        )
+
+    async def listing(self, follow_up_id: int) -> FollowUpListing | None:
+        return copy.deepcopy(self.listings.get(follow_up_id))
+
+    async def page(
+        self,
+        *,
+        status: FollowUpStatus | None,
+        due_by: date | None,
+        after_id: int | None,
+        limit: int,
+    ) -> list[FollowUpListing]:
+        chosen = [
+            item
+            for key, item in sorted(self.listings.items())
+            if key > (after_id or 0)
+            and (status is None or item.follow_up.status is status)
+            and (due_by is None or item.follow_up.due_on <= due_by)
+        ]
+        return copy.deepcopy(chosen[:limit])
+
+
+class FakeSegmentResolver:
+    """Segments by the domain's rules over the fake's sales. The fake keeps no refund dates:
+    a sale's refunds count on the sale's own date."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def _ids(self, spec: SegmentSpec, today: date, zone: str, crm: CrmSettings) -> list[UUID]:
+        members = self._db.members.members
+        if isinstance(spec, TierSegmentSpec):
+            if self._db.tiers.current.get(spec.tier_code) is None:
+                raise InvalidInput(f"no tier {spec.tier_code!r}", field="tier")
+            return sorted(m.id for m in members.values() if m.tier_code == spec.tier_code)
+        day = spec.as_of or today
+        if isinstance(spec, LifecycleSegmentSpec):
+            return sorted(
+                m.id for m in members.values() if self._stage(m.id, day, zone, crm) is spec.stage
+            )
+        scores = self._scores(day, spec.window_days, zone)
+        return sorted(k for k, v in scores.items() if v.segment is spec.segment)
+
+    def _days(self, member_id: UUID, zone: str) -> list[tuple[date, Sale]]:
+        tz = ZoneInfo(zone)
+        return [
+            (s.occurred_at.astimezone(tz).date(), s)
+            for s in self._db.sales.sales.values()
+            if s.member_id == member_id
+        ]
+
+    def _stage(self, member_id: UUID, day: date, zone: str, crm: CrmSettings) -> LifecycleStage:
+        days = [d for d, _ in self._days(member_id, zone) if d <= day]
+        return crm.stage(min(days, default=None), max(days, default=None), day)
+
+    def _scores(self, as_of: date, window_days: int, zone: str) -> dict[UUID, RfmScore]:
+        first = as_of - timedelta(days=window_days - 1)
+        values = {}
+        for member_id in self._db.members.members:
+            inside = [(d, s) for d, s in self._days(member_id, zone) if first <= d <= as_of]
+            if inside:
+                values[member_id] = RfmValues(
+                    recency_days=(as_of - max(d for d, _ in inside)).days,
+                    frequency=len(inside),
+                    monetary=sum(s.payable - s.refunded_amount for _, s in inside),
+                )
+        return score_members(values)
+
+    async def count(self, spec: SegmentSpec, *, today: date, zone: str, crm: CrmSettings) -> int:
+        return len(self._ids(spec, today, zone, crm))
+
+    async def member_ids(
+        self, spec: SegmentSpec, *, today: date, zone: str, crm: CrmSettings
+    ) -> list[UUID]:
+        return self._ids(spec, today, zone, crm)
+
+    async def profile(
+        self, member_id: UUID, *, today: date, zone: str, crm: CrmSettings
+    ) -> MemberCrmProfile:
+        scores = self._scores(today, DEFAULT_WINDOW_DAYS, zone)
+        return MemberCrmProfile(
+            today,
+            DEFAULT_WINDOW_DAYS,
+            scores.get(member_id),
+            self._stage(member_id, today, zone, crm),
+        )
 
 
 class FakeUnitOfWorkFactory:
@@ -1096,6 +1223,8 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
     sms: SmsSender = RecordingSms()
     notifier: MemberNotifier = RecordingMemberNotifier()
     box: SecretBox = FakeSecretBox()
+    segments: SegmentResolver = FakeSegmentResolver(db)
+    follow_ups: FollowUpRepository = db.follow_ups
     clock: Clock = FixedClock()
     random: RandomSource = SequenceRandom()
     ids: IdGenerator = SequentialIds()
@@ -1111,6 +1240,8 @@ def _conforms(db: FakeDatabase) -> tuple[object, ...]:
         tiers,
         audit,
         idempotency,
+        segments,
+        follow_ups,
         clock,
         random,
         ids,

@@ -35,7 +35,9 @@ class AdminMembersController(Controller):
     async def overview(
         self, member_id: FromPath[UUID], container: NamedDependency[Container]
     ) -> MemberOverviewOut:
-        view = await transactions.read(container.uow, lambda uow: member_overview(member_id, uow))
+        view = await transactions.read(
+            container.uow, lambda uow: member_overview(member_id, uow, container.clock)
+        )
         return MemberOverviewOut.of(view, container.clock.now())
 
     @post(

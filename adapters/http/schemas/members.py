@@ -9,6 +9,7 @@ from msgspec import Meta
 
 from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Timestamp
 from adapters.http.schemas.coupons import MyCouponOut
+from adapters.http.schemas.crm import MemberCrmOut
 from adapters.http.schemas.feedback import FeedbackOut
 from adapters.http.schemas.me import LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
@@ -47,7 +48,7 @@ class SaleSummaryOut(Output, kw_only=True):
 
 
 class ProfileOut(Output, kw_only=True):
-    phone: str
+    phone: Annotated[str | None, Meta(description="null for members imported without one")]
     name: str | None
     email: str | None
     birthday: date | None
@@ -90,6 +91,7 @@ class MemberOverviewOut(Output, kw_only=True):
     shop_customer_ids: list[str] = []
     feedback: list[FeedbackOut] = []
     frozen_points: int = 0  # held back by a payment dispute
+    crm: MemberCrmOut | None = None
 
     @classmethod
     def of(cls, view: MemberOverview, now: datetime | None = None) -> MemberOverviewOut:
@@ -147,6 +149,7 @@ class MemberOverviewOut(Output, kw_only=True):
             shop_customer_ids=list(view.shop_customer_ids),
             feedback=[FeedbackOut.of(f) for f in view.feedback],
             frozen_points=view.frozen_points,
+            crm=MemberCrmOut.of(view.crm) if view.crm else None,
         )
 
 

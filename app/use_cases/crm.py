@@ -1,0 +1,43 @@
+"""CRM use cases: how many members a segment reaches, and a member's CRM standing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from domain.crm import MemberCrmProfile, SegmentSpec
+from domain.ports import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentPreview:
+    spec: SegmentSpec
+    today: date  # fills the spec's as_of when it has none
+    members: int
+
+
+async def preview_segment(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> SegmentPreview:
+    """How many members a campaign to ``spec`` would reach, before anything is issued."""
+    program = await uow.program.get()
+    today = clock.now().astimezone(program.zone).date()
+    members = await uow.segments.count(spec, today=today, zone=program.time_zone, crm=program.crm)
+    return SegmentPreview(spec, today, members)
+
+
+async def segment_members(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> list[UUID]:
+    """Every member in ``spec``, ordered by id: what a campaign issues to, once each."""
+    program = await uow.program.get()
+    today = clock.now().astimezone(program.zone).date()
+    return list(
+        await uow.segments.member_ids(spec, today=today, zone=program.time_zone, crm=program.crm)
+    )
+
+
+async def crm_profile(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MemberCrmProfile:
+    program = await uow.program.get()
+    today = clock.now().astimezone(program.zone).date()
+    return await uow.segments.profile(
+        member_id, today=today, zone=program.time_zone, crm=program.crm
+    )
