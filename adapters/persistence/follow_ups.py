@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -53,22 +54,22 @@ async def schedule_follow_ups(
     return ScheduleReport(today, scheduled)
 
 
-async def schedule_follow_ups_on(engine: Any, now: datetime) -> ScheduleReport:
-    """On the service's pool, with the programme's time zone and follow-up delay."""
-    async with engine.pool.acquire() as connection:
-        program = await connection.fetchrow(
-            "SELECT time_zone, crm_follow_up_days FROM program_settings WHERE id = 1"
-        )
-        from zoneinfo import ZoneInfo
+async def schedule_due_follow_ups(connection: asyncpg.Connection, now: datetime) -> ScheduleReport:
+    """With the programme's time zone and follow-up delay."""
+    program = await connection.fetchrow(
+        "SELECT time_zone, crm_follow_up_days FROM program_settings WHERE id = 1"
+    )
+    today = now.astimezone(ZoneInfo(program["time_zone"])).date()
+    return await schedule_follow_ups(
+        connection, zone=program["time_zone"], today=today, days=program["crm_follow_up_days"],
+        now=now,
+    )  # fmt: skip
 
-        today = now.astimezone(ZoneInfo(program["time_zone"])).date()
-        return await schedule_follow_ups(
-            connection,
-            zone=program["time_zone"],
-            today=today,
-            days=program["crm_follow_up_days"],
-            now=now,
-        )
+
+async def schedule_follow_ups_on(engine: Any, now: datetime) -> ScheduleReport:
+    """The same, on a connection of the service's pool."""
+    async with engine.pool.acquire() as connection:
+        return await schedule_due_follow_ups(connection, now)
 
 
 _LISTING = """
