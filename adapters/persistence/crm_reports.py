@@ -274,6 +274,8 @@ class RegionRow:
     net_spend: int
 
 
+# Grouping a million members hashes in memory instead of spilling to disk.
+REPORT_MEMORY = "SET LOCAL work_mem = '256MB'"
 ZERO = Decimal("0.00")
 SHARE_PLACES = Decimal("0.0001")
 
@@ -282,6 +284,7 @@ async def rfm_report(
     connection: asyncpg.Connection, *, zone: str, as_of: date, window_days: int
 ) -> RfmReport:
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute(REPORT_MEMORY)
         rows = {
             r["segment"]: r for r in await connection.fetch(_RFM_REPORT, zone, as_of, window_days)
         }
@@ -335,6 +338,7 @@ async def lifecycle_report(
     the last day), and how many members moved from each stage to each other."""
     before, last = start - timedelta(days=1), end - timedelta(days=1)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute(REPORT_MEMORY)
         rows = await connection.fetch(_LIFECYCLE_FLOWS, zone, before, last, *_thresholds(crm))
     at_start = dict.fromkeys(LifecycleStage, 0)
     at_end = dict.fromkeys(LifecycleStage, 0)
@@ -369,6 +373,7 @@ async def churn_risk(
     monetary quintile (M score 5 over ``window_days``) or one of the two highest tiers above
     the entry tier; most valuable first."""
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute(REPORT_MEMORY)
         rows = await connection.fetch(
             _CHURN_RISK,
             zone,
@@ -401,6 +406,7 @@ async def regions_report(
     connection: asyncpg.Connection, *, zone: str, first_day: date | None, last_day: date | None
 ) -> list[RegionRow]:
     async with connection.transaction(isolation="repeatable_read", readonly=True):
+        await connection.execute(REPORT_MEMORY)
         rows = await connection.fetch(_REGIONS, zone, first_day, last_day)
     return [
         RegionRow(r["region"], r["members"], r["buyers"], int(r["sales"]), int(r["net_spend"]))
