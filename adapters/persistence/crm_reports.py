@@ -90,7 +90,9 @@ scored AS (
            1 + (5 * (m_rank - 1)) / n AS m
     FROM ranked
 ),
-rfm AS (
+-- Computed once: joined to other rows (churn warnings), a misestimate would recompute the
+-- window functions per row.
+rfm AS MATERIALIZED (
     SELECT scored.*, {SEGMENT_CASE} AS segment FROM scored
 )
 """
