@@ -335,6 +335,21 @@ def cmd_schedule_follow_ups(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_score_rfm(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.persistence.crm_reports import snapshot_rfm_on
+
+    async def run() -> str:
+        container = await build_container(settings, _database_url(settings))
+        try:
+            done = await snapshot_rfm_on(container.engine, container.clock.now(), args.window_days)
+            return f"scored {done.members_scored} members as of {done.as_of}"
+        finally:
+            await close_container(container)
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.online_retail import ImportRefused, import_online_retail_on
 
@@ -440,6 +455,11 @@ def parser() -> argparse.ArgumentParser:
         "schedule-follow-ups",
         help="one follow-up call per member sale made crm.follow_up_days days ago",
     ).set_defaults(handler=cmd_schedule_follow_ups)
+    score_rfm = jobs_sub.add_parser(
+        "score-rfm", help="store every member's RFM scores as of today (for the 360 view)"
+    )
+    score_rfm.add_argument("--window-days", type=int, default=365)
+    score_rfm.set_defaults(handler=cmd_score_rfm)
 
     imports = sub.add_parser("import", help="bulk imports of history")
     imports_sub = imports.add_subparsers(dest="source", required=True)

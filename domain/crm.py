@@ -253,12 +253,14 @@ def _date(value: object) -> date | None:
 
 @dataclass(frozen=True, slots=True)
 class MemberCrmProfile:
-    """What the 360 view shows: the member's RFM scores (None when not scored) and stage."""
+    """What the 360 view shows: the member's stage on ``as_of``, and their RFM scores from
+    the latest scoring (None when they were not scored, or nobody has been scored yet)."""
 
     as_of: date
-    window_days: int
-    rfm: RfmScore | None
     stage: LifecycleStage
+    rfm: RfmScore | None
+    rfm_as_of: date | None
+    window_days: int | None
 
 
 class SegmentResolver(Protocol):
@@ -277,5 +279,5 @@ class SegmentResolver(Protocol):
     async def profile(
         self, member_id: UUID, *, today: date, zone: str, crm: CrmSettings
     ) -> MemberCrmProfile:
-        """A member's RFM scores over the default window and lifecycle stage on ``today``."""
+        """A member's lifecycle stage on ``today`` and RFM scores from the latest scoring."""
         ...

@@ -14,16 +14,16 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from adapters.persistence.tables import MemberRow
 from domain.crm import (
-    DEFAULT_WINDOW_DAYS,
     SEGMENT_RULES,
     CrmSettings,
     LifecycleSegmentSpec,
@@ -107,7 +107,16 @@ FROM rfm GROUP BY segment
 """
 
 _RFM_MEMBERS = f"WITH {_RFM_CTES} SELECT member_id FROM rfm WHERE segment = $4 ORDER BY member_id"
-_RFM_OF_MEMBER = f"WITH {_RFM_CTES} SELECT * FROM rfm WHERE member_id = $4"
+_RFM_SNAPSHOT = f"""
+WITH {_RFM_CTES},
+stored AS (
+    INSERT INTO member_rfm_scores (member_id, as_of, window_days, recency_days, frequency,
+                                   monetary, r, f, m, segment, computed_at)
+    SELECT member_id, $2, $3, recency_days, frequency, monetary, r, f, m, segment, $4 FROM rfm
+    RETURNING 1
+)
+SELECT count(*) FROM stored
+"""
 _RFM_ALL = f"WITH {_RFM_CTES} SELECT * FROM rfm ORDER BY member_id"
 
 
@@ -153,7 +162,12 @@ SELECT start_stage, stage, count(*) AS members FROM staged GROUP BY start_stage,
 _LIFECYCLE_MEMBERS = (
     f"WITH {_LIFECYCLE_CTES} SELECT member_id FROM staged WHERE stage = $7 ORDER BY member_id"
 )
-_LIFECYCLE_OF_MEMBER = f"WITH {_LIFECYCLE_CTES} SELECT stage FROM staged WHERE member_id = $7"
+_SALE_DAYS_OF_MEMBER = """
+SELECT min(d) AS first_on, max(d) AS last_on FROM (
+    SELECT (occurred_at AT TIME ZONE $1)::date AS d FROM sales
+    WHERE member_id = $2 AND occurred_at < (($3::date + 1)::timestamp AT TIME ZONE $1)
+) s
+"""
 
 # Churn warnings. $1-$3 as RFM (window ending today), $4 dormant_days, $5 churned_days,
 # $6 today, $7 within_days, $8 limit, $9/$10 the cursor (monetary, member id) or NULL.
@@ -483,16 +497,49 @@ class PostgresSegmentResolver:
     async def profile(
         self, member_id: UUID, *, today: date, zone: str, crm: CrmSettings
     ) -> MemberCrmProfile:
+        """Scores from the latest snapshot (scoring everyone is a report's work, not a page
+        view's); the stage from the member's own first and last sale."""
         async with self._connection() as connection:
             row = await connection.fetchrow(
-                _RFM_OF_MEMBER, zone, today, DEFAULT_WINDOW_DAYS, member_id
+                "SELECT * FROM member_rfm_scores WHERE member_id = $1", member_id
             )
-            stage = await connection.fetchval(
-                _LIFECYCLE_OF_MEMBER, zone, today, today, *_thresholds(crm), member_id
-            )
+            days = await connection.fetchrow(_SALE_DAYS_OF_MEMBER, zone, member_id, today)
         return MemberCrmProfile(
             as_of=today,
-            window_days=DEFAULT_WINDOW_DAYS,
+            stage=crm.stage(days["first_on"], days["last_on"], today),
             rfm=_score(row) if row else None,
-            stage=LifecycleStage(stage or LifecycleStage.PROSPECT.value),
+            rfm_as_of=row["as_of"] if row else None,
+            window_days=row["window_days"] if row else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RfmSnapshot:
+    as_of: date
+    window_days: int
+    members_scored: int
+
+
+RFM_SNAPSHOT_LOCK = (0x4C4F59, 10)
+
+
+async def snapshot_rfm(
+    connection: asyncpg.Connection, *, zone: str, as_of: date, window_days: int, now: datetime
+) -> RfmSnapshot:
+    """Replaces the stored scores with everyone's as of ``as_of``, in one transaction."""
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1, $2)", *RFM_SNAPSHOT_LOCK)
+        await connection.execute(REPORT_MEMORY)
+        await connection.execute("DELETE FROM member_rfm_scores")
+        scored = await connection.fetchval(_RFM_SNAPSHOT, zone, as_of, window_days, now)
+    return RfmSnapshot(as_of, window_days, scored)
+
+
+async def snapshot_rfm_on(engine: Any, now: datetime, window_days: int) -> RfmSnapshot:
+    """As of today in the programme's time zone, on a connection of the service's pool."""
+    async with engine.pool.acquire() as connection:
+        zone = await connection.fetchval("SELECT time_zone FROM program_settings WHERE id = 1")
+        today = now.astimezone(ZoneInfo(zone)).date()
+        return await snapshot_rfm(
+            connection, zone=zone, as_of=today, window_days=window_days, now=now
         )

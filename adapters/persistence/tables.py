@@ -479,6 +479,22 @@ class FollowUpRow(Table, tablename="follow_ups"):
     created_at = Timestamptz()
 
 
+class MemberRfmRow(Table, tablename="member_rfm_scores"):
+    """The latest RFM scoring of every scored member (``loyalty jobs score-rfm``)."""
+
+    member_id = ForeignKey(MemberRow, primary_key=True, **REQUIRED)
+    as_of = Date()
+    window_days = Integer()
+    recency_days = Integer()
+    frequency = Integer()
+    monetary = BigInt()
+    r = Integer()
+    f = Integer()
+    m = Integer()
+    segment = Varchar(length=32)
+    computed_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -516,4 +532,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     OutboxRow,
     MemberExternalIdRow,
     FollowUpRow,
+    MemberRfmRow,
 )

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
+from adapters.persistence.crm_reports import snapshot_rfm
 from adapters.persistence.follow_ups import schedule_due_follow_ups
 from tests.api.client import Api, Till
 
 pytestmark = pytest.mark.db
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 LINE = [{"sku": "TOWEL", "quantity": 1, "unit_price": 12_500}]
 
 
@@ -37,7 +40,20 @@ def assert_problem(response: Any, status: int, code: str, field: str | None = No
         assert any(e.get("field") == field for e in body.get("errors", [])), body
 
 
-async def test_rfm_scores_buyers_and_the_360_view_shows_each_members_scores(api: Api) -> None:
+async def score_rfm(url: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await snapshot_rfm(
+            connection, zone="Asia/Shanghai", as_of=datetime.now(SHANGHAI).date(),
+            window_days=365, now=datetime.now(UTC),
+        )  # fmt: skip
+    finally:
+        await connection.close()
+
+
+async def test_rfm_scores_buyers_and_the_360_view_shows_each_members_scores(
+    api: Api, clean_db: str
+) -> None:
     till = await api.open_till()
     loyal = await till.enrol("+8613800138001")
     once = await till.enrol("+8613800138002")
@@ -55,6 +71,9 @@ async def test_rfm_scores_buyers_and_the_360_view_shows_each_members_scores(api:
     counts = {s["segment"]: s["members"] for s in report["segments"] if s["members"]}
     # Both bought today (R ties: 1); F: 1 sale ranks 1 -> 1, 3 sales rank 2 of 2 -> 3.
     assert counts == {"lost": 1, "at_risk": 1}
+    unscored = (await get(api, f"/v1/admin/members/{loyal['member_id']}")).json()
+    assert (unscored["crm"]["rfm"], unscored["crm"]["lifecycle"]) == (None, "new")
+    await score_rfm(clean_db)
     overview = (await get(api, f"/v1/admin/members/{loyal['member_id']}")).json()
     assert overview["crm"]["rfm"] == {
         "recency_days": 0,

@@ -61,10 +61,13 @@ SELECT md5(n::text)::uuid, NULL, 'member', $1::timestamptz - interval '3 years',
 FROM generate_series(1, $2::int) AS n
 """
 
+# Ids and receipt numbers ascend with g, so those two indexes fill at their right edge; the
+# member (and so the member index) is random.
 SALES = """
 INSERT INTO sales (id, store_id, receipt_id, member_id, currency, occurred_at, recorded_at,
                    subtotal, payable, imported_from)
-SELECT gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 'r' || g,
+SELECT lpad(to_hex(g), 32, '0')::uuid, '00000000-0000-0000-0000-000000000001',
+       'r' || lpad(g::text, 10, '0'),
        md5((1 + floor(random() * $2::int))::int::text)::uuid, 'GBP',
        at, at, amount, amount, 'bench'
 FROM (

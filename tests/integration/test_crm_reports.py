@@ -20,6 +20,7 @@ from adapters.persistence.crm_reports import (
     rfm_report,
     rfm_scores,
     segment_sql,
+    snapshot_rfm,
 )
 from adapters.persistence.follow_ups import schedule_follow_ups
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
@@ -298,6 +299,9 @@ async def test_segments_resolve_inside_the_unit_of_work(
 ) -> None:
     await hand_fixture(shop)
     crm = CrmSettings()
+    await snapshot_rfm(
+        shop.connection, zone=ZONE, as_of=AS_OF, window_days=365, now=datetime.now(UTC)
+    )
 
     async with uow_factory() as uow:
         champions = await uow.segments.member_ids(
@@ -317,10 +321,30 @@ async def test_segments_resolve_inside_the_unit_of_work(
     assert new == 3
     assert gold == [shop.members["D"]]
     assert profile.rfm is not None
-    assert (profile.rfm.segment, profile.stage) == (
+    assert (profile.rfm.segment, profile.stage, profile.rfm_as_of) == (
         RfmSegment.CANT_LOSE_THEM,
         LifecycleStage.CHURNED,
+        AS_OF,
     )
+
+
+async def test_the_rfm_snapshot_stores_everyones_scores_and_replaces_the_last(
+    shop: Shop, tiers: None
+) -> None:
+    await hand_fixture(shop)
+    now = datetime.now(UTC)
+
+    first = await snapshot_rfm(shop.connection, zone=ZONE, as_of=AS_OF, window_days=365, now=now)
+    later = date(2024, 9, 30)
+    second = await snapshot_rfm(shop.connection, zone=ZONE, as_of=later, window_days=365, now=now)
+
+    assert (first.members_scored, second.members_scored) == (6, 4)  # E and F left the window
+    stored = await shop.connection.fetch("SELECT * FROM member_rfm_scores")
+    assert {r["as_of"] for r in stored} == {later}
+    live = await rfm_scores(shop.connection, zone=ZONE, as_of=later, window_days=365)
+    assert {r["member_id"]: (r["r"], r["f"], r["m"], r["segment"]) for r in stored} == {
+        k: (v.r, v.f, v.m, v.segment.value) for k, v in live.items()
+    }
 
 
 async def test_segment_sql_feeds_an_insert_select_once_per_member(shop: Shop, tiers: None) -> None:

@@ -1167,12 +1167,14 @@ class FakeSegmentResolver:
     async def profile(
         self, member_id: UUID, *, today: date, zone: str, crm: CrmSettings
     ) -> MemberCrmProfile:
-        scores = self._scores(today, DEFAULT_WINDOW_DAYS, zone)
+        # The fake scores on the spot, as if the scoring job had just run today.
+        score = self._scores(today, DEFAULT_WINDOW_DAYS, zone).get(member_id)
         return MemberCrmProfile(
-            today,
-            DEFAULT_WINDOW_DAYS,
-            scores.get(member_id),
-            self._stage(member_id, today, zone, crm),
+            as_of=today,
+            stage=self._stage(member_id, today, zone, crm),
+            rfm=score,
+            rfm_as_of=today if score else None,
+            window_days=DEFAULT_WINDOW_DAYS if score else None,
         )
 
 

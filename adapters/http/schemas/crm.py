@@ -198,16 +198,21 @@ class RfmOut(Output, kw_only=True):
 
 
 class MemberCrmOut(Output, kw_only=True):
-    as_of: date
-    window_days: int
-    rfm: Annotated[RfmOut | None, Meta(description="null: no sale in the window")]
+    as_of: Annotated[date, Meta(description="today, for the lifecycle stage")]
     lifecycle: Stage
+    rfm: Annotated[
+        RfmOut | None,
+        Meta(description="from the latest `loyalty jobs score-rfm`; null: not scored then"),
+    ]
+    rfm_as_of: date | None
+    window_days: int | None
 
     @classmethod
     def of(cls, profile: MemberCrmProfile) -> MemberCrmOut:
         rfm = profile.rfm
         return cls(
             as_of=profile.as_of,
+            rfm_as_of=profile.rfm_as_of,
             window_days=profile.window_days,
             rfm=RfmOut(
                 recency_days=rfm.values.recency_days,
