@@ -44,6 +44,8 @@ class PointsExpiryIo(Input, kw_only=True):
 
 
 class CrmSettingsIo(Input, kw_only=True):
+    """Lifecycle thresholds and the follow-up delay, in days; omitted in a PUT: the defaults."""
+
     new_days: Annotated[
         int, Meta(ge=1, le=3660, description="a member is `new` this many days after a first sale")
     ] = 30
@@ -82,10 +84,7 @@ class ProgramIn(Input, kw_only=True):
     point_value: Annotated[Decimal, Meta(description="minor units one point is worth")]
     points_expiry: PointsExpiryIo
     pending_days: Annotated[int, Meta(ge=0, le=365)]
-    crm: Annotated[
-        CrmSettingsIo,
-        Meta(description="lifecycle thresholds and follow-up delay; omitted: the defaults"),
-    ] = msgspec.field(default_factory=CrmSettingsIo)
+    crm: CrmSettingsIo = msgspec.field(default_factory=CrmSettingsIo)
 
     def to_settings(self) -> ProgramSettings:
         return ProgramSettings(

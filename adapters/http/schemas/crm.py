@@ -108,13 +108,14 @@ class StageFlowOut(Output, kw_only=True):
 
 
 class LifecycleReportOut(Output, kw_only=True):
+    """Stages at the end of the day before `from` (at_start) and of the day before `to`
+    (at_end); flows count the members whose stage changed, by (from, to)."""
+
     from_: date = msgspec.field(name="from")
     to: date
-    at_start: Annotated[StageCountsOut, Meta(description="stages at the end of from - 1 day")]
-    at_end: Annotated[StageCountsOut, Meta(description="stages at the end of to - 1 day")]
-    flows: Annotated[
-        list[StageFlowOut], Meta(description="members whose stage changed, by (from, to)")
-    ]
+    at_start: StageCountsOut
+    at_end: StageCountsOut
+    flows: list[StageFlowOut]
 
     @classmethod
     def of(cls, report: LifecycleReport) -> LifecycleReportOut:
@@ -198,12 +199,12 @@ class RfmOut(Output, kw_only=True):
 
 
 class MemberCrmOut(Output, kw_only=True):
+    """The lifecycle stage on as_of (today) and the RFM scores from the latest
+    `loyalty jobs score-rfm` (null: not scored then, or never run)."""
+
     as_of: Annotated[date, Meta(description="today, for the lifecycle stage")]
     lifecycle: Stage
-    rfm: Annotated[
-        RfmOut | None,
-        Meta(description="from the latest `loyalty jobs score-rfm`; null: not scored then"),
-    ]
+    rfm: RfmOut | None
     rfm_as_of: date | None
     window_days: int | None
 
