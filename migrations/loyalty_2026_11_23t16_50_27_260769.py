@@ -29,7 +29,7 @@ class MemberRow(Table, tablename="members", schema=None):
     )
 
 
-ID = "2026-11-23T16:07:17:260769"
+ID = "2026-11-23T16:50:27:260769"
 VERSION = "1.38.0"
 DESCRIPTION = "member RFM scores snapshot"
 

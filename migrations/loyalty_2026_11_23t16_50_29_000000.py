@@ -2,7 +2,7 @@
 
 from adapters.persistence.raw_migration import sql_migration
 
-ID = "2026-11-23T16:07:19:000000"
+ID = "2026-11-23T16:50:29:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "member RFM scores constraints"
 

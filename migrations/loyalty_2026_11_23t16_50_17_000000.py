@@ -3,7 +3,7 @@ lifecycle thresholds in order, follow-up calls with their outcome."""
 
 from adapters.persistence.raw_migration import sql_migration
 
-ID = "2026-11-23T16:00:17:000000"
+ID = "2026-11-23T16:50:17:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "crm constraints and indexes"
 

@@ -43,7 +43,7 @@ class SaleRow(Table, tablename="sales", schema=None):
     )
 
 
-ID = "2026-11-23T16:00:15:637886"
+ID = "2026-11-23T16:50:15:637886"
 VERSION = "1.38.0"
 DESCRIPTION = (
     "crm: external ids, regions, imported history, follow-ups, lifecycle settings"
