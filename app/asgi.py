@@ -10,6 +10,7 @@ from adapters.database import resolve_database_url
 from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
 from adapters.persistence.coupon_jobs import start_coupon_scheduler
+from adapters.persistence.crm_jobs import CRM_INTERVAL_SECONDS, start_crm_scheduler
 from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
 from adapters.persistence.outbox_jobs import start_outbox_worker
 from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
@@ -50,6 +51,13 @@ def create_app(
                     random=container.random,
                     ids=container.ids,
                     interval=settings.jobs_interval_seconds,
+                )
+            )
+            jobs.append(
+                start_crm_scheduler(
+                    container.engine,
+                    container.clock,
+                    interval=max(settings.jobs_interval_seconds, CRM_INTERVAL_SECONDS),
                 )
             )
             # Reviews are daily at most: a million members is tens of seconds of work.

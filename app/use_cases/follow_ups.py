@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from uuid import UUID, uuid5
 
 from app.unit_of_work import UnitOfWork
-from domain.follow_ups import FollowUpListing, FollowUpNotFound, FollowUpStatus
+from domain.feedback import Feedback, FeedbackKind
+from domain.follow_ups import FollowUp, FollowUpListing, FollowUpNotFound, FollowUpStatus
 from domain.ports import Clock
 from domain.repositories import AuditRecord
 
@@ -55,6 +57,8 @@ async def record_call(cmd: RecordCall, uow: UnitOfWork, *, clock: Clock) -> Foll
         at=clock.now(),
     )
     await uow.follow_ups.save(follow_up)
+    if follow_up.satisfaction is not None:
+        await _feed_back(follow_up, uow, clock.now())
     await uow.audit.record(
         AuditRecord(
             cmd.actor,
@@ -66,3 +70,39 @@ async def record_call(cmd: RecordCall, uow: UnitOfWork, *, clock: Clock) -> Foll
     listing = await uow.follow_ups.listing(follow_up.id)
     assert listing is not None
     return listing
+
+
+# The feedback record of a follow-up call has an id derived from the follow-up, so a corrected
+# call updates its record instead of adding a second one.
+_FEEDBACK_NAMESPACE = UUID("6f0b7c52-3f4e-4c0e-9a55-2d1f0c7e8b11")
+
+
+def feedback_kind_for(satisfaction: int) -> FeedbackKind:
+    if satisfaction <= 2:
+        return FeedbackKind.COMPLAINT
+    if satisfaction >= 4:
+        return FeedbackKind.PRAISE
+    return FeedbackKind.SUGGESTION
+
+
+async def _feed_back(follow_up: FollowUp, uow: UnitOfWork, now: datetime) -> None:
+    """The member's satisfaction joins the feedback records, where agents triage it."""
+    assert follow_up.satisfaction is not None
+    kind = feedback_kind_for(follow_up.satisfaction)
+    text = follow_up.outcome or f"Follow-up call: satisfaction {follow_up.satisfaction}/5"
+    feedback_id = uuid5(_FEEDBACK_NAMESPACE, f"follow-up:{follow_up.id}")
+    existing = await uow.feedback.get_for_update(feedback_id)
+    if existing is not None:
+        await uow.feedback.save(replace(existing, kind=kind, text=text, updated_at=now))
+        return
+    listing = await uow.follow_ups.listing(follow_up.id)
+    await uow.feedback.add(
+        Feedback.submit(
+            feedback_id=feedback_id,
+            member_id=follow_up.member_id,
+            kind=kind,
+            text=text,
+            order_ref=listing.receipt_id if listing else None,
+            now=now,
+        )
+    )

@@ -129,3 +129,29 @@ async def test_an_unknown_follow_up_is_not_found(world: FakeWorld) -> None:
     cmd = RecordCall(1, FollowUpStatus.DECLINED, None, None, "admin:ann")
     with pytest.raises(FollowUpNotFound):
         await write(world.uow_factory, lambda uow: record_call(cmd, uow, clock=world.clock))
+
+
+async def test_a_satisfaction_answer_joins_the_feedback_and_a_correction_updates_it(
+    world: FakeWorld,
+) -> None:
+    await scheduled_follow_up(world)
+    unhappy = RecordCall(7, FollowUpStatus.REACHED, 2, "parcel arrived late", "admin:ann")
+    await write(world.uow_factory, lambda uow: record_call(unhappy, uow, clock=world.clock))
+    [feedback] = world.db.feedback.records.values()
+    assert (feedback.kind.value, feedback.text, feedback.order_ref, feedback.member_id) == (
+        "complaint",
+        "parcel arrived late",
+        "R-9",
+        UUID(int=1),
+    )
+    corrected = RecordCall(7, FollowUpStatus.REACHED, 5, None, "admin:ann")
+    await write(world.uow_factory, lambda uow: record_call(corrected, uow, clock=world.clock))
+    [feedback] = world.db.feedback.records.values()
+    assert (feedback.kind.value, feedback.text) == ("praise", "Follow-up call: satisfaction 5/5")
+
+
+async def test_a_call_without_a_satisfaction_answer_adds_no_feedback(world: FakeWorld) -> None:
+    await scheduled_follow_up(world)
+    cmd = RecordCall(7, FollowUpStatus.UNREACHABLE, None, None, "admin:ann")
+    await write(world.uow_factory, lambda uow: record_call(cmd, uow, clock=world.clock))
+    assert world.db.feedback.records == {}

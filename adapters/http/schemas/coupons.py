@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from msgspec import Meta
 
 from adapters.http.schemas.common import CouponOut, Input, Money, Output, Page, Timestamp
-from app.use_cases.coupon_issuing import Issued
+from app.use_cases.coupon_issuing import Issued, Skipped
 from app.use_cases.coupon_templates import TemplateDefinition
 from domain.coupon_codes import display
 from domain.coupon_repositories import BirthdayReward, ReviewReward
@@ -19,6 +19,7 @@ from domain.coupons import (
     CouponTerms,
     Validity,
 )
+from domain.crm import SegmentSpec, parse_segment_spec
 
 Channel = Literal["pos", "web"]
 Category = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -111,9 +112,40 @@ class CouponTemplatePageOut(Page, kw_only=True):
     items: list[CouponTemplateOut]
 
 
+class SegmentIn(Input, kw_only=True):
+    """Exactly one of rfm, lifecycle, tier (see GET /v1/admin/segments/preview)."""
+
+    rfm: Annotated[str, Meta(max_length=64)] | None = None
+    lifecycle: Annotated[str, Meta(max_length=64)] | None = None
+    tier: Annotated[str, Meta(max_length=64)] | None = None
+    as_of: date | None = None
+    window_days: int | None = None
+
+    def to_spec(self) -> SegmentSpec:
+        return parse_segment_spec(
+            {
+                "rfm": self.rfm,
+                "lifecycle": self.lifecycle,
+                "tier": self.tier,
+                "as_of": self.as_of,
+                "window_days": self.window_days,
+            }
+        )
+
+
 class IssueCouponsIn(Input, kw_only=True):
     template_id: UUID
     member_ids: Annotated[list[UUID], Meta(min_length=1, max_length=1000)] | None = None
+    segment: (
+        Annotated[
+            SegmentIn,
+            Meta(
+                description="instead of member_ids: every member in the segment (needs "
+                "campaign_key; preview the reach with GET /v1/admin/segments/preview)"
+            ),
+        ]
+        | None
+    ) = None
     campaign_key: (
         Annotated[
             str,
@@ -142,14 +174,27 @@ class SkippedMemberOut(Output, kw_only=True):
 class IssueCouponsOut(Output, kw_only=True):
     template_id: UUID
     template_version: int
-    issued: list[IssuedCouponOut]
-    skipped: list[SkippedMemberOut]
+    issued_count: int
+    skipped_count: int
+    issued: Annotated[
+        list[IssuedCouponOut], Meta(description="listed for member_ids; empty for a segment")
+    ]
+    skipped: Annotated[
+        list[SkippedMemberOut], Meta(description="listed for member_ids; empty for a segment")
+    ]
 
     @classmethod
-    def of(cls, issued: Issued) -> IssueCouponsOut:
+    def of(cls, issued: Issued, *, itemised: bool = True) -> IssueCouponsOut:
+        if not itemised:
+            issued_items: tuple[Coupon, ...] = ()
+            skipped_items: tuple[Skipped, ...] = ()
+        else:
+            issued_items, skipped_items = issued.coupons, issued.skipped
         return cls(
             template_id=issued.template.id,
             template_version=issued.template.version,
+            issued_count=len(issued.coupons),
+            skipped_count=len(issued.skipped),
             issued=[
                 IssuedCouponOut(
                     member_id=c.member_id,
@@ -157,10 +202,10 @@ class IssueCouponsOut(Output, kw_only=True):
                     code=display(c.code),
                     expires_at=c.expires_at,
                 )
-                for c in issued.coupons
+                for c in issued_items
             ],
             skipped=[
-                SkippedMemberOut(member_id=s.member_id, reason=s.reason) for s in issued.skipped
+                SkippedMemberOut(member_id=s.member_id, reason=s.reason) for s in skipped_items
             ],
         )
 

@@ -37,6 +37,8 @@ class PostgresFeedbackRepository:
     async def save(self, feedback: Feedback) -> None:
         await FeedbackRow.update(
             {
+                FeedbackRow.kind: feedback.kind.value,
+                FeedbackRow.text: feedback.text,
                 FeedbackRow.status: feedback.status.value,
                 FeedbackRow.admin_note: feedback.admin_note,
                 FeedbackRow.updated_at: feedback.updated_at,
