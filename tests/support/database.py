@@ -7,6 +7,7 @@ and otherwise an embedded PostgreSQL under .data/test-pg.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -105,8 +106,18 @@ async def reset(url: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         tables = ", ".join(_data_tables())
-        await connection.execute(
-            f"TRUNCATE {tables} RESTART IDENTITY CASCADE;{RESET_CONFIGURATION}"
-        )
+        # A served process from an earlier test may still run its in-process jobs (the outbox
+        # worker ticks every few seconds); TRUNCATE locks table after table and can deadlock
+        # with such a job. PostgreSQL picks one side to fail: if it is us, try again.
+        for attempt in range(5):
+            try:
+                await connection.execute(
+                    f"TRUNCATE {tables} RESTART IDENTITY CASCADE;{RESET_CONFIGURATION}"
+                )
+                return
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
     finally:
         await connection.close()
