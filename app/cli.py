@@ -320,6 +320,29 @@ def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def cmd_replay_online_retail(args: argparse.Namespace, settings: Settings) -> int:
+    """Replays the Online Retail file through the HTTP API, then verifies the ledger."""
+    from adapters.persistence.ledger_audit import verify_ledger_at
+    from adapters.replay.online_retail import replay
+
+    admin = build_tokens(settings, SystemClock()).issue_admin_token("replay-online-retail", 86400)
+    report = asyncio.run(
+        replay(
+            Path(args.path),
+            base_url=args.base_url,
+            admin_token=admin.token,
+            workers=args.workers,
+            limit=args.limit,
+        )
+    )
+    ledger = asyncio.run(
+        verify_ledger_at(_database_url(settings), on_mismatch=lambda m: print(f"MISMATCH {m}"))
+    )
+    report.ledger, report.ledger_ok = ledger.summary(), ledger.ok
+    print("\n".join(report.lines()))
+    return 0 if ledger.ok and not report.failures else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -400,6 +423,16 @@ def parser() -> argparse.ArgumentParser:
         "remind-points-expiring",
         help="queue one notice per member and expiry date for points expiring within 7 days",
     ).set_defaults(handler=cmd_remind_points_expiring)
+    replay_cmd = sub.add_parser("replay", help="replay a data set through the HTTP API")
+    replay_sub = replay_cmd.add_subparsers(dest="data_set", required=True)
+    retail = replay_sub.add_parser(
+        "online-retail", help="the UCI Online Retail CSV (gzip): customers, sales, refunds"
+    )
+    retail.add_argument("path", metavar="PATH")
+    retail.add_argument("--base-url", default="http://127.0.0.1:8000")
+    retail.add_argument("--workers", type=int, default=8, help="concurrent tills at work")
+    retail.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    retail.set_defaults(handler=cmd_replay_online_retail)
     return root
 
 
