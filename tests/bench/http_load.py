@@ -341,6 +341,19 @@ def summarise_profile(raw: Path, top: int = 25) -> dict[str, Any]:
     }
 
 
+def profile_text(summary: dict[str, Any]) -> str:
+    lines = [f"py-spy samples of the served process under the sales load: {summary['samples']}"]
+    lines.append("")
+    lines.append("by area (a sample counts once, where its stack is innermost):")
+    lines.extend(f"  {share:5.1f} %  {area}" for area, share in summary["by_area_percent"].items())
+    lines.append("")
+    lines.append("hottest frames, inclusive:")
+    lines.extend(
+        f"  {share:5.1f} %  {frame}" for frame, share in summary["hottest_inclusive_percent"]
+    )
+    return "\n".join(lines) + "\n"
+
+
 def temp_data_file() -> Path:
     handle, name = tempfile.mkstemp(prefix="bench-", suffix=".lua")
     os.close(handle)

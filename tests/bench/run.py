@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from adapters.persistence.migrate import migrate  # noqa: E402
-from tests.bench import batch_jobs, http_load  # noqa: E402
+from tests.bench import batch_jobs, http_load, query_counts  # noqa: E402
 from tests.support.database import (  # noqa: E402
     TestDatabase,
     create_test_database,
@@ -144,8 +144,8 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
                 _, error = sampler.communicate(timeout=60)
                 if sampler.returncode == 0 and raw.exists():
                     profile = http_load.summarise_profile(raw)
-                    (RESULTS / "sales-profile-summary.json").write_text(
-                        json.dumps(profile, indent=2) + "\n"
+                    (RESULTS / "sales-profile-summary.txt").write_text(
+                        http_load.profile_text(profile)
                     )
                 else:
                     profile = {"skipped": f"py-spy failed: {error.decode()[-300:]}"}
@@ -269,6 +269,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "pgbench" in parts:
         print("pgbench", flush=True)
         results["pgbench"] = await measure_pgbench(args.seconds, args.scale)
+    if "queries" in parts:
+        print("round trips per request", flush=True)
+        database = await scratch()
+        try:
+            results["round_trips"] = await query_counts.measure(database.url)
+        finally:
+            await drop_test_database(database)
+        for label, counted in results["round_trips"].items():
+            print(f"  {label:<28} {counted['round_trips']:>3} statements", flush=True)
     if "http" in parts:
         print("http", flush=True)
         results["http"] = await measure_http(args)
@@ -299,7 +308,7 @@ def main() -> int:
     parser.add_argument("--profile-seconds", type=int, default=10, help="0: no py-spy run")
     parser.add_argument("--batch-members", type=int, default=1_000_000)
     parser.add_argument("--lots", type=int, default=10_000_000)
-    parser.add_argument("--parts", default="pgbench,http,batch")
+    parser.add_argument("--parts", default="pgbench,queries,http,batch")
     parser.add_argument(
         "--quick", action="store_true", help="a few seconds each on small data: checks the harness"
     )
