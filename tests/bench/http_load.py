@@ -300,7 +300,7 @@ PROFILE_BUCKETS = [
     ("idempotency (claim, store the answer)", ("app/idempotency", "idempotency_store")),
     ("JWT verification", ("jwt/", "adapters/http/tokens.py", "adapters/http/auth.py")),
     ("piccolo query building", ("piccolo/query", "piccolo/columns", "piccolo/table")),
-    ("asyncpg (protocol, waiting on PostgreSQL)", ("asyncpg/",)),
+    ("asyncpg (statement execution: encode, send, decode)", ("asyncpg/",)),
     ("domain rules", ("/domain/",)),
     ("use cases", ("app/use_cases",)),
     ("repositories (row mapping)", ("adapters/persistence",)),
@@ -311,8 +311,9 @@ PROFILE_BUCKETS = [
 
 
 def summarise_profile(raw: Path, top: int = 25) -> dict[str, Any]:
-    """Share of samples per bucket (a sample counts once, in the first bucket its stack
-    enters from the leaf up) and the hottest functions by inclusive share."""
+    """Share of samples per area (a sample counts once, in the first area its stack enters
+    from the innermost frame out) and the service's own functions (app/, adapters/, domain/)
+    by inclusive share: which use case or repository call the time is spent under."""
     buckets: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
@@ -324,7 +325,8 @@ def summarise_profile(raw: Path, top: int = 25) -> dict[str, Any]:
         total += count
         frames = stack.split(";")
         for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + count
+            if any(f"({layer}/" in frame for layer in ("app", "adapters", "domain")):
+                inclusive[frame] = inclusive.get(frame, 0) + count
         label = "other (idle, GC, interpreter)"
         for frame in reversed(frames):
             match = next((b for b, keys in PROFILE_BUCKETS if any(k in frame for k in keys)), None)
@@ -337,7 +339,7 @@ def summarise_profile(raw: Path, top: int = 25) -> dict[str, Any]:
     return {
         "samples": total,
         "by_area_percent": dict(sorted(share.items(), key=lambda kv: -kv[1])),
-        "hottest_inclusive_percent": [[f, round(100 * n / total, 1)] for f, n in hottest],
+        "service_functions_inclusive_percent": [[f, round(100 * n / total, 1)] for f, n in hottest],
     }
 
 
@@ -347,9 +349,10 @@ def profile_text(summary: dict[str, Any]) -> str:
     lines.append("by area (a sample counts once, where its stack is innermost):")
     lines.extend(f"  {share:5.1f} %  {area}" for area, share in summary["by_area_percent"].items())
     lines.append("")
-    lines.append("hottest frames, inclusive:")
+    lines.append("the service's own functions, inclusive (what runs under them included):")
     lines.extend(
-        f"  {share:5.1f} %  {frame}" for frame, share in summary["hottest_inclusive_percent"]
+        f"  {share:5.1f} %  {frame}"
+        for frame, share in summary["service_functions_inclusive_percent"]
     )
     return "\n".join(lines) + "\n"
 

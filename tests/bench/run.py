@@ -138,7 +138,7 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile_seconds:
                 data["run"] = data["run"] + "p"  # fresh receipts for the profiled run
                 http_load.write_lua_data(data, data_file)
-                raw = RESULTS / "sales-profile.txt"
+                raw = RESULTS / "sales-profile.collapsed"
                 sampler = http_load.start_profile(process.pid, args.profile_seconds, raw)
                 http_load.run_wrk(base, "sales.lua", args.profile_seconds, data_file)
                 _, error = sampler.communicate(timeout=60)
