@@ -8,6 +8,7 @@ its own CPU (Piccolo building the query, asyncpg encoding and decoding) and a wa
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ def _key() -> dict[str, str]:
 
 
 async def measure(url: str) -> dict[str, Any]:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     app = create_app(Settings(db_pool_min=1, db_pool_max=4), database_url=url)
     async with AsyncTestClient(app=app) as client:
         tokens = app.state.container.tokens

@@ -126,6 +126,12 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
                 member_tokens=min(args.members, 10_000),
             )
             prepare_seconds = round(time.perf_counter() - started, 1)
+            # A coupon is redeemed once: the profiled run gets its own third of them.
+            coupons = data["coupons"]
+            data["coupons"], profile_coupons = (
+                coupons[: len(coupons) * 2 // 3],
+                coupons[len(coupons) * 2 // 3 :],
+            )
             http_load.write_lua_data(data, data_file)
             print(f"  seeded in {seed_seconds} s + {prepare_seconds} s; loading", flush=True)
             sales = http_load.run_wrk(base, "sales.lua", args.seconds, data_file)
@@ -137,6 +143,7 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
             profile: dict[str, Any] | None = None
             if args.profile_seconds:
                 data["run"] = data["run"] + "p"  # fresh receipts for the profiled run
+                data["coupons"] = profile_coupons
                 http_load.write_lua_data(data, data_file)
                 raw = RESULTS / "sales-profile.collapsed"
                 sampler = http_load.start_profile(process.pid, args.profile_seconds, raw)
@@ -155,7 +162,7 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "loader": f"wrk -t{http_load.THREADS} -c{http_load.CONNECTIONS} (Lua scripts)",
         "members": args.members,
-        "coupons_issued": len(data["coupons"]),
+        "coupons_issued": len(coupons),
         "redeeming_members": len(data["redeemers"]),
         "seed_seconds": seed_seconds,
         "prepare_seconds": prepare_seconds,
@@ -302,7 +309,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20, help="each load and pgbench run")
     parser.add_argument("--scale", type=int, default=10, help="pgbench -s")
     parser.add_argument("--members", type=int, default=100_000, help="members for the HTTP load")
-    parser.add_argument("--coupons", type=int, default=10_000, help="coupons issued for sales")
+    parser.add_argument("--coupons", type=int, default=15_000, help="coupons issued for sales")
     parser.add_argument("--redeemers", type=int, default=1_000, help="members seeded with points")
     parser.add_argument("--workers", type=int, default=1, help="`loyalty serve --workers`")
     parser.add_argument("--profile-seconds", type=int, default=10, help="0: no py-spy run")
