@@ -323,18 +323,22 @@ def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int
 def cmd_replay_online_retail(args: argparse.Namespace, settings: Settings) -> int:
     """Replays the Online Retail file through the HTTP API, then verifies the ledger."""
     from adapters.persistence.ledger_audit import verify_ledger_at
-    from adapters.replay.online_retail import replay
+    from adapters.replay.online_retail import ReplayError, replay
 
     admin = build_tokens(settings, SystemClock()).issue_admin_token("replay-online-retail", 86400)
-    report = asyncio.run(
-        replay(
-            Path(args.path),
-            base_url=args.base_url,
-            admin_token=admin.token,
-            workers=args.workers,
-            limit=args.limit,
+    try:
+        report = asyncio.run(
+            replay(
+                Path(args.path),
+                base_url=args.base_url,
+                admin_token=admin.token,
+                workers=args.workers,
+                limit=args.limit,
+            )
         )
-    )
+    except ReplayError as error:
+        print(f"replay stopped: {error}", file=sys.stderr)
+        return 2
     ledger = asyncio.run(
         verify_ledger_at(_database_url(settings), on_mismatch=lambda m: print(f"MISMATCH {m}"))
     )
