@@ -1,8 +1,8 @@
 """Batch jobs on generated data: 1,000,000 members, 3 sales each, 10,000,000 points lots.
 
 Members and sales come from bench_tiers.py's SQL; the lots are generated here. Lots are earned
-over the last 13 months and expire at the end of the month twelve months after: the oldest
-month's lots (about 1/13 of them) are due at NOW, what a monthly expiry run meets. Each
+over the last 395 days and expire at the end of the twelfth month after the month earned: at
+NOW (23 November) those earned before 1 November a year ago are due, about 1.9 % of them. Each
 member's available balance is the sum of their lots, and each member has one opening ledger
 entry for it (lots carry no movements, so `loyalty ledger verify` would not reconcile them;
 the jobs timed here do not need it to).
