@@ -145,13 +145,15 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
                 data["run"] = data["run"] + "p"  # fresh receipts for the profiled run
                 data["coupons"] = profile_coupons
                 http_load.write_lua_data(data, data_file)
-                raw = RESULTS / "sales-profile.collapsed"
+                # A quick run's profile must not overwrite the full run's committed one.
+                stem = "" if Path(args.output).name == "latest.json" else "quick-"
+                raw = RESULTS / f"{stem}sales-profile.collapsed"
                 sampler = http_load.start_profile(process.pid, args.profile_seconds, raw)
                 http_load.run_wrk(base, "sales.lua", args.profile_seconds, data_file)
                 _, error = sampler.communicate(timeout=60)
                 if sampler.returncode == 0 and raw.exists():
                     profile = http_load.summarise_profile(raw)
-                    (RESULTS / "sales-profile-summary.txt").write_text(
+                    (RESULTS / f"{stem}sales-profile-summary.txt").write_text(
                         http_load.profile_text(profile)
                     )
                 else:
