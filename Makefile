@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports unit openapi bench clean
+.PHONY: run test check lint typecheck imports unit openapi bench bench-quick clean
 
 run: $(STAMP)
 	$(BIN)/loyalty serve --migrate
@@ -30,9 +30,14 @@ unit: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/loyalty openapi
 
-# Benchmarks (not part of `make test`): a scratch database next to the tests' one.
+# Benchmarks (not part of `make test`): scratch databases next to the tests' one, the service
+# served and loaded with wrk; one table, tests/bench/results/latest.json. About 10-15 minutes.
 bench: $(STAMP)
-	$(BIN)/python tests/bench/bench_tiers.py
+	$(BIN)/python tests/bench/run.py
+
+# The same harness on small data for a few seconds each: checks it works, measures nothing.
+bench-quick: $(STAMP)
+	$(BIN)/python tests/bench/run.py --quick --output tests/bench/results/quick.json
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=python3.11")'

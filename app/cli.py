@@ -371,6 +371,33 @@ def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> in
     return 0
 
 
+def cmd_replay_online_retail(args: argparse.Namespace, settings: Settings) -> int:
+    """Replays the Online Retail file through the HTTP API, then verifies the ledger."""
+    from adapters.persistence.ledger_audit import verify_ledger_at
+    from adapters.replay.online_retail import ReplayError, replay
+
+    admin = build_tokens(settings, SystemClock()).issue_admin_token("replay-online-retail", 86400)
+    try:
+        report = asyncio.run(
+            replay(
+                Path(args.path),
+                base_url=args.base_url,
+                admin_token=admin.token,
+                workers=args.workers,
+                limit=args.limit,
+            )
+        )
+    except ReplayError as error:
+        print(f"replay stopped: {error}", file=sys.stderr)
+        return 2
+    ledger = asyncio.run(
+        verify_ledger_at(_database_url(settings), on_mismatch=lambda m: print(f"MISMATCH {m}"))
+    )
+    report.ledger, report.ledger_ok = ledger.summary(), ledger.ok
+    print("\n".join(report.lines()))
+    return 0 if ledger.ok and not report.failures else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="loyalty", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -470,6 +497,16 @@ def parser() -> argparse.ArgumentParser:
     )
     online_retail.add_argument("path", metavar="PATH")
     online_retail.set_defaults(handler=cmd_import_online_retail)
+    replay_cmd = sub.add_parser("replay", help="replay a data set through the HTTP API")
+    replay_sub = replay_cmd.add_subparsers(dest="data_set", required=True)
+    retail = replay_sub.add_parser(
+        "online-retail", help="the UCI Online Retail CSV (gzip): customers, sales, refunds"
+    )
+    retail.add_argument("path", metavar="PATH")
+    retail.add_argument("--base-url", default="http://127.0.0.1:8000")
+    retail.add_argument("--workers", type=int, default=8, help="concurrent tills at work")
+    retail.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    retail.set_defaults(handler=cmd_replay_online_retail)
     return root
 
 

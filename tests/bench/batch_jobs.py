@@ -1,0 +1,145 @@
+"""Batch jobs on generated data: 1,000,000 members, 3 sales each, 10,000,000 points lots.
+
+Members and sales come from bench_tiers.py's SQL; the lots are generated here. Lots are earned
+over the last 395 days and expire at the end of the twelfth month after the month earned: at
+NOW (23 November) those earned before 1 November a year ago are due, about 1.9 % of them. Each
+member's available balance is the sum of their lots, and each member has one opening ledger
+entry for it (lots carry no movements, so `loyalty ledger verify` would not reconcile them;
+the jobs timed here do not need it to).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from adapters.persistence.engine import start_engine, stop_engine
+from adapters.persistence.jobs import expire_points
+from adapters.persistence.reports import points_liability
+from adapters.persistence.tier_jobs import REVIEW_WORKERS, review_tiers, simulate_tiers
+from tests.bench.bench_tiers import NOW, PROPOSAL, generate
+
+LOTS = """
+INSERT INTO points_lots (member_id, reference, earned_at, expires_at, points, remaining)
+SELECT md5((1 + (g % $2::int))::text)::uuid, 'sale:bench-' || g, earned,
+       date_trunc('month', earned + interval '13 months') - interval '1 second',
+       pts, pts
+FROM (
+    SELECT g, $1::timestamptz - random() * interval '395 days' AS earned,
+           (1 + floor(random() * 500))::bigint AS pts
+    FROM generate_series($3::bigint, $4::bigint) AS g
+) AS l
+"""
+
+# Each member's history before the lots: one opening `earn` entry, hashed as the chain trigger
+# would hash a first entry, so that the entries table has the size and statistics it has in
+# a running programme (an empty table makes the chain trigger's lookup a sequential scan).
+OPENING_ENTRIES = """
+INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key, created_at,
+                            seq, prev_hash, entry_hash)
+SELECT member_id, 'earn', total, 'migration:opening', 'opening', at, 1, ''::bytea,
+       loyalty_entry_hash(member_id, 1, 'earn', total, 'migration:opening', 'opening', at,
+                          NULL, NULL, NULL, ''::bytea)
+FROM (SELECT member_id, sum(points)::bigint AS total, $1::timestamptz - interval '400 days' AS at
+      FROM points_lots GROUP BY member_id) AS s
+"""
+
+BALANCES = """
+UPDATE points_accounts AS a SET available = s.total
+FROM (SELECT member_id, sum(remaining) AS total FROM points_lots GROUP BY member_id) AS s
+WHERE a.member_id = s.member_id
+"""
+
+LOT_CHUNK = 2_000_000
+
+
+async def _timed(label: str, seconds: dict[str, float], awaitable: Any) -> Any:
+    started = time.perf_counter()
+    value = await awaitable
+    seconds[label] = round(time.perf_counter() - started, 2)
+    print(f"  {label:<44} {seconds[label]:>8.2f} s", flush=True)
+    return value
+
+
+async def generate_lots(url: str, members: int, lots: int, seconds: dict[str, float]) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("SET session_replication_role = replica")  # skip FK triggers
+        started = time.perf_counter()
+        # Secondary indexes are built once after the load (as a restore would), which is
+        # several times faster than maintaining them row by row; they end up the same.
+        indexes = await connection.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'points_lots' "
+            "AND indexname <> 'points_lots_pkey'"
+        )
+        for index in indexes:
+            await connection.execute(f'DROP INDEX "{index["indexname"]}"')
+        for first in range(1, lots + 1, LOT_CHUNK):
+            last = min(lots, first + LOT_CHUNK - 1)
+            await connection.execute(LOTS, NOW, members, first, last)
+        for index in indexes:
+            await connection.execute(index["indexdef"])
+        seconds[f"generate {lots:,} lots"] = round(time.perf_counter() - started, 2)
+        print(f"  generate {lots:,} lots {seconds[f'generate {lots:,} lots']:>30.2f} s")
+        await _timed(
+            "opening ledger entry per member", seconds, connection.execute(OPENING_ENTRIES, NOW)
+        )
+        await connection.execute("SET session_replication_role = origin")
+        await _timed("set balances to the lots' sum", seconds, connection.execute(BALANCES))
+        await _timed("vacuum analyze", seconds, connection.execute("VACUUM ANALYZE"))
+        due: int = await connection.fetchval(
+            "SELECT count(*) FROM points_lots WHERE remaining > 0 AND expires_at <= $1", NOW
+        )
+        return due
+    finally:
+        await connection.close()
+
+
+async def run(url: str, *, members: int, lots: int) -> dict[str, Any]:
+    """Times the jobs on the (migrated, empty) database at ``url``."""
+    setup: dict[str, float] = {}
+    jobs: dict[str, float] = {}
+    await generate(url, members, setup)
+    due = await generate_lots(url, members, lots, setup)
+    engine = await start_engine(url, min_size=1, max_size=REVIEW_WORKERS + 1)
+    connection = await asyncpg.connect(url)
+    try:
+        review = await _timed("review-tiers (first run)", jobs, review_tiers(engine, NOW))
+        await _timed("review-tiers (next day)", jobs, review_tiers(engine, NOW + timedelta(days=1)))
+        program = await connection.fetchrow("SELECT earn_rate, time_zone FROM program_settings")
+        assert program is not None
+        await _timed(
+            "tiers simulate",
+            jobs,
+            simulate_tiers(
+                connection, PROPOSAL, now=NOW, earn_rate=program["earn_rate"], currency_exponent=2
+            ),
+        )
+        expiry = await _timed("expire-points", jobs, expire_points(connection, NOW))
+        today = NOW.date()
+        await _timed(
+            "points-liability report",
+            jobs,
+            points_liability(
+                connection,
+                time_zone=program["time_zone"],
+                start=today.replace(day=1),
+                end=today + timedelta(days=1),
+            ),
+        )
+    finally:
+        await connection.close()
+        await stop_engine(engine)
+    return {
+        "members": members,
+        "sales": members * 3,
+        "lots": lots,
+        "lots_due": due,
+        "setup_seconds": setup,
+        "seconds": jobs,
+        "review": repr(review),
+        "expiry": {"lots": expiry.lots, "points": expiry.points, "members": expiry.members},
+    }
