@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
@@ -42,19 +43,27 @@ def _audit_details(template: CouponTemplate) -> dict[str, object]:
     }
 
 
-async def create_template(
-    definition: TemplateDefinition, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+def _version(
+    template: CouponTemplate, definition: TemplateDefinition, *, version: int, at: datetime
 ) -> CouponTemplate:
-    template = CouponTemplate(
-        id=ids.new_id(),
-        version=1,
+    """``template`` as ``definition`` says, numbered ``version``."""
+    return replace(
+        template,
+        version=version,
         name=definition.name.strip(),
         terms=definition.terms,
         validity=definition.validity,
         per_member_limit=definition.per_member_limit,
         total_limit=definition.total_limit,
-        created_at=clock.now(),
+        created_at=at,
     )
+
+
+async def create_template(
+    definition: TemplateDefinition, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+) -> CouponTemplate:
+    blank = CouponTemplate(ids.new_id(), 0, definition.name, definition.terms, definition.validity)
+    template = _version(blank, definition, version=1, at=clock.now())
     await uow.coupon_templates.add(template)
     await uow.audit.record(
         AuditRecord(
@@ -85,16 +94,7 @@ async def revise_template(
             "limit cannot be lower",
             field="total_limit",
         )
-    revised = replace(
-        current,
-        version=current.version + 1,
-        name=definition.name.strip(),
-        terms=definition.terms,
-        validity=definition.validity,
-        per_member_limit=definition.per_member_limit,
-        total_limit=definition.total_limit,
-        created_at=clock.now(),
-    )
+    revised = _version(current, definition, version=current.version + 1, at=clock.now())
     await uow.coupon_templates.save_version(revised)
     await uow.audit.record(
         AuditRecord(
