@@ -18,8 +18,9 @@ import asyncpg
 import pytest
 
 from tests.e2e.conftest import cli
+from tests.support.shared_data import shared_data_dir
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail.csv.gz"
+DATA = shared_data_dir() / "online_retail.csv.gz"
 ROWS = 2000
 COUNTED = (
     "SELECT (SELECT count(*) FROM sales) AS sales, (SELECT count(*) FROM refunds) AS refunds,"

@@ -29,10 +29,11 @@ from adapters.persistence.online_retail import ImportRefused, ImportReport, impo
 from domain.cards import is_luhn_valid
 from domain.crm import CrmSettings, LifecycleStage, RfmSegment, score_members
 from tests.support.database import reset
+from tests.support.shared_data import shared_data_dir
 
 pytestmark = pytest.mark.db
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = shared_data_dir()
 FIRST = DATA / "online_retail.csv.gz"
 SECOND = DATA / "online_retail_ii_2009_2010.csv.gz"
 ZONE = "Europe/London"
