@@ -24,6 +24,7 @@ from adapters.persistence.repositories.login import (
     PostgresLoginChallengeRepository,
     PostgresRefreshTokenRepository,
 )
+from adapters.persistence.repositories.member_privacy import PostgresMemberPrivacyRepository
 from adapters.persistence.repositories.members import PostgresMemberRepository
 from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
@@ -64,6 +65,7 @@ class PostgresUnitOfWork:
     outbox = PostgresOutbox()
     segments = PostgresSegmentResolver()
     follow_ups = PostgresFollowUpRepository()
+    member_privacy = PostgresMemberPrivacyRepository()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine
