@@ -19,6 +19,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from adapters.observability import DATABASE_UNAVAILABLE
 from app.idempotency_store import StoredResponse
 from domain.errors import (
     Conflict,
@@ -180,6 +181,7 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     log.exception("unhandled_error", path=request.url.path, error_type=type(error).__name__)
     unavailable = _is_database_unavailable(error)
     if unavailable:
+        DATABASE_UNAVAILABLE.inc()
         body = problem_body(
             503, "service_unavailable", "Service Unavailable", "the database is unavailable"
         )
