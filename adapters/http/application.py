@@ -69,6 +69,9 @@ def build_http_app(
         lifespan=[lifespan],
         request_max_body_size=max_body_bytes,
         debug=debug,
+        # Logging is configured once, as JSON, by adapters/logging.py; Litestar's default
+        # would add a plain-text handler to the root logger.
+        logging_config=None,
     )
 
 
