@@ -28,12 +28,15 @@ from adapters.persistence.migrate import migrate
 from tests.e2e.conftest import BIN, STARTUP_SECONDS, cli, free_port
 from tests.support.webhooks import shop_event, shop_headers
 
-SALES = int(os.environ.get("CHAOS_SALES", "40"))
-KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
-PG_CYCLES = int(os.environ.get("CHAOS_PG_CYCLES", "2"))
-EVENTS = int(os.environ.get("CHAOS_EVENTS", "200"))
+SALES = int(os.environ.get("CHAOS_SALES", "24"))
+KILLS = int(os.environ.get("CHAOS_KILLS", "2"))
+PG_CYCLES = int(os.environ.get("CHAOS_PG_CYCLES", "1"))
+EVENTS = int(os.environ.get("CHAOS_EVENTS", "100"))
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+pytestmark = pytest.mark.chaos
 
 
 class Served:

@@ -3,7 +3,7 @@ operation of the served process's own OpenAPI document, with a valid token of th
 operation needs, and fails on any 5xx, any answer the document does not describe (status,
 content type, headers, body schema) and any error that is not application/problem+json.
 
-`make test` runs a bounded pass (FUZZ_EXAMPLES per operation, 8 by default); `make fuzz` a
+`make test` runs a bounded pass (FUZZ_EXAMPLES per operation, 6 by default); `make fuzz` a
 long one. Requests are positive (schema-valid) and negative (schema-violating) data.
 """
 
@@ -30,8 +30,11 @@ from schemathesis.checks import (
 
 from tests.e2e.conftest import cli
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 PROBLEM_JSON = "application/problem+json"
+
+
+pytestmark = pytest.mark.fuzz
 
 
 @pytest.fixture(scope="module")
