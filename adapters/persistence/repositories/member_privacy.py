@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.persistence.tables import MemberRow
-from domain.member_privacy import ERASED_TEXT, ExportedRows
+from domain.member_privacy import ERASED_TEXT, ExportedRows, is_erased_phone
 
 _WITHHELD_COLUMN = re.compile(r"secret|token|password|code_hash|otp")
 
@@ -42,6 +42,24 @@ _ERASE: dict[str, str] = {
         RETURNING 1""",
     # The shop's customer id names the person in another system: the link goes.
     "shop_customers": "DELETE FROM shop_customers WHERE member_id = {} RETURNING 1",
+    # Sessions end: the refresh tokens of an erased member can no longer be used.
+    "refresh_tokens": """
+        UPDATE refresh_tokens SET revoked_at = {} WHERE member_id = {} AND revoked_at IS NULL
+        RETURNING 1""",
+    # Notifications keep their kind and times (what was sent when); recipient and content go,
+    # and what was still to be sent never will be.
+    "outbox": """
+        UPDATE outbox
+        SET phone = NULL, payload = jsonb_build_object(),
+            dead_at = CASE WHEN delivered_at IS NULL AND dead_at IS NULL THEN {} ELSE dead_at END
+        WHERE member_id = {} AND (phone IS NOT NULL OR payload <> jsonb_build_object())
+        RETURNING 1""",
+    # Rows that know the member only by phone (a login code asked for before enrolling).
+    "outbox_by_phone": "DELETE FROM outbox WHERE member_id IS NULL AND phone = {} RETURNING 1",
+    "login_challenges": "DELETE FROM login_challenges WHERE phone = {} RETURNING 1",
+    "rate_limit_counters": (
+        "DELETE FROM rate_limit_counters WHERE strpos(key, {}) > 0 RETURNING 1"
+    ),
     # {erased text} {now} {member_id} {erased text}
     "feedback": """
         UPDATE feedback
@@ -92,14 +110,32 @@ class PostgresMemberPrivacyRepository:
                 member_id,
             )
             tables[name] = _rows(rows)
+        phone = member[0]["phone"]
+        tables["login_challenges"] = _rows(
+            await MemberRow.raw("SELECT * FROM login_challenges WHERE phone = {}", phone)
+        )
+        tables["outbox"] = tables.get("outbox", []) + _rows(
+            await MemberRow.raw(
+                "SELECT * FROM outbox WHERE member_id IS NULL AND phone = {} ORDER BY id", phone
+            )
+        )
         return tables
 
     async def erase(self, member_id: UUID, *, tombstone: str, at: datetime) -> dict[str, int]:
+        rows = await MemberRow.raw("SELECT phone FROM members WHERE id = {}", member_id)
+        phone = rows[0]["phone"] if rows else tombstone
+        by_phone = 0
+        if not is_erased_phone(phone):
+            for statement in ("outbox_by_phone", "login_challenges", "rate_limit_counters"):
+                by_phone += len(await MemberRow.raw(_ERASE[statement], phone))
         changed = {
             "members": len(await MemberRow.raw(_ERASE["members"], tombstone, member_id, tombstone)),
             "shop_customers": len(await MemberRow.raw(_ERASE["shop_customers"], member_id)),
             "feedback": len(
                 await MemberRow.raw(_ERASE["feedback"], ERASED_TEXT, at, member_id, ERASED_TEXT)
             ),
+            "refresh_tokens": len(await MemberRow.raw(_ERASE["refresh_tokens"], at, member_id)),
+            "outbox": len(await MemberRow.raw(_ERASE["outbox"], at, member_id)),
+            "by_phone": by_phone,
         }
         return changed
