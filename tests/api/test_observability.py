@@ -49,9 +49,17 @@ async def test_metrics_count_requests_per_route_template_and_ledger_postings(api
     assert after.headers["content-type"].startswith("text/plain")
     route = "/v1/pos/sales/{sale_id}/refunds"
     for name, labels, grew_by in [
-        ("loyalty_requests_total", {"path": "/v1/pos/sales", "status_code": "201"}, 1),
-        ("loyalty_requests_total", {"path": route, "method": "POST"}, 1),
-        ("loyalty_request_duration_seconds_count", {"path": "/v1/pos/sales"}, 1),
+        (
+            "loyalty_requests_total",
+            {"path": "/v1/pos/sales", "method": "POST", "status_code": "201"},
+            1,
+        ),
+        ("loyalty_requests_total", {"path": route, "method": "POST", "status_code": "201"}, 1),
+        (
+            "loyalty_request_duration_seconds_count",
+            {"path": "/v1/pos/sales", "method": "POST", "status_code": "201"},
+            1,
+        ),
         ("loyalty_ledger_postings_total", {"type": "earn"}, 1),
         ("loyalty_ledger_postings_total", {"type": "reverse"}, 1),
     ]:

@@ -139,7 +139,7 @@ async def full_flow(base: str, env: dict[str, str]) -> list[str]:
 
 
 async def test_a_full_flow_logs_json_with_request_ids_and_never_a_secret_or_a_phone(
-    verbose_service: Any,
+    verbose_service: Any, clean_db: str
 ) -> None:
     base, env, process, log_file = verbose_service
 
