@@ -24,8 +24,8 @@ def phone_tombstone(member_id: UUID) -> str:
     return TOMBSTONE_PREFIX + hashlib.sha256(member_id.bytes).hexdigest()[:15]
 
 
-def is_erased_phone(phone: str) -> bool:
-    return phone.startswith(TOMBSTONE_PREFIX)
+def is_erased_phone(phone: str | None) -> bool:
+    return phone is not None and phone.startswith(TOMBSTONE_PREFIX)
 
 
 # One table's rows about the member, each row as plain JSON values (str, int, bool, None, ...).

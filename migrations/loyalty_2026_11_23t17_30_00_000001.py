@@ -6,7 +6,7 @@ number, so no lookup by phone ever finds an erased member.
 
 from adapters.persistence.raw_migration import sql_migration
 
-ID = "2026-11-23T16:15:00:000001"
+ID = "2026-11-23T17:30:00:000001"
 VERSION = "1.38.0"
 DESCRIPTION = "erased members: phone tombstone, no personal data left"
 

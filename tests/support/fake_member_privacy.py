@@ -42,7 +42,9 @@ class FakeMemberPrivacyRepository:
         member = members[member_id]
         erased = dataclasses.replace(member, phone=tombstone, name=None, email=None, birthday=None)
         changed = {"members": int(erased != member), "shop_customers": 0, "feedback": 0}
-        changed |= {"refresh_tokens": 0, "outbox": 0, "by_phone": 0}  # not held by the fakes
+        changed |= dict.fromkeys(
+            ("refresh_tokens", "outbox", "member_external_ids", "follow_ups", "by_phone"), 0
+        )  # not held by the fakes
         members[member_id] = erased
         for customer, owner in list(self._db.shop.customers.items()):
             if owner == member_id:

@@ -42,6 +42,13 @@ _ERASE: dict[str, str] = {
         RETURNING 1""",
     # The shop's customer id names the person in another system: the link goes.
     "shop_customers": "DELETE FROM shop_customers WHERE member_id = {} RETURNING 1",
+    # Ids in other systems (imported customer files) name the person elsewhere.
+    "member_external_ids": "DELETE FROM member_external_ids WHERE member_id = {} RETURNING 1",
+    # What the member said on a follow-up call is theirs; the call and its rating stay.
+    "follow_ups": """
+        UPDATE follow_ups SET outcome = NULL
+        WHERE member_id = {} AND outcome IS NOT NULL
+        RETURNING 1""",
     # Sessions end: the refresh tokens of an erased member can no longer be used.
     "refresh_tokens": """
         UPDATE refresh_tokens SET revoked_at = {} WHERE member_id = {} AND revoked_at IS NULL
@@ -125,7 +132,7 @@ class PostgresMemberPrivacyRepository:
         rows = await MemberRow.raw("SELECT phone FROM members WHERE id = {}", member_id)
         phone = rows[0]["phone"] if rows else tombstone
         by_phone = 0
-        if not is_erased_phone(phone):
+        if phone is not None and not is_erased_phone(phone):
             for statement in ("outbox_by_phone", "login_challenges", "rate_limit_counters"):
                 by_phone += len(await MemberRow.raw(_ERASE[statement], phone))
         changed = {
@@ -136,6 +143,10 @@ class PostgresMemberPrivacyRepository:
             ),
             "refresh_tokens": len(await MemberRow.raw(_ERASE["refresh_tokens"], at, member_id)),
             "outbox": len(await MemberRow.raw(_ERASE["outbox"], at, member_id)),
+            "member_external_ids": len(
+                await MemberRow.raw(_ERASE["member_external_ids"], member_id)
+            ),
+            "follow_ups": len(await MemberRow.raw(_ERASE["follow_ups"], member_id)),
             "by_phone": by_phone,
         }
         return changed
