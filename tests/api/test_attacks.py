@@ -23,6 +23,8 @@ from tests.api.client import Api, bearer
 from tests.support.webhooks import shop_event, shop_headers
 
 ANY_ID = "00000000-0000-4000-8000-000000000000"
+# A value of each path parameter type, so the route matches and its guard is what answers.
+FILLERS = {"uuid": ANY_ID, "int": "1"}
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
 
 
@@ -36,9 +38,7 @@ def guarded_routes(app: Litestar, prefix: str) -> list[tuple[str, str]]:
     for route in app.routes:
         if not route.path.startswith(prefix):
             continue
-        path = re.sub(
-            r"\{(\w+):(\w+)\}", lambda m: ANY_ID if m.group(2) == "uuid" else "x", route.path
-        )
+        path = re.sub(r"\{(\w+):(\w+)\}", lambda m: FILLERS.get(m.group(2), "x"), route.path)
         for method in sorted(route.methods - {"OPTIONS", "HEAD"}):
             routes.append((method, path))
     return routes
