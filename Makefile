@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports unit openapi bench bench-quick clean
+.PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean
 
 run: $(STAMP)
 	$(BIN)/loyalty serve --migrate
@@ -38,6 +38,15 @@ bench: $(STAMP)
 # The same harness on small data for a few seconds each: checks it works, measures nothing.
 bench-quick: $(STAMP)
 	$(BIN)/python tests/bench/run.py --quick --output tests/bench/results/quick.json
+
+# Long forms of the suites `make test` runs bounded (issue #8): more examples, more faults.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -q -s -m fuzz
+
+chaos: $(STAMP)
+	CHAOS_SALES=$${CHAOS_SALES:-200} CHAOS_KILLS=$${CHAOS_KILLS:-6} \
+	CHAOS_PG_CYCLES=$${CHAOS_PG_CYCLES:-5} CHAOS_EVENTS=$${CHAOS_EVENTS:-2000} \
+	$(BIN)/pytest -q -s -m chaos
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=python3.11")'

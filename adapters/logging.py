@@ -9,9 +9,42 @@ import structlog
 import structlog.tracebacks
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
     numeric = logging.getLevelName(level) if isinstance(logging.getLevelName(level), int) else 20
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=numeric)
+    # Libraries log through the standard library (Piccolo, uvicorn, asyncpg): their records
+    # are rendered as the same JSON lines, with the request id when one is bound.
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=structlog.processors.JSONRenderer(),
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.ExceptionRenderer(
+                    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+                ),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(numeric)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -48,6 +48,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         access_log=False,
         log_level="warning",
+        # uvicorn's own records go to the root logger, rendered as JSON like the service's.
+        log_config=None,
     )
     return 0
 

@@ -17,6 +17,7 @@ from domain.crm import SegmentResolver
 from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
+from domain.member_privacy import MemberPrivacyRepository
 from domain.notifications import Outbox
 from domain.payments import PaymentRepository
 from domain.repositories import (
@@ -75,6 +76,8 @@ class UnitOfWork(Protocol):
     def segments(self) -> SegmentResolver: ...
     @property
     def follow_ups(self) -> FollowUpRepository: ...
+    @property
+    def member_privacy(self) -> MemberPrivacyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

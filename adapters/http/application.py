@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.http.observability import PROMETHEUS, MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.routers import route_handlers
 from app.container import Container
@@ -60,13 +61,17 @@ def build_http_app(
             await stop(container)
 
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), MetricsController],
+        middleware=[request_context_middleware, PROMETHEUS.middleware],
         dependencies={"container": Provide(_container, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=max_body_bytes,
         debug=debug,
+        # Logging is configured once, as JSON, by adapters/logging.py; Litestar's default
+        # would add a plain-text handler to the root logger.
+        logging_config=None,
     )
 
 

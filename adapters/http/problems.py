@@ -19,6 +19,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from adapters.observability import DATABASE_UNAVAILABLE
 from app.idempotency_store import StoredResponse
 from domain.errors import (
     Conflict,
@@ -177,13 +178,16 @@ def handle_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Re
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    log.exception("unhandled_error", path=request.url.path, error_type=type(error).__name__)
     unavailable = _is_database_unavailable(error)
     if unavailable:
+        # An outage answers hundreds of requests a second: one line each, no traceback.
+        log.warning("database_unavailable", error_type=type(error).__name__)
+        DATABASE_UNAVAILABLE.inc()
         body = problem_body(
             503, "service_unavailable", "Service Unavailable", "the database is unavailable"
         )
         return _problem(503, body, {"Retry-After": "2"})
+    log.exception("unhandled_error", path=request.url.path, error_type=type(error).__name__)
     body = problem_body(500, "internal_error", "Internal Server Error", "an unexpected error")
     return _problem(500, body)
 
@@ -195,10 +199,20 @@ def _is_database_unavailable(error: Exception) -> bool:
         error,
         OSError
         | asyncpg.exceptions.CannotConnectNowError
-        | asyncpg.exceptions.ConnectionDoesNotExistError
+        | asyncpg.exceptions.PostgresConnectionError
+        # asyncpg's state machine when the server vanishes in the middle of an operation.
+        | asyncpg.exceptions.InternalClientError
         | asyncpg.exceptions.TooManyConnectionsError
         | asyncpg.exceptions.AdminShutdownError,
+    ) or (
+        # The pool hands back a connection that broke under an operation; asyncpg says so
+        # only in the message (tests/e2e/test_chaos.py stops PostgreSQL under load).
+        isinstance(error, asyncpg.exceptions.InterfaceError)
+        and any(sign in str(error) for sign in _BROKEN_CONNECTION)
     )
+
+
+_BROKEN_CONNECTION = ("released back to the pool", "connection is closed")
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

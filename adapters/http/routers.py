@@ -13,6 +13,7 @@ from adapters.http.controllers.admin_crm_reports import AdminCrmReportsControlle
 from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsController
 from adapters.http.controllers.admin_feedback import AdminFeedbackController
 from adapters.http.controllers.admin_follow_ups import AdminFollowUpsController
+from adapters.http.controllers.admin_member_privacy import AdminMemberPrivacyController
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
@@ -77,6 +78,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminCrmReportsController,
                 AdminSegmentsController,
                 AdminFollowUpsController,
+                AdminMemberPrivacyController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

@@ -16,6 +16,7 @@ from uuid import UUID
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.observability import JOB_FAILURES, JOB_RUNS
 from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayReport, run_birthday_job
@@ -139,6 +140,7 @@ async def run_coupon_jobs_periodically(
         try:
             report = await run_coupon_jobs(engine, uow_factory, clock=clock, random=random, ids=ids)
             if report is not None:
+                JOB_RUNS.labels("coupons").inc()
                 log.info(
                     "jobs.coupons",
                     expired=report.expired,
@@ -148,6 +150,7 @@ async def run_coupon_jobs_periodically(
                 )
         except Exception:
             log.exception("jobs.coupons_failed")
+            JOB_FAILURES.labels("coupons").inc()
         await asyncio.sleep(interval)
 
 

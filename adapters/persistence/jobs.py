@@ -20,6 +20,7 @@ import asyncpg
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.observability import JOB_FAILURES, JOB_RUNS
 from app.jobs import ReleaseReport, release_pending
 from app.unit_of_work import UnitOfWorkFactory
 from domain.points import Reference
@@ -274,6 +275,7 @@ async def run_jobs_periodically(
         try:
             released = await run_release_job(engine, uow_factory, clock)
             if released is not None:
+                JOB_RUNS.labels("release_pending").inc()
                 log.info(
                     "jobs.release_pending",
                     lots=released.lots,
@@ -284,6 +286,7 @@ async def run_jobs_periodically(
                 )
             expired = await run_expiry_job(engine, clock)
             if expired is not None:
+                JOB_RUNS.labels("expire_points").inc()
                 log.info(
                     "jobs.expire_points",
                     lots=expired.lots,
@@ -294,6 +297,7 @@ async def run_jobs_periodically(
                 )
         except Exception:
             log.exception("jobs.round_failed")
+            JOB_FAILURES.labels("points").inc()
         await asyncio.sleep(interval)
 
 

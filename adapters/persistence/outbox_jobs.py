@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.observability import JOB_FAILURES, JOB_RUNS, OUTBOX_BACKLOG
 from adapters.persistence.jobs import Database, _connection
 from adapters.persistence.rate_limits import purge_expired_counters
 from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
@@ -142,6 +143,16 @@ async def remind_points_expiring(
     return written
 
 
+async def outbox_backlog(database: Database) -> int:
+    """Notifications still to be sent (due or waiting for a retry); the partial index
+    outbox_due covers exactly these rows."""
+    async with _connection(database) as connection:
+        waiting: int = await connection.fetchval(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
+        )
+    return waiting
+
+
 async def purge_login_state(engine: PostgresEngine, now: datetime) -> tuple[int, int, int]:
     """Forgets expired rate-limit windows, and login codes and refresh tokens a day past their
     expiry (an expired refresh token is refused whether or not its row still exists)."""
@@ -188,7 +199,9 @@ async def run_outbox_periodically(
             report: DeliveryReport = await deliver_notifications(
                 queue, clock, sms, members, secrets=secrets
             )
+            OUTBOX_BACKLOG.set(await outbox_backlog(engine))
             if report.delivered or report.retrying or report.dead:
+                JOB_RUNS.labels("deliver_notifications").inc()
                 log.info(
                     "jobs.deliver_notifications",
                     delivered=report.delivered,
@@ -197,6 +210,7 @@ async def run_outbox_periodically(
                 )
         except Exception:
             log.exception("jobs.outbox_round_failed")
+            JOB_FAILURES.labels("outbox").inc()
         await asyncio.sleep(interval)
 
 

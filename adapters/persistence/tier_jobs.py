@@ -39,6 +39,7 @@ import asyncpg
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.observability import JOB_FAILURES, JOB_RUNS
 from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
 from domain.ports import Clock
 from domain.tier_policy import TierPolicy
@@ -323,6 +324,7 @@ async def run_review_periodically(
         try:
             report = await run_review_job(engine, clock)
             if report is not None:
+                JOB_RUNS.labels("review_tiers").inc()
                 log.info(
                     "jobs.review_tiers",
                     members=report.members_reviewed,
@@ -334,6 +336,7 @@ async def run_review_periodically(
                 )
         except Exception:
             log.exception("jobs.review_tiers_failed")
+            JOB_FAILURES.labels("review_tiers").inc()
         await asyncio.sleep(interval)
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from adapters.persistence.crm_reports import PostgresSegmentResolver
@@ -24,6 +25,7 @@ from adapters.persistence.repositories.login import (
     PostgresLoginChallengeRepository,
     PostgresRefreshTokenRepository,
 )
+from adapters.persistence.repositories.member_privacy import PostgresMemberPrivacyRepository
 from adapters.persistence.repositories.members import PostgresMemberRepository
 from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
@@ -64,6 +66,7 @@ class PostgresUnitOfWork:
     outbox = PostgresOutbox()
     segments = PostgresSegmentResolver()
     follow_ups = PostgresFollowUpRepository()
+    member_privacy = PostgresMemberPrivacyRepository()
 
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine
@@ -84,7 +87,14 @@ class PostgresUnitOfWork:
         transaction = self._require()
         try:
             if not transaction._rolled_back:
-                await transaction.rollback()
+                try:
+                    await transaction.rollback()
+                except (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError):
+                    # A connection that died (database restarted, network cut) took its
+                    # transaction with it; the rollback's own error would hide the one that
+                    # matters (which the caller answers with 503).
+                    if exc is None:
+                        raise
         finally:
             # Piccolo's exit commits a transaction it believes open; nothing may commit here,
             # not even when the rollback above was interrupted. The pool resets the connection.

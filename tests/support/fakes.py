@@ -95,6 +95,7 @@ from tests.support.fake_coupons import (
     FakeDrawRepository,
     FakeRewardSettingsRepository,
 )
+from tests.support.fake_member_privacy import FakeMemberPrivacyRepository
 
 # Ports: time, randomness, identifiers, contact normalisation ------------------------------------
 
@@ -1027,6 +1028,8 @@ class FakeUnitOfWork:
         self.outbox = self.db.outbox
         self.segments = FakeSegmentResolver(self.db)
         self.follow_ups = self.db.follow_ups
+        # Stateless: it works on the other fakes, so the database's snapshots cover it.
+        self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
         self.rolled_back = False
         self._start: dict[str, dict[str, Any]] | None = None

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.observability import LEDGER_POSTINGS
 from adapters.persistence.tables import (
     PointsAccountRow,
     PointsEntryRow,
@@ -165,6 +166,8 @@ class PostgresPointsRepository:
                 for e in account.new_entries
             )
         ).returning(PointsEntryRow.id)
+        for entry in account.new_entries:
+            LEDGER_POSTINGS.labels(entry.type.value).inc()
         return {
             id(entry): row["id"] for entry, row in zip(account.new_entries, inserted, strict=True)
         }

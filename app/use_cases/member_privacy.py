@@ -1,0 +1,41 @@
+"""A member's right of access (export) and right to erasure, for the admins who answer them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.unit_of_work import UnitOfWork
+from domain.errors import MemberNotFound
+from domain.member_privacy import Erasure, MemberExport, is_erased_phone, phone_tombstone
+from domain.ports import Clock
+from domain.repositories import AuditRecord
+
+
+async def export_member(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MemberExport:
+    member = await uow.members.get(member_id)
+    if member is None:
+        raise MemberNotFound()
+    tables = await uow.member_privacy.export(member_id)
+    return MemberExport(member_id, clock.now(), is_erased_phone(member.phone), tables)
+
+
+@dataclass(frozen=True, slots=True)
+class EraseMember:
+    member_id: UUID
+    actor: str
+
+
+async def erase_member(cmd: EraseMember, uow: UnitOfWork, *, clock: Clock) -> Erasure:
+    """Personal data goes; the ledger's amounts and its hash chain stay as they were."""
+    if await uow.members.get(cmd.member_id) is None:
+        raise MemberNotFound()
+    now = clock.now()
+    changed = await uow.member_privacy.erase(
+        cmd.member_id, tombstone=phone_tombstone(cmd.member_id), at=now
+    )
+    # What was done, never what was removed: the audit log is append-only and kept for good.
+    await uow.audit.record(
+        AuditRecord(cmd.actor, "member.erased", f"member:{cmd.member_id}", dict(changed))
+    )
+    return Erasure(cmd.member_id, now, changed)
