@@ -83,6 +83,9 @@ class Settings:
     login_codes_per_phone: tuple[int, int] = (5, 3600)  # (requests, window seconds)
     login_codes_per_ip: tuple[int, int] = (20, 3600)
     login_guesses_per_ip: tuple[int, int] = (30, 3600)
+    # Coupon codes a till may present (quotes and sales), per terminal: far above a busy
+    # till's hour, far below what guessing 70-bit codes would need.
+    coupon_codes_per_terminal: tuple[int, int] = (600, 3600)
     trusted_proxies: tuple[str, ...] = ()
     outbox_interval_seconds: int = 2
     dev_sms_dir: Path | None = None
@@ -119,6 +122,7 @@ class Settings:
             login_codes_per_phone=_rate(env, "LOYALTY_LOGIN_CODES_PER_PHONE", (5, 3600)),
             login_codes_per_ip=_rate(env, "LOYALTY_LOGIN_CODES_PER_IP", (20, 3600)),
             login_guesses_per_ip=_rate(env, "LOYALTY_LOGIN_GUESSES_PER_IP", (30, 3600)),
+            coupon_codes_per_terminal=_rate(env, "LOYALTY_COUPON_CODES_PER_TERMINAL", (600, 3600)),
             trusted_proxies=_list(env, "LOYALTY_TRUSTED_PROXIES", ""),
             outbox_interval_seconds=_int(env, "LOYALTY_OUTBOX_INTERVAL", 2),
             dev_sms_dir=Path(env["LOYALTY_DEV_SMS_DIR"])

@@ -157,10 +157,12 @@ class RateLimit:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, bucket: str, rule: RateLimit, now: datetime) -> timedelta | None:
-        """Counts one request in ``bucket``'s current window, durably even if the caller's
-        transaction rolls back; None while within the limit, else the time until the window
-        ends."""
+    async def hit(
+        self, bucket: str, rule: RateLimit, now: datetime, *, weight: int = 1
+    ) -> timedelta | None:
+        """Counts ``weight`` requests in ``bucket``'s current window, durably even if the
+        caller's transaction rolls back; None while within the limit, else the time until the
+        window ends."""
         ...
 
 

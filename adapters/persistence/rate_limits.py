@@ -16,8 +16,8 @@ from adapters.persistence.jobs import _connection
 from domain.login import RateLimit, window_start
 
 _HIT = """
-INSERT INTO rate_limit_counters (key, hits, expires_at) VALUES ($1, 1, $2)
-ON CONFLICT (key) DO UPDATE SET hits = rate_limit_counters.hits + 1
+INSERT INTO rate_limit_counters (key, hits, expires_at) VALUES ($1, $3, $2)
+ON CONFLICT (key) DO UPDATE SET hits = rate_limit_counters.hits + $3
 RETURNING hits
 """
 
@@ -26,14 +26,16 @@ class PostgresRateLimiter:
     def __init__(self, engine: PostgresEngine) -> None:
         self._engine = engine
 
-    async def hit(self, bucket: str, rule: RateLimit, now: datetime) -> timedelta | None:
+    async def hit(
+        self, bucket: str, rule: RateLimit, now: datetime, *, weight: int = 1
+    ) -> timedelta | None:
         start = window_start(rule, now)
         end = start + rule.window
         # Buckets name phones and client addresses: only their hash is stored.
         digest = hashlib.sha256(bucket.encode()).hexdigest()
         key = f"{digest}@{int(start.timestamp())}"
         async with _connection(self._engine) as connection:
-            hits = await connection.fetchval(_HIT, key, end)
+            hits = await connection.fetchval(_HIT, key, end, weight)
         if hits <= rule.limit:
             return None
         return end - now

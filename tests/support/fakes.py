@@ -908,10 +908,12 @@ class FakeRateLimiter:
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
 
-    async def hit(self, bucket: str, rule: RateLimit, now: datetime) -> timedelta | None:
+    async def hit(
+        self, bucket: str, rule: RateLimit, now: datetime, *, weight: int = 1
+    ) -> timedelta | None:
         start = login_window_start(rule, now)
         key = f"{bucket}@{start.isoformat()}"
-        self.hits[key] = self.hits.get(key, 0) + 1
+        self.hits[key] = self.hits.get(key, 0) + weight
         return None if self.hits[key] <= rule.limit else start + rule.window - now
 
 

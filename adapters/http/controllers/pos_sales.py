@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from adapters.http.schemas.problem import problems
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
+from app.use_cases.coupon_guard import admit_coupon_codes
 from app.use_cases.sales import (
     LineInput,
     PriceSale,
@@ -23,7 +25,26 @@ from app.use_cases.sales import (
     record_sale,
     refund_sale,
 )
+from domain.login import RateLimit
 from domain.sales import RefundLine
+
+
+async def _admit_coupon_codes(container: Container, principal: Principal, data: QuoteIn) -> None:
+    """Counted before the sale's transaction: a refused guess still counts."""
+    if not data.coupon_codes:
+        return
+    assert container.login is not None  # set by the composition root
+    rule = RateLimit(
+        container.settings.coupon_codes_per_terminal[0],
+        timedelta(seconds=container.settings.coupon_codes_per_terminal[1]),
+    )
+    await admit_coupon_codes(
+        container.login.limiter,
+        rule,
+        principal.terminal_id,
+        len(data.coupon_codes),
+        container.clock.now(),
+    )
 
 
 def _lines(data: JSONBody[QuoteIn]) -> list[LineInput]:
@@ -39,7 +60,7 @@ class PosSalesController(Controller):
         operation_id="posQuoteSale",
         summary="Price a basket for a member without recording it",
         status_code=200,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 422, 429),
     )
     async def quote(
         self,
@@ -50,6 +71,7 @@ class PosSalesController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> Response[QuoteOut]:
         assert principal.store_id is not None
+        await _admit_coupon_codes(container, principal, data)
         command = PriceSale(
             store_id=principal.store_id,
             lines=_lines(data),
@@ -69,7 +91,7 @@ class PosSalesController(Controller):
         operation_id="posRecordSale",
         summary="Record a sale and credit the member's points",
         status_code=201,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 422, 429),
     )
     async def record(
         self,
@@ -80,6 +102,7 @@ class PosSalesController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> Response[SaleOut]:
         assert principal.store_id is not None
+        await _admit_coupon_codes(container, principal, data)
         command = RecordSale(
             store_id=principal.store_id,
             terminal_id=principal.terminal_id,
