@@ -9,6 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.persistence.tables import ALL_TABLES
 from app.asgi import create_app
 from app.settings import Settings
 from domain.coupon_codes import check_symbol
@@ -24,10 +25,17 @@ def guess(n: int) -> str:
 
 @pytest.fixture
 async def strict_api(db_url: str, clean_db: str) -> AsyncIterator[Api]:
+    """An app of its own with a low limit. Starting it binds the tables to its engine, which
+    it stops on the way out: the session app's binding is given back afterwards."""
+    previous = {table: table._meta._db for table in ALL_TABLES}
     settings = Settings(db_pool_min=1, db_pool_max=5, coupon_codes_per_terminal=(10, 3600))
     app: Litestar = create_app(settings, database_url=db_url)
-    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
-        yield Api(client, app.state.container.tokens)
+    try:
+        async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+            yield Api(client, app.state.container.tokens)
+    finally:
+        for table, db in previous.items():
+            table._meta._db = db
 
 
 async def test_a_till_guessing_coupon_codes_is_stopped_with_429(strict_api: Api) -> None:
