@@ -17,14 +17,13 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
+from adapters.persistence.jobs import Database, _connection, job_lock
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayReport, run_birthday_job
 from domain.ports import Clock, IdGenerator, RandomSource
 
 log = structlog.get_logger("loyalty.jobs")
 
-COUPON_JOBS_LOCK_KEY = 10  # (ADVISORY_LOCK_CLASS, key); points and tier jobs use 1-3
 EXPIRE_BATCH_SIZE = 50_000
 
 _EXPIRE_BATCH = """
@@ -95,14 +94,6 @@ class CouponJobsReport:
     birthdays: BirthdayReport
 
 
-async def _try_lock(connection: object, key: int) -> bool:
-    return bool(
-        await connection.fetchval(  # type: ignore[attr-defined]
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, key
-        )
-    )
-
-
 async def run_coupon_jobs(
     engine: PostgresEngine,
     uow_factory: UnitOfWorkFactory,
@@ -112,18 +103,13 @@ async def run_coupon_jobs(
     ids: IdGenerator,
 ) -> CouponJobsReport | None:
     """Expiry, then birthdays, under one advisory lock; None if another worker runs them."""
-    async with _connection(engine) as connection:
-        if not await _try_lock(connection, COUPON_JOBS_LOCK_KEY):
+    async with job_lock(engine, "coupons") as connection:
+        if connection is None:
             return None
-        try:
-            expired = await expire_coupons(engine, clock.now())
-            birthdays = await run_birthday_job(
-                uow_factory, PostgresBirthdayCalendar(engine), clock=clock, random=random, ids=ids
-            )
-        finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, COUPON_JOBS_LOCK_KEY
-            )
+        expired = await expire_coupons(engine, clock.now())
+        birthdays = await run_birthday_job(
+            uow_factory, PostgresBirthdayCalendar(engine), clock=clock, random=random, ids=ids
+        )
     return CouponJobsReport(expired, birthdays)
 
 

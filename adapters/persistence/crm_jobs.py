@@ -11,36 +11,28 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.crm_reports import snapshot_rfm_on
 from adapters.persistence.follow_ups import schedule_follow_ups_on
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, _connection
+from adapters.persistence.jobs import JOB_LOCK_KEYS, job_lock
 from domain.crm import DEFAULT_WINDOW_DAYS
 from domain.ports import Clock
 
 log = structlog.get_logger("loyalty.jobs")
 
-CRM_JOBS_LOCK_KEY = 12  # (ADVISORY_LOCK_CLASS, key); coupons use 10
+CRM_JOBS_LOCK_KEY = JOB_LOCK_KEYS["crm"]
 CRM_INTERVAL_SECONDS = 24 * 3600
 
 
 async def run_crm_jobs(engine: PostgresEngine, clock: Clock) -> bool:
     """Schedules the follow-ups due and scores RFM; False if another worker holds the lock."""
-    async with _connection(engine) as connection:
-        locked = await connection.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, CRM_JOBS_LOCK_KEY
-        )
-        if not locked:
+    async with job_lock(engine, "crm") as connection:
+        if connection is None:
             return False
-        try:
-            follow_ups = await schedule_follow_ups_on(engine, clock.now())
-            scored = await snapshot_rfm_on(engine, clock.now(), DEFAULT_WINDOW_DAYS)
-            log.info(
-                "jobs.crm",
-                follow_ups_scheduled=follow_ups.scheduled,
-                rfm_members_scored=scored.members_scored,
-            )
-        finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, CRM_JOBS_LOCK_KEY
-            )
+        follow_ups = await schedule_follow_ups_on(engine, clock.now())
+        scored = await snapshot_rfm_on(engine, clock.now(), DEFAULT_WINDOW_DAYS)
+        log.info(
+            "jobs.crm",
+            follow_ups_scheduled=follow_ups.scheduled,
+            rfm_members_scored=scored.members_scored,
+        )
     return True
 
 

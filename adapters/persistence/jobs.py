@@ -33,7 +33,8 @@ EXPIRY_RUN = "expiry_run"
 
 # pg_try_advisory_lock(key1, key2): one key pair per job, so that one worker runs each job.
 ADVISORY_LOCK_CLASS = 0x4C594C54  # "LYLT"
-JOB_LOCK_KEYS = {"expire-points": 1, "release-pending": 2}
+# Advisory lock keys under ADVISORY_LOCK_CLASS; the tier review holds 3 itself.
+JOB_LOCK_KEYS = {"expire-points": 1, "release-pending": 2, "coupons": 10, "crm": 12}
 
 Database: TypeAlias = PostgresEngine | asyncpg.Connection
 
