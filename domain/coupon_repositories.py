@@ -136,7 +136,10 @@ class DrawRepository(Protocol):
 
     async def campaigns(self, *, after: UUID | None, limit: int) -> Sequence[DrawCampaign]: ...
 
-    async def running_at(self, at: datetime) -> Sequence[DrawCampaign]: ...
+    async def running_at(self, at: datetime) -> Sequence[DrawCampaign]:
+        """The campaigns running at ``at``. Their prizes' stock may lag behind plays: read a
+        campaign's stock with ``get_campaign_for_update``."""
+        ...
 
     async def take_stock(self, campaign_id: UUID, prize_code: str) -> bool:
         """One unit of the prize, if any is left."""

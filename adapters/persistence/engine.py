@@ -1,12 +1,80 @@
-"""Building the Piccolo engine and binding the tables to it."""
+"""Building the Piccolo engine and binding the tables to it.
+
+The pool resets a returned connection (advisory locks, cursors, LISTEN, settings: one round
+trip, asyncpg's default) unless its user vouched that it left no session state behind: a
+unit of work, whose transaction is over when it returns the connection and whose code only
+ever takes transaction-scoped state (``pg_advisory_xact_lock``, ``SET LOCAL``, ``ON COMMIT
+DROP``), does. Jobs that hold session-level advisory locks keep the full reset.
+"""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence.config_cache import ConfigCache
 from adapters.persistence.tables import ALL_TABLES
+
+
+class LoyaltyEngine(PostgresEngine):
+    """Piccolo's engine plus what belongs to one database per process: the configuration
+    cache, and the connections whose next reset may be skipped."""
+
+    __slots__ = ("_clean", "config_cache")
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config=config, extensions=())
+        self.config_cache = ConfigCache()
+        self._clean: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        await super().start_connection_pool(reset=self._reset, init=self._init, **kwargs)
+
+    async def release_clean(self, connection: Any) -> None:
+        """Returns a pooled connection that holds no session state: no reset query is sent.
+
+        An open transaction is still rolled back by asyncpg before the connection is reused.
+        """
+        assert self.pool is not None
+        raw = getattr(connection, "_con", None)  # the pool hands out a proxy
+        if raw is not None:
+            self._clean.add(raw)
+        try:
+            await self.pool.release(connection)
+        finally:
+            if raw is not None:
+                self._clean.discard(raw)
+
+    async def _reset(self, connection: asyncpg.Connection) -> None:
+        if connection in self._clean:
+            self._clean.discard(connection)
+            return
+        query = connection.get_reset_query()
+        if query:
+            await connection.execute(query)
+
+    async def _init(self, connection: asyncpg.Connection) -> None:
+        # A new connection may be the first to a restarted or restored server, whose
+        # configuration epoch can have gone back: start the cache afresh.
+        self.config_cache.clear()
+
+
+@asynccontextmanager
+async def clean_connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for statements that leave no session state (plain autocommitted
+    reads and writes); released without the reset round trip."""
+    if not isinstance(engine, LoyaltyEngine) or engine.pool is None:
+        raise RuntimeError("clean_connection needs a started LoyaltyEngine")
+    connection = await engine.pool.acquire()
+    try:
+        yield connection
+    finally:
+        await engine.release_clean(connection)
 
 
 def engine_config(database_url: str) -> dict[str, Any]:
@@ -14,8 +82,8 @@ def engine_config(database_url: str) -> dict[str, Any]:
     return {"dsn": database_url} if database_url else {}
 
 
-async def start_engine(database_url: str, *, min_size: int, max_size: int) -> PostgresEngine:
-    engine = PostgresEngine(config=engine_config(database_url), extensions=())
+async def start_engine(database_url: str, *, min_size: int, max_size: int) -> LoyaltyEngine:
+    engine = LoyaltyEngine(config=engine_config(database_url))
     await engine.start_connection_pool(min_size=min_size, max_size=max_size)
     for table in ALL_TABLES:
         table._meta.db = engine

@@ -1,16 +1,25 @@
-"""The PostgreSQL unit of work: one database transaction shared by every repository."""
+"""The PostgreSQL unit of work: one database transaction shared by every repository.
+
+It takes a pooled connection and begins; commit ends the transaction; the exit rolls back
+whatever was not committed and returns the connection without the pool's reset query (a
+unit of work leaves no session state behind: see adapters/persistence/engine.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import Token
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.exceptions import TransactionError
 
+from adapters.persistence import session
 from adapters.persistence.crm_reports import PostgresSegmentResolver
+from adapters.persistence.engine import LoyaltyEngine
 from adapters.persistence.follow_ups import PostgresFollowUpRepository
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.coupons import (
@@ -68,14 +77,37 @@ class PostgresUnitOfWork:
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
 
-    def __init__(self, engine: PostgresEngine) -> None:
+    def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine
-        self._transaction: PostgresTransaction | None = None
+        self._open: _Open | None = None
 
     async def __aenter__(self) -> Self:
+        if self._open is not None:
+            raise RuntimeError("this unit of work is already active")
         # Nesting would silently join an outer transaction (Piccolo's default): refuse it.
-        self._transaction = self._engine.transaction(allow_nested=False)
-        await self._transaction.__aenter__()
+        if session.current() is not None or self._engine.current_transaction.get() is not None:
+            raise TransactionError(
+                "A transaction is already active - nested transactions aren't allowed."
+            )
+        pool = self._engine.pool
+        if pool is None:
+            raise RuntimeError("the engine's connection pool is not started")
+        connection = await pool.acquire()
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+        except BaseException:
+            await pool.release(connection)
+            raise
+        active = session.ActiveTransaction(connection, self._engine.config_cache)
+        self._open = _Open(
+            connection,
+            transaction,
+            active,
+            session._current.set(active),
+            # Piccolo's queries (the repositories not yet on raw SQL) join through this one.
+            self._engine.current_transaction.set(active),  # type: ignore[arg-type]
+        )
         return self
 
     async def __aexit__(
@@ -84,11 +116,15 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        transaction = self._require()
+        state = self._require()
+        self._open = None
+        # Clean: the transaction is over and nothing else was left on the connection.
+        clean = state.active.closed
         try:
-            if not transaction._rolled_back:
+            if not clean:
                 try:
-                    await transaction.rollback()
+                    await state.transaction.rollback()
+                    clean = True
                 except (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError):
                     # A connection that died (database restarted, network cut) took its
                     # transaction with it; the rollback's own error would hide the one that
@@ -96,37 +132,49 @@ class PostgresUnitOfWork:
                     if exc is None:
                         raise
         finally:
-            # Piccolo's exit commits a transaction it believes open; nothing may commit here,
-            # not even when the rollback above was interrupted. The pool resets the connection.
-            transaction._rolled_back = True
-            await transaction.__aexit__(None, None, None)
-            self._transaction = None
+            state.active.closed = True
+            self._engine.current_transaction.reset(state.piccolo_token)
+            session._current.reset(state.session_token)
+            if clean:
+                await self._engine.release_clean(state.connection)
+            else:
+                assert self._engine.pool is not None
+                await self._engine.pool.release(state.connection)
 
     async def commit(self) -> None:
-        transaction = self._require()
-        await transaction.commit()
-        # Whatever happens after a commit belongs to a new transaction, which the exit rolls
-        # back unless it is committed too (without this, asyncpg would autocommit it).
-        transaction.transaction = transaction.connection.transaction()
-        await transaction.begin()
-        transaction._committed = False
+        """Commits and ends the unit of work's transaction: a statement after it is refused
+        (it would autocommit), so a use case that writes again needs a new unit of work."""
+        state = self._require()
+        await state.transaction.commit()
+        state.active.closed = True
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        savepoint = await self._require().savepoint()
+        state = self._require()
+        savepoint = state.active.connection.transaction()  # nested: SAVEPOINT
+        await savepoint.start()
         try:
             yield
         except BaseException:
-            await savepoint.rollback_to()
+            await savepoint.rollback()
             raise
         else:
-            await savepoint.release()
+            await savepoint.commit()
 
-    def _require(self) -> PostgresTransaction:
-        if self._transaction is None:
+    def _require(self) -> _Open:
+        if self._open is None:
             raise RuntimeError("the unit of work is not active: use `async with uow:`")
-        return self._transaction
+        return self._open
 
 
-def _conforms(engine: PostgresEngine) -> UnitOfWork:
+@dataclass(slots=True)
+class _Open:
+    connection: Any  # the pool's proxy of an asyncpg connection
+    transaction: Any  # asyncpg's Transaction
+    active: session.ActiveTransaction
+    session_token: Token[session.ActiveTransaction | None]
+    piccolo_token: Token[Any]
+
+
+def _conforms(engine: LoyaltyEngine) -> UnitOfWork:
     return PostgresUnitOfWork(engine)

@@ -115,9 +115,11 @@ async def test_a_refusal_is_remembered_and_its_writes_are_undone(world: FakeWorl
         b'{"code": "refund_exceeds_sale", "detail": "100 requested, 0 left"}',
         "application/problem+json",
     )
-    assert world.db.audit.records == []  # the savepoint undid the operation's write
+    assert world.db.audit.records == []  # rolled back with the operation's transaction
     assert world.db.idempotency.keys[(CALLER, "key-1")].response == answer
-    assert world.uow_factory.made[0].committed
+    first, remembered = world.uow_factory.made
+    assert first.rolled_back
+    assert remembered.committed
     # The retry hears the same refusal, even if the operation would now succeed.
     operation.fail_with = None
     assert await run(world, operation) == answer

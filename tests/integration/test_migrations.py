@@ -20,7 +20,8 @@ from adapters.persistence.tables import ALL_TABLES
 pytestmark = pytest.mark.db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration"}
+# config_epoch is raw SQL: no Piccolo table, so the tests' reset never empties it.
+EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "config_epoch"}
 MIGRATIONS = [
     "2026-11-23T13:24:01:068368",
     "2026-11-23T13:24:04:388667",
@@ -43,6 +44,7 @@ MIGRATIONS = [
     "2026-11-23T16:50:27:260769",
     "2026-11-23T16:50:29:000000",
     "2026-11-23T17:30:00:000001",
+    "2026-11-24T10:20:00:000001",
 ]
 
 
@@ -142,11 +144,17 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
     assert state["tiers"] == [("member", "Member", 0, 0, Decimal("1.000"))]
     assert state["triggers"] == [
         ("audit_log", "audit_log_append_only"),
+        ("draw_campaigns", "draw_campaigns_config_epoch"),
+        ("draw_prizes", "draw_prizes_config_epoch"),
+        ("draw_prizes", "draw_prizes_config_epoch_update"),
         ("points_entries", "points_entries_append_only"),
         ("points_entries", "points_entries_chain"),
         ("points_lot_movements", "points_lot_movements_append_only"),
+        ("program_settings", "program_settings_config_epoch"),
         ("tier_changes", "tier_changes_append_only"),
         ("tier_policies", "tier_policies_append_only"),
+        ("tier_policies", "tier_policies_config_epoch"),
+        ("tiers", "tiers_config_epoch"),
     ]
     constraint_names = {name for _, name, _ in state["constraints"]}
     assert {

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.session import configuration, configuration_changed
 from adapters.persistence.tables import DrawCampaignRow, DrawChanceRow, DrawPrizeRow
 from domain.draws import Chance, ChanceRule, ChanceStatus, DrawCampaign, Prize
 
@@ -44,6 +45,7 @@ def _campaign(row: dict[str, Any], prizes: Sequence[dict[str, Any]]) -> DrawCamp
 
 class PostgresDrawRepository:
     async def add_campaign(self, campaign: DrawCampaign) -> None:
+        configuration_changed()
         await DrawCampaignRow.insert(
             DrawCampaignRow(
                 id=campaign.id,
@@ -98,10 +100,7 @@ class PostgresDrawRepository:
         return await self._with_prizes(rows)
 
     async def running_at(self, at: datetime) -> Sequence[DrawCampaign]:
-        rows = await DrawCampaignRow.select().where(
-            (DrawCampaignRow.starts_at <= at) & (DrawCampaignRow.ends_at > at)
-        )
-        return await self._with_prizes(rows)
+        return (await configuration()).campaigns_running_at(at)
 
     async def _with_prizes(self, rows: Sequence[dict[str, Any]]) -> list[DrawCampaign]:
         if not rows:

@@ -2,37 +2,46 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.persistence.tables import IdempotencyKeyRow
+from adapters.persistence import session
 from app.idempotency_store import IdempotencyClaim, StoredResponse
+
+# ON CONFLICT waits for a concurrent transaction holding the same key and then does nothing,
+# so the SELECT below (a statement of its own, with a snapshot taken after that wait) sees the
+# answer that transaction committed. The configuration epoch rides along: the claim is the
+# first statement of every idempotent write, and the epoch saves the unit of work a round trip
+# when it reads its configuration (see session.configuration).
+_CLAIM = """
+WITH claimed AS (
+    INSERT INTO idempotency_keys (caller, key, request_hash, created_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (caller, key) DO NOTHING
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM claimed) AS claimed,
+       (SELECT epoch FROM config_epoch WHERE id = 1) AS config_epoch
+"""
+
+_ANSWERED = """
+SELECT request_hash, status_code, media_type, response_body FROM idempotency_keys
+WHERE caller = $1 AND key = $2
+"""
+
+_REMEMBER = """
+UPDATE idempotency_keys SET status_code = $3, media_type = $4, response_body = $5
+WHERE caller = $1 AND key = $2
+"""
 
 
 class PostgresIdempotencyStore:
     async def claim(
         self, caller: str, key: str, request_hash: str, now: datetime
     ) -> IdempotencyClaim:
-        # ON CONFLICT waits for a concurrent transaction holding the same key and then does
-        # nothing, so the SELECT below sees the answer that transaction committed.
-        inserted = (
-            await IdempotencyKeyRow.insert(
-                IdempotencyKeyRow(caller=caller, key=key, request_hash=request_hash, created_at=now)
-            )
-            .on_conflict(
-                target=(IdempotencyKeyRow.caller, IdempotencyKeyRow.key), action="DO NOTHING"
-            )
-            .returning(IdempotencyKeyRow.id)
-        )
-        if inserted:
+        db = session.connection()
+        claimed = await db.fetchrow(_CLAIM, caller, key, request_hash, now)
+        session.configuration_epoch_seen(claimed["config_epoch"])
+        if claimed["claimed"]:
             return IdempotencyClaim(request_hash=request_hash)
-        row = (
-            await IdempotencyKeyRow.select(
-                IdempotencyKeyRow.request_hash,
-                IdempotencyKeyRow.status_code,
-                IdempotencyKeyRow.media_type,
-                IdempotencyKeyRow.response_body,
-            )
-            .where((IdempotencyKeyRow.caller == caller) & (IdempotencyKeyRow.key == key))
-            .first()
-        )
+        row = await db.fetchrow(_ANSWERED, caller, key)
         if row is None or row["status_code"] is None:
             # Only possible if the row was purged between the two statements.
             raise RuntimeError("idempotency key vanished while being claimed")
@@ -46,18 +55,12 @@ class PostgresIdempotencyStore:
         )
 
     async def remember(self, caller: str, key: str, response: StoredResponse) -> None:
-        await IdempotencyKeyRow.update(
-            {
-                IdempotencyKeyRow.status_code: response.status_code,
-                IdempotencyKeyRow.media_type: response.media_type,
-                IdempotencyKeyRow.response_body: response.body,
-            }
-        ).where((IdempotencyKeyRow.caller == caller) & (IdempotencyKeyRow.key == key))
+        await session.connection().execute(
+            _REMEMBER, caller, key, response.status_code, response.media_type, response.body
+        )
 
     async def purge_older_than(self, cutoff: datetime) -> int:
-        deleted = (
-            await IdempotencyKeyRow.delete()
-            .where(IdempotencyKeyRow.created_at < cutoff)
-            .returning(IdempotencyKeyRow.id)
+        status = await session.connection().execute(
+            "DELETE FROM idempotency_keys WHERE created_at < $1", cutoff
         )
-        return len(deleted)
+        return int(status.split()[-1])

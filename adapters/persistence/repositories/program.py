@@ -1,14 +1,14 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import asyncpg
 
-from adapters.persistence.tables import ProgramSettingsRow, TierPolicyRow, TierRow
-from domain.crm import CrmSettings
+from adapters.persistence.config_cache import program_from
+from adapters.persistence.session import configuration, configuration_changed, connection
 from domain.errors import TierPolicyChanged
-from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.program import ProgramSettings
 from domain.tier_policy import TierPolicy
 from domain.tiers import Tier, TierLadder
 
@@ -19,12 +19,12 @@ SINGLETON_ID = 1
 # reach a tier above theirs move up, nobody moves down. Every move gets a history row.
 _MOVE_MEMBERS = """
 WITH ladder AS (
-    SELECT * FROM unnest({}::text[], {}::int[], {}::bigint[]) AS l(code, rank, threshold)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) AS l(code, rank, threshold)
 ),
 spend AS (
     SELECT member_id, sum(payable - refunded_amount) AS value
     FROM sales
-    WHERE member_id IS NOT NULL AND occurred_at >= {}
+    WHERE member_id IS NOT NULL AND occurred_at >= $4
     GROUP BY member_id
 ),
 decided AS (
@@ -50,7 +50,7 @@ moved AS (
 recorded AS (
     INSERT INTO tier_changes (member_id, from_code, to_code, reason, at, actor, note,
                               policy_version)
-    SELECT id, from_code, to_code, 'policy_change', {}, {}, NULL, {} FROM moved
+    SELECT id, from_code, to_code, 'policy_change', $5, $6, NULL, $7 FROM moved
     RETURNING member_id, from_code, to_code, at
 ),
 notified AS (
@@ -65,55 +65,46 @@ SELECT count(*) AS moved FROM recorded
 """
 RANK_PARKING = 1_000_000  # far above domain.tiers.MAX_RANK
 
+_SAVE_PROGRAM = """
+UPDATE program_settings SET currency = $2, time_zone = $3, earn_rate = $4, point_value = $5,
+    expiry_kind = $6, expiry_count = $7, pending_days = $8, version = $9, updated_at = $10,
+    crm_new_days = $11, crm_dormant_days = $12, crm_churned_days = $13, crm_follow_up_days = $14
+WHERE id = $1
+"""
+
 
 class PostgresProgramRepository:
     async def get(self) -> ProgramSettings:
-        return await self._get(lock=False)
+        return (await configuration()).program
 
     async def get_for_update(self) -> ProgramSettings:
-        return await self._get(lock=True)
-
-    async def _get(self, *, lock: bool) -> ProgramSettings:
-        query = ProgramSettingsRow.select().where(ProgramSettingsRow.id == SINGLETON_ID)
-        if lock:
-            query = query.lock_rows("UPDATE")
-        row = await query.first()
+        # Past the cache: the lock is the point, and the row read under it is the latest.
+        row = await connection().fetchrow(
+            "SELECT * FROM program_settings WHERE id = $1 FOR UPDATE", SINGLETON_ID
+        )
         if row is None:
             raise LookupError("program_settings has no row: have the migrations run?")
-        return ProgramSettings(
-            currency=row["currency"],
-            time_zone=row["time_zone"],
-            earn_rate=Decimal(row["earn_rate"]),
-            point_value=Decimal(row["point_value"]),
-            points_expiry=PointsExpiryRule(ExpiryKind(row["expiry_kind"]), row["expiry_count"]),
-            pending_days=row["pending_days"],
-            version=row["version"],
-            crm=CrmSettings(
-                new_days=row["crm_new_days"],
-                dormant_days=row["crm_dormant_days"],
-                churned_days=row["crm_churned_days"],
-                follow_up_days=row["crm_follow_up_days"],
-            ),
-        )
+        return program_from(row)
 
     async def save(self, settings: ProgramSettings) -> None:
-        await ProgramSettingsRow.update(
-            {
-                ProgramSettingsRow.currency: settings.currency,
-                ProgramSettingsRow.time_zone: settings.time_zone,
-                ProgramSettingsRow.earn_rate: settings.earn_rate,
-                ProgramSettingsRow.point_value: settings.point_value,
-                ProgramSettingsRow.expiry_kind: settings.points_expiry.kind.value,
-                ProgramSettingsRow.expiry_count: settings.points_expiry.count,
-                ProgramSettingsRow.pending_days: settings.pending_days,
-                ProgramSettingsRow.version: settings.version,
-                ProgramSettingsRow.updated_at: datetime.now(UTC),
-                ProgramSettingsRow.crm_new_days: settings.crm.new_days,
-                ProgramSettingsRow.crm_dormant_days: settings.crm.dormant_days,
-                ProgramSettingsRow.crm_churned_days: settings.crm.churned_days,
-                ProgramSettingsRow.crm_follow_up_days: settings.crm.follow_up_days,
-            }
-        ).where(ProgramSettingsRow.id == SINGLETON_ID)
+        configuration_changed()
+        await connection().execute(
+            _SAVE_PROGRAM,
+            SINGLETON_ID,
+            settings.currency,
+            settings.time_zone,
+            settings.earn_rate,
+            settings.point_value,
+            settings.points_expiry.kind.value,
+            settings.points_expiry.count,
+            settings.pending_days,
+            settings.version,
+            datetime.now(UTC),
+            settings.crm.new_days,
+            settings.crm.dormant_days,
+            settings.crm.churned_days,
+            settings.crm.follow_up_days,
+        )
 
 
 def _tier_json(tier: Tier) -> dict[str, object]:
@@ -128,21 +119,10 @@ def _tier_json(tier: Tier) -> dict[str, object]:
 
 class PostgresTierRepository:
     async def policy(self) -> TierPolicy:
-        row = (
-            await TierPolicyRow.select(
-                TierPolicyRow.version, TierPolicyRow.window_days, TierPolicyRow.grace_days
-            )
-            .order_by(TierPolicyRow.version, ascending=False)
-            .first()
-        )
-        if row is None:
-            raise LookupError("tier_policies has no row: have the migrations run?")
-        return TierPolicy(
-            window_days=row["window_days"],
-            grace_days=row["grace_days"],
-            ladder=await self.ladder(),
-            version=row["version"],
-        )
+        return (await configuration()).policy
+
+    async def ladder(self) -> TierLadder:
+        return (await configuration()).policy.ladder
 
     async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
         await self._insert_version(policy, actor, at)
@@ -159,23 +139,24 @@ class PostgresTierRepository:
 
     async def _insert_version(self, policy: TierPolicy, actor: str, at: datetime) -> None:
         # The version is the primary key: two admins saving at once cannot both win.
+        configuration_changed()
         try:
-            await TierPolicyRow.insert(
-                TierPolicyRow(
-                    version=policy.version,
-                    window_days=policy.window_days,
-                    grace_days=policy.grace_days,
-                    tiers=[_tier_json(t) for t in policy.ladder.tiers],
-                    actor=actor,
-                    created_at=at,
-                )
+            await connection().execute(
+                "INSERT INTO tier_policies (version, window_days, grace_days, tiers, actor, "
+                "created_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+                policy.version,
+                policy.window_days,
+                policy.grace_days,
+                json.dumps([_tier_json(t) for t in policy.ladder.tiers]),
+                actor,
+                at,
             )
         except asyncpg.UniqueViolationError:
             raise TierPolicyChanged() from None
 
     async def _move_members(self, policy: TierPolicy, actor: str, at: datetime) -> int:
         tiers = policy.ladder.tiers
-        rows = await TierRow.raw(
+        moved: int = await connection().fetchval(
             _MOVE_MEMBERS,
             [t.code for t in tiers],
             [t.rank for t in tiers],
@@ -185,20 +166,7 @@ class PostgresTierRepository:
             actor,
             policy.version,
         )
-        return int(rows[0]["moved"])
-
-    async def ladder(self) -> TierLadder:
-        rows = await TierRow.select().order_by(TierRow.rank)
-        return TierLadder.of(
-            Tier(
-                code=r["code"],
-                name=r["name"],
-                rank=r["rank"],
-                threshold=r["threshold"],
-                earn_multiplier=Decimal(r["earn_multiplier"]),
-            )
-            for r in rows
-        )
+        return moved
 
     async def replace(self, ladder: TierLadder) -> None:
         """Makes the stored tiers exactly the ladder's. Removing a tier members still hold is
@@ -209,20 +177,19 @@ class PostgresTierRepository:
     async def _upsert(self, ladder: TierLadder) -> None:
         # Ranks are unique; park the kept tiers above any valid rank so that the upserts below
         # can hand ranks around (silver becomes rank 2 while gold leaves it) in any order.
-        await TierRow.raw("UPDATE tiers SET rank = rank + {}", RANK_PARKING)
-        for tier in ladder.tiers:
-            await TierRow.raw(
-                "INSERT INTO tiers (code, name, rank, threshold, earn_multiplier) "
-                "VALUES ({}, {}, {}, {}, {}) ON CONFLICT (code) DO UPDATE SET "
-                "name = EXCLUDED.name, rank = EXCLUDED.rank, threshold = EXCLUDED.threshold, "
-                "earn_multiplier = EXCLUDED.earn_multiplier",
-                tier.code,
-                tier.name,
-                tier.rank,
-                tier.threshold,
-                tier.earn_multiplier,
-            )
+        configuration_changed()
+        db = connection()
+        await db.execute("UPDATE tiers SET rank = rank + $1", RANK_PARKING)
+        await db.executemany(
+            "INSERT INTO tiers (code, name, rank, threshold, earn_multiplier) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET "
+            "name = EXCLUDED.name, rank = EXCLUDED.rank, threshold = EXCLUDED.threshold, "
+            "earn_multiplier = EXCLUDED.earn_multiplier",
+            [(t.code, t.name, t.rank, t.threshold, t.earn_multiplier) for t in ladder.tiers],
+        )
 
     async def _delete_missing(self, ladder: TierLadder) -> None:
-        codes = [t.code for t in ladder.tiers]
-        await TierRow.delete().where(TierRow.code.not_in(codes))
+        configuration_changed()
+        await connection().execute(
+            "DELETE FROM tiers WHERE NOT code = ANY($1::text[])", [t.code for t in ladder.tiers]
+        )

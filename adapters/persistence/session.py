@@ -1,0 +1,90 @@
+"""The unit of work's transaction as the repositories see it.
+
+Repositories are stateless; the transaction they run in is found through a context variable
+set by the unit of work (Piccolo's own is set to the same object, so that Piccolo queries
+join it too). Raw statements go straight to the transaction's asyncpg connection, whose
+prepared statements asyncpg caches.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.persistence.config_cache import ConfigCache, ConfigSnapshot
+
+
+class TransactionClosed(RuntimeError):
+    """The unit of work committed: nothing may run in it any more, and nothing autocommits."""
+
+
+class ActiveTransaction:
+    """One unit of work's open transaction: its connection, and the configuration it reads."""
+
+    __slots__ = ("_connection", "cache", "closed", "config", "epoch_seen")
+
+    def __init__(self, connection: Any, cache: ConfigCache) -> None:
+        self._connection = connection
+        self.cache = cache
+        self.closed = False
+        # Read once per unit of work: every configuration read of a transaction agrees.
+        self.config: ConfigSnapshot | None = None
+        # The configuration epoch as a statement of this transaction read it in passing.
+        self.epoch_seen: int | None = None
+
+    @property
+    def connection(self) -> Any:
+        # Piccolo reads this attribute for every query it runs in the transaction.
+        if self.closed:
+            raise TransactionClosed(
+                "the unit of work has committed; a further statement would autocommit"
+            )
+        return self._connection
+
+
+_current: ContextVar[ActiveTransaction | None] = ContextVar("loyalty_transaction", default=None)
+
+
+def current() -> ActiveTransaction | None:
+    return _current.get()
+
+
+def active() -> ActiveTransaction:
+    transaction = _current.get()
+    if transaction is None:
+        raise RuntimeError("no unit of work is active: repositories run inside `async with uow:`")
+    return transaction
+
+
+def connection() -> Any:
+    """The asyncpg connection of the active unit of work."""
+    return active().connection
+
+
+async def configuration() -> ConfigSnapshot:
+    """The configuration in force for this unit of work (see config_cache)."""
+    transaction = active()
+    if transaction.config is None:
+        cache, db = transaction.cache, transaction.connection
+        if transaction.epoch_seen is None:
+            transaction.config = await cache.current(db)
+        else:
+            transaction.config = cache.at(transaction.epoch_seen) or await cache.load(db)
+    return transaction.config
+
+
+def configuration_epoch_seen(epoch: int) -> None:
+    """A statement of this transaction read the configuration epoch along with its own data;
+    if the cache holds that epoch, no configuration read needs a round trip of its own."""
+    transaction = _current.get()
+    if transaction is not None and transaction.config is None:
+        transaction.epoch_seen = epoch
+
+
+def configuration_changed() -> None:
+    """This transaction writes configuration: its next read must see the write."""
+    transaction = _current.get()
+    if transaction is not None:
+        transaction.config = None
+        transaction.epoch_seen = None
