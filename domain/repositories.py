@@ -91,9 +91,26 @@ class RecordedRefund:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    """A member at the moment of a purchase (see ``SaleRepository.buyer_for_update``)."""
+
+    member: Member
+    account: PointsAccount  # locked until the unit of work ends
+    standing: MemberTier
+    qualifying_value: int  # net spend at or after the ``since`` asked for
+
+
 class SaleRepository(Protocol):
     async def add(self, sale: Sale) -> bool:
         """Stores a new sale; False if its store already has that receipt id."""
+        ...
+
+    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+        """The member, their points account locked (every writer of a member's points and
+        tier takes this lock first), and what is read once the lock is held: the account's
+        open lots, the member's tier standing, and their qualifying value at or after
+        ``since`` (as ``qualifying_value``). None if there is no such member."""
         ...
 
     async def get(self, sale_id: UUID) -> Sale | None: ...

@@ -131,7 +131,9 @@ async def _presented(
     return presented
 
 
-async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime) -> _Priced:
+async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member | None) -> _Priced:
+    """Prices the basket for ``member`` (the member ``cmd`` names, already read; None for a
+    guest)."""
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
     if cmd.redeem_points and cmd.member_id is None:
         raise RedemptionNeedsMember()
@@ -151,15 +153,10 @@ async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime) -> _Priced:
         applied_coupons=tuple(display(c.code) for c in coupons.coupons),
         rejected_coupons=tuple(RejectedCoupon(t, r.value) for t, r in coupons.rejected),
     )
-    member = None
     tier_view = None
     tier_policy = None
     campaigns: tuple[tuple[DrawCampaign, int], ...] = ()
-    if cmd.member_id is not None:
-        member = await uow.members.get(cmd.member_id)
-        if member is None:
-            raise MemberNotFound()
-        # Loaded once: the sale reuses it to decide an upgrade.
+    if member is not None:
         tier_policy = await uow.tiers.policy()
         ladder = tier_policy.ladder
         tier = ladder.get(member.tier_code) or ladder.entry_tier
@@ -178,7 +175,12 @@ async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime) -> _Priced:
 
 async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
-    priced = await _price(cmd, uow, clock.now())
+    member = None
+    if cmd.member_id is not None:
+        member = await uow.members.get(cmd.member_id)
+        if member is None:
+            raise MemberNotFound()
+    priced = await _price(cmd, uow, clock.now(), member)
     balances = None
     if priced.member is not None:
         account = await uow.points.get(priced.member.id)
@@ -197,7 +199,17 @@ async def record_sale(
     now = clock.now()
     if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
-    priced = await _price(cmd.pricing_request(), uow, now)
+    buyer = None
+    since = now
+    if cmd.member_id is not None:
+        since = (await uow.tiers.policy()).window_start(now)
+        # The member's account is locked before anything is decided: their purchases, refunds
+        # and point movements queue here, and the lots, tier standing and spend the sale
+        # decides from are read once the lock is held.
+        buyer = await uow.sales.buyer_for_update(cmd.member_id, since)
+        if buyer is None:
+            raise MemberNotFound()
+    priced = await _price(cmd.pricing_request(), uow, now, buyer.member if buyer else None)
     if priced.pricing.rejected_coupons:
         raise CouponNotRedeemable()
     program = priced.program
@@ -218,8 +230,8 @@ async def record_sale(
         raise DuplicateReceipt(f"receipt {cmd.receipt_id!r} was already recorded at this store")
     balances = None
     tier = priced.tier
-    if sale.member_id is not None:
-        account = await uow.points.get_for_update(sale.member_id)
+    if buyer is not None and sale.member_id is not None:
+        account = buyer.account
         await _redeem_coupons(uow, priced.coupons, sale, now)
         reference = sale.reference
         # Points paid with can never be the points this very sale earns.
@@ -238,7 +250,11 @@ async def record_sale(
         balances = Balances.of(account)
         await _grant_chances(uow, priced.campaigns, sale, now, ids)
         assert priced.tier_policy is not None  # loaded with the member
-        tier = await upgrade_if_qualified(uow, sale.member_id, now, priced.tier_policy)
+        # The spend read with the buyer, and this sale if it falls in the window.
+        spent = buyer.qualifying_value + (sale.payable if sale.occurred_at >= since else 0)
+        tier = await upgrade_if_qualified(
+            uow, sale.member_id, now, priced.tier_policy, buyer.standing, spent
+        )
     return SaleOutcome(
         pricing=priced.pricing,
         points=balances,

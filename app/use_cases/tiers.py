@@ -13,21 +13,26 @@ from domain.errors import MemberNotFound
 from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
-from domain.tier_policy import TierPolicy, on_purchase, set_by_hand
+from domain.tier_policy import MemberTier, TierPolicy, on_purchase, set_by_hand
 from domain.tiers import Tier, TierLadder
 
 
 async def upgrade_if_qualified(
-    uow: UnitOfWork, member_id: UUID, now: datetime, policy: TierPolicy
+    uow: UnitOfWork,
+    member_id: UUID,
+    now: datetime,
+    policy: TierPolicy,
+    standing: MemberTier,
+    qualifying_value: int,
 ) -> TierView:
-    """Moves the member up at once if their rolling spend now reaches a higher tier.
+    """Moves the member up at once if their rolling spend (``qualifying_value``, over the
+    policy's window at ``now``, this purchase included) reaches a higher tier.
 
     Runs in the purchase's own transaction, after its points were earned at the old tier's
-    multiplier; the member's next purchase earns at the new one.
+    multiplier; the member's next purchase earns at the new one. ``standing`` was read under
+    the member's account lock, which the transaction still holds.
     """
-    standing = await uow.members.standing(member_id)
-    value = await uow.sales.qualifying_value(member_id, policy.window_start(now))
-    decision = on_purchase(policy, standing, value)
+    decision = on_purchase(policy, standing, qualifying_value)
     if decision.change is not None:
         await uow.members.change_tier(member_id, decision, TierEvent(now, policy.version))
         await uow.outbox.add(tier_changed(member_id, decision.change, now))

@@ -68,6 +68,7 @@ from domain.program import DEFAULT_PROGRAM, ProgramSettings
 from domain.repositories import (
     AuditLog,
     AuditRecord,
+    Buyer,
     MemberRepository,
     PointsRepository,
     ProgramRepository,
@@ -488,6 +489,23 @@ class FakeSaleRepository:
     def __init__(self) -> None:
         self.sales: dict[UUID, Sale] = {}
         self.refunds: dict[tuple[UUID, str], RecordedRefund] = {}
+        self._db: _Link | None = None  # set by FakeDatabase: a buyer is read across fakes
+
+    def link(self, db: FakeDatabase) -> None:
+        self._db = _Link(db)
+
+    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+        assert self._db is not None, "buyer_for_update needs a FakeDatabase"
+        db: FakeDatabase = self._db.target
+        member = await db.members.get(member_id)
+        if member is None:
+            return None
+        return Buyer(
+            member=member,
+            account=await db.points.get_for_update(member_id),
+            standing=await db.members.standing(member_id),
+            qualifying_value=await self.qualifying_value(member_id, since),
+        )
 
     async def add(self, sale: Sale) -> bool:
         if any(
@@ -973,6 +991,7 @@ class FakeDatabase:
         self.members = FakeMemberRepository()
         self.points = FakePointsRepository()
         self.sales = FakeSaleRepository()
+        self.sales.link(self)
         self.stores = FakeStoreRepository()
         self.program = FakeProgramRepository()
         self.tiers = FakeTierRepository()

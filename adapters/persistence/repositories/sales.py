@@ -4,54 +4,135 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.session import connection
 from adapters.persistence.tables import RefundLineRow, RefundRow, SaleLineRow, SaleRow
-from domain.repositories import RecordedRefund
+from domain.members import Member
+from domain.points import Lot, PointsAccount, Reference
+from domain.repositories import Buyer, RecordedRefund
 from domain.sales import Pricing, Sale, SaleLine
+from domain.tier_policy import MemberTier
+
+# The sale and its lines in one statement; no lines are written when the receipt was taken.
+_ADD = """
+WITH sale AS (
+    INSERT INTO sales (id, store_id, terminal_id, receipt_id, member_id, currency, occurred_at,
+                       recorded_at, subtotal, discount_total, points_redeemed, points_value,
+                       payable, points_earned, channel)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    ON CONFLICT (store_id, receipt_id) DO NOTHING
+    RETURNING id, member_id
+),
+lines AS (
+    INSERT INTO sale_lines (sale_id, member_id, line_no, sku, category, quantity, unit_price)
+    SELECT sale.id, sale.member_id, line.n - 1, line.sku, line.category, line.quantity,
+           line.unit_price
+    FROM sale, unnest($16::text[], $17::text[], $18::int[], $19::bigint[]) WITH ORDINALITY
+        AS line(sku, category, quantity, unit_price, n)
+)
+SELECT count(*) FROM sale
+"""
+
+# The lock: a concurrent holder's committed balances are what FOR UPDATE returns.
+_BUYER_LOCKED = """
+SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store_id,
+       m.enrolled_at, c.card_number, a.available, a.pending, a.debt
+FROM members m
+JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
+JOIN points_accounts a ON a.member_id = m.id
+WHERE m.id = $1
+FOR UPDATE OF a
+"""
+
+# Read after the lock, in a statement of its own: its snapshot then includes everything the
+# previous holder of the lock committed (lots, standing, sales), which a subquery of the
+# locking statement would not (READ COMMITTED takes a statement's snapshot before it waits).
+# One row per open lot, or one row without a lot.
+_BUYER_STATE = """
+SELECT m.tier_code, m.tier_short_since, m.tier_manual_until,
+       (SELECT coalesce(sum(s.payable - s.refunded_amount), 0)::bigint FROM sales s
+        WHERE s.member_id = $1 AND s.occurred_at >= $2) AS qualifying_value,
+       l.id AS lot_id, l.reference, l.earned_at, l.expires_at, l.points, l.remaining,
+       l.pending AS lot_pending, l.release_at, l.frozen
+FROM members m
+LEFT JOIN points_lots l ON l.member_id = m.id AND (l.remaining > 0 OR l.pending)
+WHERE m.id = $1
+ORDER BY l.id
+"""
 
 
 class PostgresSaleRepository:
     async def add(self, sale: Sale) -> bool:
         p = sale.pricing
-        inserted = (
-            await SaleRow.insert(
-                SaleRow(
-                    id=sale.id,
-                    store_id=sale.store_id,
-                    terminal_id=sale.terminal_id,
-                    receipt_id=sale.receipt_id,
-                    member_id=sale.member_id,
-                    currency=sale.currency,
-                    occurred_at=sale.occurred_at,
-                    recorded_at=sale.recorded_at,
-                    subtotal=p.subtotal,
-                    discount_total=p.discount_total,
-                    points_redeemed=p.points_redeemed,
-                    points_value=p.points_value,
-                    payable=p.payable,
-                    points_earned=p.points_earned,
-                    channel=sale.channel,
-                )
-            )
-            .on_conflict(target=(SaleRow.store_id, SaleRow.receipt_id), action="DO NOTHING")
-            .returning(SaleRow.id)
+        lines = sale.lines
+        inserted: int = await connection().fetchval(
+            _ADD,
+            sale.id,
+            sale.store_id,
+            sale.terminal_id,
+            sale.receipt_id,
+            sale.member_id,
+            sale.currency,
+            sale.occurred_at,
+            sale.recorded_at,
+            p.subtotal,
+            p.discount_total,
+            p.points_redeemed,
+            p.points_value,
+            p.payable,
+            p.points_earned,
+            sale.channel,
+            [line.sku for line in lines],
+            [line.category for line in lines],
+            [line.quantity for line in lines],
+            [line.unit_price for line in lines],
         )
-        if not inserted:
-            return False
-        await SaleLineRow.insert(
-            *(
-                SaleLineRow(
-                    sale_id=sale.id,
-                    member_id=sale.member_id,
-                    line_no=number,
-                    sku=line.sku,
-                    category=line.category,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                )
-                for number, line in enumerate(sale.lines)
-            )
+        return inserted == 1
+
+    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+        db = connection()
+        locked = await db.fetchrow(_BUYER_LOCKED, member_id)
+        if locked is None:
+            return None
+        rows = await db.fetch(_BUYER_STATE, member_id, since)
+        first = rows[0]
+        return Buyer(
+            member=Member(
+                id=locked["id"],
+                phone=locked["phone"],
+                card_number=locked["card_number"],
+                tier_code=locked["tier_code"],
+                enrolled_at=locked["enrolled_at"],
+                name=locked["name"],
+                email=locked["email"],
+                birthday=locked["birthday"],
+                enrolled_store_id=locked["enrolled_store_id"],
+            ),
+            account=PointsAccount(
+                member_id=member_id,
+                available=locked["available"],
+                pending=locked["pending"],
+                debt=locked["debt"],
+                lots=[
+                    Lot(
+                        reference=Reference.parse(r["reference"]),
+                        earned_at=r["earned_at"],
+                        expires_at=r["expires_at"],
+                        points=r["points"],
+                        remaining=r["remaining"],
+                        pending=r["lot_pending"],
+                        release_at=r["release_at"],
+                        id=r["lot_id"],
+                        frozen=r["frozen"],
+                    )
+                    for r in rows
+                    if r["lot_id"] is not None
+                ],
+            ),
+            standing=MemberTier(
+                first["tier_code"], first["tier_short_since"], first["tier_manual_until"]
+            ),
+            qualifying_value=first["qualifying_value"],
         )
-        return True
 
     async def get(self, sale_id: UUID) -> Sale | None:
         return await self._load(sale_id, lock=False)
@@ -118,13 +199,13 @@ class PostgresSaleRepository:
         return True
 
     async def qualifying_value(self, member_id: UUID, since: datetime) -> int:
-        rows = await SaleRow.raw(
-            "SELECT coalesce(sum(payable - refunded_amount), 0)::bigint AS value FROM sales "
-            "WHERE member_id = {} AND occurred_at >= {}",
+        value: int = await connection().fetchval(
+            "SELECT coalesce(sum(payable - refunded_amount), 0)::bigint FROM sales "
+            "WHERE member_id = $1 AND occurred_at >= $2",
             member_id,
             since,
         )
-        return int(rows[0]["value"])
+        return value
 
     async def oldest_qualifying_purchase(self, member_id: UUID, since: datetime) -> datetime | None:
         rows = await SaleRow.raw(
