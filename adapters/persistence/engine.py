@@ -68,8 +68,12 @@ class LoyaltyEngine(PostgresEngine):
 async def clean_connection(engine: PostgresEngine) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection for statements that leave no session state (plain autocommitted
     reads and writes); released without the reset round trip."""
-    if not isinstance(engine, LoyaltyEngine) or engine.pool is None:
-        raise RuntimeError("clean_connection needs a started LoyaltyEngine")
+    if engine.pool is None:
+        raise RuntimeError("the engine's connection pool is not started")
+    if not isinstance(engine, LoyaltyEngine):
+        async with engine.pool.acquire() as connection:
+            yield connection
+        return
     connection = await engine.pool.acquire()
     try:
         yield connection

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence.engine import clean_connection
 from adapters.persistence.jobs import _connection
 from domain.login import RateLimit, window_start
 
@@ -34,7 +35,7 @@ class PostgresRateLimiter:
         # Buckets name phones and client addresses: only their hash is stored.
         digest = hashlib.sha256(bucket.encode()).hexdigest()
         key = f"{digest}@{int(start.timestamp())}"
-        async with _connection(self._engine) as connection:
+        async with clean_connection(self._engine) as connection:
             hits = await connection.fetchval(_HIT, key, end, weight)
         if hits <= rule.limit:
             return None

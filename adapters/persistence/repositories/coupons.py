@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.session import connection
 from adapters.persistence.tables import (
     CouponRow,
     CouponTemplateRow,
@@ -170,14 +171,13 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
-# {now} {sale_id} {ids} {member_id}: Piccolo's raw placeholders are positional.
 _REDEEM = """
 WITH redeemed AS (
     UPDATE coupons
     SET status = 'redeemed', redeemed_at = c.now, redeemed_sale_id = c.sale_id,
         updated_at = c.now
-    FROM (SELECT {}::timestamptz AS now, {}::uuid AS sale_id) AS c
-    WHERE coupons.id = ANY({}::uuid[]) AND coupons.member_id = {}
+    FROM (SELECT $1::timestamptz AS now, $2::uuid AS sale_id) AS c
+    WHERE coupons.id = ANY($3::uuid[]) AND coupons.member_id = $4
       AND coupons.status = 'available'
       AND coupons.valid_from <= c.now AND coupons.expires_at > c.now
     RETURNING 1
@@ -232,7 +232,9 @@ class PostgresCouponRepository:
     async def by_codes(self, codes: Collection[str]) -> dict[str, Coupon]:
         if not codes:
             return {}
-        rows = await CouponRow.select().where(CouponRow.code.is_in(list(codes)))
+        rows = await connection().fetch(
+            "SELECT * FROM coupons WHERE code = ANY($1::text[])", list(codes)
+        )
         return {row["code"]: _coupon(row) for row in rows}
 
     async def get(self, coupon_id: UUID) -> Coupon | None:
@@ -285,8 +287,8 @@ class PostgresCouponRepository:
         # member's points account before it redeems, so two sales never hold coupon locks the
         # other wants. The status test in the UPDATE is what lets only one of them through.
         ids = sorted(coupon_ids)
-        rows = await CouponRow.raw(_REDEEM, now, sale_id, ids, member_id)
-        return int(rows[0]["n"])
+        redeemed: int = await connection().fetchval(_REDEEM, now, sale_id, ids, member_id)
+        return redeemed
 
     async def restore_for_sale(self, sale_id: UUID, now: datetime) -> list[Coupon]:
         rows = await CouponRow.raw(_RESTORE, now, sale_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from adapters.persistence.session import configuration, configuration_changed
+from adapters.persistence.session import configuration, configuration_changed, connection
 from adapters.persistence.tables import DrawCampaignRow, DrawChanceRow, DrawPrizeRow
 from domain.draws import Chance, ChanceRule, ChanceStatus, DrawCampaign, Prize
 
@@ -125,19 +125,17 @@ class PostgresDrawRepository:
         return bool(rows)
 
     async def add_chances(self, chances: Sequence[Chance]) -> None:
-        await DrawChanceRow.insert(
-            *(
-                DrawChanceRow(
-                    id=c.id,
-                    campaign_id=c.campaign_id,
-                    member_id=c.member_id,
-                    sale_id=c.sale_id,
-                    granted_at=c.granted_at,
-                    expires_at=c.expires_at,
-                    status=c.status.value,
-                )
-                for c in chances
-            )
+        await connection().execute(
+            "INSERT INTO draw_chances (id, campaign_id, member_id, sale_id, granted_at, "
+            "expires_at, status) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], "
+            "$4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::text[])",
+            [c.id for c in chances],
+            [c.campaign_id for c in chances],
+            [c.member_id for c in chances],
+            [c.sale_id for c in chances],
+            [c.granted_at for c in chances],
+            [c.expires_at for c in chances],
+            [c.status.value for c in chances],
         )
 
     async def get_chance_for_update(self, chance_id: UUID) -> Chance | None:
