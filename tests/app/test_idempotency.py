@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -125,6 +127,54 @@ async def test_a_refusal_is_remembered_and_its_writes_are_undone(world: FakeWorl
     assert await run(world, operation) == answer
     assert operation.calls == 1
     assert world.db.audit.records == []
+
+
+class RetryingFirst:
+    """A unit of work before which a retry of the same key runs to its end."""
+
+    def __init__(self, uow: Any, retry: Callable[[], Awaitable[StoredResponse]]) -> None:
+        self.uow = uow
+        self.retry = retry
+        self.retried: StoredResponse | None = None
+
+    async def __aenter__(self) -> Any:
+        self.retried = await self.retry()
+        return await self.uow.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.uow.__aexit__(*exc)
+
+
+async def test_a_retry_that_took_the_key_before_the_refusal_was_stored_answers_for_both(
+    world: FakeWorld,
+) -> None:
+    # The refused request's transaction rolled back, its claim on the key with it; a retry
+    # claimed the key and succeeded before the refusal could be stored in a new transaction.
+    refused = Operation(fail_with=RefundExceedsSale("100 requested, 0 left"))
+    retry = Operation()
+    made: list[Any] = []
+
+    def uow_factory() -> Any:
+        uow = world.uow_factory()
+        made.append(uow)
+        if len(made) == 2:  # the one the refusal would be stored in
+            return RetryingFirst(uow, lambda: run(world, retry))
+        return uow
+
+    answer = await run_idempotently(
+        uow_factory,
+        world.clock,
+        caller=CALLER,
+        key="key-1",
+        request_hash="h1",
+        operation=refused,
+        render_error=render_error,
+    )
+
+    assert answer == CREATED
+    assert (refused.calls, retry.calls) == (1, 1)
+    assert world.db.idempotency.keys[(CALLER, "key-1")].response == CREATED
+    assert [r.subject for r in world.db.audit.records] == ["call:1"]  # the retry's
 
 
 async def test_an_unexpected_error_leaves_nothing_behind_so_a_retry_runs_again(

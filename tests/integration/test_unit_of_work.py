@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from uuid import uuid4
 
 import asyncpg
 import pytest
 from piccolo.engine.exceptions import TransactionError
 
-from adapters.persistence.tables import StoreRow
+from adapters.persistence import session
+from adapters.persistence.engine import LoyaltyEngine, clean_connection, start_engine, stop_engine
+from adapters.persistence.tables import ALL_TABLES, StoreRow
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from domain.members import Member
 from domain.points import Reference
+from tests.bench.query_counts import counting
 from tests.integration.factories import T0, a_member, a_store
 
 pytestmark = pytest.mark.db
@@ -302,3 +306,92 @@ async def test_a_plain_read_does_not_wait_for_the_row_lock(uow_factory: UowFacto
     _, available = await asyncio.wait_for(asyncio.gather(first(), reader()), timeout=5)
 
     assert available == 0  # the uncommitted 100 is invisible, and reading did not block
+
+
+# Returning connections to the pool ----------------------------------------------------------
+
+
+@pytest.fixture
+async def one_connection_engine(engine: LoyaltyEngine, db_url: str) -> AsyncIterator[LoyaltyEngine]:
+    """A pool of one connection: whoever acquires next gets the backend the last user left."""
+    tables = {table: table._meta._db for table in ALL_TABLES}
+    single = await start_engine(db_url, min_size=1, max_size=1)
+    try:
+        yield single
+    finally:
+        await stop_engine(single)
+        for table, db in tables.items():
+            table._meta._db = db
+
+
+async def session_state(engine: LoyaltyEngine) -> dict[str, object]:
+    assert engine.pool is not None
+    async with engine.pool.acquire() as connection:
+        row = await connection.fetchrow(
+            "SELECT pg_backend_pid() AS pid, "
+            "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            " AND pid = pg_backend_pid()) AS advisory_locks, "
+            "current_setting('work_mem') AS work_mem, "
+            "(SELECT count(*) FROM pg_class WHERE relpersistence = 't') AS temp_tables"
+        )
+        return {**dict(row), "in_transaction": connection.is_in_transaction()}
+
+
+async def test_a_unit_of_work_returns_its_connection_without_the_reset_round_trip(
+    one_connection_engine: LoyaltyEngine,
+) -> None:
+    before = await session_state(one_connection_engine)
+    with counting() as sent:
+        async with PostgresUnitOfWork(one_connection_engine) as uow:
+            connection = session.connection()
+            # The transaction-scoped kinds of state a unit of work may take.
+            await connection.execute("SELECT pg_advisory_xact_lock(4242)")
+            await connection.execute("SET LOCAL work_mem = '77MB'")
+            await connection.execute("CREATE TEMP TABLE scratch (x int) ON COMMIT DROP")
+            await uow.stores.add_store(a_store("A"))
+            await uow.commit()
+
+    assert not [statement for statement in sent if "RESET ALL" in statement]
+    # The next user of the connection finds it as it was.
+    assert await session_state(one_connection_engine) == before
+
+
+async def test_a_unit_of_work_that_fails_rolls_back_before_giving_its_connection_back(
+    one_connection_engine: LoyaltyEngine, db_url: str
+) -> None:
+    before = await session_state(one_connection_engine)
+    with pytest.raises(Boom):
+        await failing_unit_of_work(lambda: PostgresUnitOfWork(one_connection_engine), "A")
+
+    assert await session_state(one_connection_engine) == before
+    assert await store_codes(db_url) == []
+
+
+async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(
+    one_connection_engine: LoyaltyEngine, db_url: str
+) -> None:
+    before = await session_state(one_connection_engine)
+    async with clean_connection(one_connection_engine) as connection:
+        await connection.transaction().start()
+        await connection.execute(
+            "INSERT INTO stores (id, code, name) VALUES ($1, 'A', 'A')", uuid4()
+        )
+
+    assert await session_state(one_connection_engine) == before
+    assert await store_codes(db_url) == []
+
+
+async def test_other_users_of_the_pool_still_get_the_full_reset(
+    one_connection_engine: LoyaltyEngine,
+) -> None:
+    # Jobs hold session-level advisory locks on pooled connections (jobs.job_lock); one that
+    # failed to unlock must not leave the lock on a connection the pool hands out again.
+    before = await session_state(one_connection_engine)
+    assert one_connection_engine.pool is not None
+    with counting() as sent:
+        async with one_connection_engine.pool.acquire() as connection:
+            assert await connection.fetchval("SELECT pg_try_advisory_lock(4243)")
+            await connection.execute("SET work_mem = '77MB'")
+
+    assert [statement for statement in sent if "RESET ALL" in statement]
+    assert await session_state(one_connection_engine) == before
