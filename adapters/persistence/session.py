@@ -22,12 +22,14 @@ class TransactionClosed(RuntimeError):
 class ActiveTransaction:
     """One unit of work's open transaction: its connection, and the configuration it reads."""
 
-    __slots__ = ("_connection", "cache", "closed", "config", "epoch_seen")
+    __slots__ = ("_connection", "at_commit", "cache", "closed", "config", "epoch_seen")
 
     def __init__(self, connection: Any, cache: ConfigCache) -> None:
         self._connection = connection
         self.cache = cache
         self.closed = False
+        # Writes nothing reads before the commit: sent in the COMMIT's round trip.
+        self.at_commit: list[str] = []
         # Read once per unit of work: every configuration read of a transaction agrees.
         self.config: ConfigSnapshot | None = None
         # The configuration epoch as a statement of this transaction read it in passing.
@@ -80,6 +82,26 @@ def configuration_epoch_seen(epoch: int) -> None:
     transaction = _current.get()
     if transaction is not None and transaction.config is None:
         transaction.epoch_seen = epoch
+
+
+def at_commit(statement: str) -> None:
+    """Runs ``statement`` (SQL without parameters: build it with ``literal``) in the same
+    round trip as the unit of work's COMMIT, just before it; dropped if it never commits.
+
+    Only for a write that nothing in the transaction reads afterwards. If it fails, the
+    COMMIT does not run and the unit of work rolls back, as if it had failed at once.
+    """
+    active().at_commit.append(statement)
+
+
+def literal(text: str) -> str:
+    """``text`` as an SQL expression safe to put in a statement: only hex digits are inlined,
+    whatever the text holds and however the server treats backslashes."""
+    return f"convert_from(decode('{text.encode().hex()}', 'hex'), 'UTF8')"
+
+
+def bytes_literal(data: bytes) -> str:
+    return f"decode('{data.hex()}', 'hex')"
 
 
 def configuration_changed() -> None:

@@ -94,15 +94,15 @@ class PostgresUnitOfWork:
             raise RuntimeError("the engine's connection pool is not started")
         connection = await pool.acquire()
         try:
-            transaction = connection.transaction()
-            await transaction.start()
+            # Plain statements rather than asyncpg's Transaction: the COMMIT may carry the
+            # transaction's last writes (session.at_commit), which asyncpg's cannot.
+            await connection.execute("BEGIN")
         except BaseException:
             await pool.release(connection)
             raise
         active = session.ActiveTransaction(connection, self._engine.config_cache)
         self._open = _Open(
             connection,
-            transaction,
             active,
             session._current.set(active),
             # Piccolo's queries (the repositories not yet on raw SQL) join through this one.
@@ -123,7 +123,7 @@ class PostgresUnitOfWork:
         try:
             if not clean:
                 try:
-                    await state.transaction.rollback()
+                    await state.connection.execute("ROLLBACK")
                     clean = True
                 except (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError):
                     # A connection that died (database restarted, network cut) took its
@@ -145,21 +145,26 @@ class PostgresUnitOfWork:
         """Commits and ends the unit of work's transaction: a statement after it is refused
         (it would autocommit), so a use case that writes again needs a new unit of work."""
         state = self._require()
-        await state.transaction.commit()
-        state.active.closed = True
+        active = state.active
+        statements = [*active.at_commit, "COMMIT"]
+        # If a deferred write fails, the COMMIT after it does not run: the exit rolls back.
+        await active.connection.execute(";\n".join(statements))
+        active.closed = True
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         state = self._require()
-        savepoint = state.active.connection.transaction()  # nested: SAVEPOINT
-        await savepoint.start()
+        connection = state.active.connection
+        state.savepoints += 1
+        name = f"uow_savepoint_{state.savepoints}"
+        await connection.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
-            await savepoint.rollback()
+            await connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
             raise
         else:
-            await savepoint.commit()
+            await connection.execute(f"RELEASE SAVEPOINT {name}")
 
     def _require(self) -> _Open:
         if self._open is None:
@@ -170,10 +175,10 @@ class PostgresUnitOfWork:
 @dataclass(slots=True)
 class _Open:
     connection: Any  # the pool's proxy of an asyncpg connection
-    transaction: Any  # asyncpg's Transaction
     active: session.ActiveTransaction
     session_token: Token[session.ActiveTransaction | None]
     piccolo_token: Token[Any]
+    savepoints: int = 0
 
 
 def _conforms(engine: LoyaltyEngine) -> UnitOfWork:

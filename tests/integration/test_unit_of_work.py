@@ -15,6 +15,7 @@ from adapters.persistence import session
 from adapters.persistence.engine import LoyaltyEngine, clean_connection, start_engine, stop_engine
 from adapters.persistence.tables import ALL_TABLES, StoreRow
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.idempotency_store import IdempotencyClaim, StoredResponse
 from domain.members import Member
 from domain.points import Reference
 from tests.bench.query_counts import counting
@@ -395,3 +396,51 @@ async def test_other_users_of_the_pool_still_get_the_full_reset(
 
     assert [statement for statement in sent if "RESET ALL" in statement]
     assert await session_state(one_connection_engine) == before
+
+
+# Writes that ride with the COMMIT -------------------------------------------------------------
+
+
+async def test_an_answer_remembered_with_the_commit_keeps_every_character_of_its_key(
+    uow_factory: UowFactory,
+) -> None:
+    caller = "pos:t'1\\"
+    key = "k'; DROP TABLE stores; --\\x00ü😀"
+    answer = StoredResponse(201, bytes(range(256)), "application/json; q='1'")
+    async with uow_factory() as uow:
+        await uow.idempotency.claim(caller, key, "h", T0)
+        await uow.idempotency.remember(caller, key, answer)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        claim = await uow.idempotency.claim(caller, key, "h2", T0)
+        await uow.stores.add_store(a_store("still-here"))
+
+    assert claim == IdempotencyClaim(request_hash="h", replay=answer)
+
+
+async def test_a_write_deferred_to_the_commit_is_dropped_without_a_commit(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    async with uow_factory():
+        session.at_commit(
+            "INSERT INTO stores (id, code, name) VALUES (gen_random_uuid(), 'A', 'A')"
+        )
+
+    assert await store_codes(db_url) == []
+
+
+async def commit_with_a_failing_deferred_write(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.stores.add_store(a_store("A"))
+        session.at_commit("INSERT INTO stores (id, code, name) VALUES (gen_random_uuid(), '', 'x')")
+        await uow.commit()
+
+
+async def test_a_deferred_write_that_fails_stops_the_commit(
+    uow_factory: UowFactory, db_url: str
+) -> None:
+    with pytest.raises(asyncpg.CheckViolationError):
+        await commit_with_a_failing_deferred_write(uow_factory)
+
+    assert await store_codes(db_url) == []
