@@ -90,7 +90,10 @@ class UnitOfWork(Protocol):
         """Rolls back whatever was not committed."""
         ...
 
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Makes the writes durable and ends the transaction: nothing may run in the unit of
+        work after it (a use case that writes again opens a new one)."""
+        ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """Writes inside the block are undone if it raises; the transaction goes on."""

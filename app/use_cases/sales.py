@@ -200,13 +200,13 @@ async def record_sale(
     if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
     buyer = None
-    since = now
+    window_start = None
     if cmd.member_id is not None:
-        since = (await uow.tiers.policy()).window_start(now)
+        window_start = (await uow.tiers.policy()).window_start(now)
         # The member's account is locked before anything is decided: their purchases, refunds
         # and point movements queue here, and the lots, tier standing and spend the sale
         # decides from are read once the lock is held.
-        buyer = await uow.sales.buyer_for_update(cmd.member_id, since)
+        buyer = await uow.sales.buyer_for_update(cmd.member_id, window_start)
         if buyer is None:
             raise MemberNotFound()
     priced = await _price(cmd.pricing_request(), uow, now, buyer.member if buyer else None)
@@ -250,8 +250,9 @@ async def record_sale(
         balances = Balances.of(account)
         await _grant_chances(uow, priced.campaigns, sale, now, ids)
         assert priced.tier_policy is not None  # loaded with the member
+        assert window_start is not None
         # The spend read with the buyer, and this sale if it falls in the window.
-        spent = buyer.qualifying_value + (sale.payable if sale.occurred_at >= since else 0)
+        spent = buyer.qualifying_value + (sale.payable if sale.occurred_at >= window_start else 0)
         tier = await upgrade_if_qualified(
             uow, sale.member_id, now, priced.tier_policy, buyer.standing, spent
         )

@@ -1,14 +1,27 @@
-"""Round trips to PostgreSQL per request, counted in-process on a scratch database.
+"""Round trips to PostgreSQL per request, counted in-process on a scratch database, and the
+time a sale takes in-process.
 
 The app runs under Litestar's test client with asyncpg's Connection wrapped to count every
 statement it sends (BEGIN, COMMIT and the pool's reset included), one request at a time.
 With the profile this says where a request's time goes: each round trip costs the service
-its own CPU (Piccolo building the query, asyncpg encoding and decoding) and a wait.
+its own CPU (asyncpg encoding and decoding, the socket) and a wait.
+
+``timings`` calls the ASGI app directly (no client, no server) for N sequential requests of
+each kind and reports wall and CPU milliseconds per request; GET /health is the floor of the
+middleware stack. On a shared machine CPU time is noisy too: compare runs made together.
+
+    .venv/bin/python tests/bench/query_counts.py [--timing N]
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import logging
+import statistics
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +29,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from asyncpg.connection import Connection
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+if __name__ == "__main__":  # run as a script: the project's packages sit two levels up
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 
 from app.asgi import create_app
 from app.settings import Settings
@@ -130,3 +147,164 @@ async def measure(url: str) -> dict[str, Any]:
                 "statements": dict(counts.most_common()),
             }
     return results
+
+
+async def _call(
+    app: Litestar, method: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, bytes]:
+    """One request straight into the ASGI app, as a server would hand it over."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    fields = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if body is not None:
+        fields += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": fields,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    received = False
+    answer: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.Event().wait()  # never disconnects
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return answer["status"], answer["body"]
+
+
+async def timings(url: str, requests: int = 500) -> dict[str, Any]:
+    """Wall and CPU ms per request, ``requests`` sequential requests of each kind after a
+    warm-up, the ASGI app called directly in this process (its jobs not started)."""
+    logging.disable(logging.CRITICAL)
+    # As the bench serves it (LOYALTY_LOG_LEVEL=WARNING: no access line per request).
+    settings = Settings(db_pool_min=1, db_pool_max=4, jobs_in_process=False, log_level="WARNING")
+    app = create_app(settings, database_url=url)
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    lifespan = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    running = asyncio.create_task(app(lifespan, to_app.get, from_app.put))  # type: ignore[arg-type]
+    await to_app.put({"type": "lifespan.startup"})
+    started = await from_app.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"the app did not start: {started}")
+    try:
+        tokens = app.state.container.tokens
+        admin = {"authorization": f"Bearer {tokens.issue_admin_token('bench').token}"}
+
+        async def post(path: str, body: Any, headers: dict[str, str]) -> Any:
+            status, answer = await _call(app, "POST", path, {**headers, **_key()}, body)
+            if status >= 300:
+                raise RuntimeError(f"{path}: {status} {answer[:300]!r}")
+            return json.loads(answer)
+
+        store = await post("/v1/admin/stores", {"code": "T", "name": "T"}, admin)
+        terminal = await post(
+            "/v1/admin/terminals", {"store_id": store["store_id"], "code": "T"}, admin
+        )
+        login = await post(
+            "/v1/auth/terminal-token",
+            {"terminal_id": terminal["terminal_id"], "secret": terminal["secret"]},
+            {},
+        )
+        pos = {"authorization": f"Bearer {login['access_token']}"}
+        members = [
+            (await post("/v1/pos/members", {"phone": f"+86139{n:08d}"}, pos))["member_id"]
+            for n in range(20)
+        ]
+        line = {"sku": "TOWEL", "quantity": 2, "unit_price": 12500}
+        receipts = iter(range(10**9))
+
+        def sale(member: bool = True, **extra: Any) -> dict[str, Any]:
+            n = next(receipts)
+            body: dict[str, Any] = {"receipt_id": f"T{n}", "lines": [line, {**line, "sku": "M"}]}
+            if member:
+                body["member_id"] = members[n % len(members)]
+            return {**body, **extra}
+
+        kinds: dict[str, Any] = {
+            "GET /health (the floor)": lambda: ("GET", "/health", {}, None),
+            "sale with a member": lambda: ("POST", "/v1/pos/sales", pos, sale()),
+            "sale redeeming points": lambda: (
+                "POST", "/v1/pos/sales", pos, sale(redeem_points=10)
+            ),
+            "guest sale": lambda: ("POST", "/v1/pos/sales", pos, sale(member=False)),
+        }  # fmt: skip
+        for _ in range(100):  # warm-up: caches, prepared statements, points to redeem
+            await post("/v1/pos/sales", sale(), pos)
+        results: dict[str, Any] = {}
+        for label, make in kinds.items():
+            walls: list[float] = []
+            cpus: list[float] = []
+            for _ in range(requests):
+                method, path, headers, body = make()
+                headers = {**headers, **_key()} if method == "POST" else headers
+                wall, cpu = time.perf_counter(), time.process_time()
+                status, answer = await _call(app, method, path, headers, body)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+                if status >= 300:
+                    raise RuntimeError(f"{label}: {status} {answer[:300]!r}")
+            results[label] = {
+                "requests": requests,
+                "wall_ms_mean": round(1000 * statistics.mean(walls), 2),
+                "wall_ms_p50": round(1000 * statistics.median(walls), 2),
+                "cpu_ms_mean": round(1000 * statistics.mean(cpus), 2),
+            }
+        return results
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await running
+        logging.disable(logging.NOTSET)
+
+
+def main() -> int:
+    from adapters.persistence.migrate import migrate
+    from tests.support.database import create_test_database, drop_test_database
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timing", type=int, default=0, help="N requests of each kind; 0: none")
+    args = parser.parse_args()
+
+    async def run() -> None:
+        database = await create_test_database()
+        try:
+            await migrate(database.url)
+            for label, counted in (await measure(database.url)).items():
+                print(f"{label:<28} {counted['round_trips']:>3} statements")
+            if args.timing:
+                for label, timed in (await timings(database.url, args.timing)).items():
+                    print(
+                        f"{label:<28} wall {timed['wall_ms_mean']:7.2f} ms "
+                        f"(p50 {timed['wall_ms_p50']:.2f}), CPU {timed['cpu_ms_mean']:6.2f} ms"
+                    )
+        finally:
+            await drop_test_database(database)
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
