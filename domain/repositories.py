@@ -106,11 +106,17 @@ class SaleRepository(Protocol):
         """Stores a new sale; False if its store already has that receipt id."""
         ...
 
-    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+    async def buyer_for_update(
+        self, member_id: UUID, since: datetime, *, spending: bool
+    ) -> Buyer | None:
         """The member, their points account locked (every writer of a member's points and
         tier takes this lock first), and what is read once the lock is held: the account's
         open lots, the member's tier standing, and their qualifying value at or after
-        ``since`` (as ``qualifying_value``). None if there is no such member."""
+        ``since`` (as ``qualifying_value``). None if there is no such member.
+
+        Unless the purchase is ``spending`` points, the account may hold only its frozen lots:
+        enough to earn (a new lot) and to tell the balances, not to redeem.
+        """
         ...
 
     async def get(self, sale_id: UUID) -> Sale | None: ...

@@ -206,7 +206,9 @@ async def record_sale(
         # The member's account is locked before anything is decided: their purchases, refunds
         # and point movements queue here, and the lots, tier standing and spend the sale
         # decides from are read once the lock is held.
-        buyer = await uow.sales.buyer_for_update(cmd.member_id, window_start)
+        buyer = await uow.sales.buyer_for_update(
+            cmd.member_id, window_start, spending=cmd.redeem_points > 0
+        )
         if buyer is None:
             raise MemberNotFound()
     priced = await _price(cmd.pricing_request(), uow, now, buyer.member if buyer else None)

@@ -494,7 +494,10 @@ class FakeSaleRepository:
     def link(self, db: FakeDatabase) -> None:
         self._db = _Link(db)
 
-    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+    async def buyer_for_update(
+        self, member_id: UUID, since: datetime, *, spending: bool
+    ) -> Buyer | None:
+        # Every open lot, spending or not: what the port allows at most.
         assert self._db is not None, "buyer_for_update needs a FakeDatabase"
         db: FakeDatabase = self._db.target
         member = await db.members.get(member_id)

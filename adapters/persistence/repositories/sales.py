@@ -46,7 +46,8 @@ FOR UPDATE OF a
 # Read after the lock, in a statement of its own: its snapshot then includes everything the
 # previous holder of the lock committed (lots, standing, sales), which a subquery of the
 # locking statement would not (READ COMMITTED takes a statement's snapshot before it waits).
-# One row per open lot, or one row without a lot.
+# One row per open lot, or one row without a lot. A purchase that spends no points needs only
+# the frozen lots (for the balances); a regular's hundreds of open lots stay unread.
 _BUYER_STATE = """
 SELECT m.tier_code, m.tier_short_since, m.tier_manual_until,
        (SELECT coalesce(sum(s.payable - s.refunded_amount), 0)::bigint FROM sales s
@@ -55,6 +56,7 @@ SELECT m.tier_code, m.tier_short_since, m.tier_manual_until,
        l.pending AS lot_pending, l.release_at, l.frozen
 FROM members m
 LEFT JOIN points_lots l ON l.member_id = m.id AND (l.remaining > 0 OR l.pending)
+    AND ($3 OR l.frozen)
 WHERE m.id = $1
 ORDER BY l.id
 """
@@ -88,12 +90,14 @@ class PostgresSaleRepository:
         )
         return inserted == 1
 
-    async def buyer_for_update(self, member_id: UUID, since: datetime) -> Buyer | None:
+    async def buyer_for_update(
+        self, member_id: UUID, since: datetime, *, spending: bool
+    ) -> Buyer | None:
         db = connection()
         locked = await db.fetchrow(_BUYER_LOCKED, member_id)
         if locked is None:
             return None
-        rows = await db.fetch(_BUYER_STATE, member_id, since)
+        rows = await db.fetch(_BUYER_STATE, member_id, since, spending)
         first = rows[0]
         return Buyer(
             member=Member(
