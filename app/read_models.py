@@ -17,7 +17,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.use_cases.views import TierView, tier_of
+from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import CardStatus
 from domain.members import Member
 from domain.points import PointsAccount
@@ -36,6 +36,11 @@ class PointsTotals:
     @classmethod
     def of(cls, account: PointsAccount) -> PointsTotals:
         return cls(account.available, account.pending, account.debt, account.frozen)
+
+    def balances(self) -> Balances:
+        return Balances.of_totals(
+            available=self.available, debt=self.debt, frozen=self.frozen, pending=self.pending
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,18 +33,12 @@ async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> My
     found = await reads.in_app(member_id, now=now, until=now + EXPIRING_WINDOW)
     if found is None:
         raise MemberNotFound()
-    points = found.points
     return MyAccount(
         member_id=found.member.id,
         name=found.member.name,
         card_number=found.member.card_number,
         tier=found.tier,
-        points=Balances.of_totals(
-            available=points.available,
-            debt=points.debt,
-            frozen=points.frozen,
-            pending=points.pending,
-        ),
+        points=found.points.balances(),
         expiring=found.expiring,
     )
 

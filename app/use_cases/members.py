@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
 from app.unit_of_work import UnitOfWork
-from app.use_cases.views import Balances, MemberSummary, member_summary
+from app.use_cases.views import MemberSummary, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
@@ -124,7 +124,7 @@ async def lookup_member(
         found = await reads.phone_at_till(phone, now=now, channel=channel)
     if found is None:
         raise MemberNotFound()
-    member, points = found.member, found.points
+    member = found.member
     summary = MemberSummary(
         member_id=member.id,
         card_number=member.card_number,
@@ -132,12 +132,7 @@ async def lookup_member(
         name=member.name,
         birthday=member.birthday,
         tier=found.tier,
-        points=Balances.of_totals(
-            available=points.available,
-            debt=points.debt,
-            frozen=points.frozen,
-            pending=points.pending,
-        ),
+        points=found.points.balances(),
     )
     return FoundAtTill(summary, found.coupons)
 
