@@ -118,6 +118,7 @@ def test_more_tokens_than_are_remembered_all_get_the_right_answer(
     for _ in range(2):
         for n, token in enumerate(long):
             assert tokens.verify(token).subject == f"long-{n}"
+            assert len(tokens._verified) <= 4  # the memory stays bounded
         for token in short:
             with pytest.raises(InvalidToken, match="expired"):
                 tokens.verify(token)
