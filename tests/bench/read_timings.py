@@ -8,7 +8,7 @@ request. CPU time is the figure that matters on a CPU-bound server: PostgreSQL r
 process, so the wall time minus the CPU time is mostly the wait for it.
 
 Two extra routes give the framework's floor under the same middleware: `/bench/floor` (no
-auth) and `/v1/pos/bench-floor` (the POS guard, a token verified), each answering a constant.
+auth) and `/v1/pos/bench-floor` (the POS check, a token verified), each answering a constant.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ async def measure(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(Settings(db_pool_min=1, db_pool_max=4, log_level=log_level), database_url=url)
     app.register(floor)
-    app.register(Router("/v1/pos", route_handlers=[pos_floor], guards=[require_role(Role.POS)]))
+    app.register(
+        Router("/v1/pos", route_handlers=[pos_floor], before_request=require_role(Role.POS))
+    )
     # The app's lifespan runs in this event loop, so the pool it opens serves the direct calls
     # below (Litestar's test client would run the app on a loop of its own, in a thread).
     async with (
