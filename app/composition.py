@@ -16,6 +16,7 @@ from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
 from adapters.persistence.engine import start_engine, stop_engine
 from adapters.persistence.rate_limits import PostgresRateLimiter
+from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
@@ -69,6 +70,7 @@ async def build_container(
         uow=partial(PostgresUnitOfWork, engine),
         tokens=build_tokens(settings, clock),
         engine=engine,
+        member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
     )
 

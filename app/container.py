@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.read_models import MemberReads
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
@@ -29,3 +30,5 @@ class Container:
     card_tokens: CardTokenCodec | None = None
     sms: SmsSender | None = None
     member_notifier: MemberNotifier | None = None
+    # The till's and the app's member reads, one statement each.
+    member_reads: MemberReads | None = None

@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from adapters.http.observability import PROMETHEUS, MetricsController, request_context_middleware
+from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.routers import route_handlers
 from app.container import Container
@@ -62,7 +62,7 @@ def build_http_app(
 
     return Litestar(
         route_handlers=[*route_handlers(), MetricsController],
-        middleware=[request_context_middleware, PROMETHEUS.middleware],
+        middleware=[request_context_middleware],
         dependencies={"container": Provide(_container, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

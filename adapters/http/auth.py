@@ -1,18 +1,17 @@
-"""Bearer-token guards: 401 when the token is missing or bad, 403 when the role is wrong."""
+"""Bearer-token checks: 401 when the token is missing or bad, 403 when the role is wrong."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar.types import BeforeRequestHookHandler
 
 from adapters.http.problems import forbidden, unauthenticated
 from adapters.http.tokens import InvalidToken
 from app.principal import Principal, Role
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
@@ -29,17 +28,24 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         raise unauthenticated("the token is invalid or has expired") from None
 
 
-def require_role(role: Role) -> Guard:
-    # Async so that Litestar calls it on the event loop instead of handing every request's
-    # token check to a worker thread.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = await authenticate(connection)
+def require_role(role: Role) -> BeforeRequestHookHandler:
+    """The check of an area's router: 401 without a trustworthy token, 403 for another role.
+
+    A before-request hook rather than a guard: Litestar runs both before it parses the
+    request's parameters and body (so bad input from a stranger is still 401), but it copies
+    the route handler for every guard call, about 35 µs of the till's 500 µs lookup. A hook
+    set on a router yields to one set on a controller or handler beneath it, so no controller
+    sets one; tests/api/test_attacks.py checks every route of every area answers 401 and 403.
+    """
+
+    async def check(request: Request[Any, Any, Any]) -> None:
+        principal = await authenticate(request)
         if principal.role is not role:
             raise forbidden(f"this operation needs a {role.value} token")
-        connection.state.principal = principal
+        request.state.principal = principal
 
-    guard.__name__ = f"require_{role.value}"
-    return guard
+    check.__name__ = f"require_{role.value}"
+    return check
 
 
 def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -46,7 +46,7 @@ def _area(path: str, role: Role, handlers: list[ControllerRouterHandler]) -> Rou
     return Router(
         path=path,
         route_handlers=handlers,
-        guards=[require_role(role)],
+        before_request=require_role(role),
         security=SECURITY,
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
     )

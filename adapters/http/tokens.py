@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,8 @@ from domain.ports import Clock
 
 ALGORITHM = "HS256"
 LEEWAY = timedelta(seconds=30)
+# Verified tokens remembered per process (a few hundred bytes each); see TokenService.verify.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class InvalidToken(Exception):
@@ -47,6 +50,8 @@ class TokenService:
         self._audience = audience
         self._clock = clock
         self._ttl = ttl_seconds
+        # token -> (principal, exp, the later of nbf and iat)
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
 
     def issue(self, principal: Principal, ttl_seconds: int | None = None) -> IssuedToken:
         ttl = ttl_seconds or self._ttl[principal.role]
@@ -67,6 +72,26 @@ class TokenService:
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), ttl)
 
     def verify(self, token: str) -> Principal:
+        """The caller a token names, if it is ours, for us, and valid now.
+
+        A till or an app sends the same token with every request for up to an hour, and
+        PyJWT's checks cost more CPU than the rest of a lookup. So a token whose signature and
+        claims were verified once is remembered, keyed by its exact text: a hit is the very
+        bytes that were verified, under this process's one secret, and its time claims are
+        checked again against the clock on every use, so it expires exactly as before.
+        Nothing else can invalidate an access token here (it is stateless: revoking refresh
+        tokens or erasing a member never touched it), so remembering changes no answer.
+        Refused tokens are never remembered.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires, not_before = known
+            try:
+                self._check_times(expires, not_before)
+            except InvalidToken:
+                self._verified.pop(token, None)
+                raise
+            return principal
         try:
             claims = jwt.decode(
                 token,
@@ -82,26 +107,35 @@ class TokenService:
                     "verify_iat": False,
                 },
             )
-            now = self._clock.now().timestamp()
-            leeway = LEEWAY.total_seconds()
-            if float(claims["exp"]) < now - leeway:
-                raise InvalidToken("the token has expired")
-            if float(claims["nbf"]) > now + leeway or float(claims["iat"]) > now + leeway:
-                raise InvalidToken("the token is not yet valid")
-            role = Role(str(claims.get("role")))
-            subject = str(claims["sub"])
-            if role is Role.POS:
-                return Principal(
-                    role,
-                    subject,
-                    store_id=UUID(claims["store_id"]),
-                    terminal_id=UUID(claims["terminal_id"]),
-                )
-            if role is Role.MEMBER:
-                return Principal(role, subject, member_id=UUID(subject))
-            return Principal(role, subject)
+            expires = float(claims["exp"])
+            not_before = max(float(claims["nbf"]), float(claims["iat"]))
+            self._check_times(expires, not_before)
+            principal = _principal(claims)
         except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
             raise InvalidToken(str(error)) from None
+        self._remember(token, principal, expires, not_before)
+        return principal
+
+    def _check_times(self, expires: float, not_before: float) -> None:
+        now = self._clock.now().timestamp()
+        leeway = LEEWAY.total_seconds()
+        if expires < now - leeway:
+            raise InvalidToken("the token has expired")
+        if not_before > now + leeway:
+            raise InvalidToken("the token is not yet valid")
+
+    def _remember(
+        self, token: str, principal: Principal, expires: float, not_before: float
+    ) -> None:
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            now = self._clock.now().timestamp() - LEEWAY.total_seconds()
+            self._verified = {t: v for t, v in self._verified.items() if v[1] >= now}
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                # All still valid: forget the quarter remembered longest ago (dicts keep the
+                # order of insertion); a token forgotten is only verified again.
+                for forgotten in list(islice(self._verified, VERIFIED_CACHE_SIZE // 4 or 1)):
+                    del self._verified[forgotten]
+        self._verified[token] = (principal, expires, not_before)
 
     async def authenticate(self, token: str) -> Principal:
         """What the HTTP guard calls: identity-provider admin tokens when a JWKS is configured
@@ -129,3 +163,18 @@ class TokenService:
         return self.issue(
             Principal(Role.POS, str(terminal_id), store_id=store_id, terminal_id=terminal_id)
         )
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    role = Role(str(claims.get("role")))
+    subject = str(claims["sub"])
+    if role is Role.POS:
+        return Principal(
+            role,
+            subject,
+            store_id=UUID(claims["store_id"]),
+            terminal_id=UUID(claims["terminal_id"]),
+        )
+    if role is Role.MEMBER:
+        return Principal(role, subject, member_id=UUID(subject))
+    return Principal(role, subject)

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
+from app.read_models import Expiring, MemberReads
 from app.unit_of_work import UnitOfWork
-from app.use_cases.views import Balances, TierView, tier_of
+from app.use_cases.views import Balances, TierView
 from domain.errors import MemberNotFound
 from domain.points import LedgerEntry
 from domain.ports import Clock
 
 # The app warns about points expiring within this window.
 EXPIRING_WINDOW = timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class Expiring:
-    points: int
-    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,25 +28,18 @@ class MyAccount:
     expiring: Sequence[Expiring]
 
 
-async def my_account(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MyAccount:
-    member = await uow.members.get(member_id)
-    if member is None:
-        raise MemberNotFound()
-    tier = await tier_of(uow, member)
-    account = await uow.points.get(member_id)
+async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> MyAccount:
     now = clock.now()
-    # Expiries fall at the end of a day, so grouping by instant is grouping by date.
-    by_instant: dict[datetime, int] = {}
-    for lot in account.expiring(now, now + EXPIRING_WINDOW):
-        assert lot.expires_at is not None
-        by_instant[lot.expires_at] = by_instant.get(lot.expires_at, 0) + lot.remaining
+    found = await reads.in_app(member_id, now=now, until=now + EXPIRING_WINDOW)
+    if found is None:
+        raise MemberNotFound()
     return MyAccount(
-        member_id=member.id,
-        name=member.name,
-        card_number=member.card_number,
-        tier=TierView(tier.code, tier.name),
-        points=Balances.of(account),
-        expiring=[Expiring(points, at) for at, points in sorted(by_instant.items())],
+        member_id=found.member.id,
+        name=found.member.name,
+        card_number=found.member.card_number,
+        tier=found.tier,
+        points=found.points.balances(),
+        expiring=found.expiring,
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from app.read_models import CouponView, MemberAtTill, MemberReads
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import MemberSummary, member_summary
 from domain.card_tokens import CardTokenCodec
@@ -80,36 +82,59 @@ class LookupMember:
     card_token: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FoundAtTill:
+    summary: MemberSummary
+    coupons: Sequence[CouponView]  # the coupons the cashier can apply on this channel now
+
+
 async def lookup_member(
     query: LookupMember,
-    uow: UnitOfWork,
+    reads: MemberReads,
     *,
     contacts: ContactNormaliser,
+    clock: Clock,
+    channel: str,
     card_tokens: CardTokenCodec | None = None,
-    clock: Clock | None = None,
-) -> MemberSummary:
+) -> FoundAtTill:
     given = [v for v in (query.card_number, query.phone, query.card_token) if v]
     if len(given) != 1:
         raise InvalidInput("give exactly one of card_number, phone or card_token")
-    member: Member | None
+    now = clock.now()
+    found: MemberAtTill | None
     if query.card_token:
-        if card_tokens is None or clock is None:
-            raise RuntimeError("looking up by card_token needs the card token codec and clock")
+        if card_tokens is None:
+            raise RuntimeError("looking up by card_token needs the card token codec")
         # Expired and forged codes get the same answer as an unknown member.
-        member_id = card_tokens.resolve(query.card_token, clock.now())
-        member = await uow.members.get(member_id) if member_id else None
+        member_id = card_tokens.resolve(query.card_token, now)
+        found = (
+            await reads.member_at_till(member_id, now=now, channel=channel) if member_id else None
+        )
     elif query.card_number:
-        card = await uow.members.find_card(parse_card_number(query.card_number))
+        card = await reads.card_at_till(
+            parse_card_number(query.card_number), now=now, channel=channel
+        )
         if card is None:
             raise MemberNotFound()
         if card.status is CardStatus.BLOCKED:
             raise CardBlocked()
-        member = await uow.members.get(card.member_id)
+        found = card.holder
     else:
-        member = await uow.members.get_by_phone(contacts.phone(query.phone or ""))
-    if member is None:
+        phone = contacts.phone(query.phone or "")
+        found = await reads.phone_at_till(phone, now=now, channel=channel)
+    if found is None:
         raise MemberNotFound()
-    return await member_summary(uow, member)
+    member = found.member
+    summary = MemberSummary(
+        member_id=member.id,
+        card_number=member.card_number,
+        display_name=member.display_name,
+        name=member.name,
+        birthday=member.birthday,
+        tier=found.tier,
+        points=found.points.balances(),
+    )
+    return FoundAtTill(summary, found.coupons)
 
 
 @dataclass(frozen=True, slots=True)

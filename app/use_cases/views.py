@@ -25,8 +25,18 @@ class Balances:
 
     @classmethod
     def of(cls, account: PointsAccount) -> Balances:
-        # Points frozen by a payment dispute are the member's but cannot be spent yet.
-        return cls(available=account.balance - account.frozen, pending=account.pending)
+        return cls.of_totals(
+            available=account.available,
+            debt=account.debt,
+            frozen=account.frozen,
+            pending=account.pending,
+        )
+
+    @classmethod
+    def of_totals(cls, *, available: int, debt: int, frozen: int, pending: int) -> Balances:
+        # A debt shows as a negative balance; points frozen by a payment dispute are the
+        # member's but cannot be spent yet.
+        return cls(available=available - debt - frozen, pending=pending)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,10 @@ from uuid import UUID
 
 import pytest
 
+from app.read_models import Expiring, UnitOfWorkMemberReads
 from app.transactions import read, write
 from app.unit_of_work import UnitOfWork
-from app.use_cases.me import Expiring, LedgerPage, MyAccount, my_account, my_ledger
+from app.use_cases.me import LedgerPage, MyAccount, my_account, my_ledger
 from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.views import Balances, TierView
 from domain.errors import MemberNotFound
@@ -53,7 +54,7 @@ async def page(world: FakeWorld, member: UUID, before: int | None, limit: int) -
 async def test_my_account_shows_name_card_tier_and_balance(world: FakeWorld) -> None:
     member = await enrol(world, name="Li Lei")
     await earn(world, member, 120)
-    account = await read(world.uow_factory, lambda uow: my_account(member, uow, clock=world.clock))
+    account = await my_account(member, UnitOfWorkMemberReads(world.uow_factory), clock=world.clock)
     assert account == MyAccount(
         member_id=member,
         name="Li Lei",
@@ -91,7 +92,7 @@ async def test_my_account_shows_pending_points_and_what_expires_in_30_days_by_da
     )
     await world.db.points.save(account)
 
-    mine = await read(world.uow_factory, lambda uow: my_account(member, uow, clock=world.clock))
+    mine = await my_account(member, UnitOfWorkMemberReads(world.uow_factory), clock=world.clock)
 
     assert mine.points == Balances(available=210, pending=70)
     assert mine.expiring == [
@@ -102,7 +103,7 @@ async def test_my_account_shows_pending_points_and_what_expires_in_30_days_by_da
 
 async def test_my_account_of_an_unknown_member_is_member_not_found(world: FakeWorld) -> None:
     with pytest.raises(MemberNotFound):
-        await read(world.uow_factory, lambda uow: my_account(UUID(int=404), uow, clock=world.clock))
+        await my_account(UUID(int=404), UnitOfWorkMemberReads(world.uow_factory), clock=world.clock)
 
 
 async def test_the_ledger_is_paged_newest_first_until_the_end(world: FakeWorld) -> None:

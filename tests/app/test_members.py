@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.transactions import read, write
+from app.read_models import UnitOfWorkMemberReads
+from app.transactions import write
 from app.unit_of_work import UnitOfWork
 from app.use_cases.members import EnrolMember, LookupMember, enrol_member, lookup_member
 from app.use_cases.views import Balances, MemberSummary, TierView
@@ -21,6 +22,7 @@ from domain.errors import (
     MemberNotFound,
 )
 from domain.points import Reference
+from domain.sales import IN_STORE
 from domain.tiers import BASE_TIER, Tier, TierLadder
 from tests.support.fakes import FakeWorld, SequenceRandom
 
@@ -45,9 +47,14 @@ async def enrol(world: FakeWorld, cmd: EnrolMember) -> MemberSummary:
 
 
 async def lookup(world: FakeWorld, query: LookupMember) -> MemberSummary:
-    return await read(
-        world.uow_factory, lambda uow: lookup_member(query, uow, contacts=world.contacts)
+    found = await lookup_member(
+        query,
+        UnitOfWorkMemberReads(world.uow_factory),
+        contacts=world.contacts,
+        clock=world.clock,
+        channel=IN_STORE,
     )
+    return found.summary
 
 
 def card_with_body(body: int) -> str:

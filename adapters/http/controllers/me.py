@@ -60,9 +60,10 @@ class MeController(Controller):
         self, container: NamedDependency[Container], principal: NamedDependency[Principal]
     ) -> MeOut:
         assert principal.member_id is not None
-        member_id = principal.member_id
-        account = await transactions.read(
-            container.uow, lambda uow: my_account(member_id, uow, clock=container.clock)
+        if container.member_reads is None:
+            raise RuntimeError("the composition root did not wire the member reads")
+        account = await my_account(
+            principal.member_id, container.member_reads, clock=container.clock
         )
         return MeOut(
             member_id=account.member_id,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,14 +9,10 @@ from litestar.params import JSONBody, QueryParameter
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.pos import EnrolMemberIn, MemberSummaryOut
 from adapters.http.schemas.problem import problems
-from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
-from app.use_cases.coupons import usable_coupons
 from app.use_cases.members import EnrolMember, LookupMember, enrol_member, lookup_member
-from app.use_cases.views import MemberSummary
-from domain.coupons import Coupon
 from domain.sales import IN_STORE
 
 
@@ -71,21 +66,15 @@ class PosMembersController(Controller):
         phone: Annotated[str | None, QueryParameter(max_length=32)] = None,
         card_token: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> MemberSummaryOut:
-        query = LookupMember(card_number=card_number, phone=phone, card_token=card_token)
-
-        async def find(uow: UnitOfWork) -> tuple[MemberSummary, Sequence[Coupon]]:
-            summary = await lookup_member(
-                query,
-                uow,
-                contacts=container.contacts,
-                card_tokens=container.card_tokens,
-                clock=container.clock,
-            )
-            # The coupons the cashier can apply at this till now.
-            coupons = await usable_coupons(
-                summary.member_id, uow, clock=container.clock, channel=IN_STORE
-            )
-            return summary, coupons
-
-        summary, coupons = await transactions.read(container.uow, find)
-        return MemberSummaryOut.of(summary, coupons)
+        reads = container.member_reads
+        if reads is None:
+            raise RuntimeError("the composition root did not wire the member reads")
+        found = await lookup_member(
+            LookupMember(card_number=card_number, phone=phone, card_token=card_token),
+            reads,
+            contacts=container.contacts,
+            clock=container.clock,
+            channel=IN_STORE,
+            card_tokens=container.card_tokens,
+        )
+        return MemberSummaryOut.of(found.summary, found.coupons)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from adapters.http.schemas.common import CouponOut, Input, Money, Output, Page, Timestamp
+from adapters.http.schemas.common import Input, Money, Output, Page, Timestamp
 from app.use_cases.coupon_issuing import Issued, Skipped
 from app.use_cases.coupon_templates import TemplateDefinition
 from domain.coupon_codes import display
@@ -208,17 +208,6 @@ class IssueCouponsOut(Output, kw_only=True):
                 SkippedMemberOut(member_id=s.member_id, reason=s.reason) for s in skipped_items
             ],
         )
-
-
-def coupon_summary(coupon: Coupon) -> CouponOut:
-    return CouponOut(
-        code=display(coupon.code),
-        title=coupon.title,
-        kind=coupon.terms.kind.value,
-        value=coupon.terms.value,
-        min_spend=coupon.terms.min_spend,
-        expires_at=coupon.expires_at,
-    )
 
 
 class MyCouponOut(Output, kw_only=True):

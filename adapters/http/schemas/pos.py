@@ -18,10 +18,10 @@ from adapters.http.schemas.common import (
     TierOut,
     Timestamp,
 )
-from adapters.http.schemas.coupons import coupon_summary
+from app.read_models import CouponView
 from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
-from domain.coupons import Coupon
+from domain.coupon_codes import display
 from domain.sales import MAX_LINES, MAX_QUANTITY
 
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
@@ -45,14 +45,24 @@ class MemberSummaryOut(Output, kw_only=True):
     coupons: list[CouponOut]
 
     @classmethod
-    def of(cls, summary: MemberSummary, coupons: Sequence[Coupon] = ()) -> MemberSummaryOut:
+    def of(cls, summary: MemberSummary, coupons: Sequence[CouponView] = ()) -> MemberSummaryOut:
         return cls(
             member_id=summary.member_id,
             card_number=summary.card_number,
             display_name=summary.display_name,
             tier=TierOut.of(summary.tier),
             points=BalancesOut.of(summary.points),
-            coupons=[coupon_summary(c) for c in coupons],
+            coupons=[
+                CouponOut(
+                    code=display(c.code),
+                    title=c.title,
+                    kind=c.kind,
+                    value=c.value,
+                    min_spend=c.min_spend,
+                    expires_at=c.expires_at,
+                )
+                for c in coupons
+            ],
         )
 
 
