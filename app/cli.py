@@ -463,7 +463,7 @@ def parser() -> argparse.ArgumentParser:
     review = jobs_sub.add_parser(
         "review-tiers", help="review every member's tier: upgrades, grace, downgrades"
     )
-    review.add_argument("--batch-size", type=int, default=100_000, help="members per transaction")
+    review.add_argument("--batch-size", type=int, default=250_000, help="members per transaction")
     review.set_defaults(handler=cmd_review_tiers)
     expire_coupons = jobs_sub.add_parser(
         "expire-coupons", help="mark available coupons past their end as expired"

@@ -46,12 +46,13 @@ from domain.tier_policy import TierPolicy
 
 log = structlog.get_logger("loyalty.jobs")
 
-REVIEW_BATCH_SIZE = 100_000
+REVIEW_BATCH_SIZE = 250_000
 # Batches run on this many connections at once (given an engine; a single connection runs
 # them one after the other). Most of a batch is PostgreSQL writing rows, which uses a core.
 REVIEW_WORKERS = 2
 REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pending 2
 REVIEW_INTERVAL_SECONDS = 24 * 3600
+_WORK_MEM = "64MB"  # per sort or hash of a batch; at most REVIEW_WORKERS batches at once
 
 # The upper member id of the next batch: the batch is (after, upper].
 _BATCH_UPPER = """
@@ -67,23 +68,19 @@ LIMIT 1
 # $1 now, $2 after (exclusive, NULL for the first batch), $3 upper (inclusive).
 _DECISION = """
 WITH policy AS (
-    SELECT version, window_days, grace_days FROM tier_policies ORDER BY version DESC LIMIT 1
+    SELECT version, window_days, grace_days,
+           -- short since then or earlier: the grace period is over
+           $1::timestamptz - grace_days * interval '24 hours' AS grace_over_since
+    FROM tier_policies ORDER BY version DESC LIMIT 1
 ),
-bands AS (
-    SELECT code, rank, threshold AS low,
-           lead(threshold) OVER (ORDER BY rank) AS high,
-           row_number() OVER (ORDER BY rank) = 1 AS entry
+-- The ladder as arrays in rank order: a member's level is a position on it. width_bucket
+-- finds the highest threshold a value reaches (thresholds rise with rank, the entry tier's is
+-- 0); a tier missing from the ladder counts as the entry tier.
+ladder AS (
+    SELECT array_agg(code ORDER BY rank) AS codes,
+           array_agg(threshold::numeric ORDER BY rank) AS lows
     FROM tiers
-),
-entry AS (SELECT code, rank FROM bands WHERE entry),
-batch AS (
-    SELECT m.id, m.tier_code, m.tier_short_since, m.tier_manual_until,
-           coalesce(t.code, entry.code) AS current_code,
-           coalesce(t.rank, entry.rank) AS current_rank
-    FROM members AS m
-    LEFT JOIN tiers AS t ON t.code = m.tier_code
-    CROSS JOIN entry
-    WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid {members}
+    HAVING count(*) > 0
 ),
 spend AS MATERIALIZED (
     SELECT s.member_id, sum(s.payable - s.refunded_amount) AS value
@@ -94,87 +91,99 @@ spend AS MATERIALIZED (
       {spenders}
     GROUP BY s.member_id
 ),
+valued AS (
+    SELECT m.id, m.ctid AS row_ctid, m.tier_code, m.tier_short_since, m.tier_manual_until,
+           greatest(coalesce(spend.value, 0), 0) AS value
+    FROM members AS m
+    LEFT JOIN spend ON spend.member_id = m.id
+    WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid {members}
+),
 judged AS (
-    SELECT batch.*, bands.code AS qualified_code, bands.rank AS qualified_rank
-    FROM batch
-    LEFT JOIN spend ON spend.member_id = batch.id
-    JOIN bands
-      ON greatest(coalesce(spend.value, 0), 0) >= bands.low
-     AND (bands.high IS NULL OR greatest(coalesce(spend.value, 0), 0) < bands.high)
+    SELECT valued.*,
+           coalesce(array_position(ladder.codes, valued.tier_code), 1) AS current_level,
+           greatest(width_bucket(valued.value, ladder.lows), 1) AS qualified_level
+    FROM valued CROSS JOIN ladder
 ),
 -- MATERIALIZED: planned apart from the update, whose re-check of the standing the planner
 -- would otherwise take as selective and answer with a nested loop over the sums.
 decided AS MATERIALIZED (
-    SELECT judged.*,
+    SELECT judged.*, policy.version AS policy_version,
+           ladder.codes[current_level] AS current_code,
+           ladder.codes[qualified_level] AS qualified_code,
         CASE
-            WHEN qualified_rank > current_rank THEN 'up'
-            WHEN qualified_rank = current_rank THEN
+            WHEN qualified_level > current_level THEN 'up'
+            WHEN qualified_level = current_level THEN
                 CASE WHEN tier_short_since IS NULL THEN 'keep' ELSE 'clear' END
             WHEN tier_manual_until IS NOT NULL AND $1::timestamptz < tier_manual_until
                 THEN 'keep'
             -- Without a grace period the first review that finds a member short drops them.
             WHEN tier_short_since IS NULL AND policy.grace_days > 0 THEN 'start'
-            WHEN $1::timestamptz < coalesce(tier_short_since, $1::timestamptz)
-                                   + policy.grace_days * interval '24 hours'
-                THEN 'keep'
+            WHEN tier_short_since > policy.grace_over_since THEN 'keep'
             ELSE 'down'
         END AS action
-    FROM judged CROSS JOIN policy
+    FROM judged CROSS JOIN policy CROSS JOIN ladder
 )
 """
 
-# Phase one, without locks: the members of the batch whose standing the review would change;
-# then their points accounts are locked in member id order (the lock order of every ledger writer).
-# Most members keep their standing on most days; locking only the others keeps the review from
-# writing to every account row.
-_LOCK_CHANGING = (
-    "CREATE TEMP TABLE tier_review_changing ON COMMIT DROP AS "
-    + _DECISION.format(members="", spenders="")
-    + """
-SELECT id FROM decided WHERE action <> 'keep'
+# The batch's work tables, dropped at its commit: the decision of phase one for the members
+# whose standing would change, and those phase two finds it can no longer apply as decided.
+_WORK_TABLES = """
+CREATE TEMP TABLE tier_review_decided (
+    id uuid NOT NULL,
+    row_ctid tid NOT NULL,
+    tier_code text NOT NULL,
+    tier_short_since timestamptz,
+    tier_manual_until timestamptz,
+    value numeric NOT NULL,
+    action text NOT NULL,
+    current_code text NOT NULL,
+    qualified_code text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE tier_review_stale (id uuid NOT NULL) ON COMMIT DROP;
+"""
+
+# Phase one, without locks: the decision for every member of the batch; those whose standing
+# it would change are kept, with the standing and qualifying value it was made on.
+_DECIDE = (
+    _DECISION.format(members="", spenders="")  # noqa: S608 (constant fragments, no input)
+    + """,
+kept AS (
+    INSERT INTO tier_review_decided
+    SELECT id, row_ctid, tier_code, tier_short_since, tier_manual_until, value, action,
+           current_code, qualified_code
+    FROM decided
+    WHERE action <> 'keep'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM decided) AS reviewed,
+       (SELECT version FROM policy) AS policy_version,
+       (SELECT $1::timestamptz - window_days * interval '24 hours' FROM policy) AS since,
+       (SELECT count(*) FROM kept) AS changing
 """
 )
 
+# Then their points accounts are locked in member id order (the lock order of every ledger
+# writer). Most members keep their standing on most days; locking only the others keeps the
+# review from writing to every account row.
 _LOCK_CHANGING_ACCOUNTS = """
 SELECT count(*) FROM (
     SELECT member_id FROM points_accounts
-    WHERE member_id IN (SELECT id FROM tier_review_changing)
+    WHERE member_id IN (SELECT id FROM tier_review_decided)
     ORDER BY member_id
     FOR UPDATE
 ) AS locked
 """
 
-# Phase two, under those locks: the decision again for the locked members only (no sale of
-# theirs can be half-way through now), and the update. The update re-checks each member's
-# standing as read, so a concurrent change (a manual tier, an upgrade) is never overwritten.
-_REVIEW_CHANGING = (
-    _DECISION.format(  # noqa: S608 (constant fragments, no input)
-        members="AND m.id IN (SELECT id FROM tier_review_changing)",
-        spenders="AND s.member_id IN (SELECT id FROM tier_review_changing)",
-    )
-    + """,
-changed AS (
-    UPDATE members AS m
-    SET tier_code = CASE WHEN d.action IN ('up', 'down') THEN d.qualified_code
-                         ELSE m.tier_code END,
-        tier_short_since = CASE WHEN d.action = 'start' THEN $1::timestamptz END,
-        tier_manual_until = CASE WHEN d.action IN ('start', 'down') THEN NULL
-                                 ELSE m.tier_manual_until END
-    FROM decided AS d
-    WHERE m.id = d.id AND d.action <> 'keep'
-      AND m.tier_code = d.tier_code
-      AND m.tier_short_since IS NOT DISTINCT FROM d.tier_short_since
-      AND m.tier_manual_until IS NOT DISTINCT FROM d.tier_manual_until
-    RETURNING m.id, d.action, d.current_code, d.qualified_code,
-              d.tier_short_since IS NOT NULL AS was_short
-),
+# What phase two writes for the members in `changed` (id, action, current_code,
+# qualified_code, policy_version, was_short): the history, the notification, the counts.
+_RECORD = """,
 history AS (
     INSERT INTO tier_changes
         (member_id, from_code, to_code, reason, at, actor, note, policy_version)
     SELECT changed.id, changed.current_code, changed.qualified_code,
            CASE changed.action WHEN 'up' THEN 'qualified' ELSE 'review' END,
-           $1::timestamptz, NULL, NULL, policy.version
-    FROM changed CROSS JOIN policy
+           $1::timestamptz, NULL, NULL, changed.policy_version
+    FROM changed
     WHERE changed.action IN ('up', 'down')
     ORDER BY changed.id
     RETURNING 1
@@ -191,7 +200,7 @@ notified AS (
     WHERE changed.action IN ('up', 'down')
     ORDER BY changed.id
     RETURNING 1
-)
+){extra}
 SELECT
     (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
     (SELECT count(*) FROM changed WHERE action = 'down') AS downgraded,
@@ -199,13 +208,83 @@ SELECT
     (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
         AS grace_cleared,
     (SELECT count(*) FROM history) AS history,
-    (SELECT count(*) FROM notified) AS notified
+    (SELECT count(*) FROM notified) AS notified{extra_count}
 """
-)
 
-_BATCH_SIZE_OF = """
-SELECT count(*) FROM members WHERE ($1::uuid IS NULL OR id > $1::uuid) AND id <= $2::uuid
+_UPDATE_MEMBERS = """
+    UPDATE members AS m
+    SET tier_code = CASE WHEN d.action IN ('up', 'down') THEN d.qualified_code
+                         ELSE m.tier_code END,
+        tier_short_since = CASE WHEN d.action = 'start' THEN $1::timestamptz END,
+        tier_manual_until = CASE WHEN d.action IN ('start', 'down') THEN NULL
+                                 ELSE m.tier_manual_until END
+    FROM {source} AS d
+    WHERE {row} AND d.action <> 'keep'
+      AND m.tier_code = d.tier_code
+      AND m.tier_short_since IS NOT DISTINCT FROM d.tier_short_since
+      AND m.tier_manual_until IS NOT DISTINCT FROM d.tier_manual_until
+    RETURNING m.id, d.action, d.current_code, d.qualified_code, d.policy_version,
+              d.tier_short_since IS NOT NULL AS was_short
 """
+
+# Phase two, under those locks: no sale of these members can be half-way through now. A
+# decision is a function of the member's standing, their qualifying value, the policy and
+# ``now``; where the standing (re-checked by the update, which also keeps a concurrent change
+# from being overwritten), the value (summed again, now, over the window phase one used: $5)
+# and the policy version ($4) are those phase one decided on, its decision stands and is
+# applied. The others go to
+# tier_review_stale, to be decided again from scratch (_REDECIDE_STALE).
+_APPLY_DECIDED = """
+WITH policy AS (
+    SELECT version FROM tier_policies ORDER BY version DESC LIMIT 1
+),
+fresh AS (
+    SELECT s.member_id, sum(s.payable - s.refunded_amount) AS value
+    FROM sales AS s
+    WHERE s.member_id IS NOT NULL
+      AND ($2::uuid IS NULL OR s.member_id > $2::uuid) AND s.member_id <= $3::uuid
+      AND s.occurred_at >= $5::timestamptz
+      AND s.member_id IN (SELECT id FROM tier_review_decided)
+    GROUP BY s.member_id
+),
+-- In the order of the rows in the table: the update then finishes with a page before it
+-- moves on to the next.
+ready AS MATERIALIZED (
+    SELECT d.*, policy.version AS policy_version
+    FROM tier_review_decided AS d
+    CROSS JOIN policy
+    LEFT JOIN fresh ON fresh.member_id = d.id
+    WHERE policy.version = $4::int AND d.value = greatest(coalesce(fresh.value, 0), 0)
+    ORDER BY d.row_ctid
+),
+changed AS ({update})"""
+
+_NOT_APPLIED = """,
+stale AS (
+    INSERT INTO tier_review_stale (id)
+    SELECT d.id FROM tier_review_decided AS d
+    WHERE NOT EXISTS (SELECT 1 FROM changed WHERE changed.id = d.id)
+    RETURNING 1
+)"""
+
+_APPLY = _APPLY_DECIDED.format(
+    # The row phase one read, by its address: a row changed since has another address (and
+    # fails the re-check of the standing anyway), so it is never updated on a stale decision.
+    update=_UPDATE_MEMBERS.format(source="ready", row="m.ctid = d.row_ctid AND m.id = d.id")
+) + _RECORD.format(extra=_NOT_APPLIED, extra_count=",\n    (SELECT count(*) FROM stale) AS stale")
+
+# The members phase two could not apply phase one's decision to (a sale, a refund or a tier
+# set by hand came in between; a new policy version): decided again, now, and updated.
+_REDECIDE_STALE = (
+    _DECISION.format(  # noqa: S608 (constant fragments, no input)
+        members="AND m.id IN (SELECT id FROM tier_review_stale)",
+        spenders="AND s.member_id IN (SELECT id FROM tier_review_stale)",
+    )
+    + ",\nchanged AS ("
+    + _UPDATE_MEMBERS.format(source="decided", row="m.id = d.id")
+    + ")"
+    + _RECORD.format(extra="", extra_count="")
+)
 
 
 class ReviewAlreadyRunning(RuntimeError):
@@ -222,21 +301,43 @@ class ReviewReport:
     batches: int = 0
 
 
+_COUNTS = ("upgraded", "downgraded", "grace_started", "grace_cleared")
+
+
 async def _review_batch(
     connection: asyncpg.Connection, now: datetime, low: UUID | None, high: UUID
-) -> tuple[asyncpg.Record, int]:
+) -> dict[str, int]:
     """One batch (low, high] in its own transaction: decide, lock the changers, update."""
+    counts = dict.fromkeys(("reviewed", *_COUNTS), 0)
     async with connection.transaction():
-        # JIT compiling these statements costs more than running them.
-        await connection.execute("SET LOCAL jit = off")
-        await connection.execute(_LOCK_CHANGING, now, low, high)
+        # JIT compiling these statements costs more than running them; the sums and sorts of
+        # a batch fit in memory with a few tens of megabytes.
+        await connection.execute(f"SET LOCAL jit = off; SET LOCAL work_mem = '{_WORK_MEM}'")
+        await connection.execute(_WORK_TABLES)
+        decided = await connection.fetchrow(_DECIDE, now, low, high)
+        assert decided is not None
+        counts["reviewed"] = decided["reviewed"]
+        if decided["changing"] == 0:
+            return counts
+        # Phase two's plans need to know the work table's size and that its ids are distinct
+        # (a temporary table has no statistics until analysed).
+        await connection.execute("ANALYZE tier_review_decided (id)")
         await connection.fetchval(_LOCK_CHANGING_ACCOUNTS)
-        row = await connection.fetchrow(_REVIEW_CHANGING, now, low, high)
-        reviewed = await connection.fetchval(_BATCH_SIZE_OF, low, high)
-    assert row is not None
-    if not row["history"] == row["notified"] == row["upgraded"] + row["downgraded"]:
-        raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
-    return row, int(reviewed)
+        rows = [
+            await connection.fetchrow(
+                _APPLY, now, low, high, decided["policy_version"], decided["since"]
+            )
+        ]
+        assert rows[0] is not None
+        if rows[0]["stale"]:
+            rows.append(await connection.fetchrow(_REDECIDE_STALE, now, low, high))
+    for row in rows:
+        assert row is not None
+        if not row["history"] == row["notified"] == row["upgraded"] + row["downgraded"]:
+            raise RuntimeError(f"tier review batch wrote inconsistent rows: {dict(row)}")
+        for key in _COUNTS:
+            counts[key] += row[key]
+    return counts
 
 
 async def review_tiers(
@@ -279,10 +380,9 @@ async def review_tiers(
             async def worker(worker_connection: asyncpg.Connection) -> None:
                 # Batches cover disjoint member ranges, so workers never wait on each other.
                 for low, high in pending:
-                    row, reviewed = await _review_batch(worker_connection, now, low, high)
-                    totals["reviewed"] += reviewed
-                    for key in totals.keys() - {"reviewed"}:
-                        totals[key] += row[key]
+                    counts = await _review_batch(worker_connection, now, low, high)
+                    for key, value in counts.items():
+                        totals[key] += value
 
             if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
                 await worker(connection)
