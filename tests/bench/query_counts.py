@@ -229,7 +229,7 @@ async def timings(url: str, requests: int = 500) -> dict[str, Any]:
         )
         pos = {"authorization": f"Bearer {login['access_token']}"}
         members = [
-            (await post("/v1/pos/members", {"phone": f"+86139{n:08d}"}, pos))["member_id"]
+            (await post("/v1/pos/members", {"phone": f"+86137{n:08d}"}, pos))["member_id"]
             for n in range(20)
         ]
         line = {"sku": "TOWEL", "quantity": 2, "unit_price": 12500}
