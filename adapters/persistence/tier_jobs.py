@@ -54,13 +54,19 @@ REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pen
 REVIEW_INTERVAL_SECONDS = 24 * 3600
 _WORK_MEM = "64MB"  # per sort or hash of a batch; at most REVIEW_WORKERS batches at once
 
-# The upper member id of the next batch: the batch is (after, upper].
-_BATCH_UPPER = """
-SELECT id FROM (
-    SELECT id FROM members WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2
-) AS batch
-ORDER BY id DESC
-LIMIT 1
+# The upper member id of every batch, in order: the batch after `after` is (after, upper], and
+# holds the next $1 members in id order (the last one what is left). One sort of the ids,
+# whatever the state of the table: walking the primary key instead must visit the table for
+# every entry on pages changed since the last vacuum, which after a big review is each page.
+# percentile_disc picks the member at position ceil(f * n): f = (p - 0.5) / n is position p.
+_BATCH_UPPERS = """
+WITH everyone AS (SELECT count(*) AS n FROM members)
+SELECT unnest(percentile_disc(
+    ARRAY(SELECT (least(k * $1::bigint, everyone.n) - 0.5) / everyone.n
+          FROM generate_series(1, (everyone.n + $1::bigint - 1) / $1::bigint) AS k)::float8[]
+) WITHIN GROUP (ORDER BY members.id)) AS upper
+FROM members, everyone
+GROUP BY everyone.n
 """
 
 # The review's decision for every member of a batch: their standing as read, the tier their
@@ -68,7 +74,8 @@ LIMIT 1
 # $1 now, $2 after (exclusive, NULL for the first batch), $3 upper (inclusive).
 _DECISION = """
 WITH policy AS (
-    SELECT version, window_days, grace_days,
+    SELECT version, grace_days,
+           $1::timestamptz - window_days * interval '24 hours' AS window_start,
            -- short since then or earlier: the grace period is over
            $1::timestamptz - grace_days * interval '24 hours' AS grace_over_since
     FROM tier_policies ORDER BY version DESC LIMIT 1
@@ -84,10 +91,10 @@ ladder AS (
 ),
 spend AS MATERIALIZED (
     SELECT s.member_id, sum(s.payable - s.refunded_amount) AS value
-    FROM sales AS s CROSS JOIN policy
+    FROM sales AS s
     WHERE s.member_id IS NOT NULL
       AND ($2::uuid IS NULL OR s.member_id > $2::uuid) AND s.member_id <= $3::uuid
-      AND s.occurred_at >= $1::timestamptz - policy.window_days * interval '24 hours'
+      AND s.occurred_at >= (SELECT window_start FROM policy)
       {spenders}
     GROUP BY s.member_id
 ),
@@ -97,19 +104,23 @@ valued AS (
     FROM members AS m
     LEFT JOIN spend ON spend.member_id = m.id
     WHERE ($2::uuid IS NULL OR m.id > $2::uuid) AND m.id <= $3::uuid {members}
+      AND EXISTS (SELECT FROM policy) AND EXISTS (SELECT FROM ladder)
 ),
+-- The policy and the ladder enter as values computed once (scalar subqueries), not joined:
+-- a join would copy the ladder's arrays into every member's row.
 judged AS (
     SELECT valued.*,
-           coalesce(array_position(ladder.codes, valued.tier_code), 1) AS current_level,
-           greatest(width_bucket(valued.value, ladder.lows), 1) AS qualified_level
-    FROM valued CROSS JOIN ladder
+           coalesce(array_position((SELECT codes FROM ladder), valued.tier_code), 1)
+               AS current_level,
+           greatest(width_bucket(valued.value, (SELECT lows FROM ladder)), 1) AS qualified_level
+    FROM valued
 ),
 -- MATERIALIZED: planned apart from the update, whose re-check of the standing the planner
 -- would otherwise take as selective and answer with a nested loop over the sums.
 decided AS MATERIALIZED (
-    SELECT judged.*, policy.version AS policy_version,
-           ladder.codes[current_level] AS current_code,
-           ladder.codes[qualified_level] AS qualified_code,
+    SELECT judged.*, (SELECT version FROM policy) AS policy_version,
+           (SELECT codes FROM ladder)[current_level] AS current_code,
+           (SELECT codes FROM ladder)[qualified_level] AS qualified_code,
         CASE
             WHEN qualified_level > current_level THEN 'up'
             WHEN qualified_level = current_level THEN
@@ -117,11 +128,11 @@ decided AS MATERIALIZED (
             WHEN tier_manual_until IS NOT NULL AND $1::timestamptz < tier_manual_until
                 THEN 'keep'
             -- Without a grace period the first review that finds a member short drops them.
-            WHEN tier_short_since IS NULL AND policy.grace_days > 0 THEN 'start'
-            WHEN tier_short_since > policy.grace_over_since THEN 'keep'
+            WHEN tier_short_since IS NULL AND (SELECT grace_days FROM policy) > 0 THEN 'start'
+            WHEN tier_short_since > (SELECT grace_over_since FROM policy) THEN 'keep'
             ELSE 'down'
         END AS action
-    FROM judged CROSS JOIN policy CROSS JOIN ladder
+    FROM judged
 )
 """
 
@@ -157,7 +168,7 @@ kept AS (
 )
 SELECT (SELECT count(*) FROM decided) AS reviewed,
        (SELECT version FROM policy) AS policy_version,
-       (SELECT $1::timestamptz - window_days * interval '24 hours' FROM policy) AS since,
+       (SELECT window_start FROM policy) AS since,
        (SELECT count(*) FROM kept) AS changing
 """
 )
@@ -370,11 +381,10 @@ async def review_tiers(
         if not locked:
             raise ReviewAlreadyRunning("another tier review is running")
         try:
-            ranges: list[tuple[UUID | None, UUID]] = []
-            after: UUID | None = None
-            while (upper := await connection.fetchval(_BATCH_UPPER, after, batch_size)) is not None:
-                ranges.append((after, upper))
-                after = upper
+            async with connection.transaction():
+                await connection.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
+                uppers = [row["upper"] for row in await connection.fetch(_BATCH_UPPERS, batch_size)]
+            ranges = list(zip([None, *uppers], uppers, strict=False))
             pending = iter(ranges)
 
             async def worker(worker_connection: asyncpg.Connection) -> None:
