@@ -313,7 +313,11 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=100_000, help="members for the HTTP load")
     parser.add_argument("--coupons", type=int, default=15_000, help="coupons issued for sales")
     parser.add_argument("--redeemers", type=int, default=1_000, help="members seeded with points")
-    parser.add_argument("--workers", type=int, default=1, help="`loyalty serve --workers`")
+    # One worker per core: the server process is CPU-bound, and more than the cores only adds
+    # switching (PostgreSQL and the loader share the same cores).
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="`loyalty serve --workers`"
+    )
     parser.add_argument("--profile-seconds", type=int, default=10, help="0: no py-spy run")
     parser.add_argument("--batch-members", type=int, default=1_000_000)
     parser.add_argument("--lots", type=int, default=10_000_000)
