@@ -43,6 +43,7 @@ MIGRATIONS = [
     "2026-11-23T16:50:27:260769",
     "2026-11-23T16:50:29:000000",
     "2026-11-23T17:30:00:000001",
+    "2026-11-24T10:10:00:000001",
 ]
 
 
@@ -144,6 +145,7 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
         ("audit_log", "audit_log_append_only"),
         ("points_entries", "points_entries_append_only"),
         ("points_entries", "points_entries_chain"),
+        ("points_entries", "points_entries_chain_check"),
         ("points_lot_movements", "points_lot_movements_append_only"),
         ("tier_changes", "tier_changes_append_only"),
         ("tier_policies", "tier_policies_append_only"),
