@@ -163,7 +163,8 @@ def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
             async with job_lock(container.engine, "expire-points") as connection:
                 if connection is None:
                     return None
-                return await expire_points(connection, container.clock.now(), args.batch_size)
+                # The lock stays on this connection; the batches run on the job's own.
+                return await expire_points(container.engine, container.clock.now(), args.batch_size)
         finally:
             await close_container(container)
 

@@ -2,7 +2,8 @@
 
 Members and sales come from bench_tiers.py's SQL; the lots are generated here. Lots are earned
 over the last 395 days and expire at the end of the twelfth month after the month earned: at
-NOW (23 November) those earned before 1 November a year ago are due, about 1.9 % of them. Each
+NOW (23 November) those earned before 1 November a year ago are due, about 1.9 % of them; at
+the end of November, those earned in November a year ago as well (about 760,000 more). Each
 member's available balance is the sum of their lots, and each member has one opening ledger
 entry for it (lots carry no movements, so `loyalty ledger verify` would not reconcile them;
 the jobs timed here do not need it to).
@@ -11,7 +12,7 @@ the jobs timed here do not need it to).
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -54,6 +55,9 @@ WHERE a.member_id = s.member_id
 """
 
 LOT_CHUNK = 2_000_000
+# Lots earned in November a year before NOW expire at the end of November: all due at once.
+MONTH_END = datetime(2026, 12, 1, tzinfo=UTC)
+_DUE = "SELECT count(*) FROM points_lots WHERE remaining > 0 AND NOT pending AND expires_at <= $1"
 
 
 async def _timed(label: str, seconds: dict[str, float], awaitable: Any) -> Any:
@@ -90,9 +94,7 @@ async def generate_lots(url: str, members: int, lots: int, seconds: dict[str, fl
         await connection.execute("SET session_replication_role = origin")
         await _timed("set balances to the lots' sum", seconds, connection.execute(BALANCES))
         await _timed("vacuum analyze", seconds, connection.execute("VACUUM ANALYZE"))
-        due: int = await connection.fetchval(
-            "SELECT count(*) FROM points_lots WHERE remaining > 0 AND expires_at <= $1", NOW
-        )
+        due: int = await connection.fetchval(_DUE, NOW)
         return due
     finally:
         await connection.close()
@@ -118,7 +120,7 @@ async def run(url: str, *, members: int, lots: int) -> dict[str, Any]:
                 connection, PROPOSAL, now=NOW, earn_rate=program["earn_rate"], currency_exponent=2
             ),
         )
-        expiry = await _timed("expire-points", jobs, expire_points(connection, NOW))
+        expiry = await _timed("expire-points", jobs, expire_points(engine, NOW))
         today = NOW.date()
         await _timed(
             "points-liability report",
@@ -129,6 +131,12 @@ async def run(url: str, *, members: int, lots: int) -> dict[str, Any]:
                 start=today.replace(day=1),
                 end=today + timedelta(days=1),
             ),
+        )
+        # The month's end: the lots earned in the month after the first run's are all due at
+        # once, as after the end of any month under an end_of_month rule.
+        month_end_due: int = await connection.fetchval(_DUE, MONTH_END)
+        month_end = await _timed(
+            "expire-points (month end)", jobs, expire_points(engine, MONTH_END)
         )
     finally:
         await connection.close()
@@ -141,5 +149,11 @@ async def run(url: str, *, members: int, lots: int) -> dict[str, Any]:
         "setup_seconds": setup,
         "seconds": jobs,
         "review": repr(review),
+        "lots_due_month_end": month_end_due,
         "expiry": {"lots": expiry.lots, "points": expiry.points, "members": expiry.members},
+        "expiry_month_end": {
+            "lots": month_end.lots,
+            "points": month_end.points,
+            "members": month_end.members,
+        },
     }

@@ -21,6 +21,7 @@ from litestar.testing import AsyncTestClient
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.jobs import (
+    EXPIRY_RUN,
     PostgresReleasableLots,
     expire_points,
     job_lock,
@@ -458,6 +459,70 @@ async def test_small_batches_lock_whole_members_and_cover_everyone(
         assert await account(engine, member_id) == (0, 0, 0)
         assert len(await expire_entries(engine, member_id)) == 3
     await assert_ledger_consistent(engine)
+
+
+async def test_a_failed_batch_writes_nothing_and_the_next_run_on_the_connection_expires_it(
+    engine: PostgresEngine, uow_factory: UowFactory
+) -> None:
+    # Batches go in member id order: the fine member's first, then the blocked one's.
+    fine, blocked = sorted([await a_member_with_account(uow_factory, n) for n in (1, 2)])
+    lots = {
+        member_id: await earn(
+            uow_factory, member_id, 10, at=utc(2026, 1, 1), expires_at=utc(2026, 2, 1)
+        )
+        for member_id in (blocked, fine)
+    }
+    run_id = uuid4()
+    taken = f"{Reference(EXPIRY_RUN, str(run_id))}:lot:{lots[blocked]}"
+    async with engine.pool.acquire() as connection:
+        # Someone already posted the key the job would post for this lot.
+        await connection.execute(
+            "INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key,"
+            " created_at) VALUES ($1, 'earn', 1, 'sale:x', $2, now())",
+            blocked,
+            taken,
+        )
+
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await expire_points(connection, utc(2026, 2, 2), batch_size=1, run_id=run_id)
+        assert await remaining(engine, lots[fine], lots[blocked]) == [0, 10]
+        assert await expire_entries(engine, blocked) == []
+
+        report = await expire_points(connection, utc(2026, 2, 2))  # the cursor was closed
+
+    assert (report.lots, report.points, report.members) == (1, 10, 1)
+    assert await remaining(engine, lots[blocked]) == [0]
+
+
+async def test_a_failed_batch_stops_the_workers_and_surfaces_its_own_error(
+    engine: PostgresEngine, uow_factory: UowFactory
+) -> None:
+    members = [await a_member_with_account(uow_factory, n) for n in range(1, 7)]
+    lots = {
+        member_id: await earn(
+            uow_factory, member_id, 10, at=utc(2026, 1, 1), expires_at=utc(2026, 2, 1)
+        )
+        for member_id in members
+    }
+    blocked = members[3]
+    run_id = uuid4()
+    async with engine.pool.acquire() as connection:
+        await connection.execute(
+            "INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key,"
+            " created_at) VALUES ($1, 'earn', 1, 'sale:x', $2, now())",
+            blocked,
+            f"{Reference(EXPIRY_RUN, str(run_id))}:lot:{lots[blocked]}",
+        )
+
+    with pytest.raises(asyncpg.UniqueViolationError):  # not an ExceptionGroup
+        await expire_points(engine, utc(2026, 2, 2), batch_size=1, run_id=run_id, workers=3)
+    assert await remaining(engine, lots[blocked]) == [10]
+    assert await expire_entries(engine, blocked) == []
+
+    await expire_points(engine, utc(2026, 2, 2), workers=3)  # what the failure left behind
+    assert await remaining(engine, *lots.values()) == [0] * len(members)
+    for member_id in members:
+        assert len(await expire_entries(engine, member_id)) == 1
 
 
 # Release -------------------------------------------------------------------------------------

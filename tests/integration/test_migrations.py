@@ -45,6 +45,7 @@ MIGRATIONS = [
     "2026-11-23T16:50:29:000000",
     "2026-11-23T17:30:00:000001",
     "2026-11-24T10:00:00:000001",
+    "2026-11-24T10:10:00:000001",
     "2026-11-24T10:20:00:000001",
 ]
 
@@ -150,6 +151,7 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
         ("draw_prizes", "draw_prizes_config_epoch_update"),
         ("points_entries", "points_entries_append_only"),
         ("points_entries", "points_entries_chain"),
+        ("points_entries", "points_entries_chain_check"),
         ("points_lot_movements", "points_lot_movements_append_only"),
         ("program_settings", "program_settings_config_epoch"),
         ("tier_changes", "tier_changes_append_only"),

@@ -1,0 +1,206 @@
+"""The hash chain in the database: entries chained by the trigger, or by the writer and checked.
+
+A writer holding the account lock may insert entries with seq, prev_hash and entry_hash already
+computed (the expiry job does, for whole batches); the statement trigger then admits exactly the
+rows the row trigger would have written, and refuses the whole statement otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+from piccolo.engine.postgres import PostgresEngine
+
+from adapters.persistence.ledger_hash import entry_hash, hash_of_row
+from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from tests.integration.factories import a_member
+
+pytestmark = pytest.mark.db
+
+UowFactory = Callable[[], PostgresUnitOfWork]
+AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+INSERT = """
+INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key, created_at,
+                            expires_at, seq, prev_hash, entry_hash)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                     $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bytea[], $10::bytea[])
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    member_id: UUID
+    points: int
+    posting_key: str
+    seq: int | None = None
+    prev_hash: bytes | None = None
+    entry_hash: bytes | None = None
+    entry_type: str = "earn"
+    reference: str = "sale:s1"
+    expires_at: datetime | None = None
+
+    def chained(self, seq: int, prev_hash: bytes) -> Entry:
+        """This entry as the writer would chain it after an entry hashing to ``prev_hash``."""
+        return Entry(
+            self.member_id,
+            self.points,
+            self.posting_key,
+            seq,
+            prev_hash,
+            entry_hash(
+                member_id=self.member_id,
+                seq=seq,
+                entry_type=self.entry_type,
+                points=self.points,
+                reference=self.reference,
+                posting_key=self.posting_key,
+                created_at=AT,
+                expires_at=self.expires_at,
+                actor=None,
+                reason=None,
+                prev_hash=prev_hash,
+            ),
+            self.entry_type,
+            self.reference,
+            self.expires_at,
+        )
+
+
+async def insert(engine: PostgresEngine, *entries: Entry) -> None:
+    columns: list[list[Any]] = [[] for _ in range(10)]
+    for e in entries:
+        values = (
+            e.member_id,
+            e.entry_type,
+            e.points,
+            e.reference,
+            e.posting_key,
+            AT,
+            e.expires_at,
+            e.seq,
+            e.prev_hash,
+            e.entry_hash,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    async with engine.pool.acquire() as connection:
+        await connection.execute(INSERT, *columns)
+
+
+async def chain(engine: PostgresEngine, member_id: UUID) -> list[dict[str, Any]]:
+    async with engine.pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT * FROM points_entries WHERE member_id = $1 ORDER BY seq", member_id
+        )
+    return [dict(row) for row in rows]
+
+
+def assert_intact(rows: list[dict[str, Any]]) -> None:
+    previous = b""
+    for n, row in enumerate(rows, start=1):
+        assert row["seq"] == n
+        assert bytes(row["prev_hash"]) == previous
+        assert bytes(row["entry_hash"]) == hash_of_row(row)
+        previous = bytes(row["entry_hash"])
+
+
+@pytest.fixture
+async def member_id(uow_factory: UowFactory) -> UUID:
+    member = a_member("+8613800100001", card=1)
+    async with uow_factory() as uow:
+        assert await uow.members.add(member) is True
+        await uow.points.open_account(member.id)
+        await uow.commit()
+    return member.id
+
+
+async def test_entries_without_chain_columns_are_chained_by_the_database(
+    engine: PostgresEngine, member_id: UUID
+) -> None:
+    await insert(engine, Entry(member_id, 10, "a"), Entry(member_id, 20, "b"))
+    await insert(engine, Entry(member_id, 30, "c"))
+
+    rows = await chain(engine, member_id)
+    assert [(r["seq"], r["posting_key"]) for r in rows] == [(1, "a"), (2, "b"), (3, "c")]
+    assert_intact(rows)
+
+
+async def test_entries_chained_by_the_writer_are_stored_as_the_database_would_chain_them(
+    engine: PostgresEngine, member_id: UUID
+) -> None:
+    first = Entry(member_id, 10, "a").chained(1, b"")
+    assert first.entry_hash is not None
+    second = Entry(
+        member_id, -10, "x:lot:1", entry_type="expire", reference="x", expires_at=AT
+    ).chained(2, first.entry_hash)
+
+    await insert(engine, first, second)
+    await insert(engine, Entry(member_id, 5, "b"))  # the trigger carries on from the writer's
+
+    rows = await chain(engine, member_id)
+    assert [bytes(r["entry_hash"]) for r in rows[:2]] == [first.entry_hash, second.entry_hash]
+    assert [r["posting_key"] for r in rows] == ["a", "x:lot:1", "b"]
+    assert_intact(rows)
+
+
+async def test_one_statement_may_mix_chained_and_unchained_entries(
+    engine: PostgresEngine, member_id: UUID
+) -> None:
+    await insert(engine, Entry(member_id, 10, "a"))
+    [head] = await chain(engine, member_id)
+    chained = Entry(member_id, 20, "b").chained(2, bytes(head["entry_hash"]))
+
+    await insert(engine, chained, Entry(member_id, 30, "c"))
+
+    rows = await chain(engine, member_id)
+    assert [r["posting_key"] for r in rows] == ["a", "b", "c"]
+    assert_intact(rows)
+
+
+def _forged(head: bytes, member_id: UUID) -> dict[str, list[Entry]]:
+    right = Entry(member_id, 20, "b").chained(2, head)
+    other_content = Entry(member_id, 21, "b").chained(2, head)
+    return {
+        "the hash of other content": [Entry(member_id, 20, "b", 2, head, other_content.entry_hash)],
+        "a link to another hash": [Entry(member_id, 20, "b").chained(2, b"\x00" * 32)],
+        "a skipped seq": [Entry(member_id, 20, "b").chained(3, head)],
+        "a second first entry": [Entry(member_id, 20, "b").chained(1, b"")],
+        "a first entry with a previous hash": [Entry(member_id, 20, "b").chained(1, head)],
+        "a bad row after a good one": [
+            right,
+            Entry(member_id, 30, "c", 3, right.entry_hash, b"\x01" * 32),
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "the hash of other content",
+        "a link to another hash",
+        "a skipped seq",
+        "a second first entry",
+        "a first entry with a previous hash",
+        "a bad row after a good one",
+    ],
+)
+async def test_entries_that_do_not_continue_the_chain_are_refused_with_their_statement(
+    engine: PostgresEngine, member_id: UUID, forgery: str
+) -> None:
+    await insert(engine, Entry(member_id, 10, "a"))
+    [head] = await chain(engine, member_id)
+
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+        await insert(engine, *_forged(bytes(head["entry_hash"]), member_id)[forgery])
+
+    rows = await chain(engine, member_id)
+    assert [r["posting_key"] for r in rows] == ["a"]
+    await insert(engine, Entry(member_id, 5, "d"))  # the chain goes on from where it was
+    assert_intact(await chain(engine, member_id))
