@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool, Record
+from asyncpg import Record
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence.engine import clean_connection
 from app.read_models import (
     MAX_LISTED_COUPONS,
     CardAtTill,
@@ -113,10 +114,8 @@ class PostgresMemberReads:
         self._engine = engine
 
     async def _row(self, query: str, *args: Any) -> Record | None:
-        pool: Pool | None = self._engine.pool
-        if pool is None:
-            raise RuntimeError("the engine's pool is not started")
-        async with pool.acquire() as connection:
+        # One autocommitted read leaves no session state: no reset round trip on release.
+        async with clean_connection(self._engine) as connection:
             row: Record | None = await connection.fetchrow(query, *args)
             return row
 
