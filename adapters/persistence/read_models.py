@@ -18,6 +18,7 @@ from asyncpg import Record
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import clean_connection
+from adapters.persistence.repositories.members import member_from_row
 from app.read_models import (
     MAX_LISTED_COUPONS,
     CardAtTill,
@@ -80,17 +81,7 @@ IN_APP = _MEMBER.format(found=_BY_ID, extra=_EXPIRING)
 def _member(row: Record) -> Member | None:
     if row["id"] is None or row["card_number"] is None:
         return None
-    return Member(
-        id=row["id"],
-        phone=row["phone"],
-        card_number=row["card_number"],
-        tier_code=row["tier_code"],
-        enrolled_at=row["enrolled_at"],
-        name=row["name"],
-        email=row["email"],
-        birthday=row["birthday"],
-        enrolled_store_id=row["enrolled_store_id"],
-    )
+    return member_from_row(row)
 
 
 def _totals(row: Record) -> PointsTotals:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,12 +38,12 @@ def cli(*args: str, env: dict[str, str]) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOYALTY_LOG_LEVEL": "WARNING"}
+@contextmanager
+def serving(env: dict[str, str], *args: str) -> Iterator[str]:
+    """`loyalty serve` on a free port with `env`, until the block ends; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "loyalty"), "serve", "--port", str(port), "--migrate"],
+        [str(BIN / "loyalty"), "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -61,10 +62,17 @@ def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
                 output = process.stdout.read() if process.stdout else ""
                 pytest.fail(f"the service did not start:\n{output}")
             time.sleep(0.2)
-        yield base, env
+        yield base
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOYALTY_LOG_LEVEL": "WARNING"}
+    with serving(env, "--migrate") as base:
+        yield base, env

@@ -5,18 +5,14 @@ committed before it began)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.e2e.conftest import BIN, STARTUP_SECONDS, cli, free_port
+from tests.e2e.conftest import cli, serving
 
 PROGRAM = {
     "currency": "CNY",
@@ -33,34 +29,8 @@ LINES = [{"sku": "TOWEL", "quantity": 1, "unit_price": 25000}]  # 250.00
 def another_process(db_url: str) -> Iterator[str]:
     """A second `loyalty serve` on the same database: its own pool, its own cache."""
     env = {**os.environ, "DATABASE_URL": db_url, "LOYALTY_LOG_LEVEL": "WARNING"}
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "loyalty"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"the second process did not start:\n{output}")
-            time.sleep(0.2)
+    with serving(env) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def headers(token: str, key: str | None = None) -> dict[str, str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import BIN, STARTUP_SECONDS, free_port
+from tests.e2e.conftest import serving
 
 PHONE = "+8613800138000"
 
@@ -34,34 +32,8 @@ def login_service(
         "LOYALTY_OUTBOX_INTERVAL": "1",
         "LOYALTY_DEV_SMS_DIR": str(sms_dir),
     }
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "loyalty"), "serve", "--port", str(port), "--migrate"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"the service did not start:\n{output}")
-            time.sleep(0.2)
+    with serving(env, "--migrate") as base:
         yield base, sms_dir
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 SMS_WAIT_SECONDS = 10

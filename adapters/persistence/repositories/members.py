@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,7 @@ JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
 """
 
 
-def _member(row: dict[str, Any]) -> Member:
+def member_from_row(row: Mapping[str, Any]) -> Member:
     return Member(
         id=row["id"],
         phone=row["phone"],
@@ -64,11 +64,11 @@ class PostgresMemberRepository:
 
     async def get(self, member_id: UUID) -> Member | None:
         rows = await MemberRow.raw(_SELECT_MEMBER + " WHERE m.id = {}", member_id)
-        return _member(rows[0]) if rows else None
+        return member_from_row(rows[0]) if rows else None
 
     async def get_by_phone(self, phone: str) -> Member | None:
         rows = await MemberRow.raw(_SELECT_MEMBER + " WHERE m.phone = {}", phone)
-        return _member(rows[0]) if rows else None
+        return member_from_row(rows[0]) if rows else None
 
     async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
         if not member_ids:
