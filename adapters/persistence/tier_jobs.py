@@ -16,13 +16,17 @@ is ``sum(payable - refunded_amount)`` of the member's sales with ``occurred_at >
 window_days``: a sale exactly ``window_days`` ago counts, one a microsecond older does not.
 
 Members are reviewed in batches of ``member_id`` ranges, one transaction each, in two
-phases. The first decides for every member of the batch without locks and locks the points
-accounts of those whose standing would change, in member id order (the lock order of every
-ledger writer: a sale locks its member's account before it upgrades them). The second decides
-again for the locked members only, now that no sale of theirs can be half-way through, and
-updates them; the update re-checks each member's standing as read, so a concurrent change (a
-manual tier, an upgrade) is never overwritten. A member the first phase left alone can only
-have gained spend since, and a sale that lifts a member above their tier upgrades them itself.
+phases. The first decides for every member of the batch without locks, keeps the decisions
+that would change a standing (with the standing, qualifying value and policy version they
+were made on) and locks those members' points accounts, in member id order (the lock order of
+every ledger writer: a sale locks its member's account before it upgrades them). The second
+runs under those locks, when no sale of theirs can be half-way through: it sums their
+qualifying value again and applies each kept decision whose inputs are unchanged (a decision
+is a function of them); the members whose value, standing or policy changed in between are
+decided again from scratch and updated. Every update re-checks the member's standing as read,
+so a concurrent change (a manual tier, an upgrade) is never overwritten. A member the first
+phase left alone can only have gained spend since, and a sale that lifts a member above their
+tier upgrades them itself.
 """
 
 from __future__ import annotations
@@ -212,13 +216,13 @@ notified AS (
     RETURNING 1
 ){extra}
 SELECT
-    (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
-    (SELECT count(*) FROM changed WHERE action = 'down') AS downgraded,
-    (SELECT count(*) FROM changed WHERE action = 'start') AS grace_started,
-    (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
-        AS grace_cleared,
+    count(*) FILTER (WHERE action = 'up') AS upgraded,
+    count(*) FILTER (WHERE action = 'down') AS downgraded,
+    count(*) FILTER (WHERE action = 'start') AS grace_started,
+    count(*) FILTER (WHERE action = 'clear' OR (action = 'up' AND was_short)) AS grace_cleared,
     (SELECT count(*) FROM history) AS history,
     (SELECT count(*) FROM notified) AS notified{extra_count}
+FROM changed
 """
 
 _UPDATE_MEMBERS = """
