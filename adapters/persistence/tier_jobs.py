@@ -16,13 +16,17 @@ is ``sum(payable - refunded_amount)`` of the member's sales with ``occurred_at >
 window_days``: a sale exactly ``window_days`` ago counts, one a microsecond older does not.
 
 Members are reviewed in batches of ``member_id`` ranges, one transaction each, in two
-phases. The first decides for every member of the batch without locks and locks the points
-accounts of those whose standing would change, in member id order (the lock order of every
-ledger writer: a sale locks its member's account before it upgrades them). The second decides
-again for the locked members only, now that no sale of theirs can be half-way through, and
-updates them; the update re-checks each member's standing as read, so a concurrent change (a
-manual tier, an upgrade) is never overwritten. A member the first phase left alone can only
-have gained spend since, and a sale that lifts a member above their tier upgrades them itself.
+phases. The first decides for every member of the batch without locks, keeps the decisions
+that would change a standing (with the standing, qualifying value and policy version they
+were made on) and locks those members' points accounts, in member id order (the lock order of
+every ledger writer: a sale locks its member's account before it upgrades them). The second
+runs under those locks, when no sale of theirs can be half-way through: it sums their
+qualifying value again and applies each kept decision whose inputs are unchanged (a decision
+is a function of them); the members whose value, standing or policy changed in between are
+decided again from scratch and updated. Every update re-checks the member's standing as read,
+so a concurrent change (a manual tier, an upgrade) is never overwritten. A member the first
+phase left alone can only have gained spend since, and a sale that lifts a member above their
+tier upgrades them itself.
 """
 
 from __future__ import annotations
@@ -185,7 +189,8 @@ SELECT count(*) FROM (
 """
 
 # What phase two writes for the members in `changed` (id, action, current_code,
-# qualified_code, policy_version, was_short): the history, the notification, the counts.
+# qualified_code, policy_version, was_short): the history, the notification, the counts
+# (`applied`: members updated).
 _RECORD = """,
 history AS (
     INSERT INTO tier_changes
@@ -210,15 +215,16 @@ notified AS (
     WHERE changed.action IN ('up', 'down')
     ORDER BY changed.id
     RETURNING 1
-){extra}
+)
 SELECT
-    (SELECT count(*) FROM changed WHERE action = 'up') AS upgraded,
-    (SELECT count(*) FROM changed WHERE action = 'down') AS downgraded,
-    (SELECT count(*) FROM changed WHERE action = 'start') AS grace_started,
-    (SELECT count(*) FROM changed WHERE action = 'clear' OR (action = 'up' AND was_short))
-        AS grace_cleared,
+    count(*) FILTER (WHERE action = 'up') AS upgraded,
+    count(*) FILTER (WHERE action = 'down') AS downgraded,
+    count(*) FILTER (WHERE action = 'start') AS grace_started,
+    count(*) FILTER (WHERE action = 'clear' OR (action = 'up' AND was_short)) AS grace_cleared,
     (SELECT count(*) FROM history) AS history,
-    (SELECT count(*) FROM notified) AS notified{extra_count}
+    (SELECT count(*) FROM notified) AS notified,
+    count(*) AS applied
+FROM changed
 """
 
 _UPDATE_MEMBERS = """
@@ -242,8 +248,7 @@ _UPDATE_MEMBERS = """
 # ``now``; where the standing (re-checked by the update, which also keeps a concurrent change
 # from being overwritten), the value (summed again, now, over the window phase one used: $5)
 # and the policy version ($4) are those phase one decided on, its decision stands and is
-# applied. The others go to
-# tier_review_stale, to be decided again from scratch (_REDECIDE_STALE).
+# applied. The others are decided again from scratch (_MARK_STALE, _REDECIDE_STALE).
 _APPLY_DECIDED = """
 WITH policy AS (
     SELECT version FROM tier_policies ORDER BY version DESC LIMIT 1
@@ -269,19 +274,23 @@ ready AS MATERIALIZED (
 ),
 changed AS ({update})"""
 
-_NOT_APPLIED = """,
-stale AS (
-    INSERT INTO tier_review_stale (id)
-    SELECT d.id FROM tier_review_decided AS d
-    WHERE NOT EXISTS (SELECT 1 FROM changed WHERE changed.id = d.id)
-    RETURNING 1
-)"""
+_APPLY = (
+    _APPLY_DECIDED.format(
+        # The row phase one read, by its address: a row changed since has another address (and
+        # fails the re-check of the standing anyway), so it is never updated on a stale decision.
+        update=_UPDATE_MEMBERS.format(source="ready", row="m.ctid = d.row_ctid AND m.id = d.id")
+    )
+    + _RECORD
+)
 
-_APPLY = _APPLY_DECIDED.format(
-    # The row phase one read, by its address: a row changed since has another address (and
-    # fails the re-check of the standing anyway), so it is never updated on a stale decision.
-    update=_UPDATE_MEMBERS.format(source="ready", row="m.ctid = d.row_ctid AND m.id = d.id")
-) + _RECORD.format(extra=_NOT_APPLIED, extra_count=",\n    (SELECT count(*) FROM stale) AS stale")
+# The members phase two did not update (fewer rows applied than decided): a row this
+# transaction updated carries its id as xmin, any other row was left alone.
+_MARK_STALE = """
+INSERT INTO tier_review_stale (id)
+SELECT d.id FROM tier_review_decided AS d
+JOIN members AS m ON m.id = d.id
+WHERE m.xmin <> pg_current_xact_id()::xid
+"""
 
 # The members phase two could not apply phase one's decision to (a sale, a refund or a tier
 # set by hand came in between; a new policy version): decided again, now, and updated.
@@ -293,7 +302,7 @@ _REDECIDE_STALE = (
     + ",\nchanged AS ("
     + _UPDATE_MEMBERS.format(source="decided", row="m.id = d.id")
     + ")"
-    + _RECORD.format(extra="", extra_count="")
+    + _RECORD
 )
 
 
@@ -339,7 +348,8 @@ async def _review_batch(
             )
         ]
         assert rows[0] is not None
-        if rows[0]["stale"]:
+        if rows[0]["applied"] < decided["changing"]:
+            await connection.execute(_MARK_STALE)
             rows.append(await connection.fetchrow(_REDECIDE_STALE, now, low, high))
     for row in rows:
         assert row is not None

@@ -515,6 +515,81 @@ async def test_a_sale_holding_the_account_makes_the_review_wait_and_count_it(
     assert await standing(db, member_id) == MemberTier("gold")
 
 
+async def test_a_tier_set_by_hand_while_the_review_waits_is_kept(
+    db: asyncpg.Connection, clean_db: str
+) -> None:
+    # Found short long ago: the review decides to drop the member, then waits for the account
+    # that an admin holds while setting the tier by hand (as set_member_tier does).
+    member_id = await a_member(db, "gold", short_since=NOW - timedelta(days=GRACE + 1))
+    await a_sale(db, member_id, 20_000, NOW - timedelta(days=10))  # silver's worth
+    until = NOW + timedelta(days=30)
+    admin = await asyncpg.connect(clean_db)
+    reviewer = await asyncpg.connect(clean_db)
+    try:
+        transaction = admin.transaction()
+        await transaction.start()
+        await admin.execute(
+            "SELECT 1 FROM points_accounts WHERE member_id = $1 FOR UPDATE", member_id
+        )
+        review = asyncio.create_task(review_tiers(reviewer, NOW))
+        await asyncio.sleep(0.3)
+        assert not review.done()
+        await admin.execute(
+            "UPDATE members SET tier_code = 'platinum', tier_short_since = NULL, "
+            "tier_manual_until = $2 WHERE id = $1",
+            member_id,
+            until,
+        )
+        await transaction.commit()
+        result = await asyncio.wait_for(review, 20)
+    finally:
+        await admin.close()
+        await reviewer.close()
+    assert result == report(members_reviewed=1)
+    assert await standing(db, member_id) == MemberTier("platinum", manual_until=until)
+    assert await history(db, member_id) == []
+
+
+async def test_a_policy_saved_while_the_review_waits_is_the_one_applied(
+    db: asyncpg.Connection, clean_db: str
+) -> None:
+    # Both qualify for silver over 365 days when the review first decides.
+    dropped_out = await a_member(db)
+    await a_sale(db, dropped_out, 10_000, NOW - timedelta(days=20))
+    still_in = await a_member(db)
+    await a_sale(db, still_in, 10_000, NOW - timedelta(days=5))
+    holder = await asyncpg.connect(clean_db)
+    reviewer = await asyncpg.connect(clean_db)
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "SELECT 1 FROM points_accounts WHERE member_id = ANY($1::uuid[]) FOR UPDATE",
+            [dropped_out, still_in],
+        )
+        review = asyncio.create_task(review_tiers(reviewer, NOW))
+        await asyncio.sleep(0.3)
+        assert not review.done()
+        # A 15-day window: only the sale 5 days ago still counts.
+        await db.execute(
+            "INSERT INTO tier_policies (version, window_days, grace_days, tiers, actor, "
+            "created_at) VALUES ($1, 15, $2, '[]'::jsonb, 'test', $3)",
+            VERSION + 1,
+            GRACE,
+            NOW - timedelta(minutes=1),
+        )
+        await transaction.commit()
+        result = await asyncio.wait_for(review, 20)
+    finally:
+        await holder.close()
+        await reviewer.close()
+    assert result == report(members_reviewed=2, upgraded=1)
+    assert await standing(db, dropped_out) == MemberTier("member")
+    assert await history(db) == [
+        (still_in, "member", "silver", "qualified", NOW, None, None, VERSION + 1)
+    ]
+
+
 async def test_the_scheduler_and_run_review_job(
     engine: PostgresEngine, db: asyncpg.Connection
 ) -> None:
