@@ -22,7 +22,15 @@ class TransactionClosed(RuntimeError):
 class ActiveTransaction:
     """One unit of work's open transaction: its connection, and the configuration it reads."""
 
-    __slots__ = ("_connection", "at_commit", "cache", "closed", "config", "epoch_seen")
+    __slots__ = (
+        "_connection",
+        "at_commit",
+        "cache",
+        "claimed_keys",
+        "closed",
+        "config",
+        "epoch_seen",
+    )
 
     def __init__(self, connection: Any, cache: ConfigCache) -> None:
         self._connection = connection
@@ -34,6 +42,9 @@ class ActiveTransaction:
         self.config: ConfigSnapshot | None = None
         # The configuration epoch as a statement of this transaction read it in passing.
         self.epoch_seen: int | None = None
+        # Idempotency keys this transaction claimed, (caller, key) -> row id: the answer is
+        # stored by primary key.
+        self.claimed_keys: dict[tuple[str, str], int] = {}
 
     @property
     def connection(self) -> Any:

@@ -419,6 +419,30 @@ async def test_an_answer_remembered_with_the_commit_keeps_every_character_of_its
     assert claim == IdempotencyClaim(request_hash="h", replay=answer)
 
 
+async def test_the_answer_written_with_the_commit_finds_its_key_by_index_not_by_a_scan(
+    uow_factory: UowFactory,
+) -> None:
+    # The table keeps every key for days: a scan per sale grows with it (and past
+    # jit_above_cost, compiles one). With sequential scans priced out, the plan must need none.
+    async with uow_factory() as uow:
+        await uow.idempotency.claim("pos:t1", "k-1", "h", T0)
+        await uow.idempotency.remember("pos:t1", "k-1", StoredResponse(201, b"{}", "a/b"))
+        (statement,) = session.active().at_commit
+        db = session.connection()
+        await db.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in await db.fetch("EXPLAIN " + statement))
+
+    assert "Seq Scan" not in plan, plan
+
+
+async def test_an_answer_for_a_key_not_claimed_in_the_transaction_is_refused(
+    uow_factory: UowFactory,
+) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(RuntimeError, match="claimed in this transaction"):
+            await uow.idempotency.remember("pos:t1", "k-1", StoredResponse(201, b"{}", "a/b"))
+
+
 async def test_a_write_deferred_to_the_commit_is_dropped_without_a_commit(
     uow_factory: UowFactory, db_url: str
 ) -> None:

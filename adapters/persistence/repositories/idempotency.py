@@ -17,7 +17,7 @@ WITH claimed AS (
     ON CONFLICT (caller, key) DO NOTHING
     RETURNING id
 )
-SELECT EXISTS (SELECT FROM claimed) AS claimed,
+SELECT (SELECT id FROM claimed) AS claimed_id,
        (SELECT epoch FROM config_epoch WHERE id = 1) AS config_epoch
 """
 
@@ -34,7 +34,8 @@ class PostgresIdempotencyStore:
         db = session.connection()
         claimed = await db.fetchrow(_CLAIM, caller, key, request_hash, now)
         session.configuration_epoch_seen(claimed["config_epoch"])
-        if claimed["claimed"]:
+        if claimed["claimed_id"] is not None:
+            session.active().claimed_keys[(caller, key)] = claimed["claimed_id"]
             return IdempotencyClaim(request_hash=request_hash)
         row = await db.fetchrow(_ANSWERED, caller, key)
         if row is None or row["status_code"] is None:
@@ -52,12 +53,17 @@ class PostgresIdempotencyStore:
     async def remember(self, caller: str, key: str, response: StoredResponse) -> None:
         # The answer is the transaction's last write and nothing reads it before the commit:
         # it goes with the COMMIT, one round trip for both. Nothing from the request is
-        # inlined but hex digits (session.literal), and an int.
+        # inlined but hex digits (session.literal), and ints. The row is found by the id its
+        # claim returned: PostgreSQL cannot match `caller = convert_from(...)` to the unique
+        # index, and a sequential scan of every key ever kept, per sale, is what that cost.
+        row_id = session.active().claimed_keys.get((caller, key))
+        if row_id is None:
+            raise RuntimeError("an answer is remembered only for a key claimed in this transaction")
         session.at_commit(
             f"UPDATE idempotency_keys SET status_code = {int(response.status_code)}, "  # noqa: S608
             f"media_type = {session.literal(response.media_type)}, "
             f"response_body = {session.bytes_literal(response.body)} "
-            f"WHERE caller = {session.literal(caller)} AND key = {session.literal(key)}"
+            f"WHERE id = {int(row_id)}"
         )
 
     async def purge_older_than(self, cutoff: datetime) -> int:
