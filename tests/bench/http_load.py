@@ -35,6 +35,7 @@ BIN = Path(sys.executable).parent
 LUA = ROOT / "tests" / "bench" / "lua"
 THREADS = 2
 CONNECTIONS = 32
+TERMINALS = CONNECTIONS
 REDEEM_POINTS = 100
 SEED_SALE_PRICE = 1_000_000  # 10,000.00: 10,000 points at the default earn rate
 
@@ -140,14 +141,22 @@ async def prepare(
     admin = {"authorization": f"Bearer {tokens.issue_admin_token('bench', 7200).token}"}
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         store = await _post(client, "/v1/admin/stores", {"code": "BENCH", "name": "Bench"}, admin)
-        terminal = await _post(
-            client, "/v1/admin/terminals", {"store_id": store["store_id"], "code": "T1"}, admin
-        )
-        login = await client.post(
-            "/v1/auth/terminal-token",
-            json={"terminal_id": terminal["terminal_id"], "secret": terminal["secret"]},
-        )
-        pos_token = login.json()["access_token"]
+        # One terminal per connection, as the issue has it: 32 tills, not one till 32 times
+        # over (a single till would also meet its own coupon-code rate limit within seconds).
+        pos_tokens = []
+        for n in range(TERMINALS):
+            terminal = await _post(
+                client,
+                "/v1/admin/terminals",
+                {"store_id": store["store_id"], "code": f"T{n + 1}"},
+                admin,
+            )
+            login = await client.post(
+                "/v1/auth/terminal-token",
+                json={"terminal_id": terminal["terminal_id"], "secret": terminal["secret"]},
+            )
+            pos_tokens.append(login.json()["access_token"])
+        pos_token = pos_tokens[0]
         pos = {"authorization": f"Bearer {pos_token}"}
 
         rng = random.Random(11)
@@ -192,7 +201,7 @@ async def prepare(
     tokens_for = seeded.member_ids[:member_tokens]
     return {
         "run": uuid4().hex[:8],
-        "pos_token": pos_token,
+        "pos_tokens": pos_tokens,
         "members": seeded.member_ids,
         "cards": seeded.cards,
         "phones": seeded.phones,

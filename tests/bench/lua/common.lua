@@ -7,6 +7,13 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- The bearer token of one of this thread's share of the terminals, in turn: the requests are
+-- spread over all the tills the harness made, as 32 tills would send them.
+function terminal_token(n)
+  local share = math.floor(#data.pos_tokens / tonumber(os.getenv("BENCH_THREADS")))
+  return data.pos_tokens[id * share + (n % share) + 1]
+end
+
 function count_response(status)
   if status >= 200 and status < 300 then
     ok = ok + 1
@@ -22,15 +29,19 @@ end
 
 function done(summary, latency, requests)
   local ok_total, failed_total, special_total = 0, 0, 0
-  local statuses = {}
+  local merged = {}
   for _, thread in ipairs(threads) do
     ok_total = ok_total + thread:get("ok")
     failed_total = failed_total + thread:get("failed")
     special_total = special_total + (thread:get("special") or 0)
-    local seen = thread:get("by_status")
-    for status, n in pairs(seen) do
-      statuses[#statuses + 1] = string.format('"%d": %d', status, n)
+    -- summed over the threads: one key per status, or the JSON would hold it twice
+    for status, n in pairs(thread:get("by_status")) do
+      merged[status] = (merged[status] or 0) + n
     end
+  end
+  local statuses = {}
+  for status, n in pairs(merged) do
+    statuses[#statuses + 1] = string.format('"%d": %d', status, n)
   end
   local errors = summary.errors
   io.write(string.format(

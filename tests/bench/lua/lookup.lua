@@ -7,7 +7,6 @@ function init(args)
   data = dofile(os.getenv("BENCH_DATA"))
   math.randomseed(id * 104729 + os.time())
   counter = 0
-  headers = {["Authorization"] = "Bearer " .. data.pos_token}
 end
 
 function request()
@@ -19,5 +18,6 @@ function request()
   else
     query = "phone=%2B" .. string.sub(data.phones[i], 2)
   end
+  local headers = {["Authorization"] = "Bearer " .. terminal_token(counter)}
   return wrk.format("GET", "/v1/pos/members/lookup?" .. query, headers)
 end

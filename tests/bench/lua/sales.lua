@@ -46,7 +46,7 @@ function request()
     receipt, member, table.concat(lines, ", "), extra)
   return wrk.format("POST", "/v1/pos/sales", {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. data.pos_token,
+    ["Authorization"] = "Bearer " .. terminal_token(counter),
     ["Idempotency-Key"] = receipt,
   }, body)
 end
