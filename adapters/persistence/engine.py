@@ -43,12 +43,12 @@ class LoyaltyEngine(PostgresEngine):
         assert self.pool is not None
         raw = getattr(connection, "_con", None)  # the pool hands out a proxy
         if raw is not None:
+            # The reset hook takes the mark off. It is not taken off here after the release:
+            # by then another task may have the connection, have marked it in turn and be
+            # waiting for its own reset, which would then run in full (a quarter of all
+            # releases did, under load). A release that skips the hook closes the connection.
             self._clean.add(raw)
-        try:
-            await self.pool.release(connection)
-        finally:
-            if raw is not None:
-                self._clean.discard(raw)
+        await self.pool.release(connection)
 
     async def _reset(self, connection: asyncpg.Connection) -> None:
         if connection in self._clean:

@@ -382,6 +382,30 @@ async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(
     assert await store_codes(db_url) == []
 
 
+async def test_clean_connections_skip_the_reset_even_when_handed_straight_to_the_next_user(
+    engine: LoyaltyEngine, db_url: str
+) -> None:
+    # Users queue for two connections; each takes one as soon as the previous user let go,
+    # while that user's release is still finishing.
+    tables = {table: table._meta._db for table in ALL_TABLES}
+    pair = await start_engine(db_url, min_size=2, max_size=2)
+
+    async def read(n: int) -> None:
+        async with clean_connection(pair) as connection:
+            if n % 2:
+                await connection.fetchval("SELECT 1")
+
+    try:
+        with counting() as sent:
+            await asyncio.gather(*(read(n) for n in range(400)))
+    finally:
+        await stop_engine(pair)
+        for table, db in tables.items():
+            table._meta._db = db
+
+    assert not [statement for statement in sent if "RESET ALL" in statement]
+
+
 async def test_other_users_of_the_pool_still_get_the_full_reset(
     one_connection_engine: LoyaltyEngine,
 ) -> None:
