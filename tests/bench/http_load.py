@@ -212,6 +212,18 @@ async def prepare(
     }
 
 
+async def analyze(url: str) -> None:
+    """Fresh planner statistics for what the preparation wrote (coupons, sales, lots), as
+    autovacuum would have gathered them on a server that had been running: without them the
+    planner takes the issued coupons for a handful of rows and reads every available coupon
+    on each lookup (0.65 ms a lookup on this machine)."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
 def _lua_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string of ASCII is a valid Lua string

@@ -125,6 +125,7 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
                 redeemers=args.redeemers,
                 member_tokens=min(args.members, 10_000),
             )
+            await http_load.analyze(database.url)
             prepare_seconds = round(time.perf_counter() - started, 1)
             # A coupon is redeemed once: the profiled run gets its own third of them.
             coupons = data["coupons"]
