@@ -241,6 +241,65 @@ def write_lua_data(data: dict[str, Any], path: Path) -> None:
     path.write_text("return {\n" + fields + "\n}\n")
 
 
+HAVE_PROC = Path("/proc/self/stat").exists()
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+async def _backends(url: str) -> list[int]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
+
+
+async def measured_load(
+    url: str, server_pid: int, base: str, script: str, seconds: float, data_file: Path
+) -> dict[str, Any]:
+    """run_wrk, plus where the machine's CPU went meanwhile: the service's processes and the
+    database's backends, in CPU milliseconds per request (from /proc; Linux only). A sampling
+    profiler cannot tell this on a saturated machine: a process that wakes PostgreSQL is
+    often preempted right there, and the sample lands on the statement it was sending."""
+    if not HAVE_PROC:
+        return run_wrk(base, script, seconds, data_file)
+    hz = os.sysconf("SC_CLK_TCK")
+    server = [server_pid, *_children(server_pid)]
+    backends = await _backends(url)
+    before = {pid: _cpu_ticks(pid) for pid in server + backends}
+    result = run_wrk(base, script, seconds, data_file)
+    # Backends the pool opened during the load count from zero.
+    backends = sorted(set(backends) | set(await _backends(url)))
+    spent = {pid: _cpu_ticks(pid) - before.get(pid, 0) for pid in server + backends}
+    requests = max(result["requests"], 1)
+    result["cpu_ms_per_request"] = {
+        "service": round(1000 * sum(spent[p] for p in server) / hz / requests, 3),
+        "postgres": round(1000 * sum(spent[p] for p in backends) / hz / requests, 3),
+    }
+    return result
+
+
 def wrk_available() -> str | None:
     return shutil.which("wrk")
 

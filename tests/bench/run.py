@@ -135,11 +135,17 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
             )
             http_load.write_lua_data(data, data_file)
             print(f"  seeded in {seed_seconds} s + {prepare_seconds} s; loading", flush=True)
-            sales = http_load.run_wrk(base, "sales.lua", args.seconds, data_file)
+            sales = await http_load.measured_load(
+                database.url, process.pid, base, "sales.lua", args.seconds, data_file
+            )
             print(f"  sales: {sales}", flush=True)
-            lookup = http_load.run_wrk(base, "lookup.lua", args.seconds, data_file)
+            lookup = await http_load.measured_load(
+                database.url, process.pid, base, "lookup.lua", args.seconds, data_file
+            )
             print(f"  lookup: {lookup}", flush=True)
-            me = http_load.run_wrk(base, "me.lua", args.seconds, data_file)
+            me = await http_load.measured_load(
+                database.url, process.pid, base, "me.lua", args.seconds, data_file
+            )
             print(f"  me: {me}", flush=True)
             profile: dict[str, Any] | None = None
             if args.profile_seconds:
@@ -266,6 +272,14 @@ def table(results: dict[str, Any]) -> list[str]:
     header = ("what", "throughput / time", "p50", "p99", "errors", "ratio", "target")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    spent = [
+        f"{key} {cpu['service']} + {cpu['postgres']}"
+        for key in ("sales", "lookup", "me")
+        if (cpu := http.get(key, {}).get("cpu_ms_per_request"))
+    ]
+    if spent:
+        lines.append("")
+        lines.append("CPU ms per request, service + PostgreSQL backends: " + "; ".join(spent))
     return lines
 
 
