@@ -15,6 +15,7 @@ and their new lot by its place in the list, and foreign keys are checked at its 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -59,44 +60,48 @@ def save_statement(account: PointsAccount, now: datetime) -> tuple[str, list[Any
     shape = _Shape(bool(entries), bool(new_lots), bool(changed), bool(moves))
     args: list[Any] = [account.member_id, account.available, account.pending, account.debt, now]
     if shape.entries:
-        args += [
-            [e.type.value for e in entries],
-            [e.points for e in entries],
-            [str(e.reference) for e in entries],
-            [e.posting_key for e in entries],
-            [e.created_at for e in entries],
-            [e.expires_at for e in entries],
-            [e.actor for e in entries],
-            [e.reason for e in entries],
-        ]
+        args += _columns(
+            entries,
+            lambda e: e.type.value,
+            "points",
+            lambda e: str(e.reference),
+            "posting_key",
+            "created_at",
+            "expires_at",
+            "actor",
+            "reason",
+        )
     if shape.new_lots:
-        args += [
-            [str(lot.reference) for lot in new_lots],
-            [lot.earned_at for lot in new_lots],
-            [lot.expires_at for lot in new_lots],
-            [lot.points for lot in new_lots],
-            [lot.remaining for lot in new_lots],
-            [lot.pending for lot in new_lots],
-            [lot.release_at for lot in new_lots],
-            [lot.frozen for lot in new_lots],
-        ]
+        args += _columns(
+            new_lots,
+            lambda lot: str(lot.reference),
+            "earned_at",
+            "expires_at",
+            "points",
+            "remaining",
+            "pending",
+            "release_at",
+            "frozen",
+        )
     if shape.changed_lots:
-        args += [
-            [lot.id for lot in changed],
-            [lot.points for lot in changed],
-            [lot.remaining for lot in changed],
-            [lot.pending for lot in changed],
-            [lot.release_at for lot in changed],
-            [lot.frozen for lot in changed],
-        ]
+        args += _columns(changed, "id", "points", "remaining", "pending", "release_at", "frozen")
     if shape.movements:
-        args += [
-            [m.entry.posting_key for m in moves],
-            [m.lot.id if id(m.lot) not in new_lot_number else None for m in moves],
-            [new_lot_number.get(id(m.lot)) for m in moves],
-            [m.points for m in moves],
-        ]
+        args += _columns(
+            moves,
+            lambda m: m.entry.posting_key,
+            lambda m: m.lot.id if id(m.lot) not in new_lot_number else None,
+            lambda m: new_lot_number.get(id(m.lot)),
+            "points",
+        )
     return _sql(shape), args
+
+
+def _columns(items: Sequence[Any], *fields: str | Callable[[Any], Any]) -> list[list[Any]]:
+    """One array per field (an attribute name or a function of the item), for unnest()."""
+    return [
+        [field(item) if callable(field) else getattr(item, field) for item in items]
+        for field in fields
+    ]
 
 
 @cache
