@@ -132,6 +132,10 @@ class PostgresTierRepository:
         await self._insert_version(policy, actor, at)
         # New tiers must exist before members move onto them, and members must have left a
         # removed tier before it is deleted (members.tier_code references tiers).
+        # The upsert rewrites every tier's rank (a unique key): it waits for any sale that
+        # is moving a member onto a tier (its foreign-key check holds the tier row), and no
+        # sale can move one until this commits, so the move below decides from settled tiers
+        # (tests/integration/test_policy_adoption_races.py).
         await self._upsert(policy.ladder)
         moved = await self._move_members(policy, actor, at)
         await self._delete_missing(policy.ladder)
