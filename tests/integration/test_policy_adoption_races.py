@@ -16,8 +16,7 @@ import asyncpg
 import pytest
 
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
-from domain.tier_policy import TierPolicy
-from tests.integration.test_tier_jobs import LADDER, NOW, VERSION, a_member, a_sale, db
+from tests.integration.test_tier_jobs import NEXT_POLICY, NOW, a_member, a_sale, db
 
 pytestmark = pytest.mark.db
 __all__ = ["db"]  # the fixture, shared with the review's own tests
@@ -36,14 +35,13 @@ async def test_a_member_a_sale_moved_up_meanwhile_is_not_moved_back_by_the_new_p
     # row) has just made the member gold.
     member_id = await a_member(db)
     await a_sale(db, member_id, 12_000, NOW - timedelta(days=2))
-    policy = TierPolicy(window_days=365, grace_days=30, ladder=LADDER, version=VERSION + 1)
     sale = db.transaction()
     await sale.start()
     await db.execute("UPDATE members SET tier_code = 'gold' WHERE id = $1", member_id)
 
     async def adopt() -> int:
         async with uow_factory() as uow:
-            moved = await uow.tiers.adopt_policy(policy, "admin:test", NOW)
+            moved = await uow.tiers.adopt_policy(NEXT_POLICY, "admin:test", NOW)
             await uow.commit()
             return moved
 

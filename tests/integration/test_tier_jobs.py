@@ -50,6 +50,8 @@ LADDER = TierLadder.of(
     ]
 )
 POLICY = TierPolicy(window_days=WINDOW, grace_days=GRACE, ladder=LADDER, version=VERSION)
+# What an admin saves next: the same ladder as a new version (12,000 of spend is silver).
+NEXT_POLICY = TierPolicy(window_days=WINDOW, grace_days=GRACE, ladder=LADDER, version=VERSION + 1)
 
 
 @pytest.fixture

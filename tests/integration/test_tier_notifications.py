@@ -11,8 +11,7 @@ import pytest
 
 from adapters.persistence.tier_jobs import review_tiers
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
-from domain.tier_policy import TierPolicy
-from tests.integration.test_tier_jobs import LADDER, NOW, VERSION, a_member, a_sale, db
+from tests.integration.test_tier_jobs import NEXT_POLICY, NOW, a_member, a_sale, db
 
 pytestmark = pytest.mark.db
 __all__ = ["db"]  # the fixture, shared with the review's own tests
@@ -46,10 +45,9 @@ async def test_a_policy_change_queues_a_notice_for_each_member_it_moves(
 ) -> None:
     member_id = await a_member(db)
     await a_sale(db, member_id, 12_000, NOW - timedelta(days=2))
-    policy = TierPolicy(window_days=365, grace_days=30, ladder=LADDER, version=VERSION + 1)
 
     async with uow_factory() as uow:
-        moved = await uow.tiers.adopt_policy(policy, "admin:test", NOW)
+        moved = await uow.tiers.adopt_policy(NEXT_POLICY, "admin:test", NOW)
         await uow.commit()
 
     assert moved == 1

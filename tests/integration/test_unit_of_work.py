@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import asyncpg
@@ -312,17 +313,25 @@ async def test_a_plain_read_does_not_wait_for_the_row_lock(uow_factory: UowFacto
 # Returning connections to the pool ----------------------------------------------------------
 
 
+@asynccontextmanager
+async def a_pool_of(db_url: str, size: int) -> AsyncIterator[LoyaltyEngine]:
+    """An engine of its own with exactly ``size`` connections; the tables go back to the
+    test's engine afterwards."""
+    tables = {table: table._meta._db for table in ALL_TABLES}
+    pool = await start_engine(db_url, min_size=size, max_size=size)
+    try:
+        yield pool
+    finally:
+        await stop_engine(pool)
+        for table, db in tables.items():
+            table._meta._db = db
+
+
 @pytest.fixture
 async def one_connection_engine(engine: LoyaltyEngine, db_url: str) -> AsyncIterator[LoyaltyEngine]:
     """A pool of one connection: whoever acquires next gets the backend the last user left."""
-    tables = {table: table._meta._db for table in ALL_TABLES}
-    single = await start_engine(db_url, min_size=1, max_size=1)
-    try:
+    async with a_pool_of(db_url, 1) as single:
         yield single
-    finally:
-        await stop_engine(single)
-        for table, db in tables.items():
-            table._meta._db = db
 
 
 async def session_state(engine: LoyaltyEngine) -> dict[str, object]:
@@ -387,21 +396,14 @@ async def test_clean_connections_skip_the_reset_even_when_handed_straight_to_the
 ) -> None:
     # Users queue for two connections; each takes one as soon as the previous user let go,
     # while that user's release is still finishing.
-    tables = {table: table._meta._db for table in ALL_TABLES}
-    pair = await start_engine(db_url, min_size=2, max_size=2)
-
-    async def read(n: int) -> None:
+    async def read(pair: LoyaltyEngine, n: int) -> None:
         async with clean_connection(pair) as connection:
             if n % 2:
                 await connection.fetchval("SELECT 1")
 
-    try:
+    async with a_pool_of(db_url, 2) as pair:
         with counting() as sent:
-            await asyncio.gather(*(read(n) for n in range(400)))
-    finally:
-        await stop_engine(pair)
-        for table, db in tables.items():
-            table._meta._db = db
+            await asyncio.gather(*(read(pair, n) for n in range(400)))
 
     assert not [statement for statement in sent if "RESET ALL" in statement]
 
