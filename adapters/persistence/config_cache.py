@@ -2,7 +2,7 @@
 
 The programme, the tier policy with its ladder, and the draw campaigns change rarely (an
 admin writes them) but nearly every request reads them. Each is cached here, tagged with the
-configuration epoch it was read at (see the migration that creates ``config_epoch``).
+configuration epoch it was read at (``config_epoch``: see migrations/baseline.sql).
 
 Why a transaction never works with a configuration older than one committed before it
 began: its first configuration read asks PostgreSQL for the current epoch, in the

@@ -1,8 +1,11 @@
 """Piccolo table definitions: the schema, as the ORM and its migrations see it.
 
 Foreign keys say ON DELETE RESTRICT: nothing financial may vanish because a parent row did.
-Composite unique constraints, CHECK constraints and the append-only trigger are added by raw
-SQL in the migrations (Piccolo has no syntax for them); they restate the domain's invariants.
+The database's schema is created by migrations/baseline.sql and the migrations after it, which
+also hold what Piccolo has no syntax for: composite unique constraints, CHECK constraints that
+restate the domain's invariants, functions and triggers. Change this file, then let
+`piccolo migrations new loyalty --auto` write the migration (tests/integration/
+test_migrations.py checks that the two agree).
 """
 
 from __future__ import annotations
@@ -140,7 +143,8 @@ class PointsEntryRow(Table, tablename="points_entries"):
     expires_at = Timestamptz(null=True, default=None)
     actor = Varchar(length=200, null=True, default=None)
     reason = Varchar(length=500, null=True, default=None)
-    # The hash chain: maintained by a trigger (see migrations), never written by the service.
+    # The hash chain: filled in by the database's chain trigger unless the writer chains the
+    # entries itself (the expiry job), then checked (migrations/baseline.sql, points ledger).
     seq = BigInt(default=0)
     prev_hash = Bytea(null=True, default=None)
     entry_hash = Bytea(null=True, default=None)

@@ -1,4 +1,5 @@
-"""adapters.persistence.migrate: builds the schema on an empty database and is idempotent."""
+"""adapters.persistence.migrate: builds the schema on an empty database and is idempotent; the
+baseline migration agrees with tables.py, for the database and for Piccolo's --auto."""
 
 from __future__ import annotations
 
@@ -13,41 +14,37 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from piccolo.apps.migrations.commands.new import AutoMigrationManager
+from piccolo.columns import Varchar
+from piccolo.conf.apps import AppConfig
+from piccolo.table import Table, create_table_class, sort_table_classes
 
 from adapters.persistence.migrate import migrate
-from adapters.persistence.tables import ALL_TABLES
+from adapters.persistence.piccolo_app import APP_CONFIG
+from adapters.persistence.raw_migration import BaselineOverExistingTables
+from adapters.persistence.tables import ALL_TABLES, MemberRow
+from tests.support.schema_facts import schema_facts
 
 pytestmark = pytest.mark.db
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # config_epoch is raw SQL: no Piccolo table, so the tests' reset never empties it.
 EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "config_epoch"}
-MIGRATIONS = [
-    "2026-11-23T13:24:01:068368",
-    "2026-11-23T13:24:04:388667",
-    "2026-11-23T13:52:12:026108",
-    "2026-11-23T13:52:13:977185",
-    "2026-11-23T14:32:28:187116",
-    "2026-11-23T14:35:49:136543",
-    "2026-11-23T14:40:30:438402",
-    "2026-11-23T14:40:32:621782",
-    "2026-11-23T15:23:04:713007",
-    "2026-11-23T15:48:10:568463",
-    "2026-11-23T15:48:16:605244",
-    "2026-11-23T15:48:50:557242",
-    "2026-11-23T15:58:27:159438",
-    "2026-11-23T15:58:28:000001",
-    "2026-11-23T16:10:00:000001",
-    "2026-11-23T16:10:00:000002",
-    "2026-11-23T16:50:15:637886",
-    "2026-11-23T16:50:17:000000",
-    "2026-11-23T16:50:27:260769",
-    "2026-11-23T16:50:29:000000",
-    "2026-11-23T17:30:00:000001",
-    "2026-11-24T10:00:00:000001",
-    "2026-11-24T10:10:00:000001",
-    "2026-11-24T10:20:00:000001",
-]
+# The baseline (migrations/baseline.sql); migrations added later go after it.
+MIGRATIONS = ["2026-11-24T10:20:00:000001"]
+# Where the database deliberately differs from what Piccolo would create from tables.py, and
+# why; everything else (types, nullability, defaults, keys) must be the same.
+NOT_AS_PICCOLO_DECLARES = {
+    # (table, column): (what differs, as Piccolo would create it, as the database has it)
+    # No default where Piccolo would write DEFAULT NULL (the migrations before the baseline
+    # dropped Piccolo's DEFAULT '' when they made the column nullable). Both mean NULL.
+    ("members", "phone"): ("default", "NULL::character varying", None),
+    # The chain trigger numbers and hashes every entry (baseline.sql, points ledger) and the
+    # database requires the result; tables.py lets the ORM's inserts leave them out.
+    ("points_entries", "seq"): ("default", "0", None),
+    ("points_entries", "prev_hash"): ("not null", False, True),
+    ("points_entries", "entry_hash"): ("not null", False, True),
+}
 
 
 async def snapshot(url: str) -> dict[str, Any]:
@@ -211,3 +208,88 @@ async def test_migrate_builds_the_schema_on_an_empty_database_after_migrating_an
     await migrate(empty_database)
 
     assert_fully_migrated(await snapshot(empty_database))
+
+
+async def test_migrate_refuses_a_database_the_replaced_migrations_left_half_way(
+    empty_database: str,
+) -> None:
+    # What a database migrated by the pre-baseline chain, but not to its end, looks like.
+    connection = await asyncpg.connect(empty_database)
+    try:
+        await connection.execute("CREATE TABLE members (id uuid PRIMARY KEY)")
+    finally:
+        await connection.close()
+
+    with pytest.raises(BaselineOverExistingTables, match="drop the database"):
+        await migrate(empty_database)
+
+
+async def _alter_statements(app_config: AppConfig) -> list[str]:
+    statements = await AutoMigrationManager().get_alter_statements(app_config=app_config)
+    return [statement for group in statements for statement in group.statements]
+
+
+def _app_config(table_classes: list[type[Table]]) -> AppConfig:
+    return AppConfig(
+        app_name=APP_CONFIG.app_name,
+        migrations_folder_path=APP_CONFIG.migrations_folder_path,
+        table_classes=table_classes,
+    )
+
+
+async def test_piccolo_auto_finds_tables_py_and_the_migrations_in_agreement() -> None:
+    # What `piccolo migrations new loyalty --auto` would write: nothing.
+    assert await _alter_statements(APP_CONFIG) == []
+
+
+async def test_piccolo_auto_after_the_baseline_writes_only_the_change_to_tables_py() -> None:
+    with_nickname = create_table_class(
+        "MemberRow",
+        bases=(MemberRow,),
+        class_kwargs={"tablename": "members"},
+        class_members={"nickname": Varchar(length=40, null=True, default=None)},
+    )
+    tables = [with_nickname if table is MemberRow else table for table in ALL_TABLES]
+
+    statements = await _alter_statements(_app_config(tables))
+
+    assert len(statements) == 1
+    assert statements[0].startswith("manager.add_column(table_class_name='MemberRow'")
+    assert "column_name='nickname'" in statements[0]
+
+
+def _by_column(columns: list[tuple[Any, ...]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (table, column): {"type": type_, "not null": not_null, "default": default}
+        for table, column, _, type_, not_null, default in columns
+    }
+
+
+async def test_the_migrated_schema_is_what_piccolo_creates_from_tables_py(
+    clean_db: str, empty_database: str
+) -> None:
+    connection = await asyncpg.connect(empty_database)
+    try:
+        for table in sort_table_classes(list(ALL_TABLES)):
+            for statement in table.create_table().ddl:
+                await connection.execute(statement)
+    finally:
+        await connection.close()
+    declared = await schema_facts(empty_database, seed_rows=False)
+    migrated = await schema_facts(clean_db, seed_rows=False)
+    tablenames = {table._meta.tablename for table in ALL_TABLES}
+
+    declared_columns = _by_column(declared["columns"])
+    migrated_columns = _by_column([row for row in migrated["columns"] if row[0] in tablenames])
+    assert declared_columns.keys() == migrated_columns.keys()
+    different = {
+        key: (what, declared_columns[key][what], migrated_columns[key][what])
+        for key in declared_columns
+        for what in ("type", "not null", "default")
+        if declared_columns[key][what] != migrated_columns[key][what]
+    }
+    assert different == NOT_AS_PICCOLO_DECLARES
+    # Primary keys, UNIQUE columns, foreign keys (with their RESTRICT) and indexes declared in
+    # tables.py exist, with the same names and definitions; the migrations add more.
+    assert set(declared["constraints"]) <= set(migrated["constraints"])
+    assert set(declared["indexes"]) <= set(migrated["indexes"])
