@@ -33,11 +33,11 @@ from adapters.persistence.ledger_hash import hash_of_row
 from adapters.persistence.tables import ALL_TABLES
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
-from app.asgi import create_app
-from app.cli import main as cli_main
 from app.jobs import ReleaseReport, release_pending
 from app.settings import Settings
 from app.use_cases.sales import LineInput, RecordSale, record_sale
+from app.wiring.asgi import create_app
+from app.wiring.cli import main as cli_main
 from domain.points import Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from tests.integration.factories import a_member, a_store

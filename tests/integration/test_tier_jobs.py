@@ -31,7 +31,7 @@ from adapters.persistence.tier_jobs import (
     start_review_scheduler,
     stop_review_scheduler,
 )
-from app.cli import main as cli_main
+from app.wiring.cli import main as cli_main
 from domain.tier_policy import MemberTier, TierChangeReason, TierPolicy, at_review
 from domain.tiers import Tier, TierLadder
 

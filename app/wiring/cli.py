@@ -16,8 +16,8 @@ from uuid import UUID
 from adapters.database import resolve_database_url
 from adapters.persistence.migrate import migrate
 from adapters.system import SystemClock
-from app.composition import build_container, build_tokens, close_container
 from app.settings import PROJECT_ROOT, Settings
+from app.wiring.composition import build_container, build_tokens, close_container
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 IDEMPOTENCY_RETENTION = timedelta(hours=48)
@@ -41,7 +41,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"serving on http://{args.host}:{args.port} (health: /health, docs: /schema)")
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.wiring.asgi:create_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -82,7 +82,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
-    from app.demo import seed_demo
+    from app.wiring.demo import seed_demo
 
     async def run() -> None:
         url = _database_url(settings)
@@ -106,7 +106,7 @@ def openapi_json() -> str:
     from litestar.serialization import encode_json
 
     from adapters.http.application import openapi_document
-    from app.asgi import create_app
+    from app.wiring.asgi import create_app
 
     document = openapi_document(create_app(Settings()))
     return json.dumps(json.loads(encode_json(document)), indent=2, sort_keys=True) + "\n"

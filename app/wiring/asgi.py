@@ -1,4 +1,4 @@
-"""The ASGI entry point: `uvicorn app.asgi:create_app --factory`."""
+"""The ASGI entry point: `uvicorn app.wiring.asgi:create_app --factory`."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from adapters.persistence.crm_jobs import CRM_INTERVAL_SECONDS, start_crm_schedu
 from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
 from adapters.persistence.outbox_jobs import start_outbox_worker
 from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
-from app.composition import build_container, close_container
 from app.container import Container
 from app.settings import Settings
+from app.wiring.composition import build_container, close_container
 from domain.ports import Clock
 
 
