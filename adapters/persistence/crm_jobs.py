@@ -11,7 +11,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.crm_reports import snapshot_rfm_on
 from adapters.persistence.follow_ups import schedule_follow_ups_on
-from adapters.persistence.jobs import JOB_LOCK_KEYS, job_lock
+from adapters.persistence.points_expiry import JOB_LOCK_KEYS, job_lock
 from domain.crm import DEFAULT_WINDOW_DAYS
 from domain.ports import Clock
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import clean_connection
-from adapters.persistence.jobs import _connection
+from adapters.persistence.points_expiry import _connection
 from domain.login import RateLimit, window_start
 
 _HIT = """

@@ -9,11 +9,11 @@ from litestar import Litestar
 from adapters.database import resolve_database_url
 from adapters.http.application import build_http_app
 from adapters.logging import configure_logging
-from adapters.persistence.coupon_jobs import start_coupon_scheduler
+from adapters.persistence.coupon_expiry import start_coupon_scheduler
 from adapters.persistence.crm_jobs import CRM_INTERVAL_SECONDS, start_crm_scheduler
-from adapters.persistence.jobs import start_job_scheduler, stop_job_scheduler
-from adapters.persistence.outbox_jobs import start_outbox_worker
-from adapters.persistence.tier_jobs import REVIEW_INTERVAL_SECONDS, start_review_scheduler
+from adapters.persistence.outbox import start_outbox_worker
+from adapters.persistence.points_expiry import start_job_scheduler, stop_job_scheduler
+from adapters.persistence.tier_review import REVIEW_INTERVAL_SECONDS, start_review_scheduler
 from app.container import Container
 from app.settings import Settings
 from app.wiring.composition import build_container, close_container

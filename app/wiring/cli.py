@@ -155,7 +155,7 @@ def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.jobs import ExpiryReport, expire_points, job_lock
+    from adapters.persistence.points_expiry import ExpiryReport, expire_points, job_lock
 
     async def run() -> ExpiryReport | None:
         container = await build_container(settings, _database_url(settings))
@@ -180,8 +180,8 @@ def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.jobs import PostgresReleasableLots, job_lock
-    from app.jobs import ReleaseReport, release_pending
+    from adapters.persistence.points_expiry import PostgresReleasableLots, job_lock
+    from app.use_cases.pending_points import ReleaseReport, release_pending
 
     async def run() -> ReleaseReport | None:
         container = await build_container(settings, _database_url(settings))
@@ -212,7 +212,7 @@ def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.tier_jobs import ReviewAlreadyRunning, ReviewReport, review_tiers
+    from adapters.persistence.tier_review import ReviewAlreadyRunning, ReviewReport, review_tiers
 
     async def run() -> ReviewReport | None:
         container = await build_container(settings, _database_url(settings))
@@ -238,7 +238,7 @@ def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_expire_coupons(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.coupon_jobs import expire_coupons
+    from adapters.persistence.coupon_expiry import expire_coupons
 
     async def run() -> int:
         container = await build_container(settings, _database_url(settings))
@@ -254,7 +254,7 @@ def cmd_expire_coupons(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.coupon_jobs import PostgresBirthdayCalendar
+    from adapters.persistence.coupon_expiry import PostgresBirthdayCalendar
     from app.use_cases.birthdays import BirthdayReport, run_birthday_job
 
     async def run() -> BirthdayReport:
@@ -286,7 +286,7 @@ def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.outbox_jobs import PostgresNotificationQueue
+    from adapters.persistence.outbox import PostgresNotificationQueue
     from app.notifications import DeliveryReport, deliver_notifications
 
     async def run() -> DeliveryReport:
@@ -315,7 +315,7 @@ def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> i
 
 
 def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.outbox_jobs import REMINDER_HORIZON, remind_points_expiring
+    from adapters.persistence.outbox import REMINDER_HORIZON, remind_points_expiring
 
     async def run() -> int:
         container = await build_container(settings, _database_url(settings))
@@ -359,7 +359,7 @@ def cmd_score_rfm(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.online_retail import ImportRefused, import_online_retail_on
+    from adapters.persistence.online_retail_import import ImportRefused, import_online_retail_on
 
     async def run() -> str:
         container = await build_container(settings, _database_url(settings))

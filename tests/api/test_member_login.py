@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from litestar import Litestar
 
-from adapters.persistence.outbox_jobs import PostgresNotificationQueue
+from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.system import SystemClock
 from app.notifications import deliver_notifications
 from app.settings import Settings

@@ -37,7 +37,7 @@ from adapters.persistence.crm_reports import (  # noqa: E402
     segment_sql,
 )
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.online_retail import import_online_retail  # noqa: E402
+from adapters.persistence.online_retail_import import import_online_retail  # noqa: E402
 from domain.crm import CrmSettings, RfmSegment, RfmSegmentSpec  # noqa: E402
 from tests.support.database import create_test_database, drop_test_database  # noqa: E402
 

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from adapters.persistence.engine import start_engine, stop_engine  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.tier_jobs import (  # noqa: E402
+from adapters.persistence.tier_review import (  # noqa: E402
     REVIEW_WORKERS,
     review_tiers,
     simulate_tiers,

@@ -4,7 +4,7 @@ import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.crm_jobs import CRM_JOBS_LOCK_KEY, run_crm_jobs
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS
+from adapters.persistence.points_expiry import ADVISORY_LOCK_CLASS
 from tests.support.fakes import FixedClock
 
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.outbox_jobs import (
+from adapters.persistence.outbox import (
     PostgresNotificationQueue,
     purge_login_state,
     remind_points_expiring,

@@ -20,9 +20,9 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import start_engine, stop_engine
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS
+from adapters.persistence.points_expiry import ADVISORY_LOCK_CLASS
 from adapters.persistence.tables import ALL_TABLES
-from adapters.persistence.tier_jobs import (
+from adapters.persistence.tier_review import (
     REVIEW_LOCK_KEY,
     ReviewAlreadyRunning,
     ReviewReport,

@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.reports import PointsLiabilityOut
-from adapters.persistence.reports import points_liability_on
+from adapters.persistence.points_liability import points_liability_on
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork

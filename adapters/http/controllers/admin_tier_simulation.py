@@ -8,7 +8,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
-from adapters.persistence.tier_jobs import simulate_tiers
+from adapters.persistence.tier_review import simulate_tiers
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork

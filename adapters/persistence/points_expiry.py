@@ -23,8 +23,8 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS
 from adapters.persistence import ledger_hash
-from app.jobs import ReleaseReport, release_pending
 from app.unit_of_work import UnitOfWorkFactory
+from app.use_cases.pending_points import ReleaseReport, release_pending
 from domain.points import Reference
 from domain.ports import Clock
 

@@ -18,7 +18,7 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS, OUTBOX_BACKLOG
-from adapters.persistence.jobs import Database, _connection
+from adapters.persistence.points_expiry import Database, _connection
 from adapters.persistence.rate_limits import purge_expired_counters
 from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
 from domain.notifications import MemberNotifier, SecretBox, SmsSender

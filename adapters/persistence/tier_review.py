@@ -43,7 +43,7 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
+from adapters.persistence.points_expiry import ADVISORY_LOCK_CLASS, Database, _connection
 from domain.ports import Clock
 from domain.tier_policy import TierPolicy
 

@@ -17,7 +17,7 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS
-from adapters.persistence.jobs import Database, _connection, job_lock
+from adapters.persistence.points_expiry import Database, _connection, job_lock
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayReport, run_birthday_job
 from domain.ports import Clock, IdGenerator, RandomSource

@@ -20,7 +20,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.jobs import (
+from adapters.persistence.ledger_hash import hash_of_row
+from adapters.persistence.points_expiry import (
     EXPIRY_RUN,
     PostgresReleasableLots,
     expire_points,
@@ -29,12 +30,11 @@ from adapters.persistence.jobs import (
     start_job_scheduler,
     stop_job_scheduler,
 )
-from adapters.persistence.ledger_hash import hash_of_row
 from adapters.persistence.tables import ALL_TABLES
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
-from app.jobs import ReleaseReport, release_pending
 from app.settings import Settings
+from app.use_cases.pending_points import ReleaseReport, release_pending
 from app.use_cases.sales import LineInput, RecordSale, record_sale
 from app.wiring.asgi import create_app
 from app.wiring.cli import main as cli_main

@@ -25,7 +25,11 @@ from adapters.persistence.crm_reports import (
     rfm_report,
     rfm_scores,
 )
-from adapters.persistence.online_retail import ImportRefused, ImportReport, import_online_retail
+from adapters.persistence.online_retail_import import (
+    ImportRefused,
+    ImportReport,
+    import_online_retail,
+)
 from domain.cards import is_luhn_valid
 from domain.crm import CrmSettings, LifecycleStage, RfmSegment, score_members
 from tests.support.database import reset
