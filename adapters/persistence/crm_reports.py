@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from adapters.persistence.tables import MemberRow
+from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow, StageFlow
 from domain.crm import (
     SEGMENT_RULES,
     CrmSettings,
@@ -228,68 +229,6 @@ ORDER BY net_spend DESC, m.region NULLS LAST
 """
 
 
-# Read models ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentRow:
-    segment: RfmSegment
-    members: int
-    share: Decimal  # of the scored members, 4 places
-    avg_recency_days: Decimal
-    avg_frequency: Decimal
-    avg_monetary: Decimal
-    total_monetary: int
-    avg_r: Decimal
-    avg_f: Decimal
-    avg_m: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class RfmReport:
-    as_of: date
-    window_days: int
-    members_scored: int
-    segments: list[SegmentRow]  # every segment, in the order of RfmSegment
-
-
-@dataclass(frozen=True, slots=True)
-class StageFlow:
-    from_stage: LifecycleStage | None  # None: enrolled during the period
-    to_stage: LifecycleStage
-    members: int
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleReport:
-    start: date  # stages at the end of the day before the period ...
-    end: date  # ... and at the end of its last day
-    at_start: dict[LifecycleStage, int]
-    at_end: dict[LifecycleStage, int]
-    flows: list[StageFlow]  # members who changed stage (or joined), by pair
-
-
-@dataclass(frozen=True, slots=True)
-class ChurnRisk:
-    member_id: UUID
-    tier_code: str
-    last_sale_on: date
-    dormant_since: date
-    monetary: int
-    m_score: int | None
-    top_quintile: bool
-    top_tier: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RegionRow:
-    region: str | None
-    members: int
-    buyers: int
-    sales: int
-    net_spend: int
-
-
 # Grouping a million members hashes in memory instead of spilling to disk.
 REPORT_MEMORY = "SET LOCAL work_mem = '256MB'"
 ZERO = Decimal("0.00")
@@ -428,13 +367,6 @@ async def regions_report(
         RegionRow(r["region"], r["members"], r["buyers"], int(r["sales"]), int(r["net_spend"]))
         for r in rows
     ]
-
-
-@asynccontextmanager
-async def pooled(engine: Any) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the service's pool (a Piccolo PostgresEngine's)."""
-    async with engine.pool.acquire() as connection:
-        yield connection
 
 
 # Segments ------------------------------------------------------------------------------------

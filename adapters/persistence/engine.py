@@ -96,3 +96,13 @@ async def start_engine(database_url: str, *, min_size: int, max_size: int) -> Lo
 
 async def stop_engine(engine: PostgresEngine) -> None:
     await engine.close_connection_pool()
+
+
+class PostgresProbe:
+    """The health check's DatabaseProbe: one round trip on a pooled connection."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        await self._engine.run_ddl("SELECT 1", in_pool=True)

@@ -9,15 +9,14 @@ REPEATABLE READ transaction, so they add up even while sales are being written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import asyncpg
 
+from app.reports import ExpiryMonth, Flows, Outstanding, PointsLiability
+
 NEVER = "never"
-RATE_PLACES = Decimal("0.0001")
 
 _OUTSTANDING = """
 SELECT coalesce(sum(available), 0) AS available,
@@ -51,67 +50,16 @@ GROUP BY entry_type
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Outstanding:
-    available: int
-    pending: int
-    debt: int
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiryMonth:
-    month: str  # YYYY-MM in the programme's time zone, or "never"
-    points: int
-
-
-@dataclass(frozen=True, slots=True)
-class Flows:
-    """Sums of the period's entries by type, signed as stored (debits are negative)."""
-
-    earned: int = 0
-    redeemed: int = 0
-    expired: int = 0
-    reversed: int = 0
-    restored: int = 0
-    adjusted: int = 0
-
-    @property
-    def net(self) -> int:
-        return (
-            self.earned
-            + self.redeemed
-            + self.expired
-            + self.reversed
-            + self.restored
-            + self.adjusted
-        )
-
-    @classmethod
-    def of(cls, rows: list[Any]) -> Flows:
-        by_type = {row["entry_type"]: int(row["points"]) for row in rows}
-        return cls(
-            earned=by_type.pop("earn", 0),
-            redeemed=by_type.pop("redeem", 0),
-            expired=by_type.pop("expire", 0),
-            reversed=by_type.pop("reverse", 0),
-            restored=by_type.pop("restore", 0),
-            adjusted=by_type.pop("adjust", 0),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class PointsLiability:
-    outstanding: Outstanding
-    by_expiry_month: list[ExpiryMonth]
-    flows: Flows
-
-
-def breakage_rate(flows: Flows) -> Decimal | None:
-    """Expired over earned, floored to 4 places; None when nothing was earned."""
-    if flows.earned <= 0:
-        return None
-    rate = Decimal(-flows.expired) / Decimal(flows.earned)
-    return rate.quantize(RATE_PLACES, rounding=ROUND_DOWN)
+def _flows(rows: list[Any]) -> Flows:
+    by_type = {row["entry_type"]: int(row["points"]) for row in rows}
+    return Flows(
+        earned=by_type.pop("earn", 0),
+        redeemed=by_type.pop("redeem", 0),
+        expired=by_type.pop("expire", 0),
+        reversed=by_type.pop("reverse", 0),
+        restored=by_type.pop("restore", 0),
+        adjusted=by_type.pop("adjust", 0),
+    )
 
 
 async def points_liability(
@@ -130,13 +78,5 @@ async def points_liability(
             debt=int(outstanding["debt"]),
         ),
         by_expiry_month=[ExpiryMonth(r["month"], int(r["points"])) for r in months],
-        flows=Flows.of(flows),
+        flows=_flows(flows),
     )
-
-
-async def points_liability_on(
-    engine: Any, *, time_zone: str, start: date, end: date
-) -> PointsLiability:
-    """The same, on a connection of the service's pool (a Piccolo PostgresEngine's)."""
-    async with engine.pool.acquire() as connection:
-        return await points_liability(connection, time_zone=time_zone, start=start, end=end)

@@ -16,7 +16,7 @@ from adapters.persistence.points_expiry import start_job_scheduler, stop_job_sch
 from adapters.persistence.tier_review import REVIEW_INTERVAL_SECONDS, start_review_scheduler
 from app.container import Container
 from app.settings import Settings
-from app.wiring.composition import build_container, close_container
+from app.wiring.composition import Service, start_service, stop_service
 from domain.ports import Clock
 
 
@@ -30,14 +30,17 @@ def create_app(
     configure_logging(settings.log_level)
 
     jobs: list[asyncio.Task[None]] = []
+    started: list[Service] = []
 
     async def start() -> Container:
         url = database_url or resolve_database_url(settings.database_url, settings.data_dir)
-        container = await build_container(settings, url, clock=clock)
+        service = await start_service(settings, url, clock=clock)
+        started.append(service)
+        container = service.container
         if settings.jobs_in_process:
             jobs.append(
                 start_job_scheduler(
-                    container.engine,
+                    service.engine,
                     container.uow,
                     container.clock,
                     interval=settings.jobs_interval_seconds,
@@ -45,7 +48,7 @@ def create_app(
             )
             jobs.append(
                 start_coupon_scheduler(
-                    container.engine,
+                    service.engine,
                     container.uow,
                     clock=container.clock,
                     random=container.random,
@@ -55,7 +58,7 @@ def create_app(
             )
             jobs.append(
                 start_crm_scheduler(
-                    container.engine,
+                    service.engine,
                     container.clock,
                     interval=max(settings.jobs_interval_seconds, CRM_INTERVAL_SECONDS),
                 )
@@ -63,18 +66,15 @@ def create_app(
             # Reviews are daily at most: a million members is tens of seconds of work.
             jobs.append(
                 start_review_scheduler(
-                    container.engine,
+                    service.engine,
                     container.clock,
                     interval=max(settings.jobs_interval_seconds, REVIEW_INTERVAL_SECONDS),
                 )
             )
-            assert container.sms is not None
-            assert container.member_notifier is not None
-            assert container.login is not None
             # Login codes must go out within seconds; reminders and purges are hourly work.
             jobs.append(
                 start_outbox_worker(
-                    container.engine,
+                    service.engine,
                     container.clock,
                     container.sms,
                     container.member_notifier,
@@ -85,11 +85,12 @@ def create_app(
             )
         return container
 
-    async def stop(container: Container) -> None:
+    async def stop(_: Container) -> None:
         try:
             while jobs:
                 await stop_job_scheduler(jobs.pop())
         finally:
-            await close_container(container)
+            while started:
+                await stop_service(started.pop())
 
     return build_http_app(start, stop, max_body_bytes=settings.max_request_body_bytes)

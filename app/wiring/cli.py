@@ -17,7 +17,7 @@ from adapters.database import resolve_database_url
 from adapters.persistence.migrate import migrate
 from adapters.system import SystemClock
 from app.settings import PROJECT_ROOT, Settings
-from app.wiring.composition import build_container, build_tokens, close_container
+from app.wiring.composition import build_tokens, start_service, stop_service
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 IDEMPOTENCY_RETENTION = timedelta(hours=48)
@@ -87,11 +87,12 @@ def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
         url = _database_url(settings)
         await migrate(url)
-        container = await build_container(settings, url)
+        service = await start_service(settings, url)
+        container = service.container
         try:
             creds = await seed_demo(container)
         finally:
-            await close_container(container)
+            await stop_service(service)
         print(f"store_id:        {creds.store_id}")
         print(f"terminal_id:     {creds.terminal_id}")
         print(f"terminal_secret: {creds.terminal_secret}  (shown once)")
@@ -140,7 +141,8 @@ def cmd_ledger_verify(_: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
             async with container.uow() as uow:
                 cutoff = container.clock.now() - IDEMPOTENCY_RETENTION
@@ -148,7 +150,7 @@ def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
                 await uow.commit()
                 return purged
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     print(f"purged {asyncio.run(run())} idempotency keys older than {IDEMPOTENCY_RETENTION}")
     return 0
@@ -158,15 +160,16 @@ def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.points_expiry import ExpiryReport, expire_points, job_lock
 
     async def run() -> ExpiryReport | None:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            async with job_lock(container.engine, "expire-points") as connection:
+            async with job_lock(service.engine, "expire-points") as connection:
                 if connection is None:
                     return None
                 # The lock stays on this connection; the batches run on the job's own.
-                return await expire_points(container.engine, container.clock.now(), args.batch_size)
+                return await expire_points(service.engine, container.clock.now(), args.batch_size)
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     report = asyncio.run(run())
     if report is None:
@@ -184,19 +187,20 @@ def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
     from app.use_cases.pending_points import ReleaseReport, release_pending
 
     async def run() -> ReleaseReport | None:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            async with job_lock(container.engine, "release-pending") as connection:
+            async with job_lock(service.engine, "release-pending") as connection:
                 if connection is None:
                     return None
                 return await release_pending(
                     container.uow,
                     container.clock,
-                    PostgresReleasableLots(container.engine),
+                    PostgresReleasableLots(service.engine),
                     batch_size=args.batch_size,
                 )
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     report = asyncio.run(run())
     if report is None:
@@ -215,15 +219,16 @@ def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.tier_review import ReviewAlreadyRunning, ReviewReport, review_tiers
 
     async def run() -> ReviewReport | None:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
             return await review_tiers(
-                container.engine, container.clock.now(), batch_size=args.batch_size
+                service.engine, container.clock.now(), batch_size=args.batch_size
             )
         except ReviewAlreadyRunning:
             return None
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     report = asyncio.run(run())
     if report is None:
@@ -241,13 +246,14 @@ def cmd_expire_coupons(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.coupon_expiry import expire_coupons
 
     async def run() -> int:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
             return await expire_coupons(
-                container.engine, container.clock.now(), batch_size=args.batch_size
+                service.engine, container.clock.now(), batch_size=args.batch_size
             )
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     print(f"marked {asyncio.run(run())} coupons expired")
     return 0
@@ -258,18 +264,19 @@ def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
     from app.use_cases.birthdays import BirthdayReport, run_birthday_job
 
     async def run() -> BirthdayReport:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
             return await run_birthday_job(
                 container.uow,
-                PostgresBirthdayCalendar(container.engine),
+                PostgresBirthdayCalendar(service.engine),
                 clock=container.clock,
                 random=container.random,
                 ids=container.ids,
                 batch_size=args.batch_size,
             )
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     report = asyncio.run(run())
     if not report.enabled:
@@ -290,13 +297,11 @@ def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> i
     from app.notifications import DeliveryReport, deliver_notifications
 
     async def run() -> DeliveryReport:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            assert container.sms is not None
-            assert container.member_notifier is not None
-            assert container.login is not None
             return await deliver_notifications(
-                PostgresNotificationQueue(container.engine),
+                PostgresNotificationQueue(service.engine),
                 container.clock,
                 container.sms,
                 container.member_notifier,
@@ -304,7 +309,7 @@ def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> i
                 batch_size=args.batch_size,
             )
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     report = asyncio.run(run())
     print(
@@ -318,11 +323,12 @@ def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int
     from adapters.persistence.outbox import REMINDER_HORIZON, remind_points_expiring
 
     async def run() -> int:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            return await remind_points_expiring(container.engine, container.clock.now())
+            return await remind_points_expiring(service.engine, container.clock.now())
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     print(f"queued {asyncio.run(run())} reminders of points expiring within {REMINDER_HORIZON}")
     return 0
@@ -332,12 +338,13 @@ def cmd_schedule_follow_ups(_: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.follow_ups import schedule_follow_ups_on
 
     async def run() -> str:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            report = await schedule_follow_ups_on(container.engine, container.clock.now())
+            report = await schedule_follow_ups_on(service.engine, container.clock.now())
             return f"scheduled {report.scheduled} follow-up calls due {report.today}"
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     print(asyncio.run(run()))
     return 0
@@ -347,12 +354,13 @@ def cmd_score_rfm(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.persistence.crm_reports import snapshot_rfm_on
 
     async def run() -> str:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
-            done = await snapshot_rfm_on(container.engine, container.clock.now(), args.window_days)
+            done = await snapshot_rfm_on(service.engine, container.clock.now(), args.window_days)
             return f"scored {done.members_scored} members as of {done.as_of}"
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     print(asyncio.run(run()))
     return 0
@@ -362,14 +370,15 @@ def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> in
     from adapters.persistence.online_retail_import import ImportRefused, import_online_retail_on
 
     async def run() -> str:
-        container = await build_container(settings, _database_url(settings))
+        service = await start_service(settings, _database_url(settings))
+        container = service.container
         try:
             report = await import_online_retail_on(
-                container.engine, Path(args.path), now=container.clock.now()
+                service.engine, Path(args.path), now=container.clock.now()
             )
             return report.summary()
         finally:
-            await close_container(container)
+            await stop_service(service)
 
     try:
         print(asyncio.run(run()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -14,9 +15,10 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
-from adapters.persistence.engine import start_engine, stop_engine
+from adapters.persistence.engine import LoyaltyEngine, PostgresProbe, start_engine, stop_engine
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
+from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
@@ -54,14 +56,22 @@ def build_tokens(settings: Settings, clock: Clock) -> TokenService:
     )
 
 
-async def build_container(
+@dataclass(frozen=True)
+class Service:
+    """What a process starts: the ports its adapters use, and the engine behind them."""
+
+    container: Container
+    engine: LoyaltyEngine
+
+
+async def start_service(
     settings: Settings, database_url: str, *, clock: Clock | None = None
-) -> Container:
+) -> Service:
     clock = clock or SystemClock()
     engine = await start_engine(
         database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
-    return Container(
+    container = Container(
         settings=settings,
         clock=clock,
         random=CryptoRandom(),
@@ -69,10 +79,12 @@ async def build_container(
         contacts=LibraryContactNormaliser(settings.default_phone_region),
         uow=partial(PostgresUnitOfWork, engine),
         tokens=build_tokens(settings, clock),
-        engine=engine,
+        database=PostgresProbe(engine),
+        reports=PostgresReports(engine),
         member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
     )
+    return Service(container, engine)
 
 
 def derived_key(settings: Settings, purpose: str) -> bytes:
@@ -112,6 +124,5 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
     }
 
 
-async def close_container(container: Container) -> None:
-    if container.engine is not None:
-        await stop_engine(container.engine)
+async def stop_service(service: Service) -> None:
+    await stop_engine(service.engine)

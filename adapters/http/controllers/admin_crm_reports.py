@@ -22,13 +22,6 @@ from adapters.http.schemas.crm import (
     RfmReportOut,
 )
 from adapters.http.schemas.problem import problems
-from adapters.persistence.crm_reports import (
-    churn_risk,
-    lifecycle_report,
-    pooled,
-    regions_report,
-    rfm_report,
-)
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork
@@ -104,13 +97,11 @@ class AdminCrmReportsController(Controller):
         window_days: WindowDays = DEFAULT_WINDOW_DAYS,
     ) -> RfmReportOut:
         program = await _program(container)
-        async with pooled(container.engine) as connection:
-            report = await rfm_report(
-                connection,
-                zone=program.time_zone,
-                as_of=as_of or _today(container, program),
-                window_days=window_days,
-            )
+        report = await container.reports.rfm(
+            zone=program.time_zone,
+            as_of=as_of or _today(container, program),
+            window_days=window_days,
+        )
         return RfmReportOut.of(report)
 
     @get(
@@ -136,10 +127,9 @@ class AdminCrmReportsController(Controller):
     ) -> LifecycleReportOut:
         program = await _program(container)
         start, end = period(from_, to, _today(container, program))
-        async with pooled(container.engine) as connection:
-            report = await lifecycle_report(
-                connection, zone=program.time_zone, start=start, end=end, crm=program.crm
-            )
+        report = await container.reports.lifecycle(
+            zone=program.time_zone, start=start, end=end, crm=program.crm
+        )
         return LifecycleReportOut.of(report)
 
     @get(
@@ -166,17 +156,15 @@ class AdminCrmReportsController(Controller):
         after = _decode(cursor)
         program = await _program(container)
         today = _today(container, program)
-        async with pooled(container.engine) as connection:
-            rows = await churn_risk(
-                connection,
-                zone=program.time_zone,
-                today=today,
-                window_days=window_days,
-                within_days=within_days,
-                crm=program.crm,
-                limit=limit + 1,
-                after=after,
-            )
+        rows = await container.reports.churn_risk(
+            zone=program.time_zone,
+            today=today,
+            window_days=window_days,
+            within_days=within_days,
+            crm=program.crm,
+            limit=limit + 1,
+            after=after,
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         return ChurnRiskPageOut(
@@ -211,8 +199,7 @@ class AdminCrmReportsController(Controller):
             raise InvalidInput("`from` must be before `to`", field="from")
         program = await _program(container)
         last_day = date.fromordinal(to.toordinal() - 1) if to else None
-        async with pooled(container.engine) as connection:
-            rows = await regions_report(
-                connection, zone=program.time_zone, first_day=from_, last_day=last_day
-            )
+        rows = await container.reports.regions(
+            zone=program.time_zone, first_day=from_, last_day=last_day
+        )
         return RegionsOut(from_=from_, to=to, regions=[RegionOut.of(r) for r in rows])

@@ -15,7 +15,7 @@ class HealthController(Controller):
     @get(operation_id="getHealth", summary="Liveness and database reachability")
     async def health(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
         try:
-            await container.engine.run_ddl("SELECT 1", in_pool=True)
+            await container.database.ping()
         except Exception:
             return Response(
                 {"status": "degraded", "database": "unreachable"},
