@@ -13,16 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from adapters.persistence.tables import MemberRow
+from app.batch_jobs import RfmSnapshot
 from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow, StageFlow
 from domain.crm import (
     SEGMENT_RULES,
@@ -445,13 +444,6 @@ class PostgresSegmentResolver:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RfmSnapshot:
-    as_of: date
-    window_days: int
-    members_scored: int
-
-
 RFM_SNAPSHOT_LOCK = (0x4C4F59, 10)
 
 
@@ -465,13 +457,3 @@ async def snapshot_rfm(
         await connection.execute("DELETE FROM member_rfm_scores")
         scored = await connection.fetchval(_RFM_SNAPSHOT, zone, as_of, window_days, now)
     return RfmSnapshot(as_of, window_days, scored)
-
-
-async def snapshot_rfm_on(engine: Any, now: datetime, window_days: int) -> RfmSnapshot:
-    """As of today in the programme's time zone, on a connection of the service's pool."""
-    async with engine.pool.acquire() as connection:
-        zone = await connection.fetchval("SELECT time_zone FROM program_settings WHERE id = 1")
-        today = now.astimezone(ZoneInfo(zone)).date()
-        return await snapshot_rfm(
-            connection, zone=zone, as_of=today, window_days=window_days, now=now
-        )

@@ -32,27 +32,19 @@ tier upgrades them itself.
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-import structlog
-from piccolo.engine.postgres import PostgresEngine
 
-from adapters.observability import JOB_FAILURES, JOB_RUNS
-from adapters.persistence.points_expiry import ADVISORY_LOCK_CLASS, Database, _connection
-from domain.ports import Clock
-
-log = structlog.get_logger("loyalty.jobs")
+from adapters.persistence.connections import Database, connection_for
+from app.batch_jobs import ReviewReport
 
 REVIEW_BATCH_SIZE = 250_000
 # Batches run on this many connections at once (given an engine; a single connection runs
 # them one after the other). Most of a batch is PostgreSQL writing rows, which uses a core.
 REVIEW_WORKERS = 2
-REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pending 2
-REVIEW_INTERVAL_SECONDS = 24 * 3600
 WORK_MEM = "64MB"  # per sort or hash of a batch; at most REVIEW_WORKERS batches at once
 
 # The upper member id of every batch, in order: the batch after `after` is (after, upper], and
@@ -304,20 +296,6 @@ _REDECIDE_STALE = (
 )
 
 
-class ReviewAlreadyRunning(RuntimeError):
-    """Another session holds the review's advisory lock."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewReport:
-    members_reviewed: int = 0
-    upgraded: int = 0  # moved up to the tier they qualify for (reason 'qualified')
-    downgraded: int = 0  # dropped after their grace period (reason 'review')
-    grace_started: int = 0  # found short for the first time: grace starts now
-    grace_cleared: int = 0  # were short, qualify again (upgrades included)
-    batches: int = 0
-
-
 _COUNTS = ("upgraded", "downgraded", "grace_started", "grace_cleared")
 
 
@@ -367,11 +345,11 @@ async def review_tiers(
 ) -> ReviewReport:
     """Reviews every member's tier at ``now`` under the policy in force (see the module doc).
 
-    Holds a session-level advisory lock for the whole run and raises ReviewAlreadyRunning if
-    another review holds it. Each batch commits: given a connection, it must not be inside a
-    transaction. Running it twice at the same ``now`` changes nothing the second time (unless
-    ``grace_days`` is 0, where the second review drops whom the first found short, as the
-    domain does).
+    Takes no lock: two reviews at once are correct (each re-checks what it read) but do the
+    work twice, so the scheduler runs it under the job's lock. Each batch commits: given a
+    connection, it must not be inside a transaction. Running it twice at the same ``now``
+    changes nothing the second time (unless ``grace_days`` is 0, where the second review drops
+    whom the first found short, as the domain does).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -381,40 +359,30 @@ async def review_tiers(
         ("reviewed", "upgraded", "downgraded", "grace_started", "grace_cleared"), 0
     )
     batches = 0
-    async with _connection(database) as connection:
-        locked = await connection.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-        )
-        if not locked:
-            raise ReviewAlreadyRunning("another tier review is running")
-        try:
-            async with connection.transaction():
-                await connection.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                uppers = [row["upper"] for row in await connection.fetch(_BATCH_UPPERS, batch_size)]
-            ranges = list(zip([None, *uppers], uppers, strict=False))
-            pending = iter(ranges)
+    async with connection_for(database) as connection:
+        async with connection.transaction():
+            await connection.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            uppers = [row["upper"] for row in await connection.fetch(_BATCH_UPPERS, batch_size)]
+        ranges = list(zip([None, *uppers], uppers, strict=False))
+        pending = iter(ranges)
 
-            async def worker(worker_connection: asyncpg.Connection) -> None:
-                # Batches cover disjoint member ranges, so workers never wait on each other.
-                for low, high in pending:
-                    counts = await _review_batch(worker_connection, now, low, high)
-                    for key, value in counts.items():
-                        totals[key] += value
+        async def worker(worker_connection: asyncpg.Connection) -> None:
+            # Batches cover disjoint member ranges, so workers never wait on each other.
+            for low, high in pending:
+                counts = await _review_batch(worker_connection, now, low, high)
+                for key, value in counts.items():
+                    totals[key] += value
 
-            if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
-                await worker(connection)
-            else:
-                async with AsyncExitStack() as stack:
-                    extra = [
-                        await stack.enter_async_context(_connection(database))
-                        for _ in range(min(workers, len(ranges)) - 1)
-                    ]
-                    await asyncio.gather(*(worker(c) for c in [connection, *extra]))
-            batches = len(ranges)
-        finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-            )
+        if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
+            await worker(connection)
+        else:
+            async with AsyncExitStack() as stack:
+                extra = [
+                    await stack.enter_async_context(connection_for(database))
+                    for _ in range(min(workers, len(ranges)) - 1)
+                ]
+                await asyncio.gather(*(worker(c) for c in [connection, *extra]))
+        batches = len(ranges)
     return ReviewReport(
         members_reviewed=totals["reviewed"],
         upgraded=totals["upgraded"],
@@ -423,49 +391,3 @@ async def review_tiers(
         grace_cleared=totals["grace_cleared"],
         batches=batches,
     )
-
-
-async def run_review_job(engine: PostgresEngine, clock: Clock) -> ReviewReport | None:
-    """The review at the clock's time; None if another worker is running it."""
-    try:
-        return await review_tiers(engine, clock.now())
-    except ReviewAlreadyRunning:
-        return None
-
-
-async def run_review_periodically(
-    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
-) -> None:
-    """Reviews now and every ``interval`` seconds until cancelled; a failed round is logged."""
-    while True:
-        try:
-            report = await run_review_job(engine, clock)
-            if report is not None:
-                JOB_RUNS.labels("review_tiers").inc()
-                log.info(
-                    "jobs.review_tiers",
-                    members=report.members_reviewed,
-                    upgraded=report.upgraded,
-                    downgraded=report.downgraded,
-                    grace_started=report.grace_started,
-                    grace_cleared=report.grace_cleared,
-                    batches=report.batches,
-                )
-        except Exception:
-            log.exception("jobs.review_tiers_failed")
-            JOB_FAILURES.labels("review_tiers").inc()
-        await asyncio.sleep(interval)
-
-
-def start_review_scheduler(
-    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
-) -> asyncio.Task[None]:
-    return asyncio.create_task(
-        run_review_periodically(engine, clock, interval=interval), name="loyalty-tier-review"
-    )
-
-
-async def stop_review_scheduler(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task

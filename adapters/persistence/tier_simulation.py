@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from adapters.persistence.points_expiry import Database, _connection
+from adapters.persistence.connections import Database, connection_for
 from adapters.persistence.tier_review import WORK_MEM
 from app.reports import TierSimulation, per_month
 from domain.tier_policy import TierPolicy
@@ -85,7 +85,7 @@ async def simulate_tiers(
     tier's multiplier and at the proposed tier's one.
     """
     tiers = sorted(policy.ladder.tiers, key=lambda t: t.rank)
-    async with _connection(database) as connection, connection.transaction(readonly=True):
+    async with connection_for(database) as connection, connection.transaction(readonly=True):
         # One process: parallel workers would each sum every member's spend again (each builds
         # the whole hash), which costs more CPU than it saves time on two cores.
         await connection.execute(

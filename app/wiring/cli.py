@@ -9,18 +9,17 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 from adapters.database import resolve_database_url
 from adapters.persistence.migrate import migrate
 from adapters.system import SystemClock
+from app.scheduling import JOBS, JOBS_BY_NAME, JobOptions, JobOutcome, run_job
 from app.settings import PROJECT_ROOT, Settings
 from app.wiring.composition import build_tokens, start_service, stop_service
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
-IDEMPOTENCY_RETENTION = timedelta(hours=48)
 
 
 def _database_url(settings: Settings) -> str:
@@ -139,231 +138,29 @@ def cmd_ledger_verify(_: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_purge_idempotency(_: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> int:
+def cmd_job(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs one row of app.scheduling.JOBS once, under its lock, and says what it did."""
+    job = JOBS_BY_NAME[args.job]
+    options = JobOptions(
+        batch_size=getattr(args, "batch_size", None), window_days=getattr(args, "window_days", None)
+    )
+
+    async def run() -> JobOutcome | None:
         service = await start_service(settings, _database_url(settings))
-        container = service.container
         try:
-            async with container.uow() as uow:
-                cutoff = container.clock.now() - IDEMPOTENCY_RETENTION
-                purged = await uow.idempotency.purge_older_than(cutoff)
-                await uow.commit()
-                return purged
+            return await run_job(job, service.jobs, options)
         finally:
             await stop_service(service)
 
-    print(f"purged {asyncio.run(run())} idempotency keys older than {IDEMPOTENCY_RETENTION}")
-    return 0
-
-
-def cmd_expire_points(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.points_expiry import ExpiryReport, expire_points, job_lock
-
-    async def run() -> ExpiryReport | None:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            async with job_lock(service.engine, "expire-points") as connection:
-                if connection is None:
-                    return None
-                # The lock stays on this connection; the batches run on the job's own.
-                return await expire_points(service.engine, container.clock.now(), args.batch_size)
-        finally:
-            await stop_service(service)
-
-    report = asyncio.run(run())
-    if report is None:
-        print("skipped: another process is running expire-points", file=sys.stderr)
+    outcome = asyncio.run(run())
+    if outcome is None:
+        print(f"skipped: another process is running {job.name}", file=sys.stderr)
         return 1
-    print(
-        f"expired {report.points} points in {report.lots} lots of {report.members} members "
-        f"({report.batches} batches, reference {report.reference})"
-    )
-    return 0
-
-
-def cmd_release_pending(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.points_expiry import PostgresReleasableLots, job_lock
-    from app.use_cases.pending_points import ReleaseReport, release_pending
-
-    async def run() -> ReleaseReport | None:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            async with job_lock(service.engine, "release-pending") as connection:
-                if connection is None:
-                    return None
-                return await release_pending(
-                    container.uow,
-                    container.clock,
-                    PostgresReleasableLots(service.engine),
-                    batch_size=args.batch_size,
-                )
-        finally:
-            await stop_service(service)
-
-    report = asyncio.run(run())
-    if report is None:
-        print("skipped: another process is running release-pending", file=sys.stderr)
-        return 1
-    print(
-        f"released {report.lots} pending lots of {report.members} members: "
-        f"{report.points} points earned, {report.debt_paid} of them paid off debt"
-    )
-    for failure in report.failed:
-        print(f"failed for member {failure.member_id}: {failure.error}", file=sys.stderr)
-    return 1 if report.failed else 0
-
-
-def cmd_review_tiers(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.tier_review import ReviewAlreadyRunning, ReviewReport, review_tiers
-
-    async def run() -> ReviewReport | None:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            return await review_tiers(
-                service.engine, container.clock.now(), batch_size=args.batch_size
-            )
-        except ReviewAlreadyRunning:
-            return None
-        finally:
-            await stop_service(service)
-
-    report = asyncio.run(run())
-    if report is None:
-        print("skipped: another process is running review-tiers", file=sys.stderr)
-        return 1
-    print(
-        f"reviewed {report.members_reviewed} members: {report.upgraded} upgraded, "
-        f"{report.downgraded} downgraded, grace started for {report.grace_started}, "
-        f"cleared for {report.grace_cleared} ({report.batches} batches)"
-    )
-    return 0
-
-
-def cmd_expire_coupons(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.coupon_expiry import expire_coupons
-
-    async def run() -> int:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            return await expire_coupons(
-                service.engine, container.clock.now(), batch_size=args.batch_size
-            )
-        finally:
-            await stop_service(service)
-
-    print(f"marked {asyncio.run(run())} coupons expired")
-    return 0
-
-
-def cmd_birthday_coupons(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.coupon_expiry import PostgresBirthdayCalendar
-    from app.use_cases.birthdays import BirthdayReport, run_birthday_job
-
-    async def run() -> BirthdayReport:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            return await run_birthday_job(
-                container.uow,
-                PostgresBirthdayCalendar(service.engine),
-                clock=container.clock,
-                random=container.random,
-                ids=container.ids,
-                batch_size=args.batch_size,
-            )
-        finally:
-            await stop_service(service)
-
-    report = asyncio.run(run())
-    if not report.enabled:
-        print("birthday coupons are switched off (PUT /v1/admin/birthday-reward)")
-        return 0
-    if report.template_closed:
-        print("the birthday template no longer issues coupons; choose another", file=sys.stderr)
-        return 1
-    print(
-        f"issued {report.issued} birthday coupons; {report.skipped} members skipped "
-        "(already have this year's, or the template's limits)"
-    )
-    return 0
-
-
-def cmd_deliver_notifications(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.outbox import PostgresNotificationQueue
-    from app.notifications import DeliveryReport, deliver_notifications
-
-    async def run() -> DeliveryReport:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            return await deliver_notifications(
-                PostgresNotificationQueue(service.engine),
-                container.clock,
-                container.sms,
-                container.member_notifier,
-                secrets=container.login.secrets,
-                batch_size=args.batch_size,
-            )
-        finally:
-            await stop_service(service)
-
-    report = asyncio.run(run())
-    print(
-        f"delivered {report.delivered} notifications, {report.retrying} to retry later, "
-        f"{report.dead} given up"
-    )
-    return 0
-
-
-def cmd_remind_points_expiring(_: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.outbox import REMINDER_HORIZON, remind_points_expiring
-
-    async def run() -> int:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            return await remind_points_expiring(service.engine, container.clock.now())
-        finally:
-            await stop_service(service)
-
-    print(f"queued {asyncio.run(run())} reminders of points expiring within {REMINDER_HORIZON}")
-    return 0
-
-
-def cmd_schedule_follow_ups(_: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.follow_ups import schedule_follow_ups_on
-
-    async def run() -> str:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            report = await schedule_follow_ups_on(service.engine, container.clock.now())
-            return f"scheduled {report.scheduled} follow-up calls due {report.today}"
-        finally:
-            await stop_service(service)
-
-    print(asyncio.run(run()))
-    return 0
-
-
-def cmd_score_rfm(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.persistence.crm_reports import snapshot_rfm_on
-
-    async def run() -> str:
-        service = await start_service(settings, _database_url(settings))
-        container = service.container
-        try:
-            done = await snapshot_rfm_on(service.engine, container.clock.now(), args.window_days)
-            return f"scored {done.members_scored} members as of {done.as_of}"
-        finally:
-            await stop_service(service)
-
-    print(asyncio.run(run()))
-    return 0
+    if outcome.summary is not None:
+        print(outcome.summary)
+    for failure in outcome.failures:
+        print(failure, file=sys.stderr)
+    return 0 if outcome.ok else 1
 
 
 def cmd_import_online_retail(args: argparse.Namespace, settings: Settings) -> int:
@@ -455,55 +252,19 @@ def parser() -> argparse.ArgumentParser:
         "(exit 1 and a line per mismatch when anything is off)",
     ).set_defaults(handler=cmd_ledger_verify)
 
-    jobs = sub.add_parser("jobs", help="maintenance jobs")
+    jobs = sub.add_parser("jobs", help="maintenance jobs (the service runs them in process too)")
     jobs_sub = jobs.add_subparsers(dest="job", required=True)
-    jobs_sub.add_parser(
-        "purge-idempotency-keys", help=f"forget keys older than {IDEMPOTENCY_RETENTION}"
-    ).set_defaults(handler=cmd_purge_idempotency)
-    expire = jobs_sub.add_parser(
-        "expire-points", help="expire what is left of every lot past its expiry"
-    )
-    expire.add_argument("--batch-size", type=int, default=50_000, help="lots per transaction")
-    expire.set_defaults(handler=cmd_expire_points)
-    release = jobs_sub.add_parser(
-        "release-pending", help="release pending points whose pending period is over"
-    )
-    release.add_argument("--batch-size", type=int, default=1000, help="members per batch")
-    release.set_defaults(handler=cmd_release_pending)
-    review = jobs_sub.add_parser(
-        "review-tiers", help="review every member's tier: upgrades, grace, downgrades"
-    )
-    review.add_argument("--batch-size", type=int, default=250_000, help="members per transaction")
-    review.set_defaults(handler=cmd_review_tiers)
-    expire_coupons = jobs_sub.add_parser(
-        "expire-coupons", help="mark available coupons past their end as expired"
-    )
-    expire_coupons.add_argument("--batch-size", type=int, default=50_000)
-    expire_coupons.set_defaults(handler=cmd_expire_coupons)
-    birthdays = jobs_sub.add_parser(
-        "birthday-coupons",
-        help="issue the birthday template to members whose birthday is in the coming days",
-    )
-    birthdays.add_argument("--batch-size", type=int, default=500, help="members per transaction")
-    birthdays.set_defaults(handler=cmd_birthday_coupons)
-    deliver = jobs_sub.add_parser(
-        "deliver-notifications", help="send due outbox messages (SMS codes, member notices)"
-    )
-    deliver.add_argument("--batch-size", type=int, default=100, help="messages per claim")
-    deliver.set_defaults(handler=cmd_deliver_notifications)
-    jobs_sub.add_parser(
-        "remind-points-expiring",
-        help="queue one notice per member and expiry date for points expiring within 7 days",
-    ).set_defaults(handler=cmd_remind_points_expiring)
-    jobs_sub.add_parser(
-        "schedule-follow-ups",
-        help="one follow-up call per member sale made crm.follow_up_days days ago",
-    ).set_defaults(handler=cmd_schedule_follow_ups)
-    score_rfm = jobs_sub.add_parser(
-        "score-rfm", help="store every member's RFM scores as of today (for the 360 view)"
-    )
-    score_rfm.add_argument("--window-days", type=int, default=365)
-    score_rfm.set_defaults(handler=cmd_score_rfm)
+    for job in JOBS:
+        command = jobs_sub.add_parser(job.name, help=job.help)
+        if job.defaults.batch_size is not None:
+            command.add_argument(
+                "--batch-size", type=int, default=None, help=f"default {job.defaults.batch_size}"
+            )
+        if job.defaults.window_days is not None:
+            command.add_argument(
+                "--window-days", type=int, default=None, help=f"default {job.defaults.window_days}"
+            )
+        command.set_defaults(handler=cmd_job)
 
     imports = sub.add_parser("import", help="bulk imports of history")
     imports_sub = imports.add_subparsers(dest="source", required=True)

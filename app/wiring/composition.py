@@ -15,20 +15,28 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
+from adapters.persistence.batch_jobs import PostgresBatchJobs
+from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
 from adapters.persistence.engine import LoyaltyEngine, PostgresProbe, start_engine, stop_engine
+from adapters.persistence.job_locks import PostgresJobLocks
+from adapters.persistence.outbox import PostgresNotificationQueue
+from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
+from app.batch_jobs import JobPorts
 from app.container import Container
 from app.principal import Role
 from app.settings import Settings
+from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginLimits, LoginPorts
 from domain.card_tokens import CardTokenCodec
 from domain.login import LoginCodeHasher, RateLimit
-from domain.ports import Clock
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
+from domain.ports import Clock, IdGenerator, RandomSource
 
 
 def build_tokens(settings: Settings, clock: Clock) -> TokenService:
@@ -58,9 +66,11 @@ def build_tokens(settings: Settings, clock: Clock) -> TokenService:
 
 @dataclass(frozen=True)
 class Service:
-    """What a process starts: the ports its adapters use, and the engine behind them."""
+    """What a process starts: the ports of its driving adapters and of its batch jobs, and
+    the engine behind them."""
 
     container: Container
+    jobs: JobPorts
     engine: LoyaltyEngine
 
 
@@ -84,7 +94,53 @@ async def start_service(
         member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
     )
-    return Service(container, engine)
+    jobs = job_ports(
+        engine,
+        uow=container.uow,
+        clock=clock,
+        random=container.random,
+        ids=container.ids,
+        sms=container.sms,
+        member_notifier=container.member_notifier,
+        secrets=container.login.secrets,
+    )
+    return Service(container, jobs, engine)
+
+
+def job_ports(
+    engine: PostgresEngine,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    random: RandomSource,
+    ids: IdGenerator,
+    sms: SmsSender,
+    member_notifier: MemberNotifier,
+    secrets: SecretBox,
+) -> JobPorts:
+    batch = PostgresBatchJobs(engine)
+    queue = PostgresNotificationQueue(engine)
+    return JobPorts(
+        uow=uow,
+        clock=clock,
+        random=random,
+        ids=ids,
+        locks=PostgresJobLocks(engine),
+        points_expiry=batch,
+        releasable_lots=PostgresReleasableLots(engine),
+        tier_review=batch,
+        coupon_expiry=batch,
+        birthdays=PostgresBirthdayCalendar(engine),
+        notifications=queue,
+        outbox_backlog=queue,
+        sms=sms,
+        member_notifier=member_notifier,
+        secrets=secrets,
+        reminders=batch,
+        login_state=batch,
+        follow_ups=batch,
+        rfm=batch,
+    )
 
 
 def derived_key(settings: Settings, purpose: str) -> bytes:

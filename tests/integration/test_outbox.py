@@ -18,7 +18,9 @@ from adapters.persistence.outbox import (
 )
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.batch_jobs import PurgedLoginState
 from app.notifications import deliver_notifications
+from app.scheduling import REMINDER_HORIZON
 from app.use_cases.login import (
     LoginLimits,
     LoginPorts,
@@ -285,8 +287,8 @@ async def test_points_expiring_within_seven_days_are_announced_once_per_member_a
     await a_lot(engine, later, 80, NOW + timedelta(days=7, hours=2))
     await a_lot(engine, later, 80, None)
 
-    first = await remind_points_expiring(engine, NOW)
-    second = await remind_points_expiring(engine, NOW + timedelta(hours=1))
+    first = await remind_points_expiring(engine, NOW, REMINDER_HORIZON)
+    second = await remind_points_expiring(engine, NOW + timedelta(hours=1), REMINDER_HORIZON)
 
     assert (first, second) == (2, 0)
     rows = await outbox_rows(engine)
@@ -297,7 +299,7 @@ async def test_points_expiring_within_seven_days_are_announced_once_per_member_a
     assert '"points": 7' in payloads[1]
     assert '"expires_on": "2026-06-18"' in payloads[1]
     # A day later the lot seven days out is announced, and nothing twice.
-    assert await remind_points_expiring(engine, NOW + timedelta(days=1)) == 1
+    assert await remind_points_expiring(engine, NOW + timedelta(days=1), REMINDER_HORIZON) == 1
 
 
 async def test_a_wrong_guess_is_counted_even_though_the_answer_is_a_refusal(
@@ -331,9 +333,9 @@ async def test_housekeeping_forgets_spent_login_state_and_keeps_live_state(
     code = await queued_code(engine)
     await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
 
-    assert await purge_login_state(engine, NOW) == (1, 0, 0)
+    assert await purge_login_state(engine, NOW) == PurgedLoginState(1, 0, 0)
     later = NOW + REFRESH_TOKEN_TTL + timedelta(days=1, seconds=1)
-    assert await purge_login_state(engine, later) == (1, 1, 1)
+    assert await purge_login_state(engine, later) == PurgedLoginState(1, 1, 1)
 
 
 async def test_many_notifications_are_written_at_once_with_their_cause(
