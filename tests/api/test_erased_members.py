@@ -17,6 +17,7 @@ from litestar import Litestar
 
 from adapters.system import CryptoRandom
 from domain.cards import generate_card_number
+from domain.member_privacy import ERASED_TEXT
 from tests.api.client import Api, Till, bearer
 from tests.api.test_attacks import guarded_routes
 from tests.api.test_crm import scheduled
@@ -244,6 +245,41 @@ async def test_no_follow_up_call_is_scheduled_for_an_erased_members_purchase(
 
     assert await scheduled(clean_db) == 0
     assert await value(clean_db, "SELECT count(*) FROM follow_ups") == 0
+
+
+async def test_a_follow_up_call_due_before_the_erasure_is_dropped_and_cannot_be_recorded(
+    api: Api, clean_db: str
+) -> None:
+    till = await api.open_till()
+    member = await till.enrol(PHONE)
+    for receipt, days in (("R1", 7), ("R2", 8)):
+        at = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        sale = await till.sell(receipt, LINES, member_id=member["member_id"], occurred_at=at)
+        assert sale.status_code == 201, sale.text
+    assert await scheduled(clean_db) == 2
+    calls = await api.client.get("/v1/admin/follow-ups", headers=api.admin_headers)
+    reached, pending = (item["id"] for item in calls.json()["items"])
+    called = await api.client.patch(
+        f"/v1/admin/follow-ups/{reached}",
+        json={"status": "reached", "satisfaction": 2, "outcome": "towels too thin"},
+        headers=api.admin_headers,
+    )
+    assert called.status_code == 200, called.text
+    await erase(api, member["member_id"])
+
+    listed = await api.client.get("/v1/admin/follow-ups", headers=api.admin_headers)
+    corrected = await api.client.patch(
+        f"/v1/admin/follow-ups/{reached}",
+        json={"status": "reached", "satisfaction": 1, "outcome": "call Li Lei back on 13800138000"},
+        headers=api.admin_headers,
+    )
+
+    # Nobody is left to call; the call made stays, its words erased.
+    assert [item["id"] for item in listed.json()["items"]] == [reached]
+    assert problem(corrected) == (422, "member_erased"), corrected.text
+    texts = await value(clean_db, "SELECT array_agg(text) FROM feedback")
+    assert texts == [ERASED_TEXT]
+    assert pending not in {item["id"] for item in listed.json()["items"]}
 
 
 async def test_a_purchase_made_before_the_erasure_can_still_be_refunded(

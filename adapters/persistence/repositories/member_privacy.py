@@ -57,6 +57,9 @@ _ERASE: dict[str, str] = {
         UPDATE follow_ups SET outcome = NULL
         WHERE member_id = {} AND outcome IS NOT NULL
         RETURNING 1""",
+    # A call not made yet never will be: nobody is left to call.
+    "follow_ups_pending": """
+        DELETE FROM follow_ups WHERE member_id = {} AND status = 'pending' RETURNING 1""",
     # Sessions end: the refresh tokens go (a revoked row would keep nothing worth keeping).
     # Their access tokens are refused from now on by app.use_cases.erased_members.
     "refresh_tokens": "DELETE FROM refresh_tokens WHERE member_id = {} RETURNING 1",
@@ -153,7 +156,8 @@ class PostgresMemberPrivacyRepository:
             "member_external_ids": len(
                 await MemberRow.raw(_ERASE["member_external_ids"], member_id)
             ),
-            "follow_ups": len(await MemberRow.raw(_ERASE["follow_ups"], member_id)),
+            "follow_ups": len(await MemberRow.raw(_ERASE["follow_ups"], member_id))
+            + len(await MemberRow.raw(_ERASE["follow_ups_pending"], member_id)),
             "by_phone": by_phone,
         }
         return changed
