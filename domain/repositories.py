@@ -31,7 +31,8 @@ class MemberRepository(Protocol):
         """The member, read once their points account is locked until the unit of work ends:
         the lock purchases and erasure take first, so what this returns is not erased by a
         concurrent erasure before this unit of work commits (see app.use_cases.erased_members).
-        None if there is no such member."""
+        None if there is no such member (every member has an account and an active card from
+        enrolment on, as ``get`` assumes too)."""
         ...
 
     async def existing(self, member_ids: Sequence[UUID]) -> dict[UUID, bool]:
