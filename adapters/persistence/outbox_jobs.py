@@ -20,6 +20,7 @@ from piccolo.engine.postgres import PostgresEngine
 from adapters.observability import JOB_FAILURES, JOB_RUNS, OUTBOX_BACKLOG
 from adapters.persistence.jobs import Database, _connection
 from adapters.persistence.rate_limits import purge_expired_counters
+from adapters.persistence.repositories.member_privacy import not_erased
 from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock
@@ -61,7 +62,8 @@ WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
 
 # Points expiring within the horizon, per member and expiry date in the programme's time zone;
 # the dedupe key makes a second run (or a run an hour later) write nothing new.
-_POINTS_EXPIRING = """
+# An erased member is told nothing (no one is there to tell).
+_POINTS_EXPIRING = f"""
 WITH settings AS (SELECT time_zone FROM program_settings WHERE id = 1),
 due AS (
     SELECT lot.member_id,
@@ -69,6 +71,7 @@ due AS (
            sum(lot.remaining) AS points,
            min(lot.expires_at) AS expires_at
     FROM points_lots AS lot CROSS JOIN settings
+    JOIN members AS m ON m.id = lot.member_id AND {not_erased("m.phone")}
     WHERE NOT lot.pending AND lot.remaining > 0
       AND lot.expires_at > $1 AND lot.expires_at <= $1 + $2::interval
     GROUP BY 1, 2
@@ -87,7 +90,7 @@ written AS (
     RETURNING 1
 )
 SELECT count(*) FROM written
-"""
+"""  # noqa: S608 (not_erased is a constant condition, not input)
 
 
 class PostgresNotificationQueue:
