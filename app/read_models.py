@@ -104,12 +104,21 @@ class MemberReads(Protocol):
         self, member_id: UUID, *, now: datetime, until: datetime
     ) -> MemberInApp | None: ...
 
+    async def is_erased(self, member_id: UUID) -> bool:
+        """Whether this member's personal data was erased (False for no such member)."""
+        ...
+
 
 class UnitOfWorkMemberReads:
     """The port answered through the repositories, one statement per question."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
+
+    async def is_erased(self, member_id: UUID) -> bool:
+        async with self._uow() as uow:
+            member = await uow.members.get(member_id)
+            return member is not None and member.erased
 
     async def card_at_till(
         self, card_number: str, *, now: datetime, channel: str

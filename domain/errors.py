@@ -59,6 +59,15 @@ class MemberNotFound(NotFound):
     title = "No such member"
 
 
+class MemberErased(RuleViolation):
+    """A till, an admin or a webhook names a member whose personal data was erased: nothing
+    more is earned, spent, issued or changed for them. (Lookups answer member_not_found
+    instead: finding someone must not tell whether they existed.)"""
+
+    code = "member_erased"
+    title = "This member's personal data was erased; nothing more can be done for them"
+
+
 class MemberExists(Conflict):
     code = "member_exists"
     title = "A member with this phone number already exists"
@@ -227,6 +236,14 @@ class InvalidLoginCode(InvalidCredentials):
 class InvalidRefreshToken(InvalidCredentials):
     code = "invalid_refresh_token"
     title = "The refresh token is not valid"
+
+
+class SessionRevoked(InvalidCredentials):
+    """A member token (or session) of a member who was erased since it was issued. The same
+    code as any token the service refuses: the app logs out, and learns nothing more."""
+
+    code = "unauthenticated"
+    title = "The token is invalid or has expired"
 
 
 class RateLimited(DomainError):

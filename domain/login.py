@@ -132,6 +132,11 @@ class RefreshToken:
 class RefreshTokenRepository(Protocol):
     async def add(self, token: RefreshToken) -> None: ...
 
+    async def member_of(self, token_hash: str) -> UUID | None:
+        """Whose token this is, read without a lock (so that the member's lock can be taken
+        before the token's)."""
+        ...
+
     async def get_for_update(self, token_hash: str) -> RefreshToken | None:
         """The token, locked until the unit of work ends: two refreshes of one token queue."""
         ...

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.contacts import mask_phone, require_e164, require_email
 from domain.errors import InvalidInput
+from domain.member_privacy import is_erased_phone
 
 MAX_NAME_LENGTH = 100
 OLDEST_BIRTH_YEAR = 1900
@@ -56,6 +57,12 @@ class Member:
             birthday=birthday,
             enrolled_store_id=store_id,
         )
+
+    @property
+    def erased(self) -> bool:
+        """Whether the member's personal data was erased (see domain.member_privacy): the row
+        stays for the books, but nobody can find, credit or act as this member any more."""
+        return is_erased_phone(self.phone)
 
     @property
     def display_name(self) -> str:

@@ -27,8 +27,16 @@ class MemberRepository(Protocol):
 
     async def get_by_phone(self, phone: str) -> Member | None: ...
 
-    async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
-        """Which of these ids are members."""
+    async def hold(self, member_id: UUID) -> Member | None:
+        """The member, read once their points account is locked until the unit of work ends:
+        the lock purchases and erasure take first, so what this returns is not erased by a
+        concurrent erasure before this unit of work commits (see app.use_cases.erased_members).
+        None if there is no such member (every member has an account and an active card from
+        enrolment on, as ``get`` assumes too)."""
+        ...
+
+    async def existing(self, member_ids: Sequence[UUID]) -> dict[UUID, bool]:
+        """Which of these ids are members, each with whether they were erased."""
         ...
 
     async def find_card(self, card_number: str) -> MemberCard | None: ...

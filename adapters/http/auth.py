@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -11,8 +12,14 @@ from litestar.types import BeforeRequestHookHandler
 from adapters.http.problems import forbidden, unauthenticated
 from adapters.http.tokens import InvalidToken
 from app.principal import Principal, Role
+from app.use_cases.erased_members import refuse_erased_token
 
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+# Set in a member route's `opt` when its use case reads the member row anyway and refuses an
+# erased member's token itself (app.use_cases.erased_members.own_account): the read paths the
+# app calls most then cost no extra query. Every other /v1/me route is checked here.
+CHECKS_ERASURE_ITSELF = "checks_erasure_itself"
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -42,10 +49,23 @@ def require_role(role: Role) -> BeforeRequestHookHandler:
         principal = await authenticate(request)
         if principal.role is not role:
             raise forbidden(f"this operation needs a {role.value} token")
+        if principal.member_id is not None and not request.route_handler.opt.get(
+            CHECKS_ERASURE_ITSELF
+        ):
+            await _refuse_erased(request, principal.member_id)
         request.state.principal = principal
 
     check.__name__ = f"require_{role.value}"
     return check
+
+
+async def _refuse_erased(request: Request[Any, Any, Any], member_id: UUID) -> None:
+    """A signature cannot tell that its member was erased since it was issued: that takes the
+    database, on every request, whatever the token cache remembers."""
+    reads = request.app.state.container.member_reads
+    if reads is None:
+        raise RuntimeError("the composition root did not wire the member reads")
+    await refuse_erased_token(member_id, reads)
 
 
 def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:

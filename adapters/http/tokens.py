@@ -72,8 +72,10 @@ class TokenService:
         claims were verified once is remembered, keyed by its exact text: a hit is the very
         bytes that were verified, under this process's one secret, and its time claims are
         checked again against the clock on every use, so it expires exactly as before.
-        Nothing else can invalidate an access token here (it is stateless: revoking refresh
-        tokens or erasing a member never touched it), so remembering changes no answer.
+        The cache answers only what the token itself says. What happened since it was issued
+        is for the caller to check on every request: a member token of an erased member is
+        refused by the member area's check against the database (adapters/http/auth.py), which
+        a remembered token passes through like any other, so remembering changes no answer.
         Refused tokens are never remembered.
         """
         known = self._verified.get(token)

@@ -17,6 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.connections import Database, connection_for
 from adapters.persistence.rate_limits import purge_expired_counters
+from adapters.persistence.repositories.member_privacy import not_erased
 from app.batch_jobs import PurgedLoginState
 from app.notifications import PendingNotification
 
@@ -54,7 +55,8 @@ WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL
 
 # Points expiring within the horizon, per member and expiry date in the programme's time zone;
 # the dedupe key makes a second run (or a run an hour later) write nothing new.
-_POINTS_EXPIRING = """
+# An erased member is told nothing (no one is there to tell).
+_POINTS_EXPIRING = f"""
 WITH settings AS (SELECT time_zone FROM program_settings WHERE id = 1),
 due AS (
     SELECT lot.member_id,
@@ -62,6 +64,7 @@ due AS (
            sum(lot.remaining) AS points,
            min(lot.expires_at) AS expires_at
     FROM points_lots AS lot CROSS JOIN settings
+    JOIN members AS m ON m.id = lot.member_id AND {not_erased("m.phone")}
     WHERE NOT lot.pending AND lot.remaining > 0
       AND lot.expires_at > $1 AND lot.expires_at <= $1 + $2::interval
     GROUP BY 1, 2
@@ -80,7 +83,7 @@ written AS (
     RETURNING 1
 )
 SELECT count(*) FROM written
-"""
+"""  # noqa: S608 (not_erased is a constant condition, not input)
 
 
 class PostgresNotificationQueue:

@@ -30,6 +30,7 @@ from app.read_models import (
 )
 from app.use_cases.views import TierView
 from domain.cards import CardStatus
+from domain.member_privacy import is_erased_phone
 from domain.members import Member
 
 # The member (with the active card: none, no member), its tier (the entry tier if the ladder
@@ -76,6 +77,8 @@ CARD_AT_TILL = _MEMBER.format(found=_BY_CARD, extra=_USABLE_COUPONS)
 PHONE_AT_TILL = _MEMBER.format(found=_BY_PHONE, extra=_USABLE_COUPONS)
 MEMBER_AT_TILL = _MEMBER.format(found=_BY_ID, extra=_USABLE_COUPONS)
 IN_APP = _MEMBER.format(found=_BY_ID, extra=_EXPIRING)
+# Erasure turns the phone into a tombstone (domain.member_privacy).
+_PHONE_OF = "SELECT phone FROM members WHERE id = $1"
 
 
 def _member(row: Record) -> Member | None:
@@ -129,6 +132,10 @@ class PostgresMemberReads:
     ) -> MemberAtTill | None:
         row = await self._row(MEMBER_AT_TILL, member_id, now, channel)
         return _at_till(row) if row is not None else None
+
+    async def is_erased(self, member_id: UUID) -> bool:
+        row = await self._row(_PHONE_OF, member_id)
+        return row is not None and is_erased_phone(row["phone"])
 
     async def in_app(
         self, member_id: UUID, *, now: datetime, until: datetime

@@ -5,15 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import own_account
 from domain.card_tokens import CardToken, CardTokenCodec
-from domain.errors import MemberNotFound
 from domain.ports import Clock
 
 
 async def issue_card_token(
     member_id: UUID, uow: UnitOfWork, *, codec: CardTokenCodec, clock: Clock
 ) -> CardToken:
-    # An access token can outlive its member's row; a code must never name nobody.
-    if await uow.members.get(member_id) is None:
-        raise MemberNotFound()
+    # An access token can outlive its member's row; a code must never name nobody, nor an
+    # erased member.
+    own_account(await uow.members.get(member_id))
     return codec.issue(member_id, clock.now())

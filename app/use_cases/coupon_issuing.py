@@ -29,6 +29,7 @@ CODE_ATTEMPTS = 3
 
 class SkipReason(StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
+    MEMBER_ERASED = "member_erased"  # nothing is given to a member whose data was erased
     PER_MEMBER_LIMIT = "per_member_limit_reached"
     TOTAL_LIMIT = "total_limit_reached"
     ALREADY_ISSUED = "already_issued"  # this origin (order, year, campaign) already gave one
@@ -67,9 +68,9 @@ async def issue_from_template(
 ) -> Issued:
     """Issues one coupon to each listed member, in the order given, as far as limits allow.
 
-    Members who do not exist, who hold ``per_member_limit`` coupons of the template, who
-    already have a coupon from ``origin`` (when it has a ref), or who come after the total
-    limit ran out are skipped with the reason. Prizes pass ``enforce_limits=False``: their
+    Members who do not exist or were erased, who hold ``per_member_limit`` coupons of the
+    template, who already have a coupon from ``origin`` (when it has a ref), or who come after
+    the total limit ran out are skipped with the reason. Prizes pass ``enforce_limits=False``: their
     stock is the limit.
     """
     template = await uow.coupon_templates.get_for_update(template_id)
@@ -80,7 +81,8 @@ async def issue_from_template(
     wanted = list(dict.fromkeys(member_ids))
     known = await uow.members.existing(wanted)
     skipped = [Skipped(m, SkipReason.MEMBER_NOT_FOUND) for m in wanted if m not in known]
-    candidates = [m for m in wanted if m in known]
+    skipped += [Skipped(m, SkipReason.MEMBER_ERASED) for m in wanted if known.get(m)]
+    candidates = [m for m in wanted if known.get(m) is False]
     if origin.ref is not None:
         holders = await uow.coupons.holders(origin, candidates)
         skipped += [Skipped(m, SkipReason.ALREADY_ISSUED) for m in candidates if m in holders]

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.use_cases.erased_members import hold_own_account
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource
 from domain.draws import (
@@ -144,6 +145,8 @@ async def play_chance(
 ) -> Played:
     """Draws a prize for the chance, takes it from stock, issues its coupon and marks the
     chance played, in one transaction. Playing a chance again answers its first result."""
+    # The member's account lock first (as an erasure takes it): no prize for an erased member.
+    await hold_own_account(uow, member_id)
     chance = await uow.draws.get_chance_for_update(chance_id)
     if chance is None:
         raise ChanceNotFound()

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
-from domain.errors import MemberNotFound
+from app.use_cases.erased_members import hold_own_account
 from domain.feedback import (
     Feedback,
     FeedbackKind,
@@ -30,8 +30,9 @@ class SubmitFeedback:
 async def submit_feedback(
     cmd: SubmitFeedback, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
 ) -> Feedback:
-    if await uow.members.get(cmd.member_id) is None:
-        raise MemberNotFound()
+    # Under the lock an erasure takes first: feedback is never written after the erasure
+    # blanked the member's feedback, to be shown unblanked.
+    await hold_own_account(uow, cmd.member_id)
     feedback = Feedback.submit(
         feedback_id=ids.new_id(),
         member_id=cmd.member_id,

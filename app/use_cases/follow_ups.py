@@ -8,6 +8,7 @@ from datetime import date, datetime
 from uuid import UUID, uuid5
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import hold_named_member
 from domain.feedback import Feedback, FeedbackKind
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpNotFound, FollowUpStatus
 from domain.ports import Clock
@@ -46,6 +47,12 @@ async def list_follow_ups(
 
 
 async def record_call(cmd: RecordCall, uow: UnitOfWork, *, clock: Clock) -> FollowUpListing:
+    known = await uow.follow_ups.listing(cmd.follow_up_id)
+    if known is None:
+        raise FollowUpNotFound()
+    # A call's outcome becomes the member's feedback: never for an erased member, so their
+    # account lock first (the erasure's), then the follow-up's.
+    await hold_named_member(uow, known.follow_up.member_id)
     follow_up = await uow.follow_ups.get_for_update(cmd.follow_up_id)
     if follow_up is None:
         raise FollowUpNotFound()

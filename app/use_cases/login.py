@@ -159,8 +159,18 @@ async def refresh_session(
     """Uses the refresh token up and issues its successor. A token used before revokes its
     whole family: the legitimate holder and whoever replayed it both have to log in again."""
     now = ports.clock.now()
+    token_hash = hash_secret(refresh_token)
     async with uow_factory() as uow:
-        current = await uow.refresh_tokens.get_for_update(hash_secret(refresh_token))
+        owner = await uow.refresh_tokens.member_of(token_hash)
+        if owner is None:
+            raise InvalidRefreshToken()
+        # The member's account lock before the token's, the order an erasure takes them in: a
+        # refresh in flight ends before the erasure deletes the member's tokens (its successor
+        # with them), and one that comes later finds the member erased.
+        member = await uow.members.hold(owner)
+        if member is None or member.erased:
+            raise InvalidRefreshToken()
+        current = await uow.refresh_tokens.get_for_update(token_hash)
         if current is None:
             raise InvalidRefreshToken()
         verdict = current.verdict(now)

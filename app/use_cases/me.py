@@ -9,8 +9,8 @@ from uuid import UUID
 
 from app.read_models import Expiring, MemberReads
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import own_account
 from app.use_cases.views import Balances, TierView
-from domain.errors import MemberNotFound
 from domain.points import LedgerEntry
 from domain.ports import Clock
 
@@ -31,8 +31,9 @@ class MyAccount:
 async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> MyAccount:
     now = clock.now()
     found = await reads.in_app(member_id, now=now, until=now + EXPIRING_WINDOW)
-    if found is None:
-        raise MemberNotFound()
+    # The read this route makes anyway tells whether the member was erased: no extra query.
+    own_account(found.member if found else None)
+    assert found is not None
     return MyAccount(
         member_id=found.member.id,
         name=found.member.name,
@@ -52,8 +53,7 @@ class LedgerPage:
 async def my_ledger(
     member_id: UUID, uow: UnitOfWork, *, before_id: int | None, limit: int
 ) -> LedgerPage:
-    if await uow.members.get(member_id) is None:
-        raise MemberNotFound()
+    own_account(await uow.members.get(member_id))
     rows = await uow.points.entries(member_id, before_id=before_id, limit=limit + 1)
     page = list(rows[:limit])
     next_before = page[-1].id if len(rows) > limit and page else None

@@ -27,8 +27,13 @@ class EraseMember:
 
 
 async def erase_member(cmd: EraseMember, uow: UnitOfWork, *, clock: Clock) -> Erasure:
-    """Personal data goes; the ledger's amounts and its hash chain stay as they were."""
-    if await uow.members.get(cmd.member_id) is None:
+    """Personal data goes; the ledger's amounts and its hash chain stay as they were.
+
+    The member's account lock is taken first, as purchases and every other write that must not
+    cross an erasure take it (app.use_cases.erased_members): a purchase in flight finishes
+    first and its rows are erased with the rest; one that comes later waits and is refused.
+    """
+    if await uow.members.hold(cmd.member_id) is None:
         raise MemberNotFound()
     now = clock.now()
     changed = await uow.member_privacy.erase(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import hold_named_member
 from app.use_cases.views import MemberSummary, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
@@ -114,7 +115,7 @@ async def lookup_member(
         card = await reads.card_at_till(
             parse_card_number(query.card_number), now=now, channel=channel
         )
-        if card is None:
+        if card is None or (card.holder is not None and card.holder.member.erased):
             raise MemberNotFound()
         if card.status is CardStatus.BLOCKED:
             raise CardBlocked()
@@ -122,7 +123,8 @@ async def lookup_member(
     else:
         phone = contacts.phone(query.phone or "")
         found = await reads.phone_at_till(phone, now=now, channel=channel)
-    if found is None:
+    # An erased member is not found, by any means, and looks like one who never existed.
+    if found is None or found.member.erased:
         raise MemberNotFound()
     member = found.member
     summary = MemberSummary(
@@ -147,8 +149,7 @@ async def replace_card(
     cmd: ReplaceCard, uow: UnitOfWork, *, clock: Clock, random: RandomSource
 ) -> MemberCard:
     """A lost card is replaced: the old number is blocked for good, a new one issued."""
-    if await uow.members.get(cmd.member_id) is None:
-        raise MemberNotFound()
+    await hold_named_member(uow, cmd.member_id)
     card = MemberCard(
         card_number=await _unused_card_number(uow, random),
         member_id=cmd.member_id,

@@ -14,6 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import hold_named_member, named_member
 from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.review_rewards import ReviewOutcome, ReviewPosted, reward_review
 from app.use_cases.sales import (
@@ -30,7 +31,6 @@ from domain.errors import (
     DuplicateReceipt,
     InvalidInput,
     MemberExists,
-    MemberNotFound,
     OrderNotFound,
 )
 from domain.ports import Clock, IdGenerator, RandomSource
@@ -77,8 +77,7 @@ async def find_order(uow: UnitOfWork, order_id: str) -> Sale:
 async def member_of(uow: UnitOfWork, customer_id: str | None, member_id: UUID | None) -> UUID:
     """The member an event names, directly or through the shop's customer id."""
     if member_id is not None:
-        if await uow.members.get(member_id) is None:
-            raise MemberNotFound()
+        named_member(await uow.members.get(member_id))
         if customer_id is not None:
             linked = await uow.shop.member_for_customer(customer_id)
             if linked is not None and linked != member_id:
@@ -125,8 +124,6 @@ async def link_customer(
     member enrolled now with that phone."""
     enrolled = False
     if cmd.member_id is not None:
-        if await uow.members.get(cmd.member_id) is None:
-            raise MemberNotFound()
         member_id = cmd.member_id
     elif cmd.phone:
         phone = contacts.phone(cmd.phone)
@@ -150,6 +147,10 @@ async def link_customer(
                 member_id = raced.id
     else:
         raise InvalidInput("customer.linked needs a phone or a member_id", field="phone")
+    if not enrolled:
+        # The customer id names the person in the shop: it must never be linked to a member
+        # after their erasure removed the links (the erasure takes this lock first too).
+        await hold_named_member(uow, member_id)
     linked = await uow.shop.link_customer(cmd.customer_id, member_id, clock.now())
     if linked != member_id:
         raise CustomerLinkedElsewhere(

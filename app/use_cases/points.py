@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import hold_named_member
 from app.use_cases.views import Balances
-from domain.errors import MemberNotFound
 from domain.points import Reference
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
@@ -34,8 +34,7 @@ async def adjust_points(
     cmd: AdjustPoints, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
 ) -> Adjustment:
     """Credits or debits points with a reason; a debit can never exceed what is available."""
-    if await uow.members.get(cmd.member_id) is None:
-        raise MemberNotFound()
+    await hold_named_member(uow, cmd.member_id)
     program = await uow.program.get()
     now = clock.now()
     adjustment_id = ids.new_id()

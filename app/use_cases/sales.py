@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import named_member
 from app.use_cases.tiers import upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import display, normalise
@@ -20,7 +21,6 @@ from domain.errors import (
     Forbidden,
     InsufficientPoints,
     InvalidInput,
-    MemberNotFound,
     RedemptionNeedsMember,
     SaleNotFound,
 )
@@ -177,9 +177,7 @@ async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOu
     """What the sale would come to, without recording anything."""
     member = None
     if cmd.member_id is not None:
-        member = await uow.members.get(cmd.member_id)
-        if member is None:
-            raise MemberNotFound()
+        member = named_member(await uow.members.get(cmd.member_id))
     priced = await _price(cmd, uow, clock.now(), member)
     balances = None
     if priced.member is not None:
@@ -209,8 +207,9 @@ async def record_sale(
         buyer = await uow.sales.buyer_for_update(
             cmd.member_id, window_start, spending=cmd.redeem_points > 0
         )
-        if buyer is None:
-            raise MemberNotFound()
+        # Read under the lock an erasure takes first: a sale either happened before the
+        # erasure (and is part of what it erased) or is refused.
+        named_member(buyer.member if buyer else None)
     priced = await _price(cmd.pricing_request(), uow, now, buyer.member if buyer else None)
     if priced.pricing.rejected_coupons:
         raise CouponNotRedeemable()

@@ -20,10 +20,11 @@ from datetime import datetime
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import named_member
 from app.use_cases.online_orders import web_store
 from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, refund_sale
 from app.webhooks import APPLIED, IGNORED
-from domain.errors import InvalidInput, MemberNotFound
+from domain.errors import InvalidInput
 from domain.payments import CurrencyMismatch, StripePayment
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
@@ -64,8 +65,7 @@ async def payment_succeeded(
         raise InvalidInput(
             "metadata.member_id is not a member id", field="metadata.member_id"
         ) from None
-    if await uow.members.get(member_id) is None:
-        raise MemberNotFound()
+    named_member(await uow.members.get(member_id))
     await _require_currency(uow, cmd.currency)
     if await uow.payments.get_for_update(cmd.payment_intent_id) is not None:
         return IGNORED  # the same payment under another event id: recorded already

@@ -8,8 +8,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
+from app.use_cases.erased_members import hold_named_member, own_account
 from app.use_cases.views import TierView
-from domain.errors import MemberNotFound
 from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
@@ -118,9 +118,8 @@ class SetTier:
 
 async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
     """Gives the member a tier by hand; it holds against reviews until ``until``."""
-    if await uow.members.get(cmd.member_id) is None:
-        raise MemberNotFound()
-    await uow.points.get_for_update(cmd.member_id)  # serialises with the member's purchases
+    # The account lock serialises this with the member's purchases (and an erasure).
+    await hold_named_member(uow, cmd.member_id)
     policy = await uow.tiers.policy()
     standing = await uow.members.standing(cmd.member_id)
     decision = set_by_hand(policy, standing, cmd.tier_code, cmd.until)
@@ -162,9 +161,7 @@ class MyTier:
 
 
 async def my_tier(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MyTier:
-    member = await uow.members.get(member_id)
-    if member is None:
-        raise MemberNotFound()
+    member = own_account(await uow.members.get(member_id))
     policy = await uow.tiers.policy()
     program = await uow.program.get()
     now = clock.now()

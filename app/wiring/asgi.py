@@ -1,4 +1,10 @@
-"""The ASGI entry point: `uvicorn app.wiring.asgi:create_app --factory`."""
+"""The ASGI entry point: `uvicorn app.wiring.asgi:create_app --factory --no-proxy-headers`.
+
+`loyalty serve` is the supported way to serve. Run by hand, uvicorn needs --no-proxy-headers
+(any other ASGI server: its proxy-header handling off): the service works out the client's
+address itself from LOYALTY_TRUSTED_PROXIES, and a server that rewrites the peer first lets
+anyone on the host claim any address.
+"""
 
 from __future__ import annotations
 

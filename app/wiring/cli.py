@@ -51,6 +51,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        # uvicorn would otherwise rewrite the client address from X-Forwarded-For whenever the
+        # peer is 127.0.0.1 (its default forwarded_allow_ips), before the service sees it: a
+        # caller on the same host could claim any address and get a fresh per-IP limit each
+        # time. Only LOYALTY_TRUSTED_PROXIES decides whom to believe (client_address.py).
+        proxy_headers=False,
         log_level="warning",
         # uvicorn's own records go to the root logger, rendered as JSON like the service's.
         log_config=None,

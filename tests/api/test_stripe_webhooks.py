@@ -225,6 +225,26 @@ async def test_a_stripe_event_signed_with_another_secret_is_refused(
     assert await fetch(clean_db, "SELECT count(*) FROM sales") == 0
 
 
+async def test_a_correctly_signed_event_dated_a_year_ahead_is_refused_as_expired(
+    api: Api, clean_db: str
+) -> None:
+    member_id = await member(api)
+    body = stripe_event(
+        "payment_intent.succeeded", payment_intent(PI, 25000, metadata={"member_id": member_id})
+    )
+    now = int(time.time())
+
+    ahead = await send(api, body, stripe_headers(body, timestamp=now + 365 * 86400))
+    just_over = await send(api, body, stripe_headers(body, timestamp=now + 330))
+    skewed = await send(api, body, stripe_headers(body, timestamp=now + 240))
+
+    for refused in (ahead, just_over):
+        assert (refused.status_code, refused.json()["code"]) == (401, "signature_expired")
+    # A sender's clock a few minutes ahead is within the promised five minutes.
+    assert skewed.status_code == 200, skewed.text
+    assert await fetch(clean_db, "SELECT count(*) FROM sales") == 1
+
+
 async def test_a_shop_orders_payment_is_never_counted_twice(api: Api, clean_db: str) -> None:
     member_id = await member(api)
     for event_type, data in [

@@ -82,7 +82,10 @@ async def test_the_360_view_shows_scores_segment_and_stage(world: FakeWorld) -> 
 
 
 async def scheduled_follow_up(world: FakeWorld) -> FollowUp:
-    follow_up = FollowUp(7, UUID(int=1), UUID(int=2), date(2025, 3, 1))
+    """A follow-up of a member's purchase (of an enrolled member: recording the call checks
+    the member was not erased)."""
+    member_id = await enrol(world, "13800138009")
+    follow_up = FollowUp(7, member_id, UUID(int=2), date(2025, 3, 1))
     world.db.follow_ups.schedule(follow_up, "R-9", datetime(2025, 2, 22, 10, tzinfo=UTC), 12_500)
     return follow_up
 
@@ -134,7 +137,7 @@ async def test_an_unknown_follow_up_is_not_found(world: FakeWorld) -> None:
 async def test_a_satisfaction_answer_joins_the_feedback_and_a_correction_updates_it(
     world: FakeWorld,
 ) -> None:
-    await scheduled_follow_up(world)
+    follow_up = await scheduled_follow_up(world)
     unhappy = RecordCall(7, FollowUpStatus.REACHED, 2, "parcel arrived late", "admin:ann")
     await write(world.uow_factory, lambda uow: record_call(unhappy, uow, clock=world.clock))
     [feedback] = world.db.feedback.records.values()
@@ -142,7 +145,7 @@ async def test_a_satisfaction_answer_joins_the_feedback_and_a_correction_updates
         "complaint",
         "parcel arrived late",
         "R-9",
-        UUID(int=1),
+        follow_up.member_id,
     )
     corrected = RecordCall(7, FollowUpStatus.REACHED, 5, None, "admin:ann")
     await write(world.uow_factory, lambda uow: record_call(corrected, uow, clock=world.clock))

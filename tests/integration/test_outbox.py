@@ -29,6 +29,7 @@ from app.use_cases.login import (
     request_login_code,
     verify_login_code,
 )
+from app.use_cases.member_privacy import EraseMember, erase_member
 from domain.errors import InvalidLoginCode
 from domain.login import REFRESH_TOKEN_TTL, LoginCodeHasher, RateLimit
 from domain.notifications import MAX_DELIVERY_ATTEMPTS, Notification, NotificationKind
@@ -300,6 +301,26 @@ async def test_points_expiring_within_seven_days_are_announced_once_per_member_a
     assert '"expires_on": "2026-06-18"' in payloads[1]
     # A day later the lot seven days out is announced, and nothing twice.
     assert await remind_points_expiring(engine, NOW + timedelta(days=1), REMINDER_HORIZON) == 1
+
+
+async def test_points_of_an_erased_member_are_never_announced(
+    engine: PostgresEngine, uow_factory: UowFactory
+) -> None:
+    erased = await a_member(engine)
+    await a_lot(engine, erased, 100, NOW + timedelta(days=2))
+    async with engine.pool.acquire() as connection:
+        await connection.execute(
+            "INSERT INTO member_cards (card_number, member_id, status, issued_at) "
+            "VALUES ('8800000000000019', $1, 'active', $2)",
+            erased,
+            NOW,
+        )
+    async with uow_factory() as uow:
+        await erase_member(EraseMember(erased, "admin:test"), uow, clock=FixedClock(NOW))
+        await uow.commit()
+
+    assert await remind_points_expiring(engine, NOW, REMINDER_HORIZON) == 0
+    assert await outbox_rows(engine) == []
 
 
 async def test_a_wrong_guess_is_counted_even_though_the_answer_is_a_refusal(

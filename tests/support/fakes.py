@@ -203,8 +203,11 @@ class FakeMemberRepository:
     async def get(self, member_id: UUID) -> Member | None:
         return copy.deepcopy(self.members.get(member_id))
 
-    async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
-        return {m for m in member_ids if m in self.members}
+    async def existing(self, member_ids: Sequence[UUID]) -> dict[UUID, bool]:
+        return {m: self.members[m].erased for m in member_ids if m in self.members}
+
+    async def hold(self, member_id: UUID) -> Member | None:
+        return await self.get(member_id)  # one task at a time: nothing to lock against
 
     async def get_by_phone(self, phone: str) -> Member | None:
         found = next((m for m in self.members.values() if m.phone == phone), None)
@@ -893,6 +896,10 @@ class FakeRefreshTokenRepository:
         if any(t.token_hash == token.token_hash for t in self.tokens.values()):
             raise ConstraintViolation("refresh token hash is taken")
         self.tokens[token.id] = token
+
+    async def member_of(self, token_hash: str) -> UUID | None:
+        token = await self.get_for_update(token_hash)
+        return token.member_id if token else None
 
     async def get_for_update(self, token_hash: str) -> RefreshToken | None:
         return next((t for t in self.tokens.values() if t.token_hash == token_hash), None)

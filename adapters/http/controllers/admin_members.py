@@ -44,8 +44,9 @@ class AdminMembersController(Controller):
         "/{member_id:uuid}/card/replace",
         operation_id="replaceMemberCard",
         summary="Issue a new card number; the old one is blocked for good",
+        description="An erased member gets no new card: 422 `member_erased`.",
         status_code=201,
-        responses=problems(401, 403, 404),
+        responses=problems(401, 403, 404, 422),
     )
     async def replace_card(
         self,

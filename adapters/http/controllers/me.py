@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.http.auth import CHECKS_ERASURE_ITSELF
 from adapters.http.schemas.common import TierOut
 from adapters.http.schemas.me import (
     ExpiringOut,
@@ -55,6 +56,7 @@ class MeController(Controller):
         operation_id="getMe",
         summary="The member's card, tier and points",
         responses=problems(401, 403, 404),
+        opt={CHECKS_ERASURE_ITSELF: True},
     )
     async def me(
         self, container: NamedDependency[Container], principal: NamedDependency[Principal]
@@ -82,6 +84,7 @@ class MeController(Controller):
         operation_id="getMyLedger",
         summary="The member's points entries, newest first",
         responses=problems(401, 403, 404, 422),
+        opt={CHECKS_ERASURE_ITSELF: True},
     )
     async def ledger(
         self,
@@ -107,6 +110,7 @@ class MeController(Controller):
         operation_id="getMyTier",
         summary="The member's tier, the next one and how much spend it still needs",
         responses=problems(401, 403, 404),
+        opt={CHECKS_ERASURE_ITSELF: True},
     )
     async def tier(
         self, container: NamedDependency[Container], principal: NamedDependency[Principal]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from adapters.http.auth import CHECKS_ERASURE_ITSELF
 from adapters.http.schemas.login import CardTokenOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -23,6 +24,7 @@ class MeCardTokenController(Controller):
             "afterwards it is refused like an unknown member. Ask for a new one each minute."
         ),
         responses=problems(401, 403, 404),
+        opt={CHECKS_ERASURE_ITSELF: True},
     )
     async def card_token(
         self, container: NamedDependency[Container], principal: NamedDependency[Principal]

@@ -89,6 +89,10 @@ class PosSalesController(Controller):
         "/sales",
         operation_id="posRecordSale",
         summary="Record a sale and credit the member's points",
+        description=(
+            "A sale naming a member whose personal data was erased is 422 `member_erased` and "
+            "records nothing: sell to the customer as a guest (without `member_id`) instead."
+        ),
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 422, 429),
     )

@@ -139,12 +139,14 @@ class StripeWebhookController(Controller):
         summary="An event from Stripe, verified with Stripe-Signature and the endpoint secret",
         description=(
             "Verified by `stripe.Webhook.construct_event` against each configured endpoint "
-            "secret (rotation). `payment_intent.succeeded` with `metadata.member_id` earns on "
-            "`amount_received` (unless `metadata.order_id` names a shop order, whose events "
-            "earn instead); `charge.refunded` reverses pro rata on the newly refunded part of "
-            "the cumulative `amount_refunded`; `charge.dispute.created` freezes the payment's "
-            "points, `charge.dispute.closed` thaws them (won) or reverses them (lost). Other "
-            "types: 200, ignored. Each event id is applied once."
+            "secret (rotation); a signature dated more than five minutes before or after the "
+            "server's time is 401 `signature_expired`. `payment_intent.succeeded` with "
+            "`metadata.member_id` earns on `amount_received` (unless `metadata.order_id` names "
+            "a shop order, whose events earn instead); `charge.refunded` reverses pro rata on "
+            "the newly refunded part of the cumulative `amount_refunded`; "
+            "`charge.dispute.created` freezes the payment's points, `charge.dispute.closed` "
+            "thaws them (won) or reverses them (lost). Other types: 200, ignored. Each event "
+            "id is applied once."
         ),
         status_code=200,
         security=[],
@@ -159,6 +161,7 @@ class StripeWebhookController(Controller):
                 body,
                 request.headers.get(SIGNATURE_HEADER),
                 container.settings.stripe_webhook_secrets,
+                now=container.clock.now().timestamp(),
             )
         except StripeSignatureError as error:
             log.warning("webhook_refused", source="stripe", code=error.code)

@@ -82,6 +82,12 @@ class PostgresRefreshTokenRepository:
             )
         )
 
+    async def member_of(self, token_hash: str) -> UUID | None:
+        rows = await RefreshTokenRow.raw(
+            "SELECT member_id FROM refresh_tokens WHERE token_hash = {}", token_hash
+        )
+        return rows[0]["member_id"] if rows else None
+
     async def get_for_update(self, token_hash: str) -> RefreshToken | None:
         rows = await RefreshTokenRow.raw(
             "SELECT * FROM refresh_tokens WHERE token_hash = {} FOR UPDATE", token_hash

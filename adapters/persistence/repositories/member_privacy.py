@@ -15,7 +15,15 @@ from typing import Any
 from uuid import UUID
 
 from adapters.persistence.tables import MemberRow
-from domain.member_privacy import ERASED_TEXT, ExportedRows, is_erased_phone
+from domain.member_privacy import ERASED_TEXT, TOMBSTONE_PREFIX, ExportedRows, is_erased_phone
+
+
+def not_erased(phone: str) -> str:
+    """A SQL condition, true unless the phone column ``phone`` holds an erasure's tombstone
+    (domain.member_privacy; a member imported without a phone is not erased). For the jobs'
+    set-based statements, which must do nothing more for an erased member."""
+    return f"({phone} IS NULL OR NOT starts_with({phone}, '{TOMBSTONE_PREFIX}'))"
+
 
 _WITHHELD_COLUMN = re.compile(r"secret|token|password|code_hash|otp")
 
@@ -49,10 +57,12 @@ _ERASE: dict[str, str] = {
         UPDATE follow_ups SET outcome = NULL
         WHERE member_id = {} AND outcome IS NOT NULL
         RETURNING 1""",
-    # Sessions end: the refresh tokens of an erased member can no longer be used.
-    "refresh_tokens": """
-        UPDATE refresh_tokens SET revoked_at = {} WHERE member_id = {} AND revoked_at IS NULL
-        RETURNING 1""",
+    # A call not made yet never will be: nobody is left to call.
+    "follow_ups_pending": """
+        DELETE FROM follow_ups WHERE member_id = {} AND status = 'pending' RETURNING 1""",
+    # Sessions end: the refresh tokens go (a revoked row would keep nothing worth keeping).
+    # Their access tokens are refused from now on by app.use_cases.erased_members.
+    "refresh_tokens": "DELETE FROM refresh_tokens WHERE member_id = {} RETURNING 1",
     # Notifications keep their kind and times (what was sent when); recipient and content go,
     # and what was still to be sent never will be.
     "outbox": """
@@ -141,12 +151,13 @@ class PostgresMemberPrivacyRepository:
             "feedback": len(
                 await MemberRow.raw(_ERASE["feedback"], ERASED_TEXT, at, member_id, ERASED_TEXT)
             ),
-            "refresh_tokens": len(await MemberRow.raw(_ERASE["refresh_tokens"], at, member_id)),
+            "refresh_tokens": len(await MemberRow.raw(_ERASE["refresh_tokens"], member_id)),
             "outbox": len(await MemberRow.raw(_ERASE["outbox"], at, member_id)),
             "member_external_ids": len(
                 await MemberRow.raw(_ERASE["member_external_ids"], member_id)
             ),
-            "follow_ups": len(await MemberRow.raw(_ERASE["follow_ups"], member_id)),
+            "follow_ups": len(await MemberRow.raw(_ERASE["follow_ups"], member_id))
+            + len(await MemberRow.raw(_ERASE["follow_ups_pending"], member_id)),
             "by_phone": by_phone,
         }
         return changed

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from adapters.persistence.tables import MemberCardRow, MemberRow, TierChangeRow
 from domain.cards import CardStatus, MemberCard
+from domain.member_privacy import is_erased_phone
 from domain.members import Member
 from domain.repositories import TierChangeRecord, TierEvent
 from domain.tier_policy import Decision, MemberTier, TierChange, TierChangeReason
@@ -15,6 +16,19 @@ SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store
        m.enrolled_at, c.card_number
 FROM members m
 JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
+"""
+
+# The account first (FOR UPDATE, the lock purchases and erasure take first), and the member row
+# locked too: a locked row is returned as its latest committed version, so a member erased
+# while this waited shows as erased (an unlocked join would show the row as it was before).
+_HOLD_MEMBER = """
+SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store_id,
+       m.enrolled_at, c.card_number
+FROM points_accounts a
+JOIN members m ON m.id = a.member_id
+JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
+WHERE a.member_id = {}
+FOR UPDATE OF a FOR KEY SHARE OF m
 """
 
 
@@ -70,13 +84,17 @@ class PostgresMemberRepository:
         rows = await MemberRow.raw(_SELECT_MEMBER + " WHERE m.phone = {}", phone)
         return member_from_row(rows[0]) if rows else None
 
-    async def existing(self, member_ids: Sequence[UUID]) -> set[UUID]:
+    async def hold(self, member_id: UUID) -> Member | None:
+        rows = await MemberRow.raw(_HOLD_MEMBER, member_id)
+        return member_from_row(rows[0]) if rows else None
+
+    async def existing(self, member_ids: Sequence[UUID]) -> dict[UUID, bool]:
         if not member_ids:
-            return set()
+            return {}
         rows = await MemberRow.raw(
-            "SELECT id FROM members WHERE id = ANY({}::uuid[])", list(member_ids)
+            "SELECT id, phone FROM members WHERE id = ANY({}::uuid[])", list(member_ids)
         )
-        return {row["id"] for row in rows}
+        return {row["id"]: is_erased_phone(row["phone"]) for row in rows}
 
     async def find_card(self, card_number: str) -> MemberCard | None:
         row = await MemberCardRow.select().where(MemberCardRow.card_number == card_number).first()

@@ -47,9 +47,11 @@ FOR UPDATE OF a
 # previous holder of the lock committed (lots, standing, sales), which a subquery of the
 # locking statement would not (READ COMMITTED takes a statement's snapshot before it waits).
 # One row per open lot, or one row without a lot. A purchase that spends no points needs only
-# the frozen lots (for the balances); a regular's hundreds of open lots stay unread.
+# the frozen lots (for the balances); a regular's hundreds of open lots stay unread. The phone
+# is read here too: an erasure (which takes the account lock first) that committed while the
+# sale waited shows only in this snapshot, and an erased member must not buy.
 _BUYER_STATE = """
-SELECT m.tier_code, m.tier_short_since, m.tier_manual_until,
+SELECT m.phone, m.tier_code, m.tier_short_since, m.tier_manual_until,
        (SELECT coalesce(sum(s.payable - s.refunded_amount), 0)::bigint FROM sales s
         WHERE s.member_id = $1 AND s.occurred_at >= $2) AS qualifying_value,
        l.id AS lot_id, l.reference, l.earned_at, l.expires_at, l.points, l.remaining,
@@ -102,7 +104,7 @@ class PostgresSaleRepository:
         return Buyer(
             member=Member(
                 id=locked["id"],
-                phone=locked["phone"],
+                phone=first["phone"],
                 card_number=locked["card_number"],
                 tier_code=locked["tier_code"],
                 enrolled_at=locked["enrolled_at"],
