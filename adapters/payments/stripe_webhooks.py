@@ -11,14 +11,25 @@ from typing import Any
 
 import stripe
 
+from app.webhook_signatures import SignatureRefused
+
 # The same promise as the shop's signature: five minutes either way of the server's clock.
 TOLERANCE_SECONDS = 300
 
 
-class StripeSignatureError(Exception):
+class StripeSignatureError(SignatureRefused):
     def __init__(self, detail: str, *, stale: bool = False) -> None:
-        super().__init__(detail)
-        self.code = "signature_expired" if stale else "signature_invalid"
+        super().__init__("signature_expired" if stale else "signature_invalid", detail)
+
+
+class StripeEventVerifier:
+    """The StripeEvents port (app.webhooks) with the configured endpoint secrets."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self._secrets = tuple(secrets)
+
+    def verified(self, body: bytes, header: str | None, *, now: float) -> Any:
+        return construct_event(body, header, self._secrets, now=now)
 
 
 def construct_event(

@@ -15,6 +15,7 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
+from adapters.payments.stripe_webhooks import StripeEventVerifier
 from adapters.persistence.batch_jobs import PostgresBatchJobs
 from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
 from adapters.persistence.engine import LoyaltyEngine, PostgresProbe, start_engine, stop_engine
@@ -27,6 +28,7 @@ from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
+from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
 from app.container import Container
 from app.principal import Role
@@ -91,6 +93,8 @@ async def start_service(
         tokens=build_tokens(settings, clock),
         database=PostgresProbe(engine),
         reports=PostgresReports(engine),
+        shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
+        stripe_events=StripeEventVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
     )

@@ -20,7 +20,6 @@ from adapters.http.schemas.webhooks import (
     WebhookAckOut,
 )
 from adapters.http.webhook_bodies import decode_part
-from adapters.payments.stripe_webhooks import StripeSignatureError, construct_event
 from app.container import Container
 from app.unit_of_work import UnitOfWork
 from app.use_cases.stripe_payments import (
@@ -33,6 +32,7 @@ from app.use_cases.stripe_payments import (
     dispute_created,
     payment_succeeded,
 )
+from app.webhook_signatures import SignatureRefused
 from app.webhooks import IGNORED, Source, apply_once
 from domain.errors import InvalidInput
 
@@ -157,15 +157,12 @@ class StripeWebhookController(Controller):
     ) -> Response[WebhookAckOut]:
         body = await request.body()
         try:
-            event = construct_event(
-                body,
-                request.headers.get(SIGNATURE_HEADER),
-                container.settings.stripe_webhook_secrets,
-                now=container.clock.now().timestamp(),
+            event = container.stripe_events.verified(
+                body, request.headers.get(SIGNATURE_HEADER), now=container.clock.now().timestamp()
             )
-        except StripeSignatureError as error:
+        except SignatureRefused as error:
             log.warning("webhook_refused", source="stripe", code=error.code)
-            raise ProblemException(401, error.code, str(error)) from None
+            raise ProblemException(401, error.code, error.detail) from None
         except ValueError:
             raise ProblemException(400, "malformed_request", "the body is not JSON") from None
         event_id, event_type = getattr(event, "id", None), getattr(event, "type", None)
