@@ -14,8 +14,9 @@ reports), and a row in JOBS with a lock key no other row uses.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from app.batch_jobs import JobPorts
 from app.notifications import deliver_notifications
@@ -83,6 +84,21 @@ def _over(defaults: JobOptions, given: JobOptions) -> JobOptions:
     )
 
 
+def _facts(report: Any, **more: object) -> dict[str, object]:
+    """A report's fields for the log, as plain JSON values."""
+    return {**_plain(report), **more}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return str(value)  # UUIDs, dates
+
+
 def _batch(options: JobOptions) -> int:
     assert options.batch_size is not None  # every row that batches has a default
     return options.batch_size
@@ -114,13 +130,7 @@ async def _release_pending(ports: JobPorts, options: JobOptions) -> JobOutcome:
     return JobOutcome(
         f"released {report.lots} pending lots of {report.members} members: "
         f"{report.points} points earned, {report.debt_paid} of them paid off debt",
-        {
-            "lots": report.lots,
-            "points": report.points,
-            "debt_paid": report.debt_paid,
-            "members": report.members,
-            "failed": [str(f.member_id) for f in report.failed],
-        },
+        _facts(report),
         failures=tuple(f"failed for member {f.member_id}: {f.error}" for f in report.failed),
     )
 
@@ -130,13 +140,7 @@ async def _expire_points(ports: JobPorts, options: JobOptions) -> JobOutcome:
     return JobOutcome(
         f"expired {report.points} points in {report.lots} lots of {report.members} members "
         f"({report.batches} batches, reference {report.reference})",
-        {
-            "lots": report.lots,
-            "points": report.points,
-            "members": report.members,
-            "batches": report.batches,
-            "reference": report.reference,
-        },
+        _facts(report, reference=report.reference),
     )
 
 
@@ -146,14 +150,7 @@ async def _review_tiers(ports: JobPorts, options: JobOptions) -> JobOutcome:
         f"reviewed {report.members_reviewed} members: {report.upgraded} upgraded, "
         f"{report.downgraded} downgraded, grace started for {report.grace_started}, "
         f"cleared for {report.grace_cleared} ({report.batches} batches)",
-        {
-            "members": report.members_reviewed,
-            "upgraded": report.upgraded,
-            "downgraded": report.downgraded,
-            "grace_started": report.grace_started,
-            "grace_cleared": report.grace_cleared,
-            "batches": report.batches,
-        },
+        _facts(report),
     )
 
 
@@ -173,7 +170,7 @@ async def _birthday_coupons(ports: JobPorts, options: JobOptions) -> JobOutcome:
         ids=ports.ids,
         batch_size=_batch(options),
     )
-    facts = {"issued": report.issued, "skipped": report.skipped, "enabled": report.enabled}
+    facts = _facts(report)
     if not report.enabled:
         return JobOutcome(
             "birthday coupons are switched off (PUT /v1/admin/birthday-reward)", facts
@@ -181,7 +178,7 @@ async def _birthday_coupons(ports: JobPorts, options: JobOptions) -> JobOutcome:
     if report.template_closed:
         return JobOutcome(
             None,
-            {**facts, "template_closed": True},
+            facts,
             failures=("the birthday template no longer issues coupons; choose another",),
         )
     return JobOutcome(
@@ -203,12 +200,7 @@ async def _deliver_notifications(ports: JobPorts, options: JobOptions) -> JobOut
     return JobOutcome(
         f"delivered {report.delivered} notifications, {report.retrying} to retry later, "
         f"{report.dead} given up",
-        {
-            "delivered": report.delivered,
-            "retrying": report.retrying,
-            "dead": report.dead,
-            "outbox_backlog": await ports.outbox_backlog.backlog(),
-        },
+        _facts(report, outbox_backlog=await ports.outbox_backlog.backlog()),
         # Every two seconds: only a round that handled a message is worth a log line.
         worked=bool(report.delivered or report.retrying or report.dead),
     )
@@ -227,11 +219,7 @@ async def _purge_login_state(ports: JobPorts, _: JobOptions) -> JobOutcome:
     return JobOutcome(
         f"purged {purged.counters} rate-limit windows, {purged.codes} login codes and "
         f"{purged.refresh_tokens} refresh tokens",
-        {
-            "counters_purged": purged.counters,
-            "login_codes_purged": purged.codes,
-            "refresh_tokens_purged": purged.refresh_tokens,
-        },
+        _facts(purged),
     )
 
 
@@ -239,7 +227,7 @@ async def _schedule_follow_ups(ports: JobPorts, _: JobOptions) -> JobOutcome:
     report = await ports.follow_ups.schedule_due_follow_ups(ports.clock.now())
     return JobOutcome(
         f"scheduled {report.scheduled} follow-up calls due {report.today}",
-        {"scheduled": report.scheduled, "due_on": str(report.today)},
+        _facts(report),
     )
 
 
@@ -248,7 +236,7 @@ async def _score_rfm(ports: JobPorts, options: JobOptions) -> JobOutcome:
     done = await ports.rfm.snapshot_rfm(ports.clock.now(), options.window_days)
     return JobOutcome(
         f"scored {done.members_scored} members as of {done.as_of}",
-        {"members_scored": done.members_scored, "as_of": str(done.as_of)},
+        _facts(done),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -55,6 +56,14 @@ async def test_every_job_of_the_table_is_a_cli_command_that_says_what_it_did(
         assert (job.name, code) == (job.name, 0)
         assert len(out) == 1
         assert out[0].startswith(SAID_ON_AN_EMPTY_DATABASE[job.name])
+
+
+async def test_what_every_job_logs_is_plain_json(engine: PostgresEngine) -> None:
+    ports = job_ports_on(engine, FixedClock())
+    for job in JOBS:
+        outcome = await run_job(job, ports)
+        assert outcome is not None
+        assert json.loads(json.dumps(outcome.facts)) == outcome.facts, job.name
 
 
 @pytest.mark.parametrize("name", LOCKED)
