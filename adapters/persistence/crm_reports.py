@@ -24,7 +24,10 @@ from adapters.persistence.tables import MemberRow
 from app.batch_jobs import RfmSnapshot
 from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow, StageFlow
 from domain.crm import (
+    DAYS_SINCE_FIRST_SALE,
+    DAYS_SINCE_LAST_SALE,
     SEGMENT_RULES,
+    STAGE_RULES,
     CrmSettings,
     LifecycleSegmentSpec,
     LifecycleStage,
@@ -120,14 +123,24 @@ SELECT count(*) FROM stored
 _RFM_ALL = f"WITH {_RFM_CTES} SELECT * FROM rfm ORDER BY member_id"
 
 
-def _stage_case(last: str, first: str, day: str) -> str:
-    """A member's stage on ``day`` from the local dates of their first and last sale so far;
-    $4 new_days, $5 dormant_days, $6 churned_days (domain CrmSettings.stage)."""
+# The thresholds' parameters in every lifecycle statement: $4 new_days, $5 dormant_days,
+# $6 churned_days (in the order of _thresholds).
+_THRESHOLD_PARAMS = {"new_days": "$4", "dormant_days": "$5", "churned_days": "$6"}
+
+
+def stage_case(last: str, first: str, day: str) -> str:
+    """A member's stage on ``day`` from the local dates of their first and last sale so far,
+    as SQL generated from the domain's table (STAGE_RULES): one definition for Python and
+    PostgreSQL. Dates subtract to whole days in SQL, as ``(a - b).days`` in Python."""
+    since = {DAYS_SINCE_LAST_SALE: last, DAYS_SINCE_FIRST_SALE: first}
+    rules = " ".join(
+        f"WHEN {day} - {since[rule.days_since]} {'<' if rule.under else '>='} "
+        f"{_THRESHOLD_PARAMS[rule.threshold]} THEN '{rule.stage.value}'"
+        for rule in STAGE_RULES
+    )
     return (
-        f"CASE WHEN {last} IS NULL THEN 'prospect' "
-        f"WHEN {day} - {last} >= $6 THEN 'churned' "
-        f"WHEN {day} - {last} >= $5 THEN 'dormant' "
-        f"WHEN {day} - {first} < $4 THEN 'new' ELSE 'active' END"
+        f"CASE WHEN {last} IS NULL THEN '{LifecycleStage.PROSPECT.value}' {rules} "
+        f"ELSE '{LifecycleStage.ACTIVE.value}' END"
     )
 
 
@@ -147,8 +160,8 @@ sale_days AS (
 staged AS (
     SELECT m.id AS member_id, m.tier_code,
            CASE WHEN m.enrolled_at < (($2::date + 1)::timestamp AT TIME ZONE $1)
-                THEN {_stage_case("d.last_start", "d.first_on", "$2::date")} END AS start_stage,
-           {_stage_case("d.last_end", "d.first_on", "$3::date")} AS stage,
+                THEN {stage_case("d.last_start", "d.first_on", "$2::date")} END AS start_stage,
+           {stage_case("d.last_end", "d.first_on", "$3::date")} AS stage,
            d.last_end AS last_on
     FROM members m LEFT JOIN sale_days d ON d.member_id = m.id
     WHERE m.enrolled_at < (($3::date + 1)::timestamp AT TIME ZONE $1)
