@@ -142,6 +142,21 @@ class RegionRow:
     net_spend: int
 
 
+@dataclass(frozen=True, slots=True)
+class ChurnRiskQuery:
+    """Members who became dormant in the last ``within_days`` days and are in the top monetary
+    quintile (M score 5 over the ``window_days`` ending ``today``) or on one of the two highest
+    tiers above the entry tier; most valuable first, from after the (monetary, member) cursor."""
+
+    zone: str
+    today: date
+    crm: CrmSettings
+    window_days: int
+    within_days: int
+    limit: int
+    after: tuple[int, UUID] | None = None
+
+
 class CrmReports(Protocol):
     async def rfm(self, *, zone: str, as_of: date, window_days: int) -> RfmReport: ...
 
@@ -152,21 +167,7 @@ class CrmReports(Protocol):
         of the last day), and how many members moved from each stage to each other."""
         ...
 
-    async def churn_risk(
-        self,
-        *,
-        zone: str,
-        today: date,
-        window_days: int,
-        within_days: int,
-        crm: CrmSettings,
-        limit: int,
-        after: tuple[int, UUID] | None,
-    ) -> Sequence[ChurnRisk]:
-        """Members who became dormant in the last ``within_days`` days and are in the top
-        monetary quintile (M score 5 over ``window_days``) or one of the two highest tiers
-        above the entry tier; most valuable first, from after the (monetary, member) cursor."""
-        ...
+    async def churn_risk(self, query: ChurnRiskQuery) -> Sequence[ChurnRisk]: ...
 
     async def regions(
         self, *, zone: str, first_day: date | None, last_day: date | None

@@ -251,93 +251,37 @@ async def _purge_idempotency_keys(ports: JobPorts, _: JobOptions) -> JobOutcome:
 
 # The table -------------------------------------------------------------------------------------
 
+# One row per job: name, what it does, lock key, interval in the service, runner, options.
 JOBS: tuple[Job, ...] = (
-    Job(
-        "release-pending",
-        "release pending points whose pending period is over",
-        lock=2,
-        interval=_hourly,
-        run=_release_pending,
-        defaults=JobOptions(batch_size=1000),  # members per batch
-    ),
-    Job(
-        "expire-points",
-        "expire what is left of every lot past its expiry",
-        lock=1,
-        interval=_hourly,
-        run=_expire_points,
-        defaults=JobOptions(batch_size=50_000),  # lots per transaction
-    ),
-    Job(
-        "review-tiers",
-        "review every member's tier: upgrades, grace, downgrades",
-        lock=3,
-        # A million members is tens of seconds of work.
-        interval=_daily,
-        run=_review_tiers,
-        defaults=JobOptions(batch_size=250_000),  # members per transaction
-    ),
-    Job(
-        "expire-coupons",
-        "mark available coupons past their end as expired",
-        lock=10,
-        interval=_hourly,
-        run=_expire_coupons,
-        defaults=JobOptions(batch_size=50_000),
-    ),
-    Job(
-        "birthday-coupons",
+    Job("release-pending", "release pending points whose pending period is over",
+        2, _hourly, _release_pending, JobOptions(batch_size=1000)),  # members per batch
+    Job("expire-points", "expire what is left of every lot past its expiry",
+        1, _hourly, _expire_points, JobOptions(batch_size=50_000)),  # lots per transaction
+    # A million members is tens of seconds of work.
+    Job("review-tiers", "review every member's tier: upgrades, grace, downgrades",
+        3, _daily, _review_tiers, JobOptions(batch_size=250_000)),  # members per transaction
+    Job("expire-coupons", "mark available coupons past their end as expired",
+        10, _hourly, _expire_coupons, JobOptions(batch_size=50_000)),
+    Job("birthday-coupons",
         "issue the birthday template to members whose birthday is in the coming days",
-        lock=11,
-        interval=_hourly,
-        run=_birthday_coupons,
-        defaults=JobOptions(batch_size=500),  # members per transaction
-    ),
-    Job(
-        "deliver-notifications",
-        "send due outbox messages (SMS codes, member notices)",
-        lock=None,
-        # Login codes must go out within seconds.
-        interval=_outbox,
-        run=_deliver_notifications,
-        defaults=JobOptions(batch_size=100),  # messages per claim
-    ),
-    Job(
-        "remind-points-expiring",
+        11, _hourly, _birthday_coupons, JobOptions(batch_size=500)),  # members per transaction
+    # Login codes must go out within seconds; workers share the queue (SKIP LOCKED), no lock.
+    Job("deliver-notifications", "send due outbox messages (SMS codes, member notices)",
+        None, _outbox, _deliver_notifications, JobOptions(batch_size=100)),  # per claim
+    Job("remind-points-expiring",
         "queue one notice per member and expiry date for points expiring within 7 days",
-        lock=14,
-        interval=_hourly,
-        run=_remind_points_expiring,
-    ),
-    Job(
-        "purge-login-state",
+        14, _hourly, _remind_points_expiring),
+    Job("purge-login-state",
         "forget spent rate-limit windows, and login codes and refresh tokens a day past expiry",
-        lock=15,
-        interval=_hourly,
-        run=_purge_login_state,
-    ),
-    Job(
-        "schedule-follow-ups",
+        15, _hourly, _purge_login_state),
+    Job("schedule-follow-ups",
         "one follow-up call per member sale made crm.follow_up_days days ago",
-        lock=12,
-        interval=_daily,
-        run=_schedule_follow_ups,
-    ),
-    Job(
-        "score-rfm",
-        "store every member's RFM scores as of today (for the 360 view)",
-        lock=13,
-        interval=_daily,
-        run=_score_rfm,
-        defaults=JobOptions(window_days=DEFAULT_WINDOW_DAYS),
-    ),
-    Job(
-        "purge-idempotency-keys",
-        f"forget keys older than {IDEMPOTENCY_RETENTION}",
-        lock=16,
-        interval=None,  # schedule it yourself (cron)
-        run=_purge_idempotency_keys,
-    ),
-)
+        12, _daily, _schedule_follow_ups),
+    Job("score-rfm", "store every member's RFM scores as of today (for the 360 view)",
+        13, _daily, _score_rfm, JobOptions(window_days=DEFAULT_WINDOW_DAYS)),
+    # Not in the service: schedule it yourself (cron).
+    Job("purge-idempotency-keys", f"forget keys older than {IDEMPOTENCY_RETENTION}",
+        16, None, _purge_idempotency_keys),
+)  # fmt: skip
 
 JOBS_BY_NAME: Mapping[str, Job] = {job.name: job for job in JOBS}

@@ -22,7 +22,15 @@ import asyncpg
 
 from adapters.persistence.tables import MemberRow
 from app.batch_jobs import RfmSnapshot
-from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow, StageFlow
+from app.reports import (
+    ChurnRisk,
+    ChurnRiskQuery,
+    LifecycleReport,
+    RegionRow,
+    RfmReport,
+    SegmentRow,
+    StageFlow,
+)
 from domain.crm import (
     DAYS_SINCE_FIRST_SALE,
     DAYS_SINCE_LAST_SALE,
@@ -325,32 +333,21 @@ async def lifecycle_report(
     return LifecycleReport(start, end, at_start, at_end, flows)
 
 
-async def churn_risk(
-    connection: asyncpg.Connection,
-    *,
-    zone: str,
-    today: date,
-    window_days: int,
-    within_days: int,
-    crm: CrmSettings,
-    limit: int,
-    after: tuple[int, UUID] | None,
-) -> list[ChurnRisk]:
-    """Members who became dormant in the last ``within_days`` days and are in the top
-    monetary quintile (M score 5 over ``window_days``) or one of the two highest tiers above
-    the entry tier; most valuable first."""
+async def churn_risk(connection: asyncpg.Connection, query: ChurnRiskQuery) -> list[ChurnRisk]:
+    """The churn warnings (app.reports.ChurnRiskQuery says who they are)."""
+    crm, after = query.crm, query.after
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         await connection.execute(REPORT_MEMORY)
         rows = await connection.fetch(
             _CHURN_RISK,
-            zone,
-            today,
-            window_days,
+            query.zone,
+            query.today,
+            query.window_days,
             crm.dormant_days,
             crm.churned_days,
-            today,
-            within_days,
-            limit,
+            query.today,
+            query.within_days,
+            query.limit,
             after[0] if after else None,
             after[1] if after else None,
         )

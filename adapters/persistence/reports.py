@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from uuid import UUID
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -16,6 +15,7 @@ from adapters.persistence.points_liability import points_liability
 from adapters.persistence.tier_simulation import simulate_tiers
 from app.reports import (
     ChurnRisk,
+    ChurnRiskQuery,
     LifecycleReport,
     PointsLiability,
     RegionRow,
@@ -57,28 +57,9 @@ class PostgresReports:
                 connection, zone=zone, start=start, end=end, crm=crm
             )
 
-    async def churn_risk(
-        self,
-        *,
-        zone: str,
-        today: date,
-        window_days: int,
-        within_days: int,
-        crm: CrmSettings,
-        limit: int,
-        after: tuple[int, UUID] | None,
-    ) -> Sequence[ChurnRisk]:
+    async def churn_risk(self, query: ChurnRiskQuery) -> Sequence[ChurnRisk]:
         async with self._pooled() as connection:
-            return await crm_reports.churn_risk(
-                connection,
-                zone=zone,
-                today=today,
-                window_days=window_days,
-                within_days=within_days,
-                crm=crm,
-                limit=limit,
-                after=after,
-            )
+            return await crm_reports.churn_risk(connection, query)
 
     async def regions(
         self, *, zone: str, first_day: date | None, last_day: date | None

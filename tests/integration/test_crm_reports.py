@@ -25,6 +25,7 @@ from adapters.persistence.crm_reports import (
 )
 from adapters.persistence.follow_ups import schedule_follow_ups
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.reports import ChurnRiskQuery
 from domain.crm import (
     CrmSettings,
     LifecycleSegmentSpec,
@@ -298,9 +299,8 @@ async def test_churn_warnings_list_valuable_members_who_just_went_dormant(
     await hand_fixture(shop)
 
     rows = await churn_risk(
-        shop.connection, zone=ZONE, today=AS_OF, window_days=365, within_days=30,
-        crm=CrmSettings(), limit=10, after=None,
-    )  # fmt: skip
+        shop.connection, ChurnRiskQuery(ZONE, AS_OF, CrmSettings(), 365, within_days=30, limit=10)
+    )
 
     # D went dormant 10 days ago and is on gold, one of the two tiers above the entry tier;
     # nobody else is dormant.
@@ -311,9 +311,8 @@ async def test_churn_warnings_list_valuable_members_who_just_went_dormant(
     assert rows[0].last_sale_on == date(2024, 3, 22)
 
     quieter = await churn_risk(
-        shop.connection, zone=ZONE, today=AS_OF, window_days=365, within_days=10,
-        crm=CrmSettings(), limit=10, after=None,
-    )  # fmt: skip
+        shop.connection, ChurnRiskQuery(ZONE, AS_OF, CrmSettings(), 365, within_days=10, limit=10)
+    )
     assert quieter == []  # dormant for 10 days: not within the last 10
 
 

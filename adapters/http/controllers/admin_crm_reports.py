@@ -24,6 +24,7 @@ from adapters.http.schemas.crm import (
 from adapters.http.schemas.problem import problems
 from app import transactions
 from app.container import Container
+from app.reports import ChurnRiskQuery
 from app.unit_of_work import UnitOfWork
 from domain.crm import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS
 from domain.errors import InvalidInput
@@ -157,13 +158,15 @@ class AdminCrmReportsController(Controller):
         program = await _program(container)
         today = _today(container, program)
         rows = await container.reports.churn_risk(
-            zone=program.time_zone,
-            today=today,
-            window_days=window_days,
-            within_days=within_days,
-            crm=program.crm,
-            limit=limit + 1,
-            after=after,
+            ChurnRiskQuery(
+                zone=program.time_zone,
+                today=today,
+                crm=program.crm,
+                window_days=window_days,
+                within_days=within_days,
+                limit=limit + 1,
+                after=after,
+            )
         )
         more = len(rows) > limit
         rows = rows[:limit]
