@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
 from app.use_cases.views import TierView
-from domain.errors import MemberNotFound
+from domain.errors import InvalidInput, MemberNotFound
 from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
@@ -118,13 +118,15 @@ class SetTier:
 
 async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
     """Gives the member a tier by hand; it holds against reviews until ``until``."""
+    now = clock.now()
+    if cmd.until is not None and cmd.until <= now:
+        raise InvalidInput("until must be in the future", field="until")
     if await uow.members.get(cmd.member_id) is None:
         raise MemberNotFound()
     await uow.points.get_for_update(cmd.member_id)  # serialises with the member's purchases
     policy = await uow.tiers.policy()
     standing = await uow.members.standing(cmd.member_id)
     decision = set_by_hand(policy, standing, cmd.tier_code, cmd.until)
-    now = clock.now()
     await uow.members.change_tier(
         cmd.member_id, decision, TierEvent(now, policy.version, cmd.actor, cmd.reason)
     )
