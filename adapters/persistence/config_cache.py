@@ -102,7 +102,11 @@ class ConfigurationUnavailable(RuntimeError):
 def _instant(text: str, field: str) -> datetime:
     # PostgreSQL writes -infinity/infinity (and years out of Python's range) as it stores
     # them; only instants the API would accept are applied.
-    return require_instant(datetime.fromisoformat(text), field)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{field} {text} is not a time the service accepts") from None
+    return require_instant(value, field)
 
 
 def _reason(error: Exception) -> str:

@@ -65,7 +65,8 @@ class TimesChecked(msgspec.Struct):
     """Every time a request carries is checked against the accepted range
     (domain.time_range) as soon as it is decoded: whatever route it came in by, nothing
     outside the range reaches a use case or PostgreSQL. A refusal is a 422 naming the field;
-    it propagates through msgspec as it is (only ValueError and TypeError are rewrapped)."""
+    it propagates through msgspec as it is (only ValueError and TypeError are rewrapped).
+    A subclass with a ``__post_init__`` of its own must call this one."""
 
     def __post_init__(self) -> None:
         for attribute, name, is_instant in _time_fields(type(self)):
