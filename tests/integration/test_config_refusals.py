@@ -12,8 +12,8 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from structlog.testing import capture_logs
 
+from adapters.persistence import config_cache
 from adapters.persistence.config_cache import (
     ConfigCache,
     ConfigSnapshot,
@@ -23,6 +23,7 @@ from adapters.persistence.config_cache import (
 from adapters.persistence.engine import LoyaltyEngine
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from tests.integration.test_config_cache import a_campaign
+from tests.support.logs import Recorder
 
 pytestmark = pytest.mark.db
 
@@ -36,13 +37,20 @@ async def connection(clean_db: str) -> AsyncIterator[asyncpg.Connection[Any]]:
         await connection.close()
 
 
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(config_cache, "log", recorder)
+    return recorder
+
+
 async def load(cache: ConfigCache, connection: asyncpg.Connection[Any]) -> ConfigSnapshot:
     async with connection.transaction():
         return await cache.current(connection)
 
 
 async def test_a_campaign_from_minus_infinity_is_refused_logged_and_the_rest_is_served(
-    engine: LoyaltyEngine, connection: asyncpg.Connection[Any]
+    engine: LoyaltyEngine, connection: asyncpg.Connection[Any], logs: Recorder
 ) -> None:
     good, bad_id = a_campaign(), uuid4()
     async with PostgresUnitOfWork(engine) as uow:
@@ -63,8 +71,7 @@ async def test_a_campaign_from_minus_infinity_is_refused_logged_and_the_rest_is_
         good.id,
     )
 
-    with capture_logs() as logs:
-        snapshot = await load(ConfigCache(), connection)
+    snapshot = await load(ConfigCache(), connection)
 
     assert [c.id for c in snapshot.campaigns] == [good.id]
     assert snapshot.refused == (
@@ -72,28 +79,29 @@ async def test_a_campaign_from_minus_infinity_is_refused_logged_and_the_rest_is_
             "draw_campaigns", str(bad_id), "starts_at -infinity is not a time the service accepts"
         ),
     )
-    assert [(e["event"], e["log_level"], e["table"], e["row"]) for e in logs] == [
+    assert [(e["event"], e["level"], e["table"], e["row"]) for e in logs.lines] == [
         ("config.row_refused", "error", "draw_campaigns", str(bad_id))
     ]
 
 
 async def test_without_a_good_programme_ever_read_the_configuration_is_unavailable_once(
-    connection: asyncpg.Connection[Any],
+    connection: asyncpg.Connection[Any], logs: Recorder
 ) -> None:
     await connection.execute("UPDATE program_settings SET time_zone = 'Nowhere/Land'")
     cache = ConfigCache()
 
-    with capture_logs() as logs, pytest.raises(ConfigurationUnavailable) as first:
+    with pytest.raises(ConfigurationUnavailable) as first:
         await load(cache, connection)
-    with capture_logs() as again, pytest.raises(ConfigurationUnavailable):
+    first_lines = list(logs.lines)
+    with pytest.raises(ConfigurationUnavailable):
         await load(cache, connection)
 
     assert first.value.refused[0].table == "program_settings"
     assert "Nowhere/Land" in first.value.refused[0].reason
-    assert [e["served"] for e in logs] == [False]
+    assert [(e["event"], e["served"]) for e in first_lines] == [("config.row_refused", False)]
     # The same epoch answers from memory: no reload, no second log line per request.
     assert cache.loads == 1
-    assert again == []
+    assert logs.lines == first_lines
 
 
 async def test_a_refused_programme_or_ladder_falls_back_to_the_last_good_one(

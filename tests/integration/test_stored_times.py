@@ -12,14 +12,22 @@ from typing import Any
 
 import asyncpg
 import pytest
-from structlog.testing import capture_logs
 
+from adapters.persistence import stored_times
 from adapters.persistence.engine import LoyaltyEngine, clean_connection
+from tests.support.logs import Recorder
 
 pytestmark = pytest.mark.db
 
 FLOOR = datetime(1900, 1, 1, tzinfo=UTC)
 CEILING = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(stored_times, "log", recorder)
+    return recorder
 
 
 @pytest.fixture
@@ -41,15 +49,15 @@ async def connection(engine: LoyaltyEngine) -> AsyncIterator[asyncpg.Connection[
     ],
 )
 async def test_a_time_outside_the_computable_range_reads_clamped_and_is_logged(
-    connection: asyncpg.Connection[Any], stored: str, read: datetime
+    connection: asyncpg.Connection[Any], logs: Recorder, stored: str, read: datetime
 ) -> None:
-    with capture_logs() as logs:
-        value = await connection.fetchval(f"SELECT '{stored}'::timestamptz")
+    value = await connection.fetchval(f"SELECT '{stored}'::timestamptz")
 
     assert value == read
     assert value.tzinfo is not None
-    assert [e["event"] for e in logs] == ["database.time_clamped"]
-    assert logs[0]["read_as"] == read.isoformat()
+    assert logs.events() == ["database.time_clamped"]
+    assert logs.lines[0]["level"] == "warning"
+    assert logs.lines[0]["read_as"] == read.isoformat()
     value + timedelta(days=3660)
 
 
@@ -62,29 +70,27 @@ async def test_a_time_outside_the_computable_range_reads_clamped_and_is_logged(
     ],
 )
 async def test_a_day_outside_the_computable_range_reads_clamped(
-    connection: asyncpg.Connection[Any], stored: str, read: date
+    connection: asyncpg.Connection[Any], logs: Recorder, stored: str, read: date
 ) -> None:
-    with capture_logs() as logs:
-        assert await connection.fetchval(f"SELECT '{stored}'::date") == read
-    assert [e["event"] for e in logs] == ["database.day_clamped"]
+    assert await connection.fetchval(f"SELECT '{stored}'::date") == read
+    assert logs.events() == ["database.day_clamped"]
 
 
 async def test_times_and_days_in_range_round_trip_exactly_and_quietly(
-    connection: asyncpg.Connection[Any],
+    connection: asyncpg.Connection[Any], logs: Recorder
 ) -> None:
     moments = [
         datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC),
         datetime(1990, 2, 28, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-9))),
         datetime(2331, 12, 31, 16, 0, tzinfo=UTC),  # an expiry 3,660 months ahead
     ]
-    with capture_logs() as logs:
-        for moment in moments:
-            assert await connection.fetchval("SELECT $1::timestamptz", moment) == moment
-        assert await connection.fetchval("SELECT $1::timestamptz[]", moments) == moments
-        assert await connection.fetchval("SELECT $1::date", date(1953, 7, 4)) == date(1953, 7, 4)
-        text = await connection.fetchval("SELECT $1::timestamptz::text", moments[0])
+    for moment in moments:
+        assert await connection.fetchval("SELECT $1::timestamptz", moment) == moment
+    assert await connection.fetchval("SELECT $1::timestamptz[]", moments) == moments
+    assert await connection.fetchval("SELECT $1::date", date(1953, 7, 4)) == date(1953, 7, 4)
+    text = await connection.fetchval("SELECT $1::timestamptz::text", moments[0])
     assert text == "2026-11-23 10:00:00.123456+00"
-    assert logs == []
+    assert logs.lines == []
 
 
 async def test_a_year_one_time_is_written_as_itself_never_as_minus_infinity(
