@@ -8,10 +8,12 @@ parameters like as_of=0001-01-01 or to=9999-12-31 were 500s.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -342,3 +344,17 @@ async def test_times_at_the_edges_of_the_range_are_accepted(world: World) -> Non
     assert campaign.status_code == 201, campaign.text
     assert template.status_code == 201, template.text
     assert born.status_code == 201, born.text
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_feedback_cursor_forged_around_a_time_out_of_range_is_422(
+    api: Api, at: str
+) -> None:
+    forged = base64.urlsafe_b64encode(f"f{at}|{UUID(int=1)}".encode()).decode().rstrip("=")
+
+    response = await api.client.get(
+        "/v1/admin/feedback", params={"cursor": forged}, headers=api.admin_headers
+    )
+
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["cursor"]
