@@ -8,11 +8,11 @@ report days) lie in [1900-01-01, 2100-12-31]: birthdays go back further than any
 Rules of their own narrow these further (sale dating in :mod:`domain.sales`, report days in
 :mod:`domain.reporting`).
 
-Computable: what a stored time is read as. Rows written by older versions or by hand may
-hold anything PostgreSQL can (year 1, 294276, +-infinity); they are read clamped to
-[1900-01-01, 9000-01-01) so that no later arithmetic (an expiry 3,660 months on, a local
-day in any zone) overflows. Points may legitimately expire after 2100, so this range is
-wider than the accepted one.
+Stored: what a stored time is read as. Rows written by older versions or by hand may hold
+anything PostgreSQL can (year 1, year 294276, +-infinity); they are read clamped into
+1900-01-01..9000-01-01 (adapters/persistence/stored_times.py, and the reports' SQL) so that
+no later arithmetic (an expiry 3,660 months on, a local day in any zone) overflows. Points
+may legitimately expire after 2100, so this range is wider than the accepted one.
 """
 
 from __future__ import annotations
@@ -54,12 +54,3 @@ def require_day(value: date, field: str) -> date:
     if not EARLIEST_DAY <= value <= LATEST_DAY:
         raise InvalidInput(f"{field} must be between {EARLIEST_DAY} and {LATEST_DAY}", field=field)
     return value
-
-
-def computable_instant(value: datetime) -> datetime:
-    """A stored instant brought into the range every computation handles."""
-    return min(max(value, STORED_FLOOR), STORED_CEILING)
-
-
-def computable_day(value: date) -> date:
-    return min(max(value, STORED_FLOOR_DAY), STORED_CEILING_DAY)

@@ -7,8 +7,8 @@ zone. These codecs, installed on every connection the service opens, read every
 ``timestamptz`` and ``date`` as an aware, finite value within domain.time_range's computable
 range (clamped to it, and each clamp logged), and write times exactly as they are, never as an
 infinity. The API never accepts such times any more (domain.time_range); this is for rows
-already stored. Both run in Python: about a tenth of a microsecond more per value than
-asyncpg's own codecs, measured.
+already stored. They run in Python: about half a microsecond more per value than asyncpg's
+own codecs (measured on 200,000 rows), a few microseconds for a sale.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from typing import Any
 import asyncpg
 import structlog
 
-from domain.time_range import computable_day, computable_instant
+from domain.time_range import (
+    STORED_CEILING,
+    STORED_CEILING_DAY,
+    STORED_FLOOR,
+    STORED_FLOOR_DAY,
+)
 
 log = structlog.get_logger("loyalty.database")
 
@@ -29,23 +34,31 @@ _MICROSECOND = timedelta(microseconds=1)
 # What the binary formats hold for -infinity and infinity.
 _TIME_INFINITIES = {-(2**63): "-infinity", 2**63 - 1: "infinity"}
 _DAY_INFINITIES = {-(2**31): "-infinity", 2**31 - 1: "infinity"}
-# Beyond these, timedelta arithmetic itself overflows before a clamp could apply.
-_MIN_MICROSECONDS = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICROSECOND
-_MAX_MICROSECONDS = (datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+# The computable range in the binary formats' units: a value inside is read as it is.
+_FLOOR = (STORED_FLOOR - _EPOCH) // _MICROSECOND
+_CEILING = (STORED_CEILING - _EPOCH) // _MICROSECOND
+_FLOOR_DAY = STORED_FLOOR_DAY.toordinal() - _EPOCH_DAY
+_CEILING_DAY = STORED_CEILING_DAY.toordinal() - _EPOCH_DAY
 
 
 def decode_instant(raw: tuple[int]) -> datetime:
     (microseconds,) = raw
-    bounded = min(max(microseconds, _MIN_MICROSECONDS), _MAX_MICROSECONDS)
-    value = _EPOCH + timedelta(microseconds=bounded)
-    read = computable_instant(value)
-    if read is not value or bounded != microseconds:
-        log.warning(
-            "database.time_clamped",
-            stored=_TIME_INFINITIES.get(microseconds) or value.isoformat(),
-            read_as=read.isoformat(),
-        )
+    if _FLOOR <= microseconds <= _CEILING:
+        return _EPOCH + timedelta(microseconds=microseconds)
+    read = _EPOCH + timedelta(microseconds=_FLOOR if microseconds < _FLOOR else _CEILING)
+    log.warning(
+        "database.time_clamped",
+        stored=_TIME_INFINITIES.get(microseconds) or _stored_instant(microseconds),
+        read_as=read.isoformat(),
+    )
     return read
+
+
+def _stored_instant(microseconds: int) -> str:
+    try:
+        return (_EPOCH + timedelta(microseconds=microseconds)).isoformat()
+    except OverflowError:  # beyond Python's years 1-9999
+        return f"{microseconds} microseconds from 2000-01-01"
 
 
 def encode_instant(value: datetime | date) -> tuple[int]:
@@ -58,14 +71,14 @@ def encode_instant(value: datetime | date) -> tuple[int]:
 
 def decode_day(raw: tuple[int]) -> date:
     (days,) = raw
-    stored = _DAY_INFINITIES.get(days)
-    ordinal = min(max(days + _EPOCH_DAY, date.min.toordinal()), date.max.toordinal())
-    value = date.fromordinal(ordinal)
-    read = computable_day(value)
-    if stored is not None or read != value:
-        log.warning(
-            "database.day_clamped", stored=stored or value.isoformat(), read_as=read.isoformat()
-        )
+    if _FLOOR_DAY <= days <= _CEILING_DAY:
+        return date.fromordinal(days + _EPOCH_DAY)
+    read = date.fromordinal((_FLOOR_DAY if days < _FLOOR_DAY else _CEILING_DAY) + _EPOCH_DAY)
+    log.warning(
+        "database.day_clamped",
+        stored=_DAY_INFINITIES.get(days) or f"{days} days from 2000-01-01",
+        read_as=read.isoformat(),
+    )
     return read
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -39,15 +38,20 @@ Timestamp = Annotated[
 Day = Annotated[date, Meta(description=f"YYYY-MM-DD, from {EARLIEST_DAY} to {LATEST_DAY}")]
 
 
-@cache
+_TIME_FIELDS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
 def _time_fields(shape: type[msgspec.Struct]) -> tuple[tuple[str, str, bool], ...]:
-    """(attribute, JSON name, is an instant) of every time field of ``shape``."""
-    found = []
-    for field in msgspec.structs.fields(shape):
-        kinds = _time_kinds(field.type)
-        if kinds:
-            found.append((field.name, field.encode_name, datetime in kinds))
-    return tuple(found)
+    """(attribute, JSON name, is an instant) of every time field of ``shape``; looked up once
+    per decoded struct (a sale's 500 lines included), so kept to one dict lookup."""
+    found = _TIME_FIELDS.get(shape)
+    if found is None:
+        found = _TIME_FIELDS[shape] = tuple(
+            (field.name, field.encode_name, datetime in kinds)
+            for field in msgspec.structs.fields(shape)
+            if (kinds := _time_kinds(field.type))
+        )
+    return found
 
 
 def _time_kinds(annotation: Any) -> set[type]:
