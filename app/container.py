@@ -13,6 +13,7 @@ from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
+from domain.sale_dating import SaleDating
 
 
 @dataclass
@@ -32,3 +33,8 @@ class Container:
     member_notifier: MemberNotifier | None = None
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads | None = None
+
+    @property
+    def sale_dating(self) -> SaleDating:
+        """How far from now sales may be dated (LOYALTY_MAX_BACKDATE_DAYS)."""
+        return SaleDating.of_days(self.settings.max_backdate_days)

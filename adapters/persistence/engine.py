@@ -18,6 +18,7 @@ import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.config_cache import ConfigCache
+from adapters.persistence.stored_times import install_codecs
 from adapters.persistence.tables import ALL_TABLES
 
 
@@ -62,6 +63,13 @@ class LoyaltyEngine(PostgresEngine):
         # A new connection may be the first to a restarted or restored server, whose
         # configuration epoch can have gone back: start the cache afresh.
         self.config_cache.clear()
+        await install_codecs(connection)
+
+    async def get_new_connection(self) -> Any:
+        """A connection outside the pool (jobs run without one): the same codecs."""
+        connection = await super().get_new_connection()
+        await install_codecs(connection)
+        return connection
 
 
 @asynccontextmanager

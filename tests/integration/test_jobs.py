@@ -40,6 +40,7 @@ from app.settings import Settings
 from app.use_cases.sales import LineInput, RecordSale, record_sale
 from domain.points import Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.sale_dating import SaleDating
 from tests.integration.factories import a_member, a_store
 
 pytestmark = pytest.mark.db
@@ -753,6 +754,7 @@ async def test_sales_racing_the_job_neither_deadlock_nor_lose_points(
                 uow,
                 clock=clock,
                 ids=UuidGenerator(),
+                dating=SaleDating(),
             )
             await uow.commit()
 
