@@ -7,8 +7,8 @@ A typed set of ports, nothing else: no engine, no pool, no adapter type. The wir
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
+from app.health import DatabaseProbe
 from app.principal import Tokens
 from app.read_models import MemberReads
 from app.reports import Reports
@@ -20,12 +20,7 @@ from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
-
-
-class DatabaseProbe(Protocol):
-    async def ping(self) -> None:
-        """Returns once the database answered; raises if it cannot be reached."""
-        ...
+from domain.sale_dating import SaleDating
 
 
 @dataclass
@@ -50,3 +45,8 @@ class Container:
     member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads
+
+    @property
+    def sale_dating(self) -> SaleDating:
+        """How far from now sales may be dated (LOYALTY_MAX_BACKDATE_DAYS)."""
+        return SaleDating.of_days(self.settings.max_backdate_days)

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.sale_dating import DEFAULT_MAX_BACKDATE_DAYS, MAX_BACKDATE_DAYS
+
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production-0123456789"
 DEV_SHOP_SECRET = "dev-only-shop-webhook-secret"
 DEV_STRIPE_SECRET = "whsec_dev_only_stripe_webhook_secret"
@@ -92,6 +94,8 @@ class Settings:
     admin_jwks_url: str | None = None
     admin_jwt_issuer: str | None = None
     admin_jwt_audience: str | None = None
+    # How many days before now a sale (till, web order, Stripe payment) may be dated.
+    max_backdate_days: int = DEFAULT_MAX_BACKDATE_DAYS
 
     @property
     def is_production(self) -> bool:
@@ -131,6 +135,7 @@ class Settings:
             admin_jwks_url=env.get("LOYALTY_ADMIN_JWKS_URL") or None,
             admin_jwt_issuer=env.get("LOYALTY_ADMIN_JWT_ISSUER") or None,
             admin_jwt_audience=env.get("LOYALTY_ADMIN_JWT_AUDIENCE") or None,
+            max_backdate_days=_int(env, "LOYALTY_MAX_BACKDATE_DAYS", DEFAULT_MAX_BACKDATE_DAYS),
         )
         settings.check()
         return settings
@@ -153,6 +158,10 @@ class Settings:
             raise SettingsError("need 1 <= LOYALTY_DB_POOL_MIN <= LOYALTY_DB_POOL_MAX")
         if self.jobs_interval_seconds < 1:
             raise SettingsError("LOYALTY_JOBS_INTERVAL must be at least 1 second")
+        if not 0 <= self.max_backdate_days <= MAX_BACKDATE_DAYS:
+            raise SettingsError(
+                f"LOYALTY_MAX_BACKDATE_DAYS must be between 0 and {MAX_BACKDATE_DAYS}"
+            )
         if self.outbox_interval_seconds < 1:
             raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")
         if self.admin_jwks_url and not (self.admin_jwt_issuer and self.admin_jwt_audience):

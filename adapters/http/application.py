@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
+from adapters.http.query_times import check_query_times
 from adapters.http.routers import route_handlers
 from app.container import Container
 
@@ -65,6 +66,7 @@ def build_http_app(
         middleware=[request_context_middleware],
         dependencies={"container": Provide(_container, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_query_times,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=max_body_bytes,

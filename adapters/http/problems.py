@@ -20,6 +20,7 @@ from litestar.exceptions import (
 )
 
 from adapters.observability import DATABASE_UNAVAILABLE
+from app.health import ConfigurationUnavailable
 from app.idempotency_store import StoredResponse
 from domain.errors import (
     Conflict,
@@ -178,6 +179,16 @@ def handle_http_exception(_: Request[Any, Any, Any], error: HTTPException) -> Re
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if isinstance(error, ConfigurationUnavailable):
+        # Logged with every refused row when the configuration was read; GET /health lists
+        # them. Not the caller's fault, and over once the rows are repaired.
+        body = problem_body(
+            503,
+            "configuration_unavailable",
+            "Service Unavailable",
+            "the programme's configuration cannot be read; an operator must repair it",
+        )
+        return _problem(503, body, {"Retry-After": "30"})
     unavailable = _is_database_unavailable(error)
     if unavailable:
         # An outage answers hundreds of requests a second: one line each, no traceback.

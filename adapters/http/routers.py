@@ -39,6 +39,7 @@ from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from adapters.http.controllers.webhooks_shop import ShopWebhookController
 from adapters.http.controllers.webhooks_stripe import StripeWebhookController
+from adapters.http.query_times import with_query_times
 from app.principal import Role
 
 
@@ -46,7 +47,7 @@ def _area(path: str, role: Role, handlers: list[ControllerRouterHandler]) -> Rou
     return Router(
         path=path,
         route_handlers=handlers,
-        before_request=require_role(role),
+        before_request=with_query_times(require_role(role)),
         security=SECURITY,
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
     )

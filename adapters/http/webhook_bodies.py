@@ -22,5 +22,9 @@ def decode_part(raw: msgspec.Raw | bytes, shape: type[T], prefix: str) -> T:
         match = _PATH.search(message)
         path = prefix + (match.group("path") if match else "")
         raise InvalidInput(_PATH.sub("", message), field=path) from None
+    except InvalidInput as error:
+        # A time out of range (schemas.common.TimesChecked) names its field, not the path.
+        field = ".".join(part for part in (prefix, error.field) if part)
+        raise InvalidInput(error.detail, field=field or None) from None
     except msgspec.DecodeError:
         raise InvalidInput("the body is not valid JSON", field=prefix) from None

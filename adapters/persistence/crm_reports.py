@@ -48,6 +48,7 @@ from domain.crm import (
     TierSegmentSpec,
 )
 from domain.errors import InvalidInput
+from domain.time_range import STORED_CEILING, STORED_FLOOR
 
 
 def _in(scores: frozenset[int]) -> str:
@@ -64,6 +65,17 @@ SEGMENT_CASE = (
     + " END"
 )
 
+
+def _sale_day(column: str) -> str:
+    """A sale's local calendar day (time zone $1). A stored time outside the computable range
+    (domain.time_range; -infinity from an older version) counts as that range's bound, as
+    Python reads it (stored_times): date arithmetic on an infinite day is an error."""
+    return (
+        f"(least(greatest({column}, '{STORED_FLOOR.isoformat()}'::timestamptz), "
+        f"'{STORED_CEILING.isoformat()}'::timestamptz) AT TIME ZONE $1)::date"
+    )
+
+
 # $1 time zone, $2 as_of (date), $3 window_days.
 _RFM_CTES = f"""
 bounds AS (
@@ -72,7 +84,7 @@ bounds AS (
 ),
 bought AS (
     SELECT s.member_id, count(*) AS frequency, sum(s.payable) AS sales,
-           max((s.occurred_at AT TIME ZONE $1)::date) AS last_on
+           max({_sale_day("s.occurred_at")}) AS last_on
     FROM sales s CROSS JOIN bounds b
     WHERE s.member_id IS NOT NULL AND s.occurred_at >= b.start_at AND s.occurred_at < b.end_at
     GROUP BY s.member_id
@@ -159,7 +171,7 @@ sale_days AS (
     SELECT member_id, min(d) AS first_on, max(d) FILTER (WHERE d <= $2::date) AS last_start,
            max(d) AS last_end
     FROM (
-        SELECT member_id, (occurred_at AT TIME ZONE $1)::date AS d FROM sales
+        SELECT member_id, {_sale_day("occurred_at")} AS d FROM sales
         WHERE member_id IS NOT NULL
           AND occurred_at < (($3::date + 1)::timestamp AT TIME ZONE $1)
     ) s
@@ -183,9 +195,9 @@ SELECT start_stage, stage, count(*) AS members FROM staged GROUP BY start_stage,
 _LIFECYCLE_MEMBERS = (
     f"WITH {_LIFECYCLE_CTES} SELECT member_id FROM staged WHERE stage = $7 ORDER BY member_id"
 )
-_SALE_DAYS_OF_MEMBER = """
+_SALE_DAYS_OF_MEMBER = f"""
 SELECT min(d) AS first_on, max(d) AS last_on FROM (
-    SELECT (occurred_at AT TIME ZONE $1)::date AS d FROM sales
+    SELECT {_sale_day("occurred_at")} AS d FROM sales
     WHERE member_id = $2 AND occurred_at < (($3::date + 1)::timestamp AT TIME ZONE $1)
 ) s
 """
@@ -198,7 +210,7 @@ top_tiers AS (
     SELECT code FROM tiers WHERE rank > (SELECT min(rank) FROM tiers) ORDER BY rank DESC LIMIT 2
 ),
 last_sale AS (
-    SELECT member_id, max((occurred_at AT TIME ZONE $1)::date) AS last_on FROM sales
+    SELECT member_id, max({_sale_day("occurred_at")}) AS last_on FROM sales
     WHERE member_id IS NOT NULL AND occurred_at < (($6::date + 1)::timestamp AT TIME ZONE $1)
     GROUP BY member_id
 ),

@@ -19,6 +19,7 @@ import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.config_cache import ConfigCache
+from adapters.persistence.stored_times import install_codecs
 from adapters.persistence.tables import ALL_TABLES
 
 
@@ -63,6 +64,13 @@ class LoyaltyEngine(PostgresEngine):
         # A new connection may be the first to a restarted or restored server, whose
         # configuration epoch can have gone back: start the cache afresh.
         self.config_cache.clear()
+        await install_codecs(connection)
+
+    async def get_new_connection(self) -> Any:
+        """A connection outside the pool (jobs run without one): the same codecs."""
+        connection = await super().get_new_connection()
+        await install_codecs(connection)
+        return connection
 
 
 @asynccontextmanager
@@ -97,13 +105,3 @@ async def start_engine(database_url: str, *, min_size: int, max_size: int) -> Lo
 
 async def stop_engine(engine: PostgresEngine) -> None:
     await engine.close_connection_pool()
-
-
-class PostgresProbe:
-    """The health check's DatabaseProbe: one round trip on a pooled connection."""
-
-    def __init__(self, engine: PostgresEngine) -> None:
-        self._engine = engine
-
-    async def ping(self) -> None:
-        await self._engine.run_ddl("SELECT 1", in_pool=True)

@@ -17,6 +17,10 @@ File rules, each counted in the report rather than dropped silently:
   no such sale (the original is before the file starts, or a guest's) are unmatched;
 - rows that are neither (a non-positive quantity outside a cancellation, a negative price: the
   bad-debt adjustments) are skipped and counted.
+
+The invoices are years old: the service must be run with LOYALTY_MAX_BACKDATE_DAYS raised past
+the file's oldest invoice (the replay checks this with a quote first, and stops with the value
+to use before posting anything).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -284,6 +289,30 @@ class Replay:
                 raise ReplayError(f"till {till + 1} login: {_code(login)}")
             self.tills.append({"authorization": f"Bearer {login.json()['access_token']}"})
 
+    async def check_dating(self, oldest: datetime) -> None:
+        """Stops before any sale if the service refuses sales as old as the file's oldest:
+        a service limits back-dating (LOYALTY_MAX_BACKDATE_DAYS, default 90 days), and a
+        replay of history needs it raised past the file. A quote writes nothing."""
+        quote = await self.client.post(
+            "/v1/pos/quote",
+            json={
+                "occurred_at": oldest.isoformat(),
+                "lines": [{"sku": "DATING-CHECK", "quantity": 1, "unit_price": 0}],
+            },
+            # A new key each run: a stored refusal must not answer a run after the fix.
+            headers={**self.tills[0], "Idempotency-Key": f"replay-dating-check-{uuid4()}"},
+        )
+        if quote.status_code == 200:
+            return
+        fields = [e.get("field") for e in quote.json().get("errors") or ()]
+        if quote.status_code == 422 and "occurred_at" in fields:
+            days = (datetime.now(oldest.tzinfo) - oldest).days + 1
+            raise ReplayError(
+                f"the service refuses sales dated {oldest:%Y-%m-%d} ({quote.json()['detail']}); "
+                f"serve it with LOYALTY_MAX_BACKDATE_DAYS={days} or more for this replay"
+            )
+        raise ReplayError(f"checking the file's dates: {_code(quote)} {quote.text}")
+
     async def member(self, customer_id: str, till: dict[str, str]) -> str | None:
         known = self.members.get(customer_id)
         if known:
@@ -435,6 +464,8 @@ async def replay(
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         runner = Replay(client, admin_token, report)
         await runner.setup()
+        if invoices:
+            await runner.check_dating(invoices[0].at)
         queue: asyncio.Queue[tuple[str, list[Invoice]]] = asyncio.Queue()
         for item in groups(invoices):
             queue.put_nowait(item)

@@ -7,8 +7,10 @@ from datetime import date
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
-from domain.crm import MemberCrmProfile, SegmentSpec
+from domain.crm import MemberCrmProfile, SegmentSpec, TierSegmentSpec
 from domain.ports import Clock
+from domain.program import ProgramSettings
+from domain.reporting import require_report_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +20,18 @@ class SegmentPreview:
     members: int
 
 
+def _checked_today(spec: SegmentSpec, program: ProgramSettings, clock: Clock) -> date:
+    """Today in the programme's zone, once the spec's own day is known to be a report day."""
+    today = clock.now().astimezone(program.zone).date()
+    if not isinstance(spec, TierSegmentSpec) and spec.as_of is not None:
+        require_report_day(spec.as_of, today, "as_of")
+    return today
+
+
 async def preview_segment(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> SegmentPreview:
     """How many members a campaign to ``spec`` would reach, before anything is issued."""
     program = await uow.program.get()
-    today = clock.now().astimezone(program.zone).date()
+    today = _checked_today(spec, program, clock)
     members = await uow.segments.count(spec, today=today, zone=program.time_zone, crm=program.crm)
     return SegmentPreview(spec, today, members)
 
@@ -29,7 +39,7 @@ async def preview_segment(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -
 async def segment_members(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> list[UUID]:
     """Every member in ``spec``, ordered by id: what a campaign issues to, once each."""
     program = await uow.program.get()
-    today = clock.now().astimezone(program.zone).date()
+    today = _checked_today(spec, program, clock)
     return list(
         await uow.segments.member_ids(spec, today=today, zone=program.time_zone, crm=program.crm)
     )

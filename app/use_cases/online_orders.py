@@ -34,6 +34,7 @@ from domain.errors import (
     OrderNotFound,
 )
 from domain.ports import Clock, IdGenerator, RandomSource
+from domain.sale_dating import SaleDating
 from domain.sales import ONLINE, RefundLine, Sale
 from domain.stores import Store
 from domain.webshop import (
@@ -174,9 +175,11 @@ class PayOrder:
 
 
 async def pay_order(
-    cmd: PayOrder, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: PayOrder, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> SaleOutcome:
     """A paid order is a web sale: the member earns pending points on what they paid."""
+    # Checked here first so that the refusal names the shop's own field.
+    dating.check(cmd.paid_at, clock.now(), field="data.paid_at")
     member_id = await member_of(uow, cmd.customer_id, cmd.member_id)
     store_id = await web_store(uow, clock=clock, ids=ids)
     sale = RecordSale(
@@ -192,7 +195,7 @@ async def pay_order(
         channel=ONLINE,
     )
     try:
-        return await record_sale(sale, uow, clock=clock, ids=ids)
+        return await record_sale(sale, uow, clock=clock, ids=ids, dating=dating)
     except DuplicateReceipt:
         raise OrderAlreadyPaid(f"order {cmd.order_id!r} was paid by an earlier event") from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWork
@@ -29,6 +29,7 @@ from domain.points import EntryType, Reference
 from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
 from domain.repositories import RecordedRefund
+from domain.sale_dating import SaleDating
 from domain.sales import (
     IN_STORE,
     ONLINE,
@@ -41,9 +42,6 @@ from domain.sales import (
     price,
 )
 from domain.tier_policy import TierPolicy
-
-# Tills' clocks drift; a sale stamped a little in the future is a clock, not a fraud.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +171,12 @@ async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member 
     return _Priced(basket, pricing, member, tier_view, program, tier_policy, coupons, campaigns)
 
 
-async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOutcome:
+async def quote_sale(
+    cmd: PriceSale, uow: UnitOfWork, *, clock: Clock, dating: SaleDating
+) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
+    if cmd.occurred_at is not None:
+        dating.check(cmd.occurred_at, clock.now(), field="occurred_at")
     member = None
     if cmd.member_id is not None:
         member = named_member(await uow.members.get(cmd.member_id))
@@ -191,12 +193,12 @@ async def quote_sale(cmd: PriceSale, uow: UnitOfWork, *, clock: Clock) -> SaleOu
 
 
 async def record_sale(
-    cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> SaleOutcome:
     """Records the sale: the member pays with points if asked, and earns on what they paid."""
     now = clock.now()
-    if cmd.occurred_at is not None and cmd.occurred_at > now + MAX_CLOCK_SKEW:
-        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if cmd.occurred_at is not None:
+        dating.check(cmd.occurred_at, now, field="occurred_at")
     buyer = None
     window_start = None
     if cmd.member_id is not None:

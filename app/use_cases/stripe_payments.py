@@ -28,6 +28,7 @@ from domain.errors import InvalidInput
 from domain.payments import CurrencyMismatch, StripePayment
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
+from domain.sale_dating import SaleDating
 from domain.sales import ONLINE
 from domain.webshop import WEB_STORE_CODE, NotOwnOrder
 
@@ -57,7 +58,7 @@ class PaymentSucceeded:
 
 
 async def payment_succeeded(
-    cmd: PaymentSucceeded, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: PaymentSucceeded, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> str:
     try:
         member_id = UUID(cmd.member_ref)
@@ -80,6 +81,8 @@ async def payment_succeeded(
     store_id = await web_store(uow, clock=clock, ids=ids)
     outcome = RECORDED
     if cmd.order_id is None:
+        # Checked here first so that the refusal names Stripe's own field.
+        dating.check(cmd.created, clock.now(), field="data.object.created")
         sale = await record_sale(
             RecordSale(
                 store_id=store_id,
@@ -93,6 +96,7 @@ async def payment_succeeded(
             uow,
             clock=clock,
             ids=ids,
+            dating=dating,
         )
         payment.sale_id = sale.sale_id
         outcome = APPLIED

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from app.unit_of_work import UnitOfWork
 from app.use_cases.erased_members import hold_named_member, own_account
 from app.use_cases.views import TierView
+from domain.errors import InvalidInput
 from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
@@ -118,12 +119,14 @@ class SetTier:
 
 async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
     """Gives the member a tier by hand; it holds against reviews until ``until``."""
+    now = clock.now()
+    if cmd.until is not None and cmd.until <= now:
+        raise InvalidInput("until must be in the future", field="until")
     # The account lock serialises this with the member's purchases (and an erasure).
     await hold_named_member(uow, cmd.member_id)
     policy = await uow.tiers.policy()
     standing = await uow.members.standing(cmd.member_id)
     decision = set_by_hand(policy, standing, cmd.tier_code, cmd.until)
-    now = clock.now()
     await uow.members.change_tier(
         cmd.member_id, decision, TierEvent(now, policy.version, cmd.actor, cmd.reason)
     )

@@ -18,7 +18,8 @@ from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSende
 from adapters.payments.stripe_webhooks import StripeEventVerifier
 from adapters.persistence.batch_jobs import PostgresBatchJobs
 from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
-from adapters.persistence.engine import LoyaltyEngine, PostgresProbe, start_engine, stop_engine
+from adapters.persistence.config_health import PostgresProbe
+from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots

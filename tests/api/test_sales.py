@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 
 from tests.api.client import Api
@@ -91,11 +93,16 @@ async def test_a_changed_earn_rate_applies_to_the_next_sale(api: Api) -> None:
     assert response.json()["points_earned"] == 499  # floor(199.99 x 2.5)
 
 
-async def test_a_backdated_sale_keeps_its_time_but_a_future_one_is_refused(api: Api) -> None:
+async def test_a_sale_backdated_within_the_limit_is_kept_older_or_future_ones_are_refused(
+    api: Api,
+) -> None:
     till = await api.open_till()
-    past = await till.sell("R-P", LINES, occurred_at="2011-12-09T12:50:00+00:00")
-    future = await till.sell("R-F", LINES, occurred_at="2999-01-01T00:00:00+00:00")
+    now = datetime.now(UTC)
+    past = await till.sell("R-P", LINES, occurred_at=(now - timedelta(days=89)).isoformat())
+    too_old = await till.sell("R-O", LINES, occurred_at=(now - timedelta(days=91)).isoformat())
+    future = await till.sell("R-F", LINES, occurred_at=(now + timedelta(hours=1)).isoformat())
 
     assert past.status_code == 201
-    assert future.status_code == 422
-    assert future.json()["errors"][0]["field"] == "occurred_at"
+    for refused in (too_old, future):
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "occurred_at"

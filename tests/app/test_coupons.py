@@ -16,6 +16,7 @@ from domain.coupon_codes import display
 from domain.coupons import CouponKind, CouponStatus, CouponTemplate, CouponTerms, Validity
 from domain.errors import CouponNotRedeemable, CouponTemplateClosed, CouponTemplateNotFound
 from domain.notifications import NotificationKind
+from domain.sale_dating import SaleDating
 from domain.sales import RefundLine
 from tests.app.test_sales import LINES, STORE, enrol, quote, record, refund, sale_cmd
 from tests.support.fakes import FakeWorld
@@ -299,7 +300,10 @@ async def test_quote_and_sale_agree_on_the_discount(world: FakeWorld) -> None:
     quoted = await read(
         world.uow_factory,
         lambda uow: quote_sale(
-            PriceSale(STORE, LINES, member_id=a, coupon_codes=[code]), uow, clock=world.clock
+            PriceSale(STORE, LINES, member_id=a, coupon_codes=[code]),
+            uow,
+            clock=world.clock,
+            dating=SaleDating(),
         ),
     )
     sold = await record(world, sale_cmd(a, coupon_codes=[code]))

@@ -20,6 +20,7 @@ from domain.crm import (
 )
 from domain.errors import InvalidInput
 from domain.follow_ups import FollowUp, FollowUpNotFound, FollowUpStatus
+from domain.sale_dating import SaleDating
 from tests.app.test_sales import enrol, record, sale_cmd
 from tests.support.fakes import FakeWorld
 
@@ -36,7 +37,9 @@ async def buyers(world: FakeWorld) -> tuple[UUID, UUID, UUID]:
     never = await enrol(world, "13800138003")
     await record(world, sale_cmd(often, "R-1"))
     await record(world, sale_cmd(often, "R-2"))
-    await record(world, sale_cmd(once, "R-3", occurred_at=world.clock.now() - timedelta(days=100)))
+    long_ago = world.clock.now() - timedelta(days=100)
+    # Dated beyond the default 90 days: a till's history loaded with the limit raised.
+    await record(world, sale_cmd(once, "R-3", occurred_at=long_ago), SaleDating.of_days(365))
     return often, once, never
 
 

@@ -30,6 +30,7 @@ from app.use_cases.stripe_payments import (
 from app.webhooks import APPLIED, DUPLICATE, IGNORED, Source, apply_once
 from domain.errors import MemberNotFound, OrderNotFound
 from domain.payments import CurrencyMismatch
+from domain.sale_dating import SaleDating
 from domain.webshop import CustomerNotLinked, NotOwnOrder
 from tests.support.fakes import FakeWorld
 
@@ -60,6 +61,7 @@ async def paid(world: FakeWorld, order_id: str = "O1") -> None:
             uow,
             clock=world.clock,
             ids=world.ids,
+            dating=SaleDating(),
         ),
     )
 
@@ -146,7 +148,9 @@ async def test_stripe_refunds_are_cumulative_and_a_dispute_freezes_the_rest() ->
     async def run(command: object) -> str:
         async def apply(uow: UnitOfWork) -> str:
             if isinstance(command, PaymentSucceeded):
-                return await payment_succeeded(command, uow, clock=world.clock, ids=world.ids)
+                return await payment_succeeded(
+                    command, uow, clock=world.clock, ids=world.ids, dating=SaleDating()
+                )
             if isinstance(command, ChargeRefunded):
                 return await charge_refunded(command, uow, clock=world.clock, ids=world.ids)
             assert isinstance(command, DisputeCreated)
@@ -178,6 +182,7 @@ async def test_a_stripe_payment_in_another_currency_or_for_nobody_is_refused() -
                 uow,
                 clock=world.clock,
                 ids=world.ids,
+                dating=SaleDating(),
             ),
         )
     with pytest.raises(MemberNotFound):
@@ -188,6 +193,7 @@ async def test_a_stripe_payment_in_another_currency_or_for_nobody_is_refused() -
                 uow,
                 clock=world.clock,
                 ids=world.ids,
+                dating=SaleDating(),
             ),
         )
 
@@ -218,6 +224,7 @@ async def test_a_payment_naming_another_members_shop_order_is_refused() -> None:
                 uow,
                 clock=world.clock,
                 ids=world.ids,
+                dating=SaleDating(),
             ),
         )
     assert world.db.payments.payments == {}

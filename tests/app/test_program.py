@@ -11,6 +11,7 @@ from app.use_cases.program import get_program, update_program
 from app.use_cases.sales import LineInput, RecordSale, record_sale
 from domain.errors import CurrencyLocked
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.sale_dating import SaleDating
 from tests.support.fakes import FakeWorld
 
 ADMIN = "admin:alice"
@@ -33,7 +34,8 @@ async def record_a_sale(world: FakeWorld) -> None:
         lines=[LineInput("A", 1, 100)],
     )
     await write(
-        world.uow_factory, lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids)
+        world.uow_factory,
+        lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids, dating=SaleDating()),
     )
 
 

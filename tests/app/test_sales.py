@@ -38,6 +38,7 @@ from domain.errors import (
 )
 from domain.points import Consumption, EntryType, Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.sale_dating import SaleDating
 from domain.sales import Pricing, RefundLine, RejectedCoupon, SaleLine
 from domain.tiers import BASE_TIER, Tier, TierLadder
 from tests.support.fakes import FakeWorld
@@ -75,12 +76,17 @@ async def make_gold(world: FakeWorld, member_id: UUID) -> None:
 
 
 async def quote(world: FakeWorld, cmd: PriceSale) -> SaleOutcome:
-    return await read(world.uow_factory, lambda uow: quote_sale(cmd, uow, clock=world.clock))
+    return await read(
+        world.uow_factory, lambda uow: quote_sale(cmd, uow, clock=world.clock, dating=SaleDating())
+    )
 
 
-async def record(world: FakeWorld, cmd: RecordSale) -> SaleOutcome:
+async def record(
+    world: FakeWorld, cmd: RecordSale, dating: SaleDating = SaleDating()
+) -> SaleOutcome:
     return await write(
-        world.uow_factory, lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids)
+        world.uow_factory,
+        lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids, dating=dating),
     )
 
 
@@ -134,7 +140,10 @@ async def test_a_quote_writes_nothing(world: FakeWorld) -> None:
     before = world.db.snapshot()
     async with world.uow() as uow:
         await quote_sale(
-            PriceSale(STORE, LINES, member_id=member, coupon_codes=["X"]), uow, clock=world.clock
+            PriceSale(STORE, LINES, member_id=member, coupon_codes=["X"]),
+            uow,
+            clock=world.clock,
+            dating=SaleDating(),
         )
         await uow.commit()  # even a caller that commits finds nothing written
     assert world.db.snapshot() == before

@@ -22,6 +22,7 @@ from app.use_cases.tiers import (
     update_tier_policy,
 )
 from domain.errors import InvalidInput, MemberNotFound, TierPolicyChanged
+from domain.sale_dating import SaleDating
 from domain.tier_policy import TierChangeReason, TierPolicy
 from domain.tiers import BASE_TIER, Tier, TierLadder
 from tests.support.fakes import FakeWorld
@@ -61,7 +62,8 @@ async def buy(world: FakeWorld, member_id: UUID, receipt: str, amount: int = 10_
         member_id=member_id,
     )
     await write(
-        world.uow_factory, lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids)
+        world.uow_factory,
+        lambda uow: record_sale(cmd, uow, clock=world.clock, ids=world.ids, dating=SaleDating()),
     )
 
 

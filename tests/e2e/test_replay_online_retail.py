@@ -9,15 +9,20 @@ earlier on 536488) has its earlier sale in the slice: 1 refund, 5 unmatched with
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import os
 import re
+import subprocess
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.e2e.conftest import cli
+from domain.sale_dating import MAX_BACKDATE_DAYS
+from tests.e2e.conftest import BIN, cli, serving
 from tests.support.shared_data import shared_data_dir
 
 DATA = shared_data_dir() / "online_retail.csv.gz"
@@ -30,6 +35,20 @@ COUNTED = (
 )
 
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} is not there")
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Served as an operator replaying history serves it: the file's invoices date from
+    2010, far beyond the default back-dating limit (90 days), so the limit is raised."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "LOYALTY_LOG_LEVEL": "WARNING",
+        "LOYALTY_MAX_BACKDATE_DAYS": str(MAX_BACKDATE_DAYS),
+    }
+    with serving(env, "--migrate") as base:
+        yield base, env
 
 
 def figures(output: str) -> dict[str, str]:
@@ -81,3 +100,25 @@ async def test_replay_posts_every_invoice_once_and_a_second_run_applies_nothing(
     assert after_second == after_first
     for line in ("invoices", "sales", "refunds", "members", "points earned", "points reversed"):
         assert second[line] == first[line]
+
+
+@pytest.mark.usefixtures("clean_db")
+async def test_a_replay_against_the_default_backdating_limit_stops_before_any_sale_saying_why(
+    slice_path: Path, db_url: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOYALTY_LOG_LEVEL": "WARNING"}
+    env.pop("LOYALTY_MAX_BACKDATE_DAYS", None)
+    with serving(env) as base:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [str(BIN / "loyalty"), "replay", "online-retail", str(slice_path), "--base-url", base],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "refuses sales dated 2010-12-01" in result.stderr
+    assert "LOYALTY_MAX_BACKDATE_DAYS=" in result.stderr
+    assert (await counts(db_url))["sales"] == 0

@@ -36,6 +36,7 @@ from domain.coupon_codes import display
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import CouponKind, CouponSource, CouponTerms, Validity
 from domain.errors import OrderNotFound
+from domain.sale_dating import SaleDating
 from tests.integration.factories import a_member, a_store
 
 pytestmark = pytest.mark.db
@@ -123,6 +124,7 @@ async def an_order(
             uow,
             clock=FixedClock(at),
             ids=IDS,
+            dating=SaleDating(),
         )
         await uow.commit()
     assert outcome.sale_id is not None

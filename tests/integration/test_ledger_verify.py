@@ -17,6 +17,7 @@ from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, 
 from app.wiring.cli import main
 from domain.points import Reference
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule
+from domain.sale_dating import SaleDating
 from domain.sales import RefundLine
 from tests.integration.factories import T0, a_member, a_store
 from tests.support.fakes import FixedClock, SequentialIds
@@ -61,6 +62,7 @@ async def _sell(
             uow,
             clock=clock,
             ids=ids,
+            dating=SaleDating(),
         )
         await uow.commit()
     assert outcome.sale_id is not None

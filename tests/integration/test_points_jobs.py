@@ -36,6 +36,7 @@ from app.wiring.cli import main as cli_main
 from app.wiring.scheduler import start_jobs, stop_jobs
 from domain.points import Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.sale_dating import SaleDating
 from tests.integration.factories import a_member, a_store
 from tests.support.job_ports import job_ports_on
 
@@ -750,6 +751,7 @@ async def test_sales_racing_the_job_neither_deadlock_nor_lose_points(
                 uow,
                 clock=clock,
                 ids=UuidGenerator(),
+                dating=SaleDating(),
             )
             await uow.commit()
 

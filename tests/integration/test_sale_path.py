@@ -15,6 +15,7 @@ from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
 from app.use_cases.sales import LineInput, RecordSale, SaleOutcome, record_sale
 from domain.points import Reference
+from domain.sale_dating import SaleDating
 from tests.integration.factories import T0, a_member, a_sale, a_store
 from tests.support.fakes import FixedClock
 
@@ -44,6 +45,7 @@ async def sell(
             uow,
             clock=FixedClock(T0),
             ids=UuidGenerator(),
+            dating=SaleDating(),
         )
         await uow.commit()
     return outcome

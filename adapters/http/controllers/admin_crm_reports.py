@@ -12,7 +12,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from adapters.http.controllers.admin_reports import PeriodFrom, PeriodTo, period
+from adapters.http.controllers.admin_reports import REPORT_DAYS, PeriodFrom, PeriodTo
 from adapters.http.schemas.crm import (
     ChurnRiskOut,
     ChurnRiskPageOut,
@@ -29,10 +29,14 @@ from app.unit_of_work import UnitOfWork
 from domain.crm import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS
 from domain.errors import InvalidInput
 from domain.program import ProgramSettings
+from domain.reporting import optional_period, period, require_report_day
 
 AsOf = Annotated[
     date | None,
-    QueryParameter(description="the last day of the window (programme time zone); default today"),
+    QueryParameter(
+        description="the last day of the window (programme time zone); default today. "
+        + REPORT_DAYS
+    ),
 ]
 WindowDays = Annotated[
     int,
@@ -98,9 +102,10 @@ class AdminCrmReportsController(Controller):
         window_days: WindowDays = DEFAULT_WINDOW_DAYS,
     ) -> RfmReportOut:
         program = await _program(container)
+        today = _today(container, program)
         report = await container.reports.rfm(
             zone=program.time_zone,
-            as_of=as_of or _today(container, program),
+            as_of=require_report_day(as_of, today, "as_of") if as_of else today,
             window_days=window_days,
         )
         return RfmReportOut.of(report)
@@ -192,15 +197,16 @@ class AdminCrmReportsController(Controller):
         self,
         container: NamedDependency[Container],
         from_: Annotated[
-            date | None, QueryParameter(name="from", description="first day; default: none")
+            date | None,
+            QueryParameter(name="from", description="first day; default: none. " + REPORT_DAYS),
         ] = None,
         to: Annotated[
-            date | None, QueryParameter(description="the day after the period; default: none")
+            date | None,
+            QueryParameter(description="the day after the period; default: none. " + REPORT_DAYS),
         ] = None,
     ) -> RegionsOut:
-        if from_ and to and from_ >= to:
-            raise InvalidInput("`from` must be before `to`", field="from")
         program = await _program(container)
+        optional_period(from_, to, _today(container, program))
         last_day = date.fromordinal(to.toordinal() - 1) if to else None
         rows = await container.reports.regions(
             zone=program.time_zone, first_day=from_, last_day=last_day

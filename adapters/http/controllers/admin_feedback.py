@@ -18,6 +18,7 @@ from app.principal import Principal
 from app.use_cases.feedback import ListFeedback, UpdateFeedback, list_feedback, update_feedback
 from domain.errors import InvalidInput
 from domain.feedback import FeedbackKind, FeedbackStatus
+from domain.time_range import instant_accepted
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=128)]
@@ -39,7 +40,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
             raise ValueError(raw)
         at, _, feedback_id = raw[1:].partition("|")
         when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
+        # Only ever a feedback row's own time: anything else was forged (year 1 at +14:00
+        # cannot even be sent to PostgreSQL).
+        if not instant_accepted(when):
             raise ValueError(at)
         return when, UUID(feedback_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get
@@ -12,45 +12,28 @@ from adapters.http.schemas.reports import PointsLiabilityOut
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork
-from domain.errors import InvalidInput
 from domain.program import ProgramSettings
+from domain.reporting import EARLIEST_REPORT_DAY, YEARS_AHEAD, period
 
+REPORT_DAYS = (
+    f"From {EARLIEST_REPORT_DAY} to 31 December {YEARS_AHEAD} years after this year; "
+    "other days are 422"
+)
 PeriodFrom = Annotated[
     date | None,
     QueryParameter(
         name="from",
         description="first day of the period (programme time zone); default: the first day "
-        "of the month of `to` - 1 day, or of the current month",
+        "of the month of `to` - 1 day, or of the current month. " + REPORT_DAYS,
     ),
 ]
 PeriodTo = Annotated[
     date | None,
     QueryParameter(
         description="the day after the period (exclusive); default: the first day of the "
-        "month after `from`, or of next month",
+        "month after `from`, or of next month. " + REPORT_DAYS,
     ),
 ]
-
-
-def _first_of_next_month(day: date) -> date:
-    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
-
-
-def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    """[start, end) with the defaults filled in: the current month when neither is given."""
-    try:
-        if start is None and end is None:
-            start = today.replace(day=1)
-        if start is None:
-            assert end is not None
-            start = (end - timedelta(days=1)).replace(day=1)
-        if end is None:
-            end = _first_of_next_month(start)
-    except (ValueError, OverflowError):
-        raise InvalidInput("the period is outside the supported dates", field="from") from None
-    if start >= end:
-        raise InvalidInput("`from` must be before `to`", field="from")
-    return start, end
 
 
 class AdminReportsController(Controller):

@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.http.controllers.admin_reports import REPORT_DAYS
 from adapters.http.schemas.crm import SegmentPreviewOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -40,7 +41,9 @@ class AdminSegmentsController(Controller):
         rfm: Annotated[str | None, QueryParameter(max_length=64)] = None,
         lifecycle: Annotated[str | None, QueryParameter(max_length=64)] = None,
         tier: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        as_of: Annotated[date | None, QueryParameter()] = None,
+        as_of: Annotated[
+            date | None, QueryParameter(description="default today. " + REPORT_DAYS)
+        ] = None,
         window_days: Annotated[int | None, QueryParameter(ge=1, le=MAX_WINDOW_DAYS)] = None,
     ) -> SegmentPreviewOut:
         spec = parse_segment_spec(

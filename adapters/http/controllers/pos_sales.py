@@ -81,7 +81,10 @@ class PosSalesController(Controller):
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, QuoteOut]:
-            return 200, QuoteOut.of(await quote_sale(command, uow, clock=container.clock))
+            outcome = await quote_sale(
+                command, uow, clock=container.clock, dating=container.sale_dating
+            )
+            return 200, QuoteOut.of(outcome)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)
 
@@ -118,7 +121,13 @@ class PosSalesController(Controller):
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, SaleOut]:
-            outcome = await record_sale(command, uow, clock=container.clock, ids=container.ids)
+            outcome = await record_sale(
+                command,
+                uow,
+                clock=container.clock,
+                ids=container.ids,
+                dating=container.sale_dating,
+            )
             return 201, SaleOut.of(outcome)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -95,7 +95,7 @@ def _order_paid(body: bytes, c: Container) -> Callable[[UnitOfWork], Awaitable[s
     )
 
     async def apply(uow: UnitOfWork) -> str:
-        await pay_order(command, uow, clock=c.clock, ids=c.ids)
+        await pay_order(command, uow, clock=c.clock, ids=c.ids, dating=c.sale_dating)
         return APPLIED
 
     return apply

@@ -71,7 +71,7 @@ def _payment_succeeded(body: bytes, c: Container) -> Apply:
     )
 
     async def apply(uow: UnitOfWork) -> str:
-        return await payment_succeeded(command, uow, clock=c.clock, ids=c.ids)
+        return await payment_succeeded(command, uow, clock=c.clock, ids=c.ids, dating=c.sale_dating)
 
     return apply
 

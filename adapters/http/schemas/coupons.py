@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from msgspec import Meta
 
-from adapters.http.schemas.common import Input, Money, Output, Page, Timestamp
+from adapters.http.schemas.common import Day, Input, Money, Output, Page, Timestamp
 from app.use_cases.coupon_issuing import Issued, Skipped
 from app.use_cases.coupon_templates import TemplateDefinition
 from domain.coupon_codes import display
@@ -118,7 +118,7 @@ class SegmentIn(Input, kw_only=True):
     rfm: Annotated[str, Meta(max_length=64)] | None = None
     lifecycle: Annotated[str, Meta(max_length=64)] | None = None
     tier: Annotated[str, Meta(max_length=64)] | None = None
-    as_of: date | None = None
+    as_of: Day | None = None
     window_days: int | None = None
 
     def to_spec(self) -> SegmentSpec:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,13 +10,13 @@ from msgspec import Meta
 from adapters.http.schemas.common import (
     BalancesOut,
     CouponOut,
+    Day,
     Input,
     Money,
     Output,
     Points,
     PositiveMoney,
     TierOut,
-    Timestamp,
 )
 from app.read_models import CouponView
 from app.use_cases.sales import SaleOutcome
@@ -33,7 +33,7 @@ class EnrolMemberIn(Input, kw_only=True):
     phone: Annotated[str, Meta(min_length=1, max_length=32, examples=["+8613800138000"])]
     name: Annotated[str, Meta(max_length=100)] | None = None
     email: Annotated[str, Meta(max_length=254)] | None = None
-    birthday: date | None = None
+    birthday: Day | None = None
 
 
 class MemberSummaryOut(Output, kw_only=True):
@@ -73,9 +73,21 @@ class SaleLineIn(Input, kw_only=True):
     unit_price: Money
 
 
+SaleTime = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description=(
+            "when the sale happened (RFC 3339 with offset; default now): at most "
+            "LOYALTY_MAX_BACKDATE_DAYS days (default 90) before now and 5 minutes after"
+        ),
+    ),
+]
+
+
 class QuoteIn(Input, kw_only=True):
     member_id: UUID | None = None
-    occurred_at: Timestamp | None = None
+    occurred_at: SaleTime | None = None
     lines: Annotated[list[SaleLineIn], Meta(min_length=1, max_length=MAX_LINES)]
     coupon_codes: Annotated[list[CouponCode], Meta(max_length=20)] = []
     redeem_points: Points = 0

@@ -12,14 +12,25 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from adapters.http.schemas.common import Input, Output, Points, PositiveMoney, Timestamp
+from adapters.http.schemas.common import (
+    Input,
+    Output,
+    Points,
+    PositiveMoney,
+    TimesChecked,
+    Timestamp,
+)
 from adapters.http.schemas.pos import CouponCode, SaleLineIn
 from domain.sales import MAX_LINES, MAX_QUANTITY
+from domain.time_range import EARLIEST_INSTANT, LATEST_INSTANT
 
 Id64 = Annotated[str, Meta(min_length=1, max_length=64)]
+# Stripe's times are Unix seconds; the service's accepted range in those units.
+EARLIEST_SECONDS = int(EARLIEST_INSTANT.timestamp())
+LATEST_SECONDS = int(LATEST_INSTANT.timestamp())
 
 
-class ShopEventIn(msgspec.Struct, kw_only=True):
+class ShopEventIn(TimesChecked, kw_only=True):
     """Unknown envelope fields are tolerated: the shop may add some (a version, a shop id)."""
 
     id: Annotated[str, Meta(min_length=1, max_length=255)]
@@ -97,7 +108,7 @@ class StripePaymentIntent(StripeObject, kw_only=True):
     id: Annotated[str, Meta(min_length=1, max_length=64)]
     amount_received: Annotated[int, Meta(ge=0)]
     currency: Annotated[str, Meta(min_length=3, max_length=3)]
-    created: int
+    created: Annotated[int, Meta(ge=EARLIEST_SECONDS, lt=LATEST_SECONDS)]  # Unix seconds
     metadata: dict[str, str] = {}
 
 
