@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from adapters.payments.stripe_webhooks import StripeSignatureError, construct_event
+from adapters.payments.stripe_webhooks import StripeSignatureError
+from adapters.payments.stripe_webhooks import verify as verify_stripe
 from adapters.webshop.signature import SignatureError, sign, verify
 from tests.support.webhooks import payment_intent, stripe_event, stripe_headers
 
@@ -73,11 +74,10 @@ def test_stripe_events_verify_with_any_endpoint_secret_during_rotation() -> None
     body = stripe_event("payment_intent.succeeded", payment_intent("pi_1", 100))
     header = stripe_headers(body, secret="whsec_old")["Stripe-Signature"]
 
-    event = construct_event(body, header, ["whsec_new", "whsec_old"])
+    verify_stripe(body, header, ["whsec_new", "whsec_old"])
 
-    assert (event.type, event.data.object.id) == ("payment_intent.succeeded", "pi_1")
     with pytest.raises(StripeSignatureError):
-        construct_event(body, header, ["whsec_new"])
+        verify_stripe(body, header, ["whsec_new"])
 
 
 def test_a_stale_stripe_signature_is_refused() -> None:
@@ -85,5 +85,5 @@ def test_a_stale_stripe_signature_is_refused() -> None:
     header = stripe_headers(body, timestamp=int(time.time()) - 301)["Stripe-Signature"]
 
     with pytest.raises(StripeSignatureError) as stale:
-        construct_event(body, header, ["whsec_dev_only_stripe_webhook_secret"])
+        verify_stripe(body, header, ["whsec_dev_only_stripe_webhook_secret"])
     assert stale.value.code == "signature_expired"
