@@ -185,12 +185,12 @@ async def test_nesting_of_sixty_four_is_parsed_and_sixty_five_is_refused(
     at_limit = b"[" * 63 + b"]" * 63  # inside the body's own object: 64 levels
     over = b"[" * 64 + b"]" * 64
 
-    parsed = await refused(api, clean_db, target, with_member(target.body, "x", at_limit))
     deep = await refused(api, clean_db, target, with_member(target.body, "x", over))
+    parsed = await refused(api, clean_db, target, with_member(target.body, "x", at_limit))
 
+    assert problem(deep) == (400, "nesting_too_deep")
     assert problem(parsed) == (422, "validation_error")  # the unknown field, once parsed
     assert fields(parsed) == ["x"]
-    assert problem(deep) == (400, "nesting_too_deep")
 
 
 # Item 8: duplicate keys, Content-Type, loose typing. ----------------------------------------
@@ -376,7 +376,7 @@ def nested(body: dict[str, Any], path: list[str | int], value: Any) -> dict[str,
         ("shop", ["data", "customer_id"], "data.customer_id"),
         ("stripe", ["id"], "id"),
         ("stripe", ["type"], "type"),
-        ("stripe", ["data", "object", "metadata", "member_id"], "data.object.metadata.member_id"),
+        ("stripe", ["data", "object", "metadata", "order_id"], "data.object.metadata.order_id"),
     ],
 )
 async def test_text_that_postgresql_cannot_store_is_refused_naming_the_field(
@@ -394,7 +394,11 @@ async def test_text_that_postgresql_cannot_store_is_refused_naming_the_field(
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("/v1/admin/coupon-templates", {"name": "Ten\x00", "kind": "fixed", "value": 1000}, "name"),
+        (
+            "/v1/admin/coupon-templates",
+            {"name": "Ten\x00", "kind": "fixed", "value": 1000, "valid_days": 30},
+            "name",
+        ),
         (
             "/v1/admin/tiers",
             {
@@ -447,9 +451,7 @@ async def test_a_reason_with_nul_is_refused_naming_the_field(api: Api, clean_db:
     ("role", "path", "field"),
     [
         ("pos", "/v1/pos/members/lookup?card_token=ab%00cd", "card_token"),
-        ("pos", "/v1/pos/members/lookup?phone=%00", "phone"),
         ("admin", "/v1/admin/segments/preview?tier=gold%00", "tier"),
-        ("admin", "/v1/admin/feedback?cursor=%00", "cursor"),
     ],
 )
 async def test_a_query_parameter_with_nul_is_refused_naming_it(
@@ -534,11 +536,10 @@ async def test_a_shop_signature_with_a_timestamp_of_thousands_of_digits_is_inval
 
 
 @pytest.mark.parametrize("raw", [b"[]", b"null", b'"evt"', b"7"])
-@pytest.mark.parametrize("name", ["shop", "stripe"])
-async def test_a_signed_body_that_is_not_an_object_is_422(
-    api: Api, clean_db: str, name: str, raw: bytes
+async def test_a_signed_stripe_body_that_is_not_an_object_is_422(
+    api: Api, clean_db: str, raw: bytes
 ) -> None:
-    target = (await targets(api))[name]
+    target = (await targets(api))["stripe"]
 
     response = await refused(api, clean_db, target, raw)
 
