@@ -77,7 +77,8 @@ def screen(raw: bytes) -> None:
             "nesting_too_deep", f"the body nests arrays and objects more than {MAX_DEPTH} deep"
         )
     escapes = b"\\u" in raw
-    text = _LONE_SURROGATE.sub(rb"\1\\u0000", raw) if escapes else raw
+    surrogates = escapes and (b"\\ud" in raw or b"\\uD" in raw)
+    text = _LONE_SURROGATE.sub(rb"\1\\u0000", raw) if surrogates else raw
     try:
         value = _UNTYPED.decode(text)
     except msgspec.ValidationError as error:  # an integer of thousands of digits
@@ -85,7 +86,7 @@ def screen(raw: bytes) -> None:
     except msgspec.DecodeError:
         return  # not JSON: the typed decode says where
     written = msgspec.json.encode(value)
-    colons = raw.count(b":") + (len(_COLON_ESCAPE.findall(raw)) if escapes else 0)
+    colons = raw.count(b":") + (_colon_escapes(raw) if escapes else 0)
     if colons != written.count(b":"):
         raise MalformedBody("duplicate_key", "an object in the body names the same key twice")
     # msgspec writes NUL as \u0000 (and a backslash before "u0000" as \\u0000).
@@ -99,12 +100,20 @@ def screen(raw: bytes) -> None:
 # while a Decimal field takes it.
 _UNTYPED: Final = msgspec.json.Decoder(float_hook=Decimal)
 
-# A \u escape that is one: not preceded by an odd number of backslashes (``\\u0000`` is a
+# A \u escape is one when an odd number of backslashes leads to it (``\\u0000`` is a
 # backslash and the text "u0000"). Backslashes only occur inside strings in JSON.
 _REAL = rb"(?<!\\)((?:\\\\)*+)"
 _HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
 _LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-_COLON_ESCAPE = re.compile(_REAL + rb"\\u003[aA]")
+_COLON_ESCAPE = re.compile(rb"(\\+)u003[aA]")
+
+
+def _colon_escapes(raw: bytes) -> int:
+    if b"\\u003a" not in raw and b"\\u003A" not in raw:
+        return 0
+    return sum(len(run) % 2 for run in _COLON_ESCAPE.findall(raw))
+
+
 # A high half not followed by a low one, or a low half not preceded by a high one. (A low
 # half after an escaped backslash and the text "ud800" is taken for a pair and left to
 # msgspec, which refuses it as malformed: a 400 rather than a 422 naming the field.)
@@ -133,19 +142,27 @@ def _first_unstorable(value: Any) -> str | None:
     return None
 
 
-# Nesting depth. Strings are cut out first (a "[" in a text is not an array), the brackets
-# kept as one kind, "[" and "]". Each pass that removes every adjacent "[]" takes exactly one
-# level off; a few passes leave a short remainder of runs ("[[[", "]]]") to add up. The
-# result is the depth for JSON, and an upper bound for any other text.
-_STRINGS = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+# Nesting depth. Escapes are cut out first (a \" does not end a string), then everything
+# but quotes and brackets; with no escape left every quote opens or closes a string, so
+# adjacent quotes (an empty string, or two strings with nothing between) go, and what strings
+# remain (holding brackets) after them: a "[" in a text is not an array. The brackets, kept as
+# one kind, "[" and "]", then lose every adjacent "[]" per pass, exactly one level each; after
+# a few passes the short remainder of runs ("[[[", "]]]") is added up. The result is the
+# depth for JSON, and an upper bound for any other text. All of it is linear, mostly in C.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"?')
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 _RUNS = re.compile(rb"\[+|\]+")
 _LEAF_PASSES = 4
 
 
 def _depth(raw: bytes) -> int:
-    brackets = _STRINGS.sub(b"", raw).translate(_ONE_KIND, _NOT_BRACKETS)
+    text = _ESCAPE.sub(b"", raw) if b"\\" in raw else raw
+    structure = text.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:
+        structure = _QUOTED.sub(b"", structure)
+    brackets = structure.translate(_ONE_KIND)
     removed = 0
     for _ in range(_LEAF_PASSES):
         shorter = brackets.replace(b"[]", b"")
