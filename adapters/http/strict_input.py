@@ -20,7 +20,6 @@ from litestar import Litestar, Request
 from litestar.enums import ScopeType
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import (
     ASGIApp,
     Empty,
@@ -32,7 +31,7 @@ from litestar.types import (
 )
 
 from adapters.http.problems import PROBLEM_JSON, ProblemException, problem_body
-from adapters.http.schemas.problem import ProblemOut
+from adapters.http.schemas.problem import problems
 from adapters.http.strict_json import InvalidField, MalformedBody, decode
 
 JSON = "application/json"
@@ -82,12 +81,7 @@ class StrictRequest(Request[Any, Any, Any]):
 
 def document_json_bodies(app: Litestar) -> None:
     """Adds 415 to the documented answers of every operation that takes a JSON body."""
-    spec = ResponseSpec(
-        data_container=ProblemOut,
-        description="The body is not application/json",
-        media_type=PROBLEM_JSON,
-        generate_examples=False,
-    )
+    spec = problems(415)[415]
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if isinstance(handler, HTTPRouteHandler) and handler.parsed_data_field is not None:
