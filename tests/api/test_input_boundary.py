@@ -593,7 +593,9 @@ async def test_a_signed_review_rating_beyond_one_to_five_is_refused_by_the_schem
     assert fields(response) == ["data.rating"]
 
 
-async def test_a_stripe_body_that_is_not_utf8_cannot_be_signed_so_it_is_401(api: Api, clean_db: str) -> None:
+async def test_a_stripe_body_that_is_not_utf8_cannot_be_signed_so_it_is_401(
+    api: Api, clean_db: str
+) -> None:
     target = (await targets(api))["stripe"]
     raw = b'{"id": "evt_\xff"}'
     before = await row_counts(clean_db)
