@@ -4,11 +4,12 @@ Every JSON body the service accepts (request bodies, and webhook payloads once t
 signature is checked) goes through ``decode``:
 
 1. ``screen`` refuses, before any recursive parser sees the body, arrays and objects nested
-   deeper than ``MAX_DEPTH`` (a 1,000-deep array is a RecursionError inside msgspec) and an
-   object that names a key twice (decoders silently keep the last value); then any string,
-   key or value at any depth, holding a character PostgreSQL cannot store in text: NUL, or a
-   UTF-16 surrogate without its pair (it has no UTF-8 form). JSON can carry either only as a
-   ``\\u`` escape: raw control bytes and invalid UTF-8 are not JSON, and msgspec refuses them.
+   deeper than ``MAX_DEPTH`` (a 1,000-deep array is a RecursionError inside msgspec); then
+   any string, key or value at any depth, holding a character PostgreSQL cannot store in
+   text: NUL, or a UTF-16 surrogate without its pair (it has no UTF-8 form); then an object
+   that names a key twice (decoders silently keep the last value). JSON can carry NUL or a
+   lone surrogate only as a ``\\u`` escape: raw control bytes and invalid UTF-8 are not JSON,
+   and msgspec refuses them.
 2. msgspec decodes the bytes into the declared type in strict mode: no "1" for an integer,
    no number for a time, no 0 or "1" for a boolean.
 
@@ -64,7 +65,7 @@ def decode(raw: bytes, shape: type[T]) -> T:
 
 
 def screen(raw: bytes) -> None:
-    """Refuses deep nesting, duplicate keys and unstorable text.
+    """Refuses deep nesting, then unstorable text, then duplicate keys.
 
     Duplicate keys are found by counting colons. Every key is followed by one colon and
     every other colon sits inside a string, which decoding keeps as it is (an escaped colon,
@@ -86,14 +87,15 @@ def screen(raw: bytes) -> None:
     except msgspec.DecodeError:
         return  # not JSON: the typed decode says where
     written = msgspec.json.encode(value)
-    colons = raw.count(b":") + (_colon_escapes(raw) if escapes else 0)
-    if colons != written.count(b":"):
-        raise MalformedBody("duplicate_key", "an object in the body names the same key twice")
-    # msgspec writes NUL as \u0000 (and a backslash before "u0000" as \\u0000).
+    # msgspec writes NUL as \u0000 (and a backslash before "u0000" as \\u0000). Checked before
+    # duplicates: two keys that differ only in their unpaired surrogates are equal as NUL.
     if escapes and b"\\u0000" in written:
         path = _first_unstorable(value)
         if path is not None:
             raise InvalidField(path, UNSTORABLE)
+    colons = raw.count(b":") + (_colon_escapes(raw) if escapes else 0)
+    if colons != written.count(b":"):
+        raise MalformedBody("duplicate_key", "an object in the body names the same key twice")
 
 
 # Fractions as Decimal: as floats, one out of range (1e400) would stop the screening here,

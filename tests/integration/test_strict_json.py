@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.http.strict_json import (
@@ -233,7 +233,11 @@ def render(node: Any, escape_all: bool, colon: bytes = b":") -> bytes:
 
 
 def expected(node: Any) -> str:
-    """What the screen must say about a document: the first of depth, duplicates, text."""
+    """What the screen must say about a document: the first of depth, text, duplicates.
+
+    Text is judged on what the document says once read, where the last of two equal keys
+    wins (a value given twice and overridden is refused as a duplicate instead).
+    """
 
     def depth(n: Any) -> int:
         if not isinstance(n, tuple):
@@ -241,28 +245,30 @@ def expected(node: Any) -> str:
         children = n[1] if n[0] == "arr" else [v for _, v in n[1]]
         return 1 + max((depth(c) for c in children), default=0)
 
-    def walk(n: Any) -> list[Any]:
-        if not isinstance(n, tuple):
-            return [n]
-        if n[0] == "arr":
-            return [n] + [x for c in n[1] for x in walk(c)]
-        return [n] + [k for k, _ in n[1]] + [x for _, v in n[1] for x in walk(v)]
-
     def decoded(text: str) -> str:
         # A high half written next to a low half is one character once decoded.
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
+    def read(n: Any) -> list[Any]:
+        """Every node and key the document says, each object's equal keys kept last."""
+        if not isinstance(n, tuple):
+            return [n]
+        if n[0] == "arr":
+            return [n] + [x for c in n[1] for x in read(c)]
+        kept = {decoded(k): (k, v) for k, v in n[1]}
+        return [n] + [x for k, v in kept.values() for x in [k, *read(v)]]
+
     def unstorable(text: str) -> bool:
         return "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in decoded(text))
 
-    everything = walk(node)
     if depth(node) > MAX_DEPTH:
         return "nesting_too_deep"
-    objects = [n[1] for n in everything if isinstance(n, tuple) and n[0] == "obj"]
+    said = read(node)
+    if any(isinstance(x, str) and unstorable(x) for x in said):
+        return "unstorable"
+    objects = [n[1] for n in said if isinstance(n, tuple) and n[0] == "obj"]
     if any(len({decoded(k) for k, _ in members}) < len(members) for members in objects):
         return "duplicate_key"
-    if any(isinstance(x, str) and unstorable(x) for x in everything):
-        return "unstorable"
     return "accepted"
 
 
@@ -278,6 +284,8 @@ def outcome(raw: bytes) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(node=NODES, escape_all=st.booleans(), spaced=st.booleans())
+# Found by this test: two keys that differ only in their unpaired surrogates.
+@example(node=("obj", [(chr(0xD800), None), (chr(0xDC00), None)]), escape_all=False, spaced=False)
 def test_the_screen_says_what_a_plain_reading_of_the_document_says(
     node: Any, escape_all: bool, spaced: bool
 ) -> None:
