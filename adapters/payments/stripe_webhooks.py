@@ -7,7 +7,6 @@ the disputed payment) is in the signed event itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import stripe
 
@@ -21,29 +20,36 @@ class StripeSignatureError(Exception):
         self.code = "signature_expired" if stale else "signature_invalid"
 
 
-def construct_event(
+def verify(
     payload: bytes,
     header: str | None,
     secrets: Sequence[str],
     *,
     now: float,
     tolerance: int = TOLERANCE_SECONDS,
-) -> Any:
-    """The verified event; tries each secret (rotation); StripeSignatureError if none fits.
+) -> None:
+    """Checks the signature against each secret (rotation); StripeSignatureError if none fits.
 
-    ``stripe.Webhook.construct_event`` checks the HMAC over the raw body, but of the time only
-    that the signature is not too old: one dated a year ahead would pass, and a captured
-    request could then be replayed for a year. So the library's own time check is off and the
-    signed time must be within ``tolerance`` of ``now`` either way, as the shop's signature
-    (adapters/webshop/signature.py). The HMAC is checked first: a forgery is never "expired".
-    A body that is not JSON raises ValueError.
+    ``stripe.WebhookSignature.verify_header`` checks the HMAC over the raw body, but of the
+    time only that the signature is not too old: one dated a year ahead would pass, and a
+    captured request could then be replayed for a year. So the library's own time check is off
+    and the signed time must be within ``tolerance`` of ``now`` either way, as the shop's
+    signature (adapters/webshop/signature.py). The HMAC is checked first: a forgery is never
+    "expired". The body is not parsed here: Stripe's library would parse it with
+    ``json.loads`` (recursive, lenient); the caller decodes it strictly.
     """
     if not header:
         raise StripeSignatureError("the Stripe-Signature header is required")
+    if not header.isascii():
+        # compare_digest refuses non-ASCII text with a TypeError; no valid header has any.
+        raise StripeSignatureError("Stripe-Signature must be ASCII")
     last: Exception | None = None
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
+        except UnicodeDecodeError:
+            # The library signs the body's text: a body that is not UTF-8 has no signature.
+            raise StripeSignatureError("the body is not UTF-8: no signature can match it") from None
         except stripe.SignatureVerificationError as error:
             last = error
             continue
@@ -53,8 +59,7 @@ def construct_event(
                 f"the signature is more than {tolerance} seconds away from the server's time",
                 stale=True,
             )
-        # Verified just above; a falsy tolerance skips the library's one-sided time check.
-        return stripe.Webhook.construct_event(payload, header, secret, tolerance=0)
+        return
     raise StripeSignatureError(str(last) if last else "no endpoint secret is configured")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
+MAX_TIMESTAMP_DIGITS = 12  # int() of thousands of digits is a ValueError
 
 
 class SignatureError(Exception):
@@ -40,11 +41,14 @@ def verify(
     """Checks the header against the raw body; returns the signed timestamp."""
     if not header:
         raise SignatureError("signature_missing", "the Shop-Signature header is required")
+    if not header.isascii():
+        # compare_digest refuses non-ASCII text with a TypeError; no valid header has any.
+        raise SignatureError("signature_invalid", "Shop-Signature must be ASCII")
     timestamp: int | None = None
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS:
             timestamp = int(value)
         elif key == SCHEME and value:
             candidates.append(value.strip().lower())
