@@ -15,7 +15,7 @@ from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
-from app.webhook_signatures import ShopSignatures, StripeEvents
+from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.notifications import MemberNotifier, SmsSender
@@ -36,8 +36,8 @@ class Container:
     # The back office's set-based reports.
     reports: Reports
     # Webhook signatures, checked before a body is parsed.
-    shop_signatures: ShopSignatures
-    stripe_events: StripeEvents
+    shop_signatures: WebhookSignatures
+    stripe_signatures: WebhookSignatures
     # Member login, card codes and notifications.
     login: LoginPorts
     card_tokens: CardTokenCodec

@@ -16,16 +16,8 @@ class SignatureRefused(Exception):
         self.detail = detail
 
 
-class ShopSignatures(Protocol):
+class WebhookSignatures(Protocol):
     def verify(self, header: str | None, body: bytes, *, now: float) -> None:
         """Returns if ``header`` signs ``body`` with a configured secret at a time within the
-        tolerance of ``now`` (Unix seconds); raises SignatureRefused otherwise."""
-        ...
-
-
-class StripeEvents(Protocol):
-    def verified(self, body: bytes, header: str | None, *, now: float) -> object:
-        """The event the Stripe-Signature ``header`` signs, with ``id`` and ``type``
-        attributes; SignatureRefused if no endpoint secret fits or it is dated too far from
-        ``now``; ValueError if the body is not JSON."""
+        tolerance of ``now`` (Unix seconds), either way; raises SignatureRefused otherwise."""
         ...

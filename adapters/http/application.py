@@ -16,6 +16,7 @@ from adapters.http.observability import MetricsController, request_context_middl
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.query_times import check_query_times
 from adapters.http.routers import route_handlers
+from adapters.http.strict_input import StrictRequest, document_json_bodies, refuse_unstorable_query
 from app.container import Container
 
 API_VERSION = "1.0.0"
@@ -61,9 +62,10 @@ def build_http_app(
         finally:
             await stop(container)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers(), MetricsController],
-        middleware=[request_context_middleware],
+        middleware=[request_context_middleware, refuse_unstorable_query],
+        request_class=StrictRequest,
         dependencies={"container": Provide(_container, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_query_times,
@@ -75,6 +77,8 @@ def build_http_app(
         # would add a plain-text handler to the root logger.
         logging_config=None,
     )
+    document_json_bodies(app)
+    return app
 
 
 def openapi_document(app: Litestar) -> dict[str, Any]:

@@ -16,12 +16,17 @@ from app.idempotency_store import StoredResponse
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 
+# Printable ASCII: a header value has no business with control characters (NUL cannot even be
+# stored in PostgreSQL's text), and bytes beyond ASCII reach the service as Latin-1 guesses.
+KEY_PATTERN = r"^[\x20-\x7e]+$"
+
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
         name="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=KEY_PATTERN,
         description=(
             "Repeat it to retry safely: the same key with the same body returns the first "
             "answer and applies nothing twice; with another body it is 409."

@@ -7,7 +7,6 @@ the disputed payment) is in the signed event itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import stripe
 
@@ -22,39 +21,46 @@ class StripeSignatureError(SignatureRefused):
         super().__init__("signature_expired" if stale else "signature_invalid", detail)
 
 
-class StripeEventVerifier:
-    """The StripeEvents port (app.webhooks) with the configured endpoint secrets."""
+class StripeSignatureVerifier:
+    """The WebhookSignatures port (app.webhook_signatures) with the endpoint secrets."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self._secrets = tuple(secrets)
 
-    def verified(self, body: bytes, header: str | None, *, now: float) -> Any:
-        return construct_event(body, header, self._secrets, now=now)
+    def verify(self, header: str | None, body: bytes, *, now: float) -> None:
+        verify(body, header, self._secrets, now=now)
 
 
-def construct_event(
+def verify(
     payload: bytes,
     header: str | None,
     secrets: Sequence[str],
     *,
     now: float,
     tolerance: int = TOLERANCE_SECONDS,
-) -> Any:
-    """The verified event; tries each secret (rotation); StripeSignatureError if none fits.
+) -> None:
+    """Checks the signature against each secret (rotation); StripeSignatureError if none fits.
 
-    ``stripe.Webhook.construct_event`` checks the HMAC over the raw body, but of the time only
-    that the signature is not too old: one dated a year ahead would pass, and a captured
-    request could then be replayed for a year. So the library's own time check is off and the
-    signed time must be within ``tolerance`` of ``now`` either way, as the shop's signature
-    (adapters/webshop/signature.py). The HMAC is checked first: a forgery is never "expired".
-    A body that is not JSON raises ValueError.
+    ``stripe.WebhookSignature.verify_header`` checks the HMAC over the raw body, but of the
+    time only that the signature is not too old: one dated a year ahead would pass, and a
+    captured request could then be replayed for a year. So the library's own time check is off
+    and the signed time must be within ``tolerance`` of ``now`` either way, as the shop's
+    signature (adapters/webshop/signature.py). The HMAC is checked first: a forgery is never
+    "expired". The body is not parsed here: Stripe's library would parse it with
+    ``json.loads`` (recursive, lenient); the caller decodes it strictly.
     """
     if not header:
         raise StripeSignatureError("the Stripe-Signature header is required")
+    if not header.isascii():
+        # compare_digest refuses non-ASCII text with a TypeError; no valid header has any.
+        raise StripeSignatureError("Stripe-Signature must be ASCII")
     last: Exception | None = None
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
+        except UnicodeDecodeError:
+            # The library signs the body's text: a body that is not UTF-8 has no signature.
+            raise StripeSignatureError("the body is not UTF-8: no signature can match it") from None
         except stripe.SignatureVerificationError as error:
             last = error
             continue
@@ -64,8 +70,7 @@ def construct_event(
                 f"the signature is more than {tolerance} seconds away from the server's time",
                 stale=True,
             )
-        # Verified just above; a falsy tolerance skips the library's one-sided time check.
-        return stripe.Webhook.construct_event(payload, header, secret, tolerance=0)
+        return
     raise StripeSignatureError(str(last) if last else "no endpoint secret is configured")
 
 

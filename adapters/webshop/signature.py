@@ -17,6 +17,7 @@ from app.webhook_signatures import SignatureRefused
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
+MAX_TIMESTAMP_DIGITS = 12  # int() of thousands of digits is a ValueError
 
 
 class SignatureError(SignatureRefused):
@@ -24,7 +25,7 @@ class SignatureError(SignatureRefused):
 
 
 class ShopSignatureVerifier:
-    """The ShopSignatures port (app.webhooks) with the configured secrets."""
+    """The WebhookSignatures port (app.webhook_signatures) with the configured secrets."""
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self._secrets = tuple(secrets)
@@ -49,11 +50,14 @@ def verify(
     """Checks the header against the raw body; returns the signed timestamp."""
     if not header:
         raise SignatureError("signature_missing", "the Shop-Signature header is required")
+    if not header.isascii():
+        # compare_digest refuses non-ASCII text with a TypeError; no valid header has any.
+        raise SignatureError("signature_invalid", "Shop-Signature must be ASCII")
     timestamp: int | None = None
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS:
             timestamp = int(value)
         elif key == SCHEME and value:
             candidates.append(value.strip().lower())

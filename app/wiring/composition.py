@@ -15,7 +15,7 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
-from adapters.payments.stripe_webhooks import StripeEventVerifier
+from adapters.payments.stripe_webhooks import StripeSignatureVerifier
 from adapters.persistence.batch_jobs import PostgresBatchJobs
 from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
 from adapters.persistence.config_health import PostgresProbe
@@ -95,7 +95,7 @@ async def start_service(
         database=PostgresProbe(engine),
         reports=PostgresReports(engine),
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
-        stripe_events=StripeEventVerifier(settings.stripe_webhook_secrets),
+        stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
     )

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from adapters.payments.stripe_webhooks import StripeSignatureError, construct_event
+from adapters.payments.stripe_webhooks import StripeSignatureError
+from adapters.payments.stripe_webhooks import verify as verify_stripe
 from adapters.webshop.signature import SignatureError, sign, verify
 from tests.support.webhooks import payment_intent, stripe_event, stripe_headers
 
@@ -73,11 +74,10 @@ def test_stripe_events_verify_with_any_endpoint_secret_during_rotation() -> None
     body = stripe_event("payment_intent.succeeded", payment_intent("pi_1", 100))
     header = stripe_headers(body, secret="whsec_old")["Stripe-Signature"]
 
-    event = construct_event(body, header, ["whsec_new", "whsec_old"], now=time.time())
+    verify_stripe(body, header, ["whsec_new", "whsec_old"], now=time.time())
 
-    assert (event.type, event.data.object.id) == ("payment_intent.succeeded", "pi_1")
     with pytest.raises(StripeSignatureError):
-        construct_event(body, header, ["whsec_new"], now=time.time())
+        verify_stripe(body, header, ["whsec_new"], now=time.time())
 
 
 def test_a_stale_stripe_signature_is_refused() -> None:
@@ -85,7 +85,7 @@ def test_a_stale_stripe_signature_is_refused() -> None:
     header = stripe_headers(body, timestamp=int(time.time()) - 301)["Stripe-Signature"]
 
     with pytest.raises(StripeSignatureError) as stale:
-        construct_event(body, header, ["whsec_dev_only_stripe_webhook_secret"], now=time.time())
+        verify_stripe(body, header, ["whsec_dev_only_stripe_webhook_secret"], now=time.time())
     assert stale.value.code == "signature_expired"
 
 
@@ -95,10 +95,10 @@ def test_a_stripe_signature_is_good_five_minutes_either_way_and_not_a_second_mor
     secrets = ["whsec_dev_only_stripe_webhook_secret"]
 
     for now in (NOW - 300, NOW + 300):
-        assert construct_event(body, header, secrets, now=now).data.object.id == "pi_1"
+        verify_stripe(body, header, secrets, now=now)
     for now in (NOW - 301, NOW + 301, NOW - 365 * 86400):
         with pytest.raises(StripeSignatureError) as refused:
-            construct_event(body, header, secrets, now=now)
+            verify_stripe(body, header, secrets, now=now)
         assert refused.value.code == "signature_expired"
 
 
@@ -107,5 +107,5 @@ def test_a_forged_stripe_signature_dated_ahead_is_invalid_not_expired() -> None:
     header = stripe_headers(body, secret="whsec_forger", timestamp=NOW + 3600)["Stripe-Signature"]
 
     with pytest.raises(StripeSignatureError) as refused:
-        construct_event(body, header, ["whsec_dev_only_stripe_webhook_secret"], now=NOW)
+        verify_stripe(body, header, ["whsec_dev_only_stripe_webhook_secret"], now=NOW)
     assert refused.value.code == "signature_invalid"

@@ -6,6 +6,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 
+from adapters.http.idempotency import KEY_PATTERN
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
 from app import transactions
@@ -21,6 +22,7 @@ SimulationKey = Annotated[
         name="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=KEY_PATTERN,
         description="Required like on every admin POST; nothing is stored, a repeat recomputes.",
     ),
 ]

@@ -10,7 +10,15 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
-from adapters.http.schemas.pos import QuoteIn, QuoteOut, RefundIn, RefundOut, SaleIn, SaleOut
+from adapters.http.schemas.pos import (
+    QuoteIn,
+    QuoteOut,
+    RefundIn,
+    RefundOut,
+    SaleIn,
+    SaleOut,
+    require_amount_or_lines,
+)
 from adapters.http.schemas.problem import problems
 from app.container import Container
 from app.principal import Principal
@@ -149,6 +157,7 @@ class PosSalesController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> Response[RefundOut]:
         assert principal.store_id is not None
+        require_amount_or_lines(data.amount, data.lines)
         command = RefundSale(
             store_id=principal.store_id,
             sale_id=sale_id,

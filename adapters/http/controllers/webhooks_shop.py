@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
 from adapters.http.problems import ProblemException
+from adapters.http.schemas.pos import require_amount_or_lines
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.webhooks import (
     CustomerLinkedData,
@@ -41,7 +42,6 @@ from app.use_cases.online_orders import (
 from app.use_cases.sales import LineInput
 from app.webhook_signatures import SignatureRefused
 from app.webhooks import APPLIED, IGNORED, Source, apply_once
-from domain.errors import InvalidInput
 from domain.sales import RefundLine
 
 SIGNATURE_HEADER = "Shop-Signature"
@@ -113,8 +113,7 @@ def _order_completed(body: bytes, c: Container) -> Callable[[UnitOfWork], Awaita
 
 def _order_refunded(body: bytes, c: Container) -> Callable[[UnitOfWork], Awaitable[str]]:
     data = decode_part(_data(body), OrderRefundedData, "data")
-    if (data.amount is None) == (data.lines is None):
-        raise InvalidInput("order.refunded names either amount or lines", field="data.amount")
+    require_amount_or_lines(data.amount, data.lines, prefix="data.")
     command = RefundOrder(
         order_id=data.order_id,
         refund_id=data.refund_id,

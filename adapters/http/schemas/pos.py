@@ -22,6 +22,7 @@ from app.read_models import CouponView
 from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
 from domain.coupon_codes import display
+from domain.errors import InvalidInput
 from domain.sales import MAX_LINES, MAX_QUANTITY
 
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
@@ -164,6 +165,20 @@ class RefundIn(Input, kw_only=True):
     refund_id: Annotated[str, Meta(min_length=1, max_length=64)]
     lines: Annotated[list[RefundLineIn], Meta(min_length=1, max_length=MAX_LINES)] | None = None
     amount: PositiveMoney | None = None
+
+
+def require_amount_or_lines(
+    amount: int | None, lines: Sequence[object] | None, *, prefix: str = ""
+) -> None:
+    """A refund names the amount to give back or the lines brought back: exactly one."""
+    if amount is None and lines is None:
+        raise InvalidInput(
+            "a refund names the amount to give back or the lines brought back; "
+            "this one names neither",
+            field=f"{prefix}amount",
+        )
+    if amount is not None and lines is not None:
+        raise InvalidInput("a refund names an amount or lines, not both", field=f"{prefix}lines")
 
 
 class RefundOut(Output, kw_only=True):

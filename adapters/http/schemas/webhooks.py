@@ -14,6 +14,7 @@ from msgspec import Meta
 
 from adapters.http.schemas.common import (
     Input,
+    Money,
     Output,
     Points,
     PositiveMoney,
@@ -24,17 +25,20 @@ from adapters.http.schemas.pos import CouponCode, SaleLineIn
 from domain.sales import MAX_LINES, MAX_QUANTITY
 from domain.time_range import EARLIEST_INSTANT, LATEST_INSTANT
 
+# Lengths are those of the columns the values land in (adapters/persistence/tables.py).
 Id64 = Annotated[str, Meta(min_length=1, max_length=64)]
 # Stripe's times are Unix seconds; the service's accepted range in those units.
 EARLIEST_SECONDS = int(EARLIEST_INSTANT.timestamp())
 LATEST_SECONDS = int(LATEST_INSTANT.timestamp())
+EventId = Annotated[str, Meta(min_length=1, max_length=255)]  # webhook_events.event_id
+EventType = Annotated[str, Meta(min_length=1, max_length=64)]  # webhook_events.event_type
 
 
 class ShopEventIn(TimesChecked, kw_only=True):
     """Unknown envelope fields are tolerated: the shop may add some (a version, a shop id)."""
 
-    id: Annotated[str, Meta(min_length=1, max_length=255)]
-    type: Annotated[str, Meta(min_length=1, max_length=64)]
+    id: EventId
+    type: EventType
     created_at: Timestamp
     data: Annotated[
         dict[str, Any],
@@ -86,7 +90,7 @@ class OrderRefundedData(Input, kw_only=True):
 class ReviewPostedData(Input, kw_only=True):
     review_id: Id64
     order_id: Id64
-    rating: int
+    rating: Annotated[int, Meta(ge=1, le=5)]
     customer_id: Id64 | None = None
     member_id: UUID | None = None
 
@@ -104,26 +108,37 @@ class StripeObject(msgspec.Struct, kw_only=True):
     """Stripe adds fields to its objects over time: unknown fields are ignored."""
 
 
+# Unix seconds within the service's accepted range of instants (domain/time_range.py).
+UnixSeconds = Annotated[int, Meta(ge=EARLIEST_SECONDS, lt=LATEST_SECONDS)]
+# Stripe's own limits on metadata: 50 keys of up to 40 characters, values of up to 500.
+StripeMetadata = Annotated[
+    dict[Annotated[str, Meta(max_length=40)], Annotated[str, Meta(max_length=500)]],
+    Meta(max_length=50),
+]
+Currency = Annotated[str, Meta(min_length=3, max_length=3)]
+
+
 class StripePaymentIntent(StripeObject, kw_only=True):
-    id: Annotated[str, Meta(min_length=1, max_length=64)]
-    amount_received: Annotated[int, Meta(ge=0)]
-    currency: Annotated[str, Meta(min_length=3, max_length=3)]
-    created: Annotated[int, Meta(ge=EARLIEST_SECONDS, lt=LATEST_SECONDS)]  # Unix seconds
-    metadata: dict[str, str] = {}
+    id: Id64  # the receipt id of the web sale (sales.receipt_id)
+    amount_received: Money
+    currency: Currency
+    created: UnixSeconds
+    metadata: StripeMetadata = {}
 
 
 class StripeCharge(StripeObject, kw_only=True):
+    # refunds.refund_id is "<charge id>:<amount refunded>": 40 + 1 + 13 digits fit its 64.
     id: Annotated[str, Meta(min_length=1, max_length=40)]
-    payment_intent: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
-    amount_refunded: Annotated[int, Meta(ge=0)]
-    currency: Annotated[str, Meta(min_length=3, max_length=3)]
+    payment_intent: Id64 | None = None
+    amount_refunded: Money
+    currency: Currency
 
 
 class StripeDispute(StripeObject, kw_only=True):
-    id: Annotated[str, Meta(min_length=1, max_length=64)]
-    payment_intent: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
-    amount: Annotated[int, Meta(ge=0)]
-    status: str
+    id: Id64  # the refund id of a lost dispute (refunds.refund_id)
+    payment_intent: Id64 | None = None
+    amount: Money
+    status: Annotated[str, Meta(min_length=1, max_length=32)]
 
 
 class RawEnvelope(msgspec.Struct):
@@ -132,9 +147,16 @@ class RawEnvelope(msgspec.Struct):
     data: msgspec.Raw
 
 
-class StripeEventEnvelope(msgspec.Struct):
-    data: RawStripeData
+class StripeEventIn(msgspec.Struct, kw_only=True):
+    """A Stripe event: its id and type, and its object kept raw for the shape its type names.
+
+    Other fields (api_version, created, livemode, request...) are ignored.
+    """
+
+    id: EventId
+    type: EventType
+    data: StripeEventData
 
 
-class RawStripeData(msgspec.Struct):
+class StripeEventData(msgspec.Struct, kw_only=True):
     object: msgspec.Raw

@@ -1,0 +1,132 @@
+"""Where HTTP input enters: JSON bodies decoded strictly, and query strings screened.
+
+Litestar decodes a body into Python objects and then converts them into the handler's type
+with ``msgspec.convert(..., strict=False)``, which takes "1" for an integer, a number for a
+time, 0 and "1" for booleans, the last of two equal keys, a body of any Content-Type, and
+recurses into any depth. ``StrictRequest`` replaces that decoding for every route that takes
+a JSON body: it requires ``application/json`` (415 ``unsupported_media_type``) and decodes
+the raw bytes straight into the handler's declared type with ``adapters.http.strict_json``;
+the struct it returns passes Litestar's own conversion unchanged. The OpenAPI document is
+generated from the handlers' signatures as before, plus the 415 those routes may answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Litestar, Request
+from litestar.enums import ScopeType
+from litestar.exceptions import ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import (
+    ASGIApp,
+    Empty,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
+
+from adapters.http.problems import PROBLEM_JSON, ProblemException, problem_body
+from adapters.http.schemas.problem import problems
+from adapters.http.strict_json import InvalidField, MalformedBody, decode
+
+JSON = "application/json"
+UNSTORABLE_PARAMETER = "holds a character that cannot be stored (NUL)"
+
+
+def require_json(request: Request[Any, Any, Any]) -> None:
+    """415 unless the body is declared JSON (in UTF-8, the only encoding JSON has)."""
+    media_type, options = request.content_type
+    charset = options.get("charset", "utf-8").lower()
+    if media_type != JSON or charset not in {"utf-8", "utf8"}:
+        raise ProblemException(
+            415,
+            "unsupported_media_type",
+            "this operation takes a JSON body: send it with Content-Type: application/json",
+        )
+
+
+def decode_body(raw: bytes, shape: Any) -> Any:
+    """``raw`` decoded strictly as ``shape``; 400 or 422 problems when it is not one."""
+    try:
+        return decode(raw, shape)
+    except MalformedBody as error:
+        raise ProblemException(400, error.code, error.detail) from None
+    except InvalidField as error:
+        raise ValidationException(
+            detail=f"{error.path}: {error.message}",
+            extra=[{"key": error.path, "source": "body", "message": error.message}],
+        ) from None
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    """The application's request class: ``json()`` is the strict decoding of the body."""
+
+    async def json(self) -> Any:
+        if self._json is Empty:
+            cached = self._connection_state.json
+            if cached is not Empty:
+                self._json = cached
+            else:
+                require_json(self)
+                field = self.route_handler.parsed_data_field
+                shape = field.annotation if field is not None else Any
+                self._json = self._connection_state.json = decode_body(await self.body(), shape)
+        return self._json
+
+
+def document_json_bodies(app: Litestar) -> None:
+    """Adds 415 to the documented answers of every operation that takes a JSON body."""
+    spec = problems(415)[415]
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.parsed_data_field is not None:
+                handler.responses = {**(handler.responses or {}), 415: spec}
+
+
+def refuse_unstorable_query(app: ASGIApp) -> ASGIApp:
+    """422 for a query parameter holding NUL, which PostgreSQL cannot store in text.
+
+    Query strings are decoded as UTF-8 with replacement, so NUL (``%00``) is the one
+    character of that kind they can carry; path parameters are UUIDs and integers. This runs
+    before authentication, like the server's own refusal of a malformed request line: it
+    says nothing about the schema. It answers itself rather than raising, so that the
+    request id and the access log still see the answer.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string", b"") if scope["type"] == ScopeType.HTTP else b""
+        if b"%00" in query or b"\x00" in query:
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            field = next((name for name, value in pairs if "\x00" in name + value), "query")
+            body = problem_body(
+                422,
+                "validation_error",
+                "The request does not match the schema",
+                f"{field}: {UNSTORABLE_PARAMETER}",
+                errors=[{"field": field, "source": "query", "message": UNSTORABLE_PARAMETER}],
+            )
+            payload = msgspec.json.encode(body)
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 422,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+            end: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": payload,
+                "more_body": False,
+            }
+            await send(start)
+            await send(end)
+            return
+        await app(scope, receive, send)
+
+    return middleware
