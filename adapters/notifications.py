@@ -1,7 +1,7 @@
 """Notifier adapters for development: a log line per message, never its secret.
 
 A real SMS gateway or push service implements ``domain.notifications.SmsSender`` /
-``MemberNotifier`` and is wired in ``app.composition``. The log adapters print a masked phone
+``MemberNotifier`` and is wired in ``app.wiring.composition``. The log adapters print a masked phone
 number and never a login code, so logs can be shipped anywhere. To log in on a development
 machine without a gateway, ``LOYALTY_DEV_SMS_DIR`` makes the SMS adapter write each message to
 a file there instead (refused in production).

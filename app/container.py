@@ -1,14 +1,21 @@
-"""The composition root's product: every port wired to its adapter, built at start-up."""
+"""The composition root's product: every port the driving adapters use, built at start-up.
+
+A typed set of ports, nothing else: no engine, no pool, no adapter type. The wiring
+(app.wiring.composition) builds it; HTTP controllers read it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from app.health import DatabaseProbe
+from app.principal import Tokens
 from app.read_models import MemberReads
+from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
+from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.notifications import MemberNotifier, SmsSender
@@ -24,15 +31,20 @@ class Container:
     ids: IdGenerator
     contacts: ContactNormaliser
     uow: UnitOfWorkFactory
-    tokens: Any  # the HTTP adapter's TokenService; typed loosely so app/ stays adapter-free
-    engine: Any = None
-    # Member login, card codes and notifications; always set by the composition root.
-    login: LoginPorts | None = None
-    card_tokens: CardTokenCodec | None = None
-    sms: SmsSender | None = None
-    member_notifier: MemberNotifier | None = None
+    tokens: Tokens
+    database: DatabaseProbe
+    # The back office's set-based reports.
+    reports: Reports
+    # Webhook signatures, checked before a body is parsed.
+    shop_signatures: WebhookSignatures
+    stripe_signatures: WebhookSignatures
+    # Member login, card codes and notifications.
+    login: LoginPorts
+    card_tokens: CardTokenCodec
+    sms: SmsSender
+    member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
-    member_reads: MemberReads | None = None
+    member_reads: MemberReads
 
     @property
     def sale_dating(self) -> SaleDating:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
 
@@ -30,3 +31,23 @@ class Principal:
     def actor(self) -> str:
         """How the audit log names this caller."""
         return f"{self.role.value}:{self.subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int  # seconds
+
+
+class Tokens(Protocol):
+    """Signed bearer tokens: who a caller is, and tokens for terminals and members."""
+
+    async def authenticate(self, token: str) -> Principal:
+        """The token's principal; the adapter's own error if it cannot be trusted."""
+        ...
+
+    def for_terminal(self, terminal_id: UUID, store_id: UUID) -> IssuedToken: ...
+
+    def issue_member_token(
+        self, member_id: UUID, ttl_seconds: int | None = None
+    ) -> IssuedToken: ...

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 from uuid import UUID
 
 from domain.errors import InvalidInput
@@ -157,17 +157,50 @@ class CrmSettings:
             )
 
     def stage(self, first_sale: date | None, last_sale: date | None, today: date) -> LifecycleStage:
-        """A member's stage on ``today`` from the local dates of their first and last sale."""
+        """A member's stage on ``today`` from the local dates of their first and last sale:
+        prospect without a sale, else the stage of the first of STAGE_RULES that holds, else
+        active."""
         if first_sale is None or last_sale is None:
             return LifecycleStage.PROSPECT
-        quiet = (today - last_sale).days
-        if quiet >= self.churned_days:
-            return LifecycleStage.CHURNED
-        if quiet >= self.dormant_days:
-            return LifecycleStage.DORMANT
-        if (today - first_sale).days < self.new_days:
-            return LifecycleStage.NEW
+        days: dict[DaysSince, int] = {
+            DAYS_SINCE_LAST_SALE: (today - last_sale).days,
+            DAYS_SINCE_FIRST_SALE: (today - first_sale).days,
+        }
+        for rule in STAGE_RULES:
+            threshold: int = getattr(self, rule.threshold)
+            if rule.holds(days[rule.days_since], threshold):
+                return rule.stage
         return LifecycleStage.ACTIVE
+
+
+DaysSince = Literal["last_sale", "first_sale"]
+Threshold = Literal["new_days", "dormant_days", "churned_days"]
+DAYS_SINCE_LAST_SALE: DaysSince = "last_sale"
+DAYS_SINCE_FIRST_SALE: DaysSince = "first_sale"
+
+
+@dataclass(frozen=True, slots=True)
+class StageRule:
+    """``stage`` when the days since a member's first or last sale are at least (or, with
+    ``under``, fewer than) one of the CrmSettings thresholds."""
+
+    stage: LifecycleStage
+    days_since: DaysSince
+    threshold: Threshold  # the CrmSettings field
+    under: bool = False
+
+    def holds(self, days: int, threshold: int) -> bool:
+        return days < threshold if self.under else days >= threshold
+
+
+# In order: the first rule that holds gives the stage (a member quiet for churned_days is
+# churned, not dormant); none: active. The SQL of the reports is generated from this table
+# (adapters/persistence/crm_reports.py: stage_case).
+STAGE_RULES: tuple[StageRule, ...] = (
+    StageRule(LifecycleStage.CHURNED, DAYS_SINCE_LAST_SALE, "churned_days"),
+    StageRule(LifecycleStage.DORMANT, DAYS_SINCE_LAST_SALE, "dormant_days"),
+    StageRule(LifecycleStage.NEW, DAYS_SINCE_FIRST_SALE, "new_days", under=True),
+)
 
 
 # Segment specs: who a campaign reaches -----------------------------------------------------

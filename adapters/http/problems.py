@@ -20,7 +20,7 @@ from litestar.exceptions import (
 )
 
 from adapters.observability import DATABASE_UNAVAILABLE
-from adapters.persistence.config_cache import ConfigurationUnavailable
+from app.health import ConfigurationUnavailable
 from app.idempotency_store import StoredResponse
 from domain.errors import (
     Conflict,

@@ -5,7 +5,6 @@ Only HS256 is accepted on verification, so "alg: none" and algorithm-confusion t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 from typing import Any
@@ -14,7 +13,7 @@ from uuid import UUID
 import jwt
 
 from adapters.http.jwks import AdminJwksVerifier, JwksError
-from app.principal import Principal, Role
+from app.principal import IssuedToken, Principal, Role
 from domain.ports import Clock
 
 ALGORITHM = "HS256"
@@ -25,12 +24,6 @@ VERIFIED_CACHE_SIZE = 10_000
 
 class InvalidToken(Exception):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    token: str
-    expires_in: int
 
 
 class TokenService:

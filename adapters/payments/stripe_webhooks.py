@@ -10,14 +10,25 @@ from collections.abc import Sequence
 
 import stripe
 
+from app.webhook_signatures import SignatureRefused
+
 # The same promise as the shop's signature: five minutes either way of the server's clock.
 TOLERANCE_SECONDS = 300
 
 
-class StripeSignatureError(Exception):
+class StripeSignatureError(SignatureRefused):
     def __init__(self, detail: str, *, stale: bool = False) -> None:
-        super().__init__(detail)
-        self.code = "signature_expired" if stale else "signature_invalid"
+        super().__init__("signature_expired" if stale else "signature_invalid", detail)
+
+
+class StripeSignatureVerifier:
+    """The WebhookSignatures port (app.webhook_signatures) with the endpoint secrets."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self._secrets = tuple(secrets)
+
+    def verify(self, header: str | None, body: bytes, *, now: float) -> None:
+        verify(body, header, self._secrets, now=now)
 
 
 def verify(

@@ -26,6 +26,7 @@ from uuid import UUID
 
 import structlog
 
+from app.health import ConfigurationUnavailable, RefusedRow
 from domain.crm import CrmSettings
 from domain.draws import ChanceRule, DrawCampaign, Prize
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
@@ -79,24 +80,6 @@ def tier_from(row: Mapping[str, Any]) -> Tier:
         threshold=row["threshold"],
         earn_multiplier=Decimal(row["earn_multiplier"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedRow:
-    """A stored configuration row the service does not apply, and why."""
-
-    table: str
-    row: str  # its key, as text
-    reason: str
-
-
-class ConfigurationUnavailable(RuntimeError):
-    """The programme or the tier ladder cannot be read and this process has no earlier good
-    copy: nothing that needs them can be served (503) until the rows are repaired."""
-
-    def __init__(self, refused: Sequence[RefusedRow]) -> None:
-        self.refused = tuple(refused)
-        super().__init__("; ".join(f"{r.table} {r.row}: {r.reason}" for r in self.refused))
 
 
 def _instant(text: str, field: str) -> datetime:

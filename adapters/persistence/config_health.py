@@ -7,11 +7,12 @@ their times clamped (stored_times), so their times are checked here in SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from adapters.persistence.config_cache import ConfigurationUnavailable, RefusedRow
+from piccolo.engine.postgres import PostgresEngine
+
 from adapters.persistence.engine import clean_connection
+from app.health import ConfigurationHealth, ConfigurationUnavailable, RefusedRow
 from domain.time_range import EARLIEST_INSTANT, LATEST_INSTANT
 
 # Compared in SQL and shown as PostgreSQL's text: no stored value is decoded.
@@ -22,12 +23,6 @@ WHERE NOT (valid_from IS NULL OR (valid_from >= $1 AND valid_from < $2))
    OR NOT (valid_until IS NULL OR (valid_until >= $1 AND valid_until < $2))
 ORDER BY id
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigurationHealth:
-    usable: bool  # False: the programme or tier ladder cannot be served (503 for sales)
-    refused: tuple[RefusedRow, ...]
 
 
 def _template_reason(row: Any) -> str:
@@ -50,3 +45,16 @@ async def configuration_health(engine: Any) -> ConfigurationHealth:
         for row in await connection.fetch(_TEMPLATE_TIMES, EARLIEST_INSTANT, LATEST_INSTANT):
             refused.append(RefusedRow("coupon_templates", row["id"], _template_reason(row)))
     return ConfigurationHealth(usable, tuple(refused))
+
+
+class PostgresProbe:
+    """The health check's DatabaseProbe (app.health)."""
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        await self._engine.run_ddl("SELECT 1", in_pool=True)
+
+    async def configuration(self) -> ConfigurationHealth:
+        return await configuration_health(self._engine)

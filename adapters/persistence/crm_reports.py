@@ -13,18 +13,29 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from adapters.persistence.tables import MemberRow
+from app.batch_jobs import RfmSnapshot
+from app.reports import (
+    ChurnRisk,
+    ChurnRiskQuery,
+    LifecycleReport,
+    RegionRow,
+    RfmReport,
+    SegmentRow,
+    StageFlow,
+)
 from domain.crm import (
+    DAYS_SINCE_FIRST_SALE,
+    DAYS_SINCE_LAST_SALE,
     SEGMENT_RULES,
+    STAGE_RULES,
     CrmSettings,
     LifecycleSegmentSpec,
     LifecycleStage,
@@ -132,14 +143,24 @@ SELECT count(*) FROM stored
 _RFM_ALL = f"WITH {_RFM_CTES} SELECT * FROM rfm ORDER BY member_id"
 
 
-def _stage_case(last: str, first: str, day: str) -> str:
-    """A member's stage on ``day`` from the local dates of their first and last sale so far;
-    $4 new_days, $5 dormant_days, $6 churned_days (domain CrmSettings.stage)."""
+# The thresholds' parameters in every lifecycle statement: $4 new_days, $5 dormant_days,
+# $6 churned_days (in the order of _thresholds).
+_THRESHOLD_PARAMS = {"new_days": "$4", "dormant_days": "$5", "churned_days": "$6"}
+
+
+def stage_case(last: str, first: str, day: str) -> str:
+    """A member's stage on ``day`` from the local dates of their first and last sale so far,
+    as SQL generated from the domain's table (STAGE_RULES): one definition for Python and
+    PostgreSQL. Dates subtract to whole days in SQL, as ``(a - b).days`` in Python."""
+    since = {DAYS_SINCE_LAST_SALE: last, DAYS_SINCE_FIRST_SALE: first}
+    rules = " ".join(
+        f"WHEN {day} - {since[rule.days_since]} {'<' if rule.under else '>='} "
+        f"{_THRESHOLD_PARAMS[rule.threshold]} THEN '{rule.stage.value}'"
+        for rule in STAGE_RULES
+    )
     return (
-        f"CASE WHEN {last} IS NULL THEN 'prospect' "
-        f"WHEN {day} - {last} >= $6 THEN 'churned' "
-        f"WHEN {day} - {last} >= $5 THEN 'dormant' "
-        f"WHEN {day} - {first} < $4 THEN 'new' ELSE 'active' END"
+        f"CASE WHEN {last} IS NULL THEN '{LifecycleStage.PROSPECT.value}' {rules} "
+        f"ELSE '{LifecycleStage.ACTIVE.value}' END"
     )
 
 
@@ -159,8 +180,8 @@ sale_days AS (
 staged AS (
     SELECT m.id AS member_id, m.tier_code,
            CASE WHEN m.enrolled_at < (($2::date + 1)::timestamp AT TIME ZONE $1)
-                THEN {_stage_case("d.last_start", "d.first_on", "$2::date")} END AS start_stage,
-           {_stage_case("d.last_end", "d.first_on", "$3::date")} AS stage,
+                THEN {stage_case("d.last_start", "d.first_on", "$2::date")} END AS start_stage,
+           {stage_case("d.last_end", "d.first_on", "$3::date")} AS stage,
            d.last_end AS last_on
     FROM members m LEFT JOIN sale_days d ON d.member_id = m.id
     WHERE m.enrolled_at < (($3::date + 1)::timestamp AT TIME ZONE $1)
@@ -238,68 +259,6 @@ WHERE m.enrolled_at < b.end_at
 GROUP BY m.region
 ORDER BY net_spend DESC, m.region NULLS LAST
 """
-
-
-# Read models ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentRow:
-    segment: RfmSegment
-    members: int
-    share: Decimal  # of the scored members, 4 places
-    avg_recency_days: Decimal
-    avg_frequency: Decimal
-    avg_monetary: Decimal
-    total_monetary: int
-    avg_r: Decimal
-    avg_f: Decimal
-    avg_m: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class RfmReport:
-    as_of: date
-    window_days: int
-    members_scored: int
-    segments: list[SegmentRow]  # every segment, in the order of RfmSegment
-
-
-@dataclass(frozen=True, slots=True)
-class StageFlow:
-    from_stage: LifecycleStage | None  # None: enrolled during the period
-    to_stage: LifecycleStage
-    members: int
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleReport:
-    start: date  # stages at the end of the day before the period ...
-    end: date  # ... and at the end of its last day
-    at_start: dict[LifecycleStage, int]
-    at_end: dict[LifecycleStage, int]
-    flows: list[StageFlow]  # members who changed stage (or joined), by pair
-
-
-@dataclass(frozen=True, slots=True)
-class ChurnRisk:
-    member_id: UUID
-    tier_code: str
-    last_sale_on: date
-    dormant_since: date
-    monetary: int
-    m_score: int | None
-    top_quintile: bool
-    top_tier: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RegionRow:
-    region: str | None
-    members: int
-    buyers: int
-    sales: int
-    net_spend: int
 
 
 # Grouping a million members hashes in memory instead of spilling to disk.
@@ -386,32 +345,21 @@ async def lifecycle_report(
     return LifecycleReport(start, end, at_start, at_end, flows)
 
 
-async def churn_risk(
-    connection: asyncpg.Connection,
-    *,
-    zone: str,
-    today: date,
-    window_days: int,
-    within_days: int,
-    crm: CrmSettings,
-    limit: int,
-    after: tuple[int, UUID] | None,
-) -> list[ChurnRisk]:
-    """Members who became dormant in the last ``within_days`` days and are in the top
-    monetary quintile (M score 5 over ``window_days``) or one of the two highest tiers above
-    the entry tier; most valuable first."""
+async def churn_risk(connection: asyncpg.Connection, query: ChurnRiskQuery) -> list[ChurnRisk]:
+    """The churn warnings (app.reports.ChurnRiskQuery says who they are)."""
+    crm, after = query.crm, query.after
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         await connection.execute(REPORT_MEMORY)
         rows = await connection.fetch(
             _CHURN_RISK,
-            zone,
-            today,
-            window_days,
+            query.zone,
+            query.today,
+            query.window_days,
             crm.dormant_days,
             crm.churned_days,
-            today,
-            within_days,
-            limit,
+            query.today,
+            query.within_days,
+            query.limit,
             after[0] if after else None,
             after[1] if after else None,
         )
@@ -440,13 +388,6 @@ async def regions_report(
         RegionRow(r["region"], r["members"], r["buyers"], int(r["sales"]), int(r["net_spend"]))
         for r in rows
     ]
-
-
-@asynccontextmanager
-async def pooled(engine: Any) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the service's pool (a Piccolo PostgresEngine's)."""
-    async with engine.pool.acquire() as connection:
-        yield connection
 
 
 # Segments ------------------------------------------------------------------------------------
@@ -525,13 +466,6 @@ class PostgresSegmentResolver:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RfmSnapshot:
-    as_of: date
-    window_days: int
-    members_scored: int
-
-
 RFM_SNAPSHOT_LOCK = (0x4C4F59, 10)
 
 
@@ -545,13 +479,3 @@ async def snapshot_rfm(
         await connection.execute("DELETE FROM member_rfm_scores")
         scored = await connection.fetchval(_RFM_SNAPSHOT, zone, as_of, window_days, now)
     return RfmSnapshot(as_of, window_days, scored)
-
-
-async def snapshot_rfm_on(engine: Any, now: datetime, window_days: int) -> RfmSnapshot:
-    """As of today in the programme's time zone, on a connection of the service's pool."""
-    async with engine.pool.acquire() as connection:
-        zone = await connection.fetchval("SELECT time_zone FROM program_settings WHERE id = 1")
-        today = now.astimezone(ZoneInfo(zone)).date()
-        return await snapshot_rfm(
-            connection, zone=zone, as_of=today, window_days=window_days, now=now
-        )

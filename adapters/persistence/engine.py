@@ -4,7 +4,8 @@ The pool resets a returned connection (advisory locks, cursors, LISTEN, settings
 trip, asyncpg's default) unless its user vouched that it left no session state behind: a
 unit of work, whose transaction is over when it returns the connection and whose code only
 ever takes transaction-scoped state (``pg_advisory_xact_lock``, ``SET LOCAL``, ``ON COMMIT
-DROP``), does. Jobs that hold session-level advisory locks keep the full reset.
+DROP``), does. Everyone else keeps the full reset (the jobs' session-level advisory locks
+live on connections of their own, outside the pool: job_locks.py).
 """
 
 from __future__ import annotations

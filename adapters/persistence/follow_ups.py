@@ -10,7 +10,6 @@ full is not worth a satisfaction call either.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ import asyncpg
 
 from adapters.persistence.repositories.member_privacy import not_erased
 from adapters.persistence.tables import FollowUpRow
+from app.batch_jobs import FollowUpsScheduled
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpStatus
 
 CATCH_UP_DAYS = 6
@@ -44,20 +44,16 @@ SELECT count(*) FROM added
 """  # noqa: S608 (not_erased is a constant condition, not input)
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleReport:
-    today: date
-    scheduled: int
-
-
 async def schedule_follow_ups(
     connection: asyncpg.Connection, *, zone: str, today: date, days: int, now: datetime
-) -> ScheduleReport:
+) -> FollowUpsScheduled:
     scheduled = await connection.fetchval(_SCHEDULE, zone, today, days, now, CATCH_UP_DAYS)
-    return ScheduleReport(today, scheduled)
+    return FollowUpsScheduled(today, scheduled)
 
 
-async def schedule_due_follow_ups(connection: asyncpg.Connection, now: datetime) -> ScheduleReport:
+async def schedule_due_follow_ups(
+    connection: asyncpg.Connection, now: datetime
+) -> FollowUpsScheduled:
     """With the programme's time zone and follow-up delay."""
     program = await connection.fetchrow(
         "SELECT time_zone, crm_follow_up_days FROM program_settings WHERE id = 1"
@@ -67,12 +63,6 @@ async def schedule_due_follow_ups(connection: asyncpg.Connection, now: datetime)
         connection, zone=program["time_zone"], today=today, days=program["crm_follow_up_days"],
         now=now,
     )  # fmt: skip
-
-
-async def schedule_follow_ups_on(engine: Any, now: datetime) -> ScheduleReport:
-    """The same, on a connection of the service's pool."""
-    async with engine.pool.acquire() as connection:
-        return await schedule_due_follow_ups(connection, now)
 
 
 _LISTING = """

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence.connections import connection_for
 from adapters.persistence.engine import clean_connection
-from adapters.persistence.jobs import _connection
 from domain.login import RateLimit, window_start
 
 _HIT = """
@@ -43,7 +43,7 @@ class PostgresRateLimiter:
 
 
 async def purge_expired_counters(engine: PostgresEngine, now: datetime) -> int:
-    async with _connection(engine) as connection:
+    async with connection_for(engine) as connection:
         result = await connection.execute(
             "DELETE FROM rate_limit_counters WHERE expires_at < $1", now
         )

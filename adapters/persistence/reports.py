@@ -1,142 +1,81 @@
-"""Finance reports, read set-based from the ledger in one consistent snapshot.
-
-The points liability: what the programme owes its members in points (outstanding available,
-pending and debt, from the accounts), the available points by the month they expire (from the
-open lots, which the ledger audit keeps equal to the accounts), and the flows of a period (the
-entries posted in it, summed by type with their signs as stored). All three are read in one
-REPEATABLE READ transaction, so they add up even while sales are being written.
-"""
+"""The Reports port (app.reports) on PostgreSQL: each report on a connection of the pool."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from decimal import Decimal
 
 import asyncpg
+from piccolo.engine.postgres import PostgresEngine
 
-NEVER = "never"
-RATE_PLACES = Decimal("0.0001")
-
-_OUTSTANDING = """
-SELECT coalesce(sum(available), 0) AS available,
-       coalesce(sum(pending), 0) AS pending,
-       coalesce(sum(debt), 0) AS debt
-FROM points_accounts
-"""
-
-# Points "expire at the end of a day": expires_at is the next local midnight, the first
-# instant they can no longer be spent. They count in the month of the last instant they can.
-_BY_EXPIRY_MONTH = """
-SELECT month, points FROM (
-    SELECT CASE WHEN expires_at IS NULL THEN 'never'
-                ELSE to_char((expires_at AT TIME ZONE $1) - interval '1 microsecond', 'YYYY-MM')
-           END AS month,
-           sum(remaining) AS points
-    FROM points_lots
-    WHERE NOT pending AND remaining > 0
-    GROUP BY 1
-) AS months
-ORDER BY month = 'never', month
-"""
-
-# The period is [from, to) in local dates: from local midnight to local midnight.
-_FLOWS = """
-SELECT entry_type, sum(points) AS points
-FROM points_entries
-WHERE created_at >= ($2::date::timestamp AT TIME ZONE $1)
-  AND created_at < ($3::date::timestamp AT TIME ZONE $1)
-GROUP BY entry_type
-"""
+from adapters.persistence import crm_reports
+from adapters.persistence.points_liability import points_liability
+from adapters.persistence.tier_simulation import simulate_tiers
+from app.reports import (
+    ChurnRisk,
+    ChurnRiskQuery,
+    LifecycleReport,
+    PointsLiability,
+    RegionRow,
+    RfmReport,
+    TierSimulation,
+)
+from domain.crm import CrmSettings
+from domain.tier_policy import TierPolicy
 
 
-@dataclass(frozen=True, slots=True)
-class Outstanding:
-    available: int
-    pending: int
-    debt: int
+class PostgresReports:
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
 
+    @asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[asyncpg.Connection]:
+        # The full reset on release: a report's REPEATABLE READ transaction leaves nothing
+        # behind, but nothing here vouches for it (engine.clean_connection).
+        if self._engine.pool is None:
+            raise RuntimeError("the engine's connection pool is not started")
+        async with self._engine.pool.acquire() as connection:
+            yield connection
 
-@dataclass(frozen=True, slots=True)
-class ExpiryMonth:
-    month: str  # YYYY-MM in the programme's time zone, or "never"
-    points: int
+    async def points_liability(self, *, time_zone: str, start: date, end: date) -> PointsLiability:
+        async with self._pooled() as connection:
+            return await points_liability(connection, time_zone=time_zone, start=start, end=end)
 
+    async def rfm(self, *, zone: str, as_of: date, window_days: int) -> RfmReport:
+        async with self._pooled() as connection:
+            return await crm_reports.rfm_report(
+                connection, zone=zone, as_of=as_of, window_days=window_days
+            )
 
-@dataclass(frozen=True, slots=True)
-class Flows:
-    """Sums of the period's entries by type, signed as stored (debits are negative)."""
+    async def lifecycle(
+        self, *, zone: str, start: date, end: date, crm: CrmSettings
+    ) -> LifecycleReport:
+        async with self._pooled() as connection:
+            return await crm_reports.lifecycle_report(
+                connection, zone=zone, start=start, end=end, crm=crm
+            )
 
-    earned: int = 0
-    redeemed: int = 0
-    expired: int = 0
-    reversed: int = 0
-    restored: int = 0
-    adjusted: int = 0
+    async def churn_risk(self, query: ChurnRiskQuery) -> Sequence[ChurnRisk]:
+        async with self._pooled() as connection:
+            return await crm_reports.churn_risk(connection, query)
 
-    @property
-    def net(self) -> int:
-        return (
-            self.earned
-            + self.redeemed
-            + self.expired
-            + self.reversed
-            + self.restored
-            + self.adjusted
+    async def regions(
+        self, *, zone: str, first_day: date | None, last_day: date | None
+    ) -> Sequence[RegionRow]:
+        async with self._pooled() as connection:
+            return await crm_reports.regions_report(
+                connection, zone=zone, first_day=first_day, last_day=last_day
+            )
+
+    async def simulate_tiers(
+        self, policy: TierPolicy, *, now: datetime, earn_rate: Decimal, currency_exponent: int
+    ) -> TierSimulation:
+        return await simulate_tiers(
+            self._engine,
+            policy,
+            now=now,
+            earn_rate=earn_rate,
+            currency_exponent=currency_exponent,
         )
-
-    @classmethod
-    def of(cls, rows: list[Any]) -> Flows:
-        by_type = {row["entry_type"]: int(row["points"]) for row in rows}
-        return cls(
-            earned=by_type.pop("earn", 0),
-            redeemed=by_type.pop("redeem", 0),
-            expired=by_type.pop("expire", 0),
-            reversed=by_type.pop("reverse", 0),
-            restored=by_type.pop("restore", 0),
-            adjusted=by_type.pop("adjust", 0),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class PointsLiability:
-    outstanding: Outstanding
-    by_expiry_month: list[ExpiryMonth]
-    flows: Flows
-
-
-def breakage_rate(flows: Flows) -> Decimal | None:
-    """Expired over earned, floored to 4 places; None when nothing was earned."""
-    if flows.earned <= 0:
-        return None
-    rate = Decimal(-flows.expired) / Decimal(flows.earned)
-    return rate.quantize(RATE_PLACES, rounding=ROUND_DOWN)
-
-
-async def points_liability(
-    connection: asyncpg.Connection, *, time_zone: str, start: date, end: date
-) -> PointsLiability:
-    """Outstanding points now, available points by expiry month, and the flows of [start, end)
-    (local dates in ``time_zone``), all from one snapshot."""
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
-        outstanding = await connection.fetchrow(_OUTSTANDING)
-        months = await connection.fetch(_BY_EXPIRY_MONTH, time_zone)
-        flows = await connection.fetch(_FLOWS, time_zone, start, end)
-    return PointsLiability(
-        outstanding=Outstanding(
-            available=int(outstanding["available"]),
-            pending=int(outstanding["pending"]),
-            debt=int(outstanding["debt"]),
-        ),
-        by_expiry_month=[ExpiryMonth(r["month"], int(r["points"])) for r in months],
-        flows=Flows.of(flows),
-    )
-
-
-async def points_liability_on(
-    engine: Any, *, time_zone: str, start: date, end: date
-) -> PointsLiability:
-    """The same, on a connection of the service's pool (a Piccolo PostgresEngine's)."""
-    async with engine.pool.acquire() as connection:
-        return await points_liability(connection, time_zone=time_zone, start=start, end=end)

@@ -13,16 +13,25 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from app.webhook_signatures import SignatureRefused
+
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
 MAX_TIMESTAMP_DIGITS = 12  # int() of thousands of digits is a ValueError
 
 
-class SignatureError(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+class SignatureError(SignatureRefused):
+    pass
+
+
+class ShopSignatureVerifier:
+    """The WebhookSignatures port (app.webhook_signatures) with the configured secrets."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self._secrets = tuple(secrets)
+
+    def verify(self, header: str | None, body: bytes, *, now: float) -> None:
+        verify(header, body, self._secrets, now=now)
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> str:

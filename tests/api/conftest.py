@@ -14,8 +14,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
 from app.settings import Settings
+from app.wiring.asgi import create_app
 from tests.api.client import Api
 
 

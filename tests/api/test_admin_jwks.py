@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar import Litestar
 
-from app.composition import build_tokens
 from app.settings import Settings
+from app.wiring.composition import build_tokens
 from tests.api.client import Api, bearer
 from tests.support.jwks import AUDIENCE, ISSUER, IdentityProvider, serve_identity_provider
 

@@ -10,8 +10,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.persistence.tables import ALL_TABLES
-from app.asgi import create_app
 from app.settings import Settings
+from app.wiring.asgi import create_app
 from domain.coupon_codes import check_symbol
 from tests.api.client import Api
 

@@ -13,11 +13,11 @@ from uuid import UUID
 import asyncpg
 from litestar import Litestar
 
-from adapters.persistence.outbox_jobs import PostgresNotificationQueue
+from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.system import SystemClock
-from app.composition import outbox_secrets
 from app.notifications import deliver_notifications
 from app.settings import Settings
+from app.wiring.composition import outbox_secrets
 from tests.api.client import Api, bearer
 from tests.support.fakes import RecordingMemberNotifier, RecordingSms
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import OPENAPI_PATH, openapi_json
+from app.wiring.cli import OPENAPI_PATH, openapi_json
 
 CONTRACT_OPERATIONS = [
     ("post", "/v1/auth/terminal-token"),

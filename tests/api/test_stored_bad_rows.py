@@ -20,8 +20,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.persistence.tables import ALL_TABLES
-from app.asgi import create_app
 from app.settings import Settings
+from app.wiring.asgi import create_app
 from tests.api.client import Api, Till
 from tests.api.test_coupon_templates_api import TEN_OFF, create_template, issue_one
 from tests.api.test_draws_api import CAMPAIGNS, create_campaign

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.asgi import create_app
 from app.settings import Settings
+from app.wiring.asgi import create_app
 from tests.support.webhooks import (
     payment_intent,
     shop_event,

@@ -18,9 +18,10 @@ from typing import Any
 import asyncpg
 
 from adapters.persistence.engine import start_engine, stop_engine
-from adapters.persistence.jobs import expire_points
-from adapters.persistence.reports import points_liability
-from adapters.persistence.tier_jobs import REVIEW_WORKERS, review_tiers, simulate_tiers
+from adapters.persistence.points_expiry import expire_points
+from adapters.persistence.points_liability import points_liability
+from adapters.persistence.tier_review import REVIEW_WORKERS, review_tiers
+from adapters.persistence.tier_simulation import simulate_tiers
 from tests.bench.bench_tiers import NOW, PROPOSAL, generate
 
 LOTS = """

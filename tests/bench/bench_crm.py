@@ -37,7 +37,8 @@ from adapters.persistence.crm_reports import (  # noqa: E402
     segment_sql,
 )
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.online_retail import import_online_retail  # noqa: E402
+from adapters.persistence.online_retail_import import import_online_retail  # noqa: E402
+from app.reports import ChurnRiskQuery  # noqa: E402
 from domain.crm import CrmSettings, RfmSegment, RfmSegmentSpec  # noqa: E402
 from tests.support.database import create_test_database, drop_test_database  # noqa: E402
 
@@ -116,11 +117,8 @@ async def reports(
     await timed(
         f"{label}: churn risk (first 50)",
         results,
-        churn_risk(
-            connection, zone=ZONE, today=today, window_days=365, within_days=30, crm=crm,
-            limit=50, after=None,
-        ),
-    )  # fmt: skip
+        churn_risk(connection, ChurnRiskQuery(ZONE, today, crm, 365, within_days=30, limit=50)),
+    )
     await timed(
         f"{label}: regions report",
         results,

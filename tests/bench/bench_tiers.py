@@ -28,11 +28,8 @@ if str(ROOT) not in sys.path:
 
 from adapters.persistence.engine import start_engine, stop_engine  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.tier_jobs import (  # noqa: E402
-    REVIEW_WORKERS,
-    review_tiers,
-    simulate_tiers,
-)
+from adapters.persistence.tier_review import REVIEW_WORKERS, review_tiers  # noqa: E402
+from adapters.persistence.tier_simulation import simulate_tiers  # noqa: E402
 from domain.tier_policy import TierPolicy  # noqa: E402
 from domain.tiers import Tier, TierLadder  # noqa: E402
 from tests.support.database import create_test_database, drop_test_database  # noqa: E402

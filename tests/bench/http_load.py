@@ -40,8 +40,8 @@ REDEEM_POINTS = 100
 SEED_SALE_PRICE = 1_000_000  # 10,000.00: 10,000 points at the default earn rate
 
 from adapters.system import SystemClock  # noqa: E402
-from app.composition import build_tokens  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.wiring.composition import build_tokens  # noqa: E402
 from domain.cards import CARD_PREFIX, luhn_check_digit  # noqa: E402
 
 

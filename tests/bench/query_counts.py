@@ -35,8 +35,8 @@ from litestar.testing import AsyncTestClient
 if __name__ == "__main__":  # run as a script: the project's packages sit two levels up
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 
-from app.asgi import create_app
 from app.settings import Settings
+from app.wiring.asgi import create_app
 
 
 @contextmanager

@@ -37,9 +37,9 @@ from litestar import Router, get  # noqa: E402
 
 from adapters.http.auth import require_role  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
-from app.asgi import create_app  # noqa: E402
 from app.principal import Role  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.wiring.asgi import create_app  # noqa: E402
 from tests.bench.query_counts import counting  # noqa: E402
 from tests.support.database import create_test_database, drop_test_database  # noqa: E402
 

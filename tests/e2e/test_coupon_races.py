@@ -20,8 +20,8 @@ import pytest
 
 from adapters.http.tokens import TokenService
 from adapters.system import SystemClock
-from app.composition import build_tokens
 from app.settings import Settings
+from app.wiring.composition import build_tokens
 from tests.e2e.conftest import cli
 
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from adapters.system import SystemClock
-from app.composition import build_tokens
 from app.secrets import hash_secret
 from app.settings import Settings
+from app.wiring.composition import build_tokens
 from domain.login import REFRESH_TOKEN_TTL
 from domain.member_privacy import ERASED_TEXT
 from tests.e2e.conftest import cli

@@ -14,14 +14,10 @@ import asyncpg
 import pytest
 
 from adapters.persistence import config_cache
-from adapters.persistence.config_cache import (
-    ConfigCache,
-    ConfigSnapshot,
-    ConfigurationUnavailable,
-    RefusedRow,
-)
+from adapters.persistence.config_cache import ConfigCache, ConfigSnapshot
 from adapters.persistence.engine import LoyaltyEngine
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.health import ConfigurationUnavailable, RefusedRow
 from tests.integration.test_config_cache import a_campaign
 from tests.support.logs import Recorder
 

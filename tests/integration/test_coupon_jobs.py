@@ -18,7 +18,8 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.coupon_jobs import PostgresBirthdayCalendar, expire_coupons
+from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
+from adapters.persistence.coupon_expiry import expire_coupons
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import CryptoRandom, UuidGenerator
 from app.use_cases.birthdays import BirthdayReport, run_birthday_job, set_birthday_reward

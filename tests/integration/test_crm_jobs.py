@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.crm_jobs import CRM_JOBS_LOCK_KEY, run_crm_jobs
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS
+from adapters.persistence.job_locks import ADVISORY_LOCK_CLASS
+from app.scheduling import JOBS_BY_NAME, run_job
 from tests.support.fakes import FixedClock
+from tests.support.job_ports import job_ports_on
 
 
+@pytest.mark.parametrize("name", ["schedule-follow-ups", "score-rfm"])
 async def test_the_daily_crm_jobs_run_and_step_aside_for_a_worker_already_running_them(
-    engine: PostgresEngine, clean_db: str
+    engine: PostgresEngine, clean_db: str, name: str
 ) -> None:
-    assert await run_crm_jobs(engine, FixedClock()) is True
+    job = JOBS_BY_NAME[name]
+    ports = job_ports_on(engine, FixedClock())
+    assert await run_job(job, ports) is not None
     holder = await asyncpg.connect(clean_db)
     try:
-        await holder.execute(
-            "SELECT pg_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, CRM_JOBS_LOCK_KEY
-        )
-        assert await run_crm_jobs(engine, FixedClock()) is False
+        await holder.execute("SELECT pg_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, job.lock)
+        assert await run_job(job, ports) is None
     finally:
         await holder.close()

@@ -21,9 +21,11 @@ from adapters.persistence.crm_reports import (
     rfm_scores,
     segment_sql,
     snapshot_rfm,
+    stage_case,
 )
 from adapters.persistence.follow_ups import schedule_follow_ups
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.reports import ChurnRiskQuery
 from domain.crm import (
     CrmSettings,
     LifecycleSegmentSpec,
@@ -231,6 +233,47 @@ async def test_lifecycle_stages_and_flows_over_a_period(shop: Shop, tiers: None)
     }
 
 
+@pytest.mark.parametrize(
+    "crm",
+    [
+        CrmSettings(),
+        CrmSettings(new_days=1, dormant_days=1, churned_days=2),
+        CrmSettings(7, 60, 61),
+    ],
+)
+async def test_the_lifecycle_sql_gives_the_domain_stage_on_every_day_around_each_threshold(
+    shop: Shop, crm: CrmSettings
+) -> None:
+    """The CASE is generated from STAGE_RULES; this pins it to CrmSettings.stage one member
+    at a time, on each side of every threshold."""
+    today = date(2026, 6, 15)
+    near = sorted(
+        {0, 1, 2}
+        | {t + d for t in (crm.new_days, crm.dormant_days, crm.churned_days) for d in (-1, 0, 1)}
+    )
+    pairs: list[tuple[date | None, date | None]] = [(None, None)]
+    pairs += [
+        (today - timedelta(days=first), today - timedelta(days=last))
+        for first in near
+        for last in near
+        if last <= first
+    ]
+    rows = await shop.connection.fetch(
+        f"SELECT t.n, {stage_case('t.l', 't.f', '$3::date')} AS stage "
+        "FROM unnest($1::date[], $2::date[]) WITH ORDINALITY AS t(f, l, n) ORDER BY t.n",
+        [f for f, _ in pairs],
+        [last for _, last in pairs],
+        today,
+        crm.new_days,
+        crm.dormant_days,
+        crm.churned_days,
+    )
+    assert [LifecycleStage(r["stage"]) for r in rows] == [
+        crm.stage(first, last, today) for first, last in pairs
+    ]
+    assert {LifecycleStage(r["stage"]) for r in rows} == set(LifecycleStage)
+
+
 async def test_thresholds_come_from_the_settings(shop: Shop, tiers: None) -> None:
     await hand_fixture(shop)
     crm = CrmSettings(new_days=5, dormant_days=200, churned_days=365)
@@ -256,9 +299,8 @@ async def test_churn_warnings_list_valuable_members_who_just_went_dormant(
     await hand_fixture(shop)
 
     rows = await churn_risk(
-        shop.connection, zone=ZONE, today=AS_OF, window_days=365, within_days=30,
-        crm=CrmSettings(), limit=10, after=None,
-    )  # fmt: skip
+        shop.connection, ChurnRiskQuery(ZONE, AS_OF, CrmSettings(), 365, within_days=30, limit=10)
+    )
 
     # D went dormant 10 days ago and is on gold, one of the two tiers above the entry tier;
     # nobody else is dormant.
@@ -269,9 +311,8 @@ async def test_churn_warnings_list_valuable_members_who_just_went_dormant(
     assert rows[0].last_sale_on == date(2024, 3, 22)
 
     quieter = await churn_risk(
-        shop.connection, zone=ZONE, today=AS_OF, window_days=365, within_days=10,
-        crm=CrmSettings(), limit=10, after=None,
-    )  # fmt: skip
+        shop.connection, ChurnRiskQuery(ZONE, AS_OF, CrmSettings(), 365, within_days=10, limit=10)
+    )
     assert quieter == []  # dormant for 10 days: not within the last 10
 
 

@@ -7,7 +7,7 @@ from uuid import uuid4
 from piccolo.engine.postgres import PostgresEngine
 
 from domain.points import Reference
-from tests.integration.test_jobs import (
+from tests.integration.test_points_jobs import (
     UowFactory,
     a_member_with_account,
     account,

@@ -12,9 +12,9 @@ import pytest
 
 from adapters.persistence.ledger_audit import LedgerReport, verify_ledger, verify_ledger_at
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
-from app.cli import main
 from app.use_cases.points import AdjustPoints, adjust_points
 from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, refund_sale
+from app.wiring.cli import main
 from domain.points import Reference
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule
 from domain.sale_dating import SaleDating

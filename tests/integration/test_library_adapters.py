@@ -15,8 +15,8 @@ import jwt
 import pytest
 
 from adapters.contacts import LibraryContactNormaliser
-from adapters.http.tokens import InvalidToken, IssuedToken, TokenService
-from app.principal import Principal, Role
+from adapters.http.tokens import InvalidToken, TokenService
+from app.principal import IssuedToken, Principal, Role
 from domain.errors import InvalidEmail, InvalidPhoneNumber
 
 # Contacts --------------------------------------------------------------------------------------

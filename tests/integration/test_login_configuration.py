@@ -75,7 +75,7 @@ def test_settings_parse_limits_and_refuse_half_configured_identity_providers() -
 def test_the_cli_declines_to_mint_admin_tokens_the_service_would_refuse(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.cli import main
+    from app.wiring.cli import main
 
     monkeypatch.setenv("LOYALTY_ADMIN_JWKS_URL", "https://idp.example/jwks.json")
     monkeypatch.setenv("LOYALTY_ADMIN_JWT_ISSUER", "https://idp.example/")

@@ -11,14 +11,16 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.outbox_jobs import (
+from adapters.persistence.outbox import (
     PostgresNotificationQueue,
     purge_login_state,
     remind_points_expiring,
 )
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.batch_jobs import PurgedLoginState
 from app.notifications import deliver_notifications
+from app.scheduling import REMINDER_HORIZON
 from app.use_cases.login import (
     LoginLimits,
     LoginPorts,
@@ -286,8 +288,8 @@ async def test_points_expiring_within_seven_days_are_announced_once_per_member_a
     await a_lot(engine, later, 80, NOW + timedelta(days=7, hours=2))
     await a_lot(engine, later, 80, None)
 
-    first = await remind_points_expiring(engine, NOW)
-    second = await remind_points_expiring(engine, NOW + timedelta(hours=1))
+    first = await remind_points_expiring(engine, NOW, REMINDER_HORIZON)
+    second = await remind_points_expiring(engine, NOW + timedelta(hours=1), REMINDER_HORIZON)
 
     assert (first, second) == (2, 0)
     rows = await outbox_rows(engine)
@@ -298,7 +300,7 @@ async def test_points_expiring_within_seven_days_are_announced_once_per_member_a
     assert '"points": 7' in payloads[1]
     assert '"expires_on": "2026-06-18"' in payloads[1]
     # A day later the lot seven days out is announced, and nothing twice.
-    assert await remind_points_expiring(engine, NOW + timedelta(days=1)) == 1
+    assert await remind_points_expiring(engine, NOW + timedelta(days=1), REMINDER_HORIZON) == 1
 
 
 async def test_points_of_an_erased_member_are_never_announced(
@@ -317,7 +319,7 @@ async def test_points_of_an_erased_member_are_never_announced(
         await erase_member(EraseMember(erased, "admin:test"), uow, clock=FixedClock(NOW))
         await uow.commit()
 
-    assert await remind_points_expiring(engine, NOW) == 0
+    assert await remind_points_expiring(engine, NOW, REMINDER_HORIZON) == 0
     assert await outbox_rows(engine) == []
 
 
@@ -352,9 +354,9 @@ async def test_housekeeping_forgets_spent_login_state_and_keeps_live_state(
     code = await queued_code(engine)
     await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
 
-    assert await purge_login_state(engine, NOW) == (1, 0, 0)
+    assert await purge_login_state(engine, NOW) == PurgedLoginState(1, 0, 0)
     later = NOW + REFRESH_TOKEN_TTL + timedelta(days=1, seconds=1)
-    assert await purge_login_state(engine, later) == (1, 1, 1)
+    assert await purge_login_state(engine, later) == PurgedLoginState(1, 1, 1)
 
 
 async def test_many_notifications_are_written_at_once_with_their_cause(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.outbox_jobs import outbox_backlog
+from adapters.persistence.outbox import outbox_backlog
 from adapters.persistence.tables import OutboxRow
 
 SOME_TIME = datetime(2026, 1, 1, tzinfo=UTC)

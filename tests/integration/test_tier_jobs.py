@@ -20,22 +20,21 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import start_engine, stop_engine
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS
+from adapters.persistence.job_locks import ADVISORY_LOCK_CLASS
 from adapters.persistence.tables import ALL_TABLES
-from adapters.persistence.tier_jobs import (
-    REVIEW_LOCK_KEY,
-    ReviewAlreadyRunning,
-    ReviewReport,
-    review_tiers,
-    run_review_job,
-    start_review_scheduler,
-    stop_review_scheduler,
-)
-from app.cli import main as cli_main
+from adapters.persistence.tier_review import review_tiers
+from app.batch_jobs import ReviewReport
+from app.scheduling import JOBS_BY_NAME, run_job
+from app.settings import Settings
+from app.wiring.cli import main as cli_main
+from app.wiring.scheduler import start_jobs, stop_jobs
 from domain.tier_policy import MemberTier, TierChangeReason, TierPolicy, at_review
 from domain.tiers import Tier, TierLadder
+from tests.support.job_ports import job_ports_on
 
 pytestmark = pytest.mark.db
+
+REVIEW = JOBS_BY_NAME["review-tiers"]
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 WINDOW = 365
@@ -467,28 +466,28 @@ class FixedClock:
         return self.instant
 
 
-async def test_only_one_review_runs_at_a_time(db: asyncpg.Connection, clean_db: str) -> None:
+async def test_only_one_review_runs_at_a_time(
+    engine: PostgresEngine, db: asyncpg.Connection, clean_db: str
+) -> None:
     member_id = await a_member(db)
     await a_sale(db, member_id, 10_000, NOW - timedelta(days=1))
+    ports = job_ports_on(engine, FixedClock(NOW))
+    assert REVIEW.lock is not None
     other = await asyncpg.connect(clean_db)
     try:
         assert await other.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
+            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW.lock
         )
-        with pytest.raises(ReviewAlreadyRunning):
-            await review_tiers(db, NOW)
-        await other.execute(
-            "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-        )
+        assert await run_job(REVIEW, ports) is None
     finally:
-        await other.close()
+        await other.close()  # the lock goes with its session
     assert (await standing(db, member_id)).tier_code == "member"
-    assert (await review_tiers(db, NOW)).upgraded == 1
+    ran = await run_job(REVIEW, ports)
+    assert ran is not None
+    assert ran.facts["upgraded"] == 1
     # released after the run: it can be taken again
-    assert await db.fetchval(
-        "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-    )
-    await db.execute("SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY)
+    async with ports.locks.hold(REVIEW.lock) as held:
+        assert held
 
 
 async def test_a_sale_holding_the_account_makes_the_review_wait_and_count_it(
@@ -592,23 +591,25 @@ async def test_a_policy_saved_while_the_review_waits_is_the_one_applied(
     ]
 
 
-async def test_the_scheduler_and_run_review_job(
+async def test_the_scheduler_reviews_at_start_up_and_stops_cleanly(
     engine: PostgresEngine, db: asyncpg.Connection
 ) -> None:
     member_id = await a_member(db)
     await a_sale(db, member_id, 10_000, NOW - timedelta(days=1))
-    task = start_review_scheduler(engine, FixedClock(NOW), interval=3600)
+    ports = job_ports_on(engine, FixedClock(NOW))
+    tasks = start_jobs(ports, Settings(), [REVIEW])
     try:
         for _ in range(400):
             if (await standing(db, member_id)).tier_code == "silver":
                 break
             await asyncio.sleep(0.05)
     finally:
-        await stop_review_scheduler(task)
-    assert task.cancelled()
+        await stop_jobs(tasks)
+    assert all(task.cancelled() for task in tasks)
     assert (await standing(db, member_id)).tier_code == "silver"
-    report_ = await run_review_job(engine, FixedClock(NOW))
-    assert report_ == ReviewReport(members_reviewed=1, batches=1)
+    assert await ports.tier_review.review_tiers(NOW, batch_size=1000) == ReviewReport(
+        members_reviewed=1, batches=1
+    )
 
 
 async def test_the_cli_reviews_and_says_what_it_did(

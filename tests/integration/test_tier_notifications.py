@@ -9,7 +9,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from adapters.persistence.tier_jobs import review_tiers
+from adapters.persistence.tier_review import review_tiers
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from tests.integration.test_tier_jobs import NEXT_POLICY, NOW, a_member, a_sale, db
 

@@ -411,8 +411,8 @@ async def test_clean_connections_skip_the_reset_even_when_handed_straight_to_the
 async def test_other_users_of_the_pool_still_get_the_full_reset(
     one_connection_engine: LoyaltyEngine,
 ) -> None:
-    # Jobs hold session-level advisory locks on pooled connections (jobs.job_lock); one that
-    # failed to unlock must not leave the lock on a connection the pool hands out again.
+    # Whoever takes session-level state on a pooled connection (an advisory lock, a SET) and
+    # fails to undo it must not leave it on a connection the pool hands out again.
     before = await session_state(one_connection_engine)
     assert one_connection_engine.pool is not None
     with counting() as sent:

@@ -22,15 +22,9 @@ from adapters.http.schemas.crm import (
     RfmReportOut,
 )
 from adapters.http.schemas.problem import problems
-from adapters.persistence.crm_reports import (
-    churn_risk,
-    lifecycle_report,
-    pooled,
-    regions_report,
-    rfm_report,
-)
 from app import transactions
 from app.container import Container
+from app.reports import ChurnRiskQuery
 from app.unit_of_work import UnitOfWork
 from domain.crm import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS
 from domain.errors import InvalidInput
@@ -109,13 +103,11 @@ class AdminCrmReportsController(Controller):
     ) -> RfmReportOut:
         program = await _program(container)
         today = _today(container, program)
-        async with pooled(container.engine) as connection:
-            report = await rfm_report(
-                connection,
-                zone=program.time_zone,
-                as_of=require_report_day(as_of, today, "as_of") if as_of else today,
-                window_days=window_days,
-            )
+        report = await container.reports.rfm(
+            zone=program.time_zone,
+            as_of=require_report_day(as_of, today, "as_of") if as_of else today,
+            window_days=window_days,
+        )
         return RfmReportOut.of(report)
 
     @get(
@@ -141,10 +133,9 @@ class AdminCrmReportsController(Controller):
     ) -> LifecycleReportOut:
         program = await _program(container)
         start, end = period(from_, to, _today(container, program))
-        async with pooled(container.engine) as connection:
-            report = await lifecycle_report(
-                connection, zone=program.time_zone, start=start, end=end, crm=program.crm
-            )
+        report = await container.reports.lifecycle(
+            zone=program.time_zone, start=start, end=end, crm=program.crm
+        )
         return LifecycleReportOut.of(report)
 
     @get(
@@ -171,17 +162,17 @@ class AdminCrmReportsController(Controller):
         after = _decode(cursor)
         program = await _program(container)
         today = _today(container, program)
-        async with pooled(container.engine) as connection:
-            rows = await churn_risk(
-                connection,
+        rows = await container.reports.churn_risk(
+            ChurnRiskQuery(
                 zone=program.time_zone,
                 today=today,
+                crm=program.crm,
                 window_days=window_days,
                 within_days=within_days,
-                crm=program.crm,
                 limit=limit + 1,
                 after=after,
             )
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         return ChurnRiskPageOut(
@@ -217,8 +208,7 @@ class AdminCrmReportsController(Controller):
         program = await _program(container)
         optional_period(from_, to, _today(container, program))
         last_day = date.fromordinal(to.toordinal() - 1) if to else None
-        async with pooled(container.engine) as connection:
-            rows = await regions_report(
-                connection, zone=program.time_zone, first_day=from_, last_day=last_day
-            )
+        rows = await container.reports.regions(
+            zone=program.time_zone, first_day=from_, last_day=last_day
+        )
         return RegionsOut(from_=from_, to=to, regions=[RegionOut.of(r) for r in rows])

@@ -9,7 +9,6 @@ from litestar.params import QueryParameter
 
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.reports import PointsLiabilityOut
-from adapters.persistence.reports import points_liability_on
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork
@@ -69,8 +68,8 @@ class AdminReportsController(Controller):
         as_of = container.clock.now()
         today = as_of.astimezone(program.zone).date()
         start, end = period(from_, to, today)
-        report = await points_liability_on(
-            container.engine, time_zone=program.time_zone, start=start, end=end
+        report = await container.reports.points_liability(
+            time_zone=program.time_zone, start=start, end=end
         )
         return PointsLiabilityOut.of(
             report, program, start=start, end=end, today=today, as_of=as_of

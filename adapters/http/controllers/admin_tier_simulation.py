@@ -9,7 +9,6 @@ from litestar.params import HeaderParameter, JSONBody
 from adapters.http.idempotency import KEY_PATTERN
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
-from adapters.persistence.tier_jobs import simulate_tiers
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork
@@ -63,8 +62,7 @@ class AdminTierSimulationController(Controller):
 
         program = await transactions.read(container.uow, load_program)
         now = container.clock.now()
-        result = await simulate_tiers(
-            container.engine,
+        result = await container.reports.simulate_tiers(
             policy,
             now=now,
             earn_rate=program.earn_rate,

@@ -6,7 +6,6 @@ import structlog
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
-from adapters.persistence.config_health import configuration_health
 from app.container import Container
 
 log = structlog.get_logger("loyalty.health")
@@ -32,7 +31,7 @@ class HealthController(Controller):
     )
     async def health(self, container: NamedDependency[Container]) -> Response[dict[str, Any]]:
         try:
-            await container.engine.run_ddl("SELECT 1", in_pool=True)
+            await container.database.ping()
         except Exception:
             return Response(
                 {"status": "degraded", "database": "unreachable"},
@@ -40,7 +39,7 @@ class HealthController(Controller):
                 headers={"Retry-After": "2"},
             )
         try:
-            configuration = await configuration_health(container.engine)
+            configuration = await container.database.configuration()
         except Exception:
             log.exception("health.configuration_unchecked")
             return Response(

@@ -62,8 +62,6 @@ class MeController(Controller):
         self, container: NamedDependency[Container], principal: NamedDependency[Principal]
     ) -> MeOut:
         assert principal.member_id is not None
-        if container.member_reads is None:
-            raise RuntimeError("the composition root did not wire the member reads")
         account = await my_account(
             principal.member_id, container.member_reads, clock=container.clock
         )

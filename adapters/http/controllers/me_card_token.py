@@ -32,8 +32,6 @@ class MeCardTokenController(Controller):
         assert principal.member_id is not None
         member_id = principal.member_id
         codec = container.card_tokens
-        if codec is None:
-            raise RuntimeError("the composition root did not wire card tokens")
         token = await transactions.read(
             container.uow,
             lambda uow: issue_card_token(member_id, uow, codec=codec, clock=container.clock),

@@ -66,12 +66,9 @@ class PosMembersController(Controller):
         phone: Annotated[str | None, QueryParameter(max_length=32)] = None,
         card_token: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> MemberSummaryOut:
-        reads = container.member_reads
-        if reads is None:
-            raise RuntimeError("the composition root did not wire the member reads")
         found = await lookup_member(
             LookupMember(card_number=card_number, phone=phone, card_token=card_token),
-            reads,
+            container.member_reads,
             contacts=container.contacts,
             clock=container.clock,
             channel=IN_STORE,

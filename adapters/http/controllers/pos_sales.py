@@ -41,7 +41,6 @@ async def _admit_coupon_codes(container: Container, principal: Principal, data: 
     """Counted before the sale's transaction: a refused guess still counts."""
     if not data.coupon_codes:
         return
-    assert container.login is not None  # set by the composition root
     rule = RateLimit(
         container.settings.coupon_codes_per_terminal[0],
         timedelta(seconds=container.settings.coupon_codes_per_terminal[1]),

@@ -26,7 +26,6 @@ from adapters.http.schemas.webhooks import (
     WebhookAckOut,
 )
 from adapters.http.webhook_bodies import decode_part
-from adapters.webshop.signature import SignatureError, verify
 from app.container import Container
 from app.unit_of_work import UnitOfWork
 from app.use_cases.online_orders import (
@@ -41,6 +40,7 @@ from app.use_cases.online_orders import (
     refund_order,
 )
 from app.use_cases.sales import LineInput
+from app.webhook_signatures import SignatureRefused
 from app.webhooks import APPLIED, IGNORED, Source, apply_once
 from domain.sales import RefundLine
 
@@ -57,13 +57,10 @@ async def require_shop_signature(
     container: Container = connection.app.state.container
     body = await Request(connection.scope, connection.receive).body()
     try:
-        verify(
-            connection.headers.get(SIGNATURE_HEADER),
-            body,
-            container.settings.shop_webhook_secrets,
-            now=container.clock.now().timestamp(),
+        container.shop_signatures.verify(
+            connection.headers.get(SIGNATURE_HEADER), body, now=container.clock.now().timestamp()
         )
-    except SignatureError as error:
+    except SignatureRefused as error:
         log.warning("webhook_refused", source="shop", code=error.code)
         raise ProblemException(401, error.code, error.detail) from None
 

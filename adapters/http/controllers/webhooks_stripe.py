@@ -22,7 +22,6 @@ from adapters.http.schemas.webhooks import (
 )
 from adapters.http.strict_input import require_json
 from adapters.http.webhook_bodies import decode_part
-from adapters.payments.stripe_webhooks import StripeSignatureError, verify
 from app.container import Container
 from app.unit_of_work import UnitOfWork
 from app.use_cases.stripe_payments import (
@@ -35,6 +34,7 @@ from app.use_cases.stripe_payments import (
     dispute_created,
     payment_succeeded,
 )
+from app.webhook_signatures import SignatureRefused
 from app.webhooks import IGNORED, Source, apply_once
 from domain.errors import InvalidInput
 
@@ -158,16 +158,12 @@ class StripeWebhookController(Controller):
     ) -> Response[WebhookAckOut]:
         body = await request.body()
         try:
-            secrets = container.settings.stripe_webhook_secrets
-            verify(
-                body,
-                request.headers.get(SIGNATURE_HEADER),
-                secrets,
-                now=container.clock.now().timestamp(),
+            container.stripe_signatures.verify(
+                request.headers.get(SIGNATURE_HEADER), body, now=container.clock.now().timestamp()
             )
-        except StripeSignatureError as error:
+        except SignatureRefused as error:
             log.warning("webhook_refused", source="stripe", code=error.code)
-            raise ProblemException(401, error.code, str(error)) from None
+            raise ProblemException(401, error.code, error.detail) from None
         require_json(request)
         event = decode_part(body, StripeEventIn, "")
         handler = HANDLERS.get(event.type)

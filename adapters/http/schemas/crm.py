@@ -11,13 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from adapters.http.schemas.common import Input, Output, Page
-from adapters.persistence.crm_reports import (
-    ChurnRisk,
-    LifecycleReport,
-    RegionRow,
-    RfmReport,
-    SegmentRow,
-)
+from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow
 from app.use_cases.crm import SegmentPreview
 from domain.crm import (
     LifecycleSegmentSpec,

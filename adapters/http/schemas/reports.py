@@ -8,7 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from adapters.http.schemas.common import Output
-from adapters.persistence.reports import PointsLiability, breakage_rate
+from app.reports import PointsLiability, breakage_rate
 from domain.program import ProgramSettings
 
 

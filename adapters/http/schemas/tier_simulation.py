@@ -9,7 +9,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from adapters.http.schemas.common import Input, Money, Output
-from adapters.persistence.tier_jobs import TierSimulation
+from app.reports import TierSimulation
 from domain.tier_policy import TierPolicy
 from domain.tiers import Tier, TierLadder
 

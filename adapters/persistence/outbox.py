@@ -1,4 +1,5 @@
-"""The outbox worker's SQL, the points-expiring reminders, and their in-process scheduling.
+"""The outbox on PostgreSQL: the delivery worker's queue, the points-expiring reminders it
+sends, and the purge of spent login state.
 
 Claiming is ``FOR UPDATE SKIP LOCKED`` inside one UPDATE that counts the attempt and pushes
 ``next_attempt_at`` past a lease: any number of workers (processes, or the CLI next to the
@@ -8,26 +9,18 @@ notifier talks to the network.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
 
-import structlog
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.observability import JOB_FAILURES, JOB_RUNS, OUTBOX_BACKLOG
-from adapters.persistence.jobs import Database, _connection
+from adapters.persistence.connections import Database, connection_for
 from adapters.persistence.rate_limits import purge_expired_counters
 from adapters.persistence.repositories.member_privacy import not_erased
-from app.notifications import DeliveryReport, PendingNotification, deliver_notifications
-from domain.notifications import MemberNotifier, SecretBox, SmsSender
-from domain.ports import Clock
+from app.batch_jobs import PurgedLoginState
+from app.notifications import PendingNotification
 
-log = structlog.get_logger("loyalty.jobs")
-
-REMINDER_HORIZON = timedelta(days=7)
 LOGIN_STATE_RETENTION = timedelta(days=1)
 
 _CLAIM = """
@@ -102,7 +95,7 @@ class PostgresNotificationQueue:
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta
     ) -> Sequence[PendingNotification]:
-        async with _connection(self._database) as connection:
+        async with connection_for(self._database) as connection:
             rows = await connection.fetch(_CLAIM, now, now + lease, limit)
         return sorted(
             (
@@ -129,19 +122,20 @@ class PostgresNotificationQueue:
     async def give_up(self, notification_id: int, at: datetime, error: str) -> None:
         await self._execute(_DEAD, notification_id, at, error)
 
+    async def backlog(self) -> int:
+        return await outbox_backlog(self._database)
+
     async def _execute(self, sql: str, *args: object) -> None:
-        async with _connection(self._database) as connection:
+        async with connection_for(self._database) as connection:
             await connection.execute(sql, *args)
 
 
-async def remind_points_expiring(
-    database: Database, now: datetime, horizon: timedelta = REMINDER_HORIZON
-) -> int:
+async def remind_points_expiring(database: Database, now: datetime, horizon: timedelta) -> int:
     """Queues one reminder per member and expiry date for points expiring within the horizon;
     returns how many new reminders were queued."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    async with _connection(database) as connection:
+    async with connection_for(database) as connection:
         written: int = await connection.fetchval(_POINTS_EXPIRING, now, horizon)
     return written
 
@@ -149,99 +143,23 @@ async def remind_points_expiring(
 async def outbox_backlog(database: Database) -> int:
     """Notifications still to be sent (due or waiting for a retry); the partial index
     outbox_due covers exactly these rows."""
-    async with _connection(database) as connection:
+    async with connection_for(database) as connection:
         waiting: int = await connection.fetchval(
             "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
         )
     return waiting
 
 
-async def purge_login_state(engine: PostgresEngine, now: datetime) -> tuple[int, int, int]:
+async def purge_login_state(engine: PostgresEngine, now: datetime) -> PurgedLoginState:
     """Forgets expired rate-limit windows, and login codes and refresh tokens a day past their
     expiry (an expired refresh token is refused whether or not its row still exists)."""
     counters = await purge_expired_counters(engine, now)
     cutoff = now - LOGIN_STATE_RETENTION
-    async with _connection(engine) as connection:
+    async with connection_for(engine) as connection:
         codes = await connection.execute(
             "DELETE FROM login_challenges WHERE expires_at < $1", cutoff
         )
         tokens = await connection.execute(
             "DELETE FROM refresh_tokens WHERE expires_at < $1", cutoff
         )
-    return counters, int(codes.split()[-1]), int(tokens.split()[-1])
-
-
-async def run_outbox_periodically(
-    engine: PostgresEngine,
-    clock: Clock,
-    sms: SmsSender,
-    members: MemberNotifier,
-    secrets: SecretBox,
-    *,
-    interval: float,
-    housekeeping_interval: float,
-) -> None:
-    """Delivers due notifications every ``interval`` seconds; every ``housekeeping_interval``
-    also queues points-expiring reminders and purges spent login state. Until cancelled."""
-    queue = PostgresNotificationQueue(engine)
-    loop = asyncio.get_running_loop()
-    next_housekeeping = loop.time()
-    while True:
-        try:
-            if loop.time() >= next_housekeeping:
-                next_housekeeping = loop.time() + housekeeping_interval
-                reminders = await remind_points_expiring(engine, clock.now())
-                counters, codes, tokens = await purge_login_state(engine, clock.now())
-                log.info(
-                    "jobs.outbox_housekeeping",
-                    reminders=reminders,
-                    counters_purged=counters,
-                    login_codes_purged=codes,
-                    refresh_tokens_purged=tokens,
-                )
-            report: DeliveryReport = await deliver_notifications(
-                queue, clock, sms, members, secrets=secrets
-            )
-            OUTBOX_BACKLOG.set(await outbox_backlog(engine))
-            if report.delivered or report.retrying or report.dead:
-                JOB_RUNS.labels("deliver_notifications").inc()
-                log.info(
-                    "jobs.deliver_notifications",
-                    delivered=report.delivered,
-                    retrying=report.retrying,
-                    dead=report.dead,
-                )
-        except Exception:
-            log.exception("jobs.outbox_round_failed")
-            JOB_FAILURES.labels("outbox").inc()
-        await asyncio.sleep(interval)
-
-
-def start_outbox_worker(
-    engine: PostgresEngine,
-    clock: Clock,
-    sms: SmsSender,
-    members: MemberNotifier,
-    secrets: SecretBox,
-    *,
-    interval: float,
-    housekeeping_interval: float,
-) -> asyncio.Task[None]:
-    return asyncio.create_task(
-        run_outbox_periodically(
-            engine,
-            clock,
-            sms,
-            members,
-            secrets,
-            interval=interval,
-            housekeeping_interval=housekeeping_interval,
-        ),
-        name="loyalty-outbox",
-    )
-
-
-async def stop_outbox_worker(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    return PurgedLoginState(counters, int(codes.split()[-1]), int(tokens.split()[-1]))

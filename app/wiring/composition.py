@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -14,19 +15,31 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
-from adapters.persistence.engine import start_engine, stop_engine
+from adapters.payments.stripe_webhooks import StripeSignatureVerifier
+from adapters.persistence.batch_jobs import PostgresBatchJobs
+from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
+from adapters.persistence.config_health import PostgresProbe
+from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
+from adapters.persistence.job_locks import PostgresJobLocks
+from adapters.persistence.outbox import PostgresNotificationQueue
+from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
+from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
+from adapters.webshop.signature import ShopSignatureVerifier
+from app.batch_jobs import JobPorts
 from app.container import Container
 from app.principal import Role
 from app.settings import Settings
+from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginLimits, LoginPorts
 from domain.card_tokens import CardTokenCodec
 from domain.login import LoginCodeHasher, RateLimit
-from domain.ports import Clock
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
+from domain.ports import Clock, IdGenerator, RandomSource
 
 
 def build_tokens(settings: Settings, clock: Clock) -> TokenService:
@@ -54,14 +67,24 @@ def build_tokens(settings: Settings, clock: Clock) -> TokenService:
     )
 
 
-async def build_container(
+@dataclass(frozen=True)
+class Service:
+    """What a process starts: the ports of its driving adapters and of its batch jobs, and
+    the engine behind them."""
+
+    container: Container
+    jobs: JobPorts
+    engine: LoyaltyEngine
+
+
+async def start_service(
     settings: Settings, database_url: str, *, clock: Clock | None = None
-) -> Container:
+) -> Service:
     clock = clock or SystemClock()
     engine = await start_engine(
         database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
-    return Container(
+    container = Container(
         settings=settings,
         clock=clock,
         random=CryptoRandom(),
@@ -69,9 +92,59 @@ async def build_container(
         contacts=LibraryContactNormaliser(settings.default_phone_region),
         uow=partial(PostgresUnitOfWork, engine),
         tokens=build_tokens(settings, clock),
-        engine=engine,
+        database=PostgresProbe(engine),
+        reports=PostgresReports(engine),
+        shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
+        stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
         **login_ports(settings, engine, clock),
+    )
+    jobs = job_ports(
+        engine,
+        uow=container.uow,
+        clock=clock,
+        random=container.random,
+        ids=container.ids,
+        sms=container.sms,
+        member_notifier=container.member_notifier,
+        secrets=container.login.secrets,
+    )
+    return Service(container, jobs, engine)
+
+
+def job_ports(
+    engine: PostgresEngine,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    random: RandomSource,
+    ids: IdGenerator,
+    sms: SmsSender,
+    member_notifier: MemberNotifier,
+    secrets: SecretBox,
+) -> JobPorts:
+    batch = PostgresBatchJobs(engine)
+    queue = PostgresNotificationQueue(engine)
+    return JobPorts(
+        uow=uow,
+        clock=clock,
+        random=random,
+        ids=ids,
+        locks=PostgresJobLocks(engine),
+        points_expiry=batch,
+        releasable_lots=PostgresReleasableLots(engine),
+        tier_review=batch,
+        coupon_expiry=batch,
+        birthdays=PostgresBirthdayCalendar(engine),
+        notifications=queue,
+        outbox_backlog=queue,
+        sms=sms,
+        member_notifier=member_notifier,
+        secrets=secrets,
+        reminders=batch,
+        login_state=batch,
+        follow_ups=batch,
+        rfm=batch,
     )
 
 
@@ -112,6 +185,5 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
     }
 
 
-async def close_container(container: Container) -> None:
-    if container.engine is not None:
-        await stop_engine(container.engine)
+async def stop_service(service: Service) -> None:
+    await stop_engine(service.engine)

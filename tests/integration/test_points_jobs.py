@@ -20,28 +20,25 @@ import pytest
 from litestar.testing import AsyncTestClient
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.jobs import (
-    EXPIRY_RUN,
-    PostgresReleasableLots,
-    expire_points,
-    job_lock,
-    run_expiry_job,
-    start_job_scheduler,
-    stop_job_scheduler,
-)
+from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.ledger_hash import hash_of_row
+from adapters.persistence.points_expiry import PostgresReleasableLots, expire_points
 from adapters.persistence.tables import ALL_TABLES
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
-from app.asgi import create_app
-from app.cli import main as cli_main
-from app.jobs import ReleaseReport, release_pending
+from app.batch_jobs import EXPIRY_RUN
+from app.scheduling import JOBS_BY_NAME, run_job
 from app.settings import Settings
+from app.use_cases.pending_points import ReleaseReport, release_pending
 from app.use_cases.sales import LineInput, RecordSale, record_sale
+from app.wiring.asgi import create_app
+from app.wiring.cli import main as cli_main
+from app.wiring.scheduler import start_jobs, stop_jobs
 from domain.points import Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.sale_dating import SaleDating
 from tests.integration.factories import a_member, a_store
+from tests.support.job_ports import job_ports_on
 
 pytestmark = pytest.mark.db
 
@@ -797,15 +794,19 @@ async def test_sales_racing_the_job_neither_deadlock_nor_lose_points(
 
 
 async def test_only_one_worker_holds_a_job_at_a_time(engine: PostgresEngine) -> None:
-    async with job_lock(engine, "expire-points") as first:
-        assert first is not None
-        async with job_lock(engine, "expire-points") as second:
-            assert second is None
-        assert await run_expiry_job(engine, FixedClock(utc(2026, 1, 1))) is None
-        async with job_lock(engine, "release-pending") as other_job:
-            assert other_job is not None
-    async with job_lock(engine, "expire-points") as again:
-        assert again is not None
+    locks = PostgresJobLocks(engine)
+    expiry, release = JOBS_BY_NAME["expire-points"], JOBS_BY_NAME["release-pending"]
+    assert expiry.lock is not None
+    assert release.lock is not None
+    async with locks.hold(expiry.lock) as first:
+        assert first
+        async with locks.hold(expiry.lock) as second:
+            assert not second
+        assert await run_job(expiry, job_ports_on(engine, FixedClock(utc(2026, 1, 1)))) is None
+        async with locks.hold(release.lock) as other_job:
+            assert other_job
+    async with locks.hold(expiry.lock) as again:
+        assert again
 
 
 async def test_the_in_process_scheduler_runs_both_jobs_and_stops_cleanly(
@@ -822,18 +823,20 @@ async def test_the_in_process_scheduler_runs_both_jobs_and_stops_cleanly(
         pending_until=utc(2026, 1, 15),
     )
 
-    task = start_job_scheduler(engine, uow_factory, FixedClock(utc(2026, 3, 1)), interval=3600)
+    ports = job_ports_on(engine, FixedClock(utc(2026, 3, 1)))
+    points_jobs = [JOBS_BY_NAME["release-pending"], JOBS_BY_NAME["expire-points"]]
+    tasks = start_jobs(ports, Settings(jobs_interval_seconds=3600), points_jobs)
     try:
         for _ in range(DEADLINE * 20):
             if await account(engine, member_id) == (20, 0, 0):
                 break
             await asyncio.sleep(0.05)
     finally:
-        await stop_job_scheduler(task)
+        await stop_jobs(tasks)
 
-    assert task.cancelled()
-    async with job_lock(engine, "expire-points") as lock:  # released on the way out
-        assert lock is not None
+    assert all(task.cancelled() for task in tasks)
+    async with PostgresJobLocks(engine).hold(1) as lock:  # released on the way out
+        assert lock
     await assert_ledger_consistent(engine)
 
 
@@ -899,5 +902,5 @@ async def test_the_service_runs_the_jobs_in_process_when_told_to(
             table._meta._db = db
 
     assert len(await expire_entries(engine, member_id)) == 1
-    async with job_lock(engine, "expire-points") as lock:  # the app let go of it on shutdown
-        assert lock is not None
+    async with PostgresJobLocks(engine).hold(1) as lock:  # the app let go of it on shutdown
+        assert lock

@@ -25,7 +25,12 @@ from adapters.persistence.crm_reports import (
     rfm_report,
     rfm_scores,
 )
-from adapters.persistence.online_retail import ImportRefused, ImportReport, import_online_retail
+from adapters.persistence.online_retail_import import (
+    ImportRefused,
+    ImportReport,
+    import_online_retail,
+)
+from app.reports import ChurnRiskQuery
 from domain.cards import is_luhn_valid
 from domain.crm import CrmSettings, LifecycleStage, RfmSegment, score_members
 from tests.support.database import reset
@@ -251,9 +256,8 @@ async def test_lifecycle_churn_and_regions_on_the_real_file(db: asyncpg.Connecti
     assert joined == 321
 
     warnings = await churn_risk(
-        db, zone=ZONE, today=AS_OF, window_days=365, within_days=30, crm=CrmSettings(),
-        limit=200, after=None,
-    )  # fmt: skip
+        db, ChurnRiskQuery(ZONE, AS_OF, CrmSettings(), 365, within_days=30, limit=200)
+    )
     assert warnings, "valuable members went dormant in November 2011"
     assert all(w.top_quintile for w in warnings)  # nobody is on a tier above the entry one
     assert [w.monetary for w in warnings] == sorted((w.monetary for w in warnings), reverse=True)

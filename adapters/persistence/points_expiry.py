@@ -1,4 +1,4 @@
-"""Points-ledger batch jobs on PostgreSQL: set-based expiry, and scheduling both jobs in-process.
+"""Points-ledger batch jobs on PostgreSQL: set-based expiry, and the members due a release.
 
 Lock order, the same as every other writer of the ledger: a member's ``points_accounts`` row
 first, then their lots and entries. The expiry job locks all the accounts of a batch in
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
@@ -19,27 +19,17 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
-from piccolo.engine.postgres import PostgresEngine
 
-from adapters.observability import JOB_FAILURES, JOB_RUNS
 from adapters.persistence import ledger_hash
-from app.jobs import ReleaseReport, release_pending
-from app.unit_of_work import UnitOfWorkFactory
+from adapters.persistence.connections import Database, connection_for
+from app.batch_jobs import EXPIRY_RUN, ExpiryReport
 from domain.points import Reference
-from domain.ports import Clock
 
 log = structlog.get_logger("loyalty.jobs")
 
 EXPIRY_BATCH_SIZE = 50_000
 EXPIRY_WORKERS = 2
-EXPIRY_RUN = "expiry_run"
 
-# pg_try_advisory_lock(key1, key2): one key pair per job, so that one worker runs each job.
-ADVISORY_LOCK_CLASS = 0x4C594C54  # "LYLT"
-# Advisory lock keys under ADVISORY_LOCK_CLASS; the tier review holds 3 itself.
-JOB_LOCK_KEYS = {"expire-points": 1, "release-pending": 2, "coupons": 10, "crm": 12}
-
-Database: TypeAlias = PostgresEngine | asyncpg.Connection
 
 # Every lot due at the start of the run, per member in member id order: read once (from the
 # partial index on expires_at), held server-side and fetched a batch at a time, so that no
@@ -143,35 +133,6 @@ SELECT member_id FROM (
 GROUP BY member_id
 ORDER BY member_id
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiryReport:
-    lots: int
-    points: int
-    members: int
-    batches: int
-    run_id: UUID  # the reference of its entries is expiry_run:<run_id>
-
-    @property
-    def reference(self) -> str:
-        return str(Reference(EXPIRY_RUN, str(self.run_id)))
-
-
-@asynccontextmanager
-async def _connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
-    if isinstance(database, asyncpg.Connection):
-        yield database
-        return
-    if database.pool is not None:
-        async with database.pool.acquire() as connection:
-            yield connection
-        return
-    connection = await database.get_new_connection()
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 class _DueLots:
@@ -346,7 +307,7 @@ async def expire_points(
                 connection, candidates, lot_ids, now=now, reference=reference, totals=totals
             )
 
-    async with _connection(database) as reader:
+    async with connection_for(database) as reader:
         due = _DueLots(reader, batch_size)
         await due.open(now)
         try:
@@ -388,106 +349,6 @@ class PostgresReleasableLots:
         self._database = database
 
     async def members_due(self, now: datetime, *, after: UUID | None, limit: int) -> Sequence[UUID]:
-        async with _connection(self._database) as connection:
+        async with connection_for(self._database) as connection:
             rows = await connection.fetch(_RELEASE_CANDIDATES, now, after, limit)
         return [row["member_id"] for row in rows]
-
-
-# In-process scheduling -----------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def job_lock(engine: PostgresEngine, job: str) -> AsyncIterator[asyncpg.Connection | None]:
-    """Holds the job's session-level advisory lock; yields None if another process holds it.
-
-    The lock lives on the yielded connection (a job may run on it or on connections of its
-    own). If the holder dies, PostgreSQL drops the lock with its session; the pool resets a
-    returned connection, which releases advisory locks too.
-    """
-    key = JOB_LOCK_KEYS[job]
-    async with _connection(engine) as connection:
-        locked = await connection.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, key
-        )
-        if not locked:
-            yield None
-            return
-        try:
-            yield connection
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, key)
-
-
-async def run_expiry_job(engine: PostgresEngine, clock: Clock) -> ExpiryReport | None:
-    """The expiry job under its advisory lock; None if another worker is running it."""
-    async with job_lock(engine, "expire-points") as connection:
-        if connection is None:
-            return None
-        return await expire_points(engine, clock.now())
-
-
-async def run_release_job(
-    engine: PostgresEngine, uow_factory: UnitOfWorkFactory, clock: Clock
-) -> ReleaseReport | None:
-    """The release job under its advisory lock; None if another worker is running it."""
-    async with job_lock(engine, "release-pending") as connection:
-        if connection is None:
-            return None
-        return await release_pending(uow_factory, clock, PostgresReleasableLots(engine))
-
-
-async def run_jobs_periodically(
-    engine: PostgresEngine,
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    interval: float,
-) -> None:
-    """Runs both jobs now and every ``interval`` seconds until cancelled.
-
-    Release first: points that expired while they were pending are then expired in the same
-    round. A failing round is logged and retried at the next tick.
-    """
-    while True:
-        try:
-            released = await run_release_job(engine, uow_factory, clock)
-            if released is not None:
-                JOB_RUNS.labels("release_pending").inc()
-                log.info(
-                    "jobs.release_pending",
-                    lots=released.lots,
-                    points=released.points,
-                    debt_paid=released.debt_paid,
-                    members=released.members,
-                    failed=[str(f.member_id) for f in released.failed],
-                )
-            expired = await run_expiry_job(engine, clock)
-            if expired is not None:
-                JOB_RUNS.labels("expire_points").inc()
-                log.info(
-                    "jobs.expire_points",
-                    lots=expired.lots,
-                    points=expired.points,
-                    members=expired.members,
-                    batches=expired.batches,
-                    reference=expired.reference,
-                )
-        except Exception:
-            log.exception("jobs.round_failed")
-            JOB_FAILURES.labels("points").inc()
-        await asyncio.sleep(interval)
-
-
-def start_job_scheduler(
-    engine: PostgresEngine, uow_factory: UnitOfWorkFactory, clock: Clock, *, interval: float
-) -> asyncio.Task[None]:
-    return asyncio.create_task(
-        run_jobs_periodically(engine, uow_factory, clock, interval=interval),
-        name="loyalty-jobs",
-    )
-
-
-async def stop_job_scheduler(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task

@@ -1,4 +1,4 @@
-"""Tier jobs on PostgreSQL: the periodic review (set-based) and the policy simulation.
+"""The periodic tier review on PostgreSQL, set-based (the simulation is tier_simulation.py).
 
 The review applies ``domain.tier_policy.at_review`` to every member at once, in SQL:
 
@@ -32,30 +32,20 @@ tier upgrades them itself.
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
 from uuid import UUID
 
 import asyncpg
-import structlog
-from piccolo.engine.postgres import PostgresEngine
 
-from adapters.observability import JOB_FAILURES, JOB_RUNS
-from adapters.persistence.jobs import ADVISORY_LOCK_CLASS, Database, _connection
-from domain.ports import Clock
-from domain.tier_policy import TierPolicy
-
-log = structlog.get_logger("loyalty.jobs")
+from adapters.persistence.connections import Database, connection_for
+from app.batch_jobs import ReviewReport
 
 REVIEW_BATCH_SIZE = 250_000
 # Batches run on this many connections at once (given an engine; a single connection runs
 # them one after the other). Most of a batch is PostgreSQL writing rows, which uses a core.
 REVIEW_WORKERS = 2
-REVIEW_LOCK_KEY = 3  # (ADVISORY_LOCK_CLASS, 3): expire-points is 1, release-pending 2
-REVIEW_INTERVAL_SECONDS = 24 * 3600
-_WORK_MEM = "64MB"  # per sort or hash of a batch; at most REVIEW_WORKERS batches at once
+WORK_MEM = "64MB"  # per sort or hash of a batch; at most REVIEW_WORKERS batches at once
 
 # The upper member id of every batch, in order: the batch after `after` is (after, upper], and
 # holds the next $1 members in id order (the last one what is left). One sort of the ids,
@@ -306,20 +296,6 @@ _REDECIDE_STALE = (
 )
 
 
-class ReviewAlreadyRunning(RuntimeError):
-    """Another session holds the review's advisory lock."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewReport:
-    members_reviewed: int = 0
-    upgraded: int = 0  # moved up to the tier they qualify for (reason 'qualified')
-    downgraded: int = 0  # dropped after their grace period (reason 'review')
-    grace_started: int = 0  # found short for the first time: grace starts now
-    grace_cleared: int = 0  # were short, qualify again (upgrades included)
-    batches: int = 0
-
-
 _COUNTS = ("upgraded", "downgraded", "grace_started", "grace_cleared")
 
 
@@ -331,7 +307,7 @@ async def _review_batch(
     async with connection.transaction():
         # JIT compiling these statements costs more than running them; the sums and sorts of
         # a batch fit in memory with a few tens of megabytes.
-        await connection.execute(f"SET LOCAL jit = off; SET LOCAL work_mem = '{_WORK_MEM}'")
+        await connection.execute(f"SET LOCAL jit = off; SET LOCAL work_mem = '{WORK_MEM}'")
         await connection.execute(_WORK_TABLES)
         decided = await connection.fetchrow(_DECIDE, now, low, high)
         assert decided is not None
@@ -369,11 +345,11 @@ async def review_tiers(
 ) -> ReviewReport:
     """Reviews every member's tier at ``now`` under the policy in force (see the module doc).
 
-    Holds a session-level advisory lock for the whole run and raises ReviewAlreadyRunning if
-    another review holds it. Each batch commits: given a connection, it must not be inside a
-    transaction. Running it twice at the same ``now`` changes nothing the second time (unless
-    ``grace_days`` is 0, where the second review drops whom the first found short, as the
-    domain does).
+    Takes no lock: two reviews at once are correct (each re-checks what it read) but do the
+    work twice, so the scheduler runs it under the job's lock. Each batch commits: given a
+    connection, it must not be inside a transaction. Running it twice at the same ``now``
+    changes nothing the second time (unless ``grace_days`` is 0, where the second review drops
+    whom the first found short, as the domain does).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -383,40 +359,30 @@ async def review_tiers(
         ("reviewed", "upgraded", "downgraded", "grace_started", "grace_cleared"), 0
     )
     batches = 0
-    async with _connection(database) as connection:
-        locked = await connection.fetchval(
-            "SELECT pg_try_advisory_lock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-        )
-        if not locked:
-            raise ReviewAlreadyRunning("another tier review is running")
-        try:
-            async with connection.transaction():
-                await connection.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
-                uppers = [row["upper"] for row in await connection.fetch(_BATCH_UPPERS, batch_size)]
-            ranges = list(zip([None, *uppers], uppers, strict=False))
-            pending = iter(ranges)
+    async with connection_for(database) as connection:
+        async with connection.transaction():
+            await connection.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            uppers = [row["upper"] for row in await connection.fetch(_BATCH_UPPERS, batch_size)]
+        ranges = list(zip([None, *uppers], uppers, strict=False))
+        pending = iter(ranges)
 
-            async def worker(worker_connection: asyncpg.Connection) -> None:
-                # Batches cover disjoint member ranges, so workers never wait on each other.
-                for low, high in pending:
-                    counts = await _review_batch(worker_connection, now, low, high)
-                    for key, value in counts.items():
-                        totals[key] += value
+        async def worker(worker_connection: asyncpg.Connection) -> None:
+            # Batches cover disjoint member ranges, so workers never wait on each other.
+            for low, high in pending:
+                counts = await _review_batch(worker_connection, now, low, high)
+                for key, value in counts.items():
+                    totals[key] += value
 
-            if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
-                await worker(connection)
-            else:
-                async with AsyncExitStack() as stack:
-                    extra = [
-                        await stack.enter_async_context(_connection(database))
-                        for _ in range(min(workers, len(ranges)) - 1)
-                    ]
-                    await asyncio.gather(*(worker(c) for c in [connection, *extra]))
-            batches = len(ranges)
-        finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock($1, $2)", ADVISORY_LOCK_CLASS, REVIEW_LOCK_KEY
-            )
+        if workers == 1 or isinstance(database, asyncpg.Connection) or len(ranges) < 2:
+            await worker(connection)
+        else:
+            async with AsyncExitStack() as stack:
+                extra = [
+                    await stack.enter_async_context(connection_for(database))
+                    for _ in range(min(workers, len(ranges)) - 1)
+                ]
+                await asyncio.gather(*(worker(c) for c in [connection, *extra]))
+        batches = len(ranges)
     return ReviewReport(
         members_reviewed=totals["reviewed"],
         upgraded=totals["upgraded"],
@@ -424,183 +390,4 @@ async def review_tiers(
         grace_started=totals["grace_started"],
         grace_cleared=totals["grace_cleared"],
         batches=batches,
-    )
-
-
-async def run_review_job(engine: PostgresEngine, clock: Clock) -> ReviewReport | None:
-    """The review at the clock's time; None if another worker is running it."""
-    try:
-        return await review_tiers(engine, clock.now())
-    except ReviewAlreadyRunning:
-        return None
-
-
-async def run_review_periodically(
-    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
-) -> None:
-    """Reviews now and every ``interval`` seconds until cancelled; a failed round is logged."""
-    while True:
-        try:
-            report = await run_review_job(engine, clock)
-            if report is not None:
-                JOB_RUNS.labels("review_tiers").inc()
-                log.info(
-                    "jobs.review_tiers",
-                    members=report.members_reviewed,
-                    upgraded=report.upgraded,
-                    downgraded=report.downgraded,
-                    grace_started=report.grace_started,
-                    grace_cleared=report.grace_cleared,
-                    batches=report.batches,
-                )
-        except Exception:
-            log.exception("jobs.review_tiers_failed")
-            JOB_FAILURES.labels("review_tiers").inc()
-        await asyncio.sleep(interval)
-
-
-def start_review_scheduler(
-    engine: PostgresEngine, clock: Clock, *, interval: float = REVIEW_INTERVAL_SECONDS
-) -> asyncio.Task[None]:
-    return asyncio.create_task(
-        run_review_periodically(engine, clock, interval=interval), name="loyalty-tier-review"
-    )
-
-
-async def stop_review_scheduler(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
-
-
-# Simulation ----------------------------------------------------------------------------------
-
-# $1 now, $2 window_days, $3 ranks, $4 thresholds, $5 multipliers (the proposed ladder, in
-# rank order), $6 earn_rate, $7 currency exponent. Read-only. One pass over the members,
-# grouped by the proposed tier's position on the proposed ladder (its level); both ladders
-# enter as arrays computed once (see _DECISION).
-_SIMULATE = """
-WITH proposed AS (
-    SELECT $3::int[] AS ranks,
-           $4::bigint[]::numeric[] AS lows,
-           -- floor(value x earn_rate x multiplier / 10^exponent): the factor of each tier
-           -- (exact: a product of decimals divided by a power of ten)
-           array(SELECT $6::numeric * multiplier / 10::numeric ^ $7::int
-                 FROM unnest($5::numeric[]) WITH ORDINALITY AS p(multiplier, n)
-                 ORDER BY n) AS factors
-),
-today AS (
-    SELECT array_agg(code ORDER BY rank) AS codes,
-           array_agg(rank ORDER BY rank) AS ranks,
-           array_agg($6::numeric * earn_multiplier / 10::numeric ^ $7::int ORDER BY rank)
-               AS factors
-    FROM tiers
-    HAVING count(*) > 0
-),
-spend AS (
-    SELECT member_id, greatest(sum(payable - refunded_amount), 0) AS value
-    FROM sales
-    WHERE member_id IS NOT NULL
-      AND occurred_at >= $1::timestamptz - $2::int * interval '24 hours'
-    GROUP BY member_id
-),
-placed AS (
-    SELECT array_position((SELECT codes FROM today), m.tier_code) AS today_level,
-           coalesce(spend.value, 0) AS value
-    FROM members AS m
-    LEFT JOIN spend ON spend.member_id = m.id
-    WHERE EXISTS (SELECT FROM today)
-),
--- A tier today's ladder lacks counts by the entry tier's rank and earns at x1.
-judged AS (
-    SELECT value,
-           coalesce((SELECT ranks FROM today)[today_level], (SELECT ranks FROM today)[1])
-               AS current_rank,
-           coalesce((SELECT factors FROM today)[today_level],
-                    $6::numeric / 10::numeric ^ $7::int) AS current_factor,
-           greatest(width_bucket(value, (SELECT lows FROM proposed)), 1) AS level
-    FROM placed
-)
-SELECT level,
-       count(*) AS members,
-       count(*) FILTER (WHERE (SELECT ranks FROM proposed)[level] > current_rank) AS moving_up,
-       count(*) FILTER (WHERE (SELECT ranks FROM proposed)[level] < current_rank) AS moving_down,
-       sum(floor(value * current_factor)) AS current_points,
-       sum(floor(value * (SELECT factors FROM proposed)[level])) AS proposed_points
-FROM judged
-GROUP BY level
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class TierSimulation:
-    members: int
-    per_tier: dict[str, int]  # members who would qualify for each proposed tier
-    moving_up: int
-    moving_down: int
-    current_points: int  # points the window's spend earned at today's multipliers
-    proposed_points: int  # ... at the proposed ones
-    current_points_per_month: int
-    proposed_points_per_month: int
-
-    @property
-    def points_per_month_change(self) -> int:
-        return self.proposed_points_per_month - self.current_points_per_month
-
-
-def per_month(points: int, window_days: int) -> int:
-    """points / (window_days / 30.4375), floored: 30.4375 days is the mean Gregorian month."""
-    exact = Decimal(points) * Decimal("30.4375") / Decimal(window_days)
-    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
-
-
-async def simulate_tiers(
-    database: Database,
-    policy: TierPolicy,
-    *,
-    now: datetime,
-    earn_rate: Decimal,
-    currency_exponent: int,
-) -> TierSimulation:
-    """What ``policy`` would do to today's members, computed in one read-only transaction.
-
-    Everyone is placed on the tier they qualify for on the spend of the proposed window
-    ending at ``now`` (no grace, no manual tiers); moves compare ranks with their current tier
-    (a current tier the proposal drops counts by its current rank). Points are
-    ``floor(spend in major units x earn_rate x multiplier)`` per member, at their current
-    tier's multiplier and at the proposed tier's one.
-    """
-    tiers = sorted(policy.ladder.tiers, key=lambda t: t.rank)
-    async with _connection(database) as connection, connection.transaction(readonly=True):
-        # One process: parallel workers would each sum every member's spend again (each builds
-        # the whole hash), which costs more CPU than it saves time on two cores.
-        await connection.execute(
-            f"SET LOCAL jit = off; SET LOCAL work_mem = '{_WORK_MEM}'; "
-            "SET LOCAL max_parallel_workers_per_gather = 0"
-        )
-        rows = await connection.fetch(
-            _SIMULATE,
-            now,
-            policy.window_days,
-            [t.rank for t in tiers],
-            [t.threshold for t in tiers],
-            [t.earn_multiplier for t in tiers],
-            earn_rate,
-            currency_exponent,
-        )
-    by_level = {row["level"]: row for row in rows}
-    current_points = sum(int(row["current_points"]) for row in rows)
-    proposed_points = sum(int(row["proposed_points"]) for row in rows)
-    return TierSimulation(
-        members=sum(int(row["members"]) for row in rows),
-        per_tier={
-            t.code: int(by_level[level]["members"]) if level in by_level else 0
-            for level, t in enumerate(tiers, start=1)
-        },
-        moving_up=sum(int(row["moving_up"]) for row in rows),
-        moving_down=sum(int(row["moving_down"]) for row in rows),
-        current_points=current_points,
-        proposed_points=proposed_points,
-        current_points_per_month=per_month(current_points, policy.window_days),
-        proposed_points_per_month=per_month(proposed_points, policy.window_days),
     )

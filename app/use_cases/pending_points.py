@@ -1,6 +1,6 @@
 """Batch jobs on the points ledger that go through the domain.
 
-The expiry job is set-based SQL (an adapter, ``adapters.persistence.jobs.expire_points``): it
+The expiry job is set-based SQL (an adapter, ``adapters.persistence.points_expiry``): it
 writes exactly what ``PointsAccount.expire`` would, for millions of lots. Releasing pending
 points is rarer and has more rules (debt is paid first), so it goes through the domain, one
 member per transaction, under the account's row lock like every other writer.

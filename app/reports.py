@@ -1,0 +1,213 @@
+"""The back office's reports: ports for the set-based reads, and their plain results.
+
+Each report reads many members at once, so its SQL lives in adapters/persistence
+(points_liability.py, crm_reports.py, tier_simulation.py), behind these Protocols; a
+controller asks a port and turns the frozen result into its response. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from typing import Protocol
+from uuid import UUID
+
+from domain.crm import CrmSettings, LifecycleStage, RfmSegment
+from domain.tier_policy import TierPolicy
+
+# Points liability ----------------------------------------------------------------------------
+
+RATE_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class Outstanding:
+    available: int
+    pending: int
+    debt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryMonth:
+    month: str  # YYYY-MM in the programme's time zone, or "never"
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Flows:
+    """Sums of the period's entries by type, signed as stored (debits are negative)."""
+
+    earned: int = 0
+    redeemed: int = 0
+    expired: int = 0
+    reversed: int = 0
+    restored: int = 0
+    adjusted: int = 0
+
+    @property
+    def net(self) -> int:
+        return (
+            self.earned
+            + self.redeemed
+            + self.expired
+            + self.reversed
+            + self.restored
+            + self.adjusted
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PointsLiability:
+    outstanding: Outstanding
+    by_expiry_month: list[ExpiryMonth]
+    flows: Flows
+
+
+def breakage_rate(flows: Flows) -> Decimal | None:
+    """Expired over earned, floored to 4 places; None when nothing was earned."""
+    if flows.earned <= 0:
+        return None
+    rate = Decimal(-flows.expired) / Decimal(flows.earned)
+    return rate.quantize(RATE_PLACES, rounding=ROUND_DOWN)
+
+
+class LiabilityReports(Protocol):
+    async def points_liability(self, *, time_zone: str, start: date, end: date) -> PointsLiability:
+        """Outstanding points now, available points by expiry month, and the flows of
+        [start, end) (local dates in ``time_zone``), all from one snapshot."""
+        ...
+
+
+# CRM -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    segment: RfmSegment
+    members: int
+    share: Decimal  # of the scored members, 4 places
+    avg_recency_days: Decimal
+    avg_frequency: Decimal
+    avg_monetary: Decimal
+    total_monetary: int
+    avg_r: Decimal
+    avg_f: Decimal
+    avg_m: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RfmReport:
+    as_of: date
+    window_days: int
+    members_scored: int
+    segments: list[SegmentRow]  # every segment, in the order of RfmSegment
+
+
+@dataclass(frozen=True, slots=True)
+class StageFlow:
+    from_stage: LifecycleStage | None  # None: enrolled during the period
+    to_stage: LifecycleStage
+    members: int
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleReport:
+    start: date  # stages at the end of the day before the period ...
+    end: date  # ... and at the end of its last day
+    at_start: dict[LifecycleStage, int]
+    at_end: dict[LifecycleStage, int]
+    flows: list[StageFlow]  # members who changed stage (or joined), by pair
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnRisk:
+    member_id: UUID
+    tier_code: str
+    last_sale_on: date
+    dormant_since: date
+    monetary: int
+    m_score: int | None
+    top_quintile: bool
+    top_tier: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    region: str | None
+    members: int
+    buyers: int
+    sales: int
+    net_spend: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnRiskQuery:
+    """Members who became dormant in the last ``within_days`` days and are in the top monetary
+    quintile (M score 5 over the ``window_days`` ending ``today``) or on one of the two highest
+    tiers above the entry tier; most valuable first, from after the (monetary, member) cursor."""
+
+    zone: str
+    today: date
+    crm: CrmSettings
+    window_days: int
+    within_days: int
+    limit: int
+    after: tuple[int, UUID] | None = None
+
+
+class CrmReports(Protocol):
+    async def rfm(self, *, zone: str, as_of: date, window_days: int) -> RfmReport: ...
+
+    async def lifecycle(
+        self, *, zone: str, start: date, end: date, crm: CrmSettings
+    ) -> LifecycleReport:
+        """Stages at the start of [start, end) (end of the day before) and at its end (end
+        of the last day), and how many members moved from each stage to each other."""
+        ...
+
+    async def churn_risk(self, query: ChurnRiskQuery) -> Sequence[ChurnRisk]: ...
+
+    async def regions(
+        self, *, zone: str, first_day: date | None, last_day: date | None
+    ) -> Sequence[RegionRow]: ...
+
+
+# Tier simulation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierSimulation:
+    members: int
+    per_tier: dict[str, int]  # members who would qualify for each proposed tier
+    moving_up: int
+    moving_down: int
+    current_points: int  # points the window's spend earned at today's multipliers
+    proposed_points: int  # ... at the proposed ones
+    current_points_per_month: int
+    proposed_points_per_month: int
+
+    @property
+    def points_per_month_change(self) -> int:
+        return self.proposed_points_per_month - self.current_points_per_month
+
+
+def per_month(points: int, window_days: int) -> int:
+    """points / (window_days / 30.4375), floored: 30.4375 days is the mean Gregorian month."""
+    exact = Decimal(points) * Decimal("30.4375") / Decimal(window_days)
+    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+
+
+class TierSimulations(Protocol):
+    async def simulate_tiers(
+        self, policy: TierPolicy, *, now: datetime, earn_rate: Decimal, currency_exponent: int
+    ) -> TierSimulation:
+        """What ``policy`` would do to today's members, read-only: everyone placed on the
+        tier their spend over the proposed window ending at ``now`` qualifies for (no grace,
+        no manual tiers), moves by rank, points at current and proposed multipliers."""
+        ...
+
+
+class Reports(LiabilityReports, CrmReports, TierSimulations, Protocol):
+    """Every report, as the back office's controllers ask for them."""
