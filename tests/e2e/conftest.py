@@ -101,5 +101,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     if SESSION:
         terminalreporter.write_sep("=", f"fuzz findings: {len(SESSION)} ({replay_hint()})")
-        for finding in SESSION:
+        for finding in SESSION.values():
             terminalreporter.write_line(finding.line())

@@ -9,8 +9,9 @@ from typing import Any
 
 from tests.e2e.fuzz.seed import SEED, replay_hint
 
-# Every finding of the session, in the order found: printed together at its end.
-SESSION: list[Finding] = []
+# Every finding of the session, each kind of defect on each operation once, in the order
+# found: printed together at its end.
+SESSION: dict[tuple[str, str, int | None, str], Finding] = {}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -76,7 +77,7 @@ class Findings:
     def add(self, finding: Finding) -> None:
         if finding.key not in self.found:
             self.found[finding.key] = finding
-            SESSION.append(finding)
+            SESSION.setdefault(finding.key, finding)
 
     def __bool__(self) -> bool:
         return bool(self.found)

@@ -30,6 +30,20 @@ READ_ONLY = frozenset(
 )
 
 
+def shape_problems(answer: Answer) -> list[str]:
+    """An error that is not a problem (application/problem+json) with a `code`."""
+    # The ASGI server refuses some requests itself (an unparsable request line) before the
+    # application sees them: those answers carry no X-Request-ID and are not ours to shape.
+    if answer.status is None or answer.status < 400 or "x-request-id" not in answer.headers:
+        return []
+    body = answer.json()
+    if not answer.content_type.startswith(PROBLEM_JSON):
+        return [f"error answered as {answer.content_type or 'no content type'}"]
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return ["problem without a code"]
+    return []
+
+
 def problems_in(operation: Operation, answer: Answer) -> list[str]:
     """What is wrong with an answer whatever was asked: one phrase per defect."""
     if answer.status is None:
@@ -37,15 +51,7 @@ def problems_in(operation: Operation, answer: Answer) -> list[str]:
     wrong = []
     if answer.status >= 500:
         wrong.append("server error")
-    # The ASGI server refuses some requests itself (an unparsable request line) before the
-    # application sees them: those answers carry no X-Request-ID and are not ours to shape.
-    ours = "x-request-id" in answer.headers
-    if answer.status >= 400 and ours:
-        body = answer.json()
-        if not answer.content_type.startswith(PROBLEM_JSON):
-            wrong.append(f"error answered as {answer.content_type or 'no content type'}")
-        elif not isinstance(body, dict) or not isinstance(body.get("code"), str):
-            wrong.append("problem without a code")
+    wrong += shape_problems(answer)
     if not operation.allows(answer.status) and answer.status < 500:
         wrong.append("status not in the contract")
     return wrong
