@@ -14,21 +14,18 @@ Two generators, one judge (tests/e2e/fuzz/judge.py):
 Every answer must be free of 5xx, every error a problem with a `code`, every status one the
 contract lists, and a refusal where the contract is broken; after every write the tills and
 the back office must still work (canaries). Each run draws a new seed, printed at the start and
-in every failure: FUZZ_SEED replays it. `make test` runs FUZZ_EXAMPLES (6) examples per case,
+in every failure: FUZZ_SEED replays it. `make test` runs FUZZ_EXAMPLES (4) examples per case,
 `make fuzz` 100.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import zlib
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import given, seed
 from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import (
@@ -40,11 +37,11 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import Failure, FailureGroup
 
-from tests.e2e.conftest import serving
 from tests.e2e.fuzz.catalogue import CATALOGUE, starts
 from tests.e2e.fuzz.contract import DOCUMENT, operation, operations
 from tests.e2e.fuzz.engine import CLASSES, draw
 from tests.e2e.fuzz.findings import Finding, Findings, Sent
+from tests.e2e.fuzz.fixtures import service, world
 from tests.e2e.fuzz.judge import (
     changes_state,
     check_canaries,
@@ -52,53 +49,12 @@ from tests.e2e.fuzz.judge import (
     problems_in,
     shape_problems,
 )
-from tests.e2e.fuzz.seed import EXAMPLES, SEED
+from tests.e2e.fuzz.seed import EXAMPLES, SEED, seed_of, settings_for
 from tests.e2e.fuzz.wire import Answer, send
 from tests.e2e.fuzz.world import World, key, unique
 
 pytestmark = pytest.mark.fuzz
-
-# Login limits far above what the fuzzer sends, so that a 429 never hides a defect behind it.
-FUZZ_ENV = {
-    "LOYALTY_LOGIN_CODES_PER_PHONE": "1000000/3600",
-    "LOYALTY_LOGIN_CODES_PER_IP": "1000000/3600",
-    "LOYALTY_LOGIN_GUESSES_PER_IP": "1000000/3600",
-    "LOYALTY_COUPON_CODES_PER_TERMINAL": "1000000/3600",
-    "LOYALTY_LOG_LEVEL": "WARNING",
-}
-
-
-@pytest.fixture(scope="module")
-def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {**os.environ, "DATABASE_URL": db_url, **FUZZ_ENV}
-    with serving(env, "--migrate") as base:
-        yield base, env
-
-
-@pytest.fixture(scope="module")
-def world(service: tuple[str, dict[str, str]]) -> Iterator[World]:
-    base, env = service
-    built = World.build(base, env)
-    try:
-        yield built
-    finally:
-        built.http.close()
-
-
-def settings_for(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,  # replay is by FUZZ_SEED, not by a local example database
-        phases=[Phase.explicit, Phase.generate],  # shrinking would replay writes: no
-        report_multiple_bugs=False,  # one failure per case; its findings list every defect
-        suppress_health_check=list(HealthCheck),
-    )
-
-
-def seed_of(*parts: str) -> int:
-    """The run's seed, mixed with the case's name: each case its own stream, all replayable."""
-    return SEED ^ zlib.crc32("/".join(parts).encode())
+__all__ = ["service", "world"]  # fixtures
 
 
 def test_the_served_document_is_the_committed_one(service: tuple[str, dict[str, str]]) -> None:

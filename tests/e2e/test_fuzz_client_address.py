@@ -22,9 +22,8 @@ from hypothesis import strategies as st
 from tests.e2e.conftest import serving
 from tests.e2e.fuzz.contract import operation
 from tests.e2e.fuzz.findings import Finding, Findings, Sent
-from tests.e2e.fuzz.seed import EXAMPLES
+from tests.e2e.fuzz.seed import EXAMPLES, seed_of, settings_for
 from tests.e2e.fuzz.wire import Answer
-from tests.e2e.test_fuzz import seed_of, settings_for
 
 pytestmark = pytest.mark.fuzz
 

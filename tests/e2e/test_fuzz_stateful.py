@@ -17,14 +17,14 @@ are collected over the whole run and reported one line each, with the seed (FUZZ
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -37,17 +37,17 @@ from hypothesis.stateful import (
 
 from tests.e2e.fuzz.contract import operation
 from tests.e2e.fuzz.findings import Finding, Findings
+from tests.e2e.fuzz.fixtures import service, world
 from tests.e2e.fuzz.judge import changes_state, check_canaries, judge
-from tests.e2e.fuzz.seed import EXAMPLES
+from tests.e2e.fuzz.seed import EXAMPLES, seed_of, settings_for
 from tests.e2e.fuzz.wire import Answer, Request, send
 from tests.e2e.fuzz.world import Member, World, fresh_phone, key, now, unique
-from tests.e2e.test_fuzz import FUZZ_ENV, seed_of, service
 from tests.support.webhooks import payment_intent, shop_event, stripe_event
 
 pytestmark = pytest.mark.fuzz
-__all__ = ["FUZZ_ENV", "service"]  # the fuzz module's served process, login limits raised
+__all__ = ["service", "world"]  # fixtures
 
-STEPS = 40
+STEPS = int(os.environ.get("FUZZ_STEPS", "40"))  # steps per example
 
 # -- strategies ----------------------------------------------------------------------------
 
@@ -564,16 +564,6 @@ class LoyaltyMachine(RuleBasedStateMachine):
         self.call(Request("POST /v1/webhooks/stripe", raw_body=body, sign=self.world.stripe_signed))
 
 
-@pytest.fixture(scope="module")
-def world(service: tuple[str, dict[str, str]]) -> Iterator[World]:
-    base, env = service
-    built = World.build(base, env)
-    try:
-        yield built
-    finally:
-        built.http.close()
-
-
 def test_a_stateful_run_never_breaks_the_contract_money_erasure_or_configuration(
     world: World, db_url: str
 ) -> None:
@@ -585,14 +575,7 @@ def test_a_stateful_run_never_breaks_the_contract_money_erasure_or_configuration
 
     run_state_machine_as_test(
         seed(seed_of("stateful"))(LoyaltyMachine),
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        ),
+        settings=settings(settings_for(EXAMPLES), stateful_step_count=STEPS),
     )
 
     reached = LoyaltyMachine.reached

@@ -313,7 +313,7 @@ def _program(w: World) -> Request:
         "point_value": "1",
         "points_expiry": {"kind": "never", "count": None},
         "pending_days": 14,
-        "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 7},
+        "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 1},
     }
     return admin(w, "PUT /v1/admin/program", body)
 

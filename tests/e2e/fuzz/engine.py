@@ -208,7 +208,6 @@ def _needs_key(op: Operation) -> bool:
 def _header_values(op: Operation) -> list[tuple[str, str | bytes, str | None]]:
     auth = "an unusable Authorization header" if _needs_auth(op) else None
     idem = "an Idempotency-Key longer than 255" if _needs_key(op) else None
-    body = "a Content-Type that is not JSON" if _json_body(op) else None
     values: list[tuple[str, str | bytes, str | None]] = [
         *(("Authorization", b"Bearer " + v, auth) for v in NON_ASCII_HEADER_VALUES),
         ("Authorization", "Bearer " + "a" * 20_000, auth),
@@ -216,7 +215,7 @@ def _header_values(op: Operation) -> list[tuple[str, str | bytes, str | None]]:
         ("Idempotency-Key", "k" * 256, idem),
         ("Idempotency-Key", "k" * 60_000, idem),
         *(("Idempotency-Key", v, None) for v in NON_ASCII_HEADER_VALUES),
-        ("Content-Type", b"application/json\xff", body),
+        ("Content-Type", b"application/json\xff", None),
         ("Content-Type", "application/json; charset=" + "x" * 5_000, None),
         ("X-Request-ID", b"\xff\xfe", None),
         ("X-Request-ID", "r" * 20_000, None),
