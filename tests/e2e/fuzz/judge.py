@@ -170,7 +170,7 @@ def check_canaries(
                 answer.status,
                 f"after it: {broken}",
                 sent,
-                f"{answer.show()} || then {failed[0][0]}: {failed[0][1].show()}",
+                f"then {failed[0][0]}: {failed[0][1].show()}",
                 change,
             )
         )
