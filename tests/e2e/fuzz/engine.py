@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -265,6 +266,10 @@ def _headers(data: st.DataObject, op: Operation, request: Request) -> Mutation:
         refuse = "a non-ASCII credential" if name != "Authorization" or _needs_auth(op) else None
     if name == "Authorization" and isinstance(value, bytes) and not value.startswith(b"Bearer"):
         value = b"Bearer " + value
+    if name == "Idempotency-Key":
+        # Each key its own: a key reused with another body is a 409, not what this tests.
+        unique = uuid.uuid4().hex
+        value = value + unique.encode() if isinstance(value, bytes) else value + unique
     headers = {k: v for k, v in request.headers.items() if k.lower() != name.lower()}
     shown = value.decode("latin-1") if isinstance(value, bytes) else value
     mutated = request.with_(headers={**headers, name: value})
