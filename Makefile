@@ -39,12 +39,13 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python tests/bench/run.py --quick --output tests/bench/results/quick.json
 
-# Long forms of the suites `make test` runs bounded (issue #8): more examples, more faults.
+# Long forms of the suites `make test` runs bounded (issues #8, #16): more examples, more
+# faults. Each fuzz run draws a new seed and prints it; FUZZ_SEED=<seed> replays a run.
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -q -s -m fuzz
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_STEPS=$${FUZZ_STEPS:-50} $(BIN)/pytest -q -s -m fuzz
 
 chaos: $(STAMP)
-	CHAOS_SALES=$${CHAOS_SALES:-200} CHAOS_KILLS=$${CHAOS_KILLS:-6} \
+	CHAOS_SALES=$${CHAOS_SALES:-4000} CHAOS_KILLS=$${CHAOS_KILLS:-10} CHAOS_TILLS=$${CHAOS_TILLS:-16} \
 	CHAOS_PG_CYCLES=$${CHAOS_PG_CYCLES:-5} CHAOS_EVENTS=$${CHAOS_EVENTS:-2000} \
 	$(BIN)/pytest -q -s -m chaos
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,35 +41,39 @@ def cli(*args: str, env: dict[str, str]) -> str:
 
 @contextmanager
 def serving(env: dict[str, str], *args: str) -> Iterator[str]:
-    """`loyalty serve` on a free port with `env`, until the block ends; yields its base URL."""
+    """`loyalty serve` on a free port with `env`, until the block ends; yields its base URL.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads fills after 64 KB of log (a
+    fuzz run logs every 500 with its traceback), and the service then blocks in a write."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "loyalty"), "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"the service did not start:\n{output}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(
+            [str(BIN / "loyalty"), "serve", "--port", str(port), *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_SECONDS
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output.seek(0)
+                    pytest.fail(f"the service did not start:\n{output.read()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +81,25 @@ def service(db_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     env = {**os.environ, "DATABASE_URL": db_url, "LOYALTY_LOG_LEVEL": "WARNING"}
     with serving(env, "--migrate") as base:
         yield base, env
+
+
+# -- the fuzzer's seed and findings (tests/e2e/fuzz) ---------------------------------------
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("fuzz") for item in session.items):
+        from tests.e2e.fuzz.seed import replay_hint
+
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"fuzz {replay_hint()}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.e2e.fuzz.findings import SESSION
+    from tests.e2e.fuzz.seed import replay_hint
+
+    if SESSION:
+        terminalreporter.write_sep("=", f"fuzz findings: {len(SESSION)} ({replay_hint()})")
+        for finding in SESSION.values():
+            terminalreporter.write_line(finding.line())

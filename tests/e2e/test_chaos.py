@@ -1,13 +1,18 @@
 """Faults (issue #8, item 2): a killed service, a vanished database, a webhook storm.
 
 `make test` runs each in a bounded form; `make chaos` raises the counts (CHAOS_SALES,
-CHAOS_KILLS, CHAOS_PG_CYCLES, CHAOS_EVENTS). The database fault uses a throwaway embedded
-PostgreSQL cluster that the test starts and stops itself, never the shared server.
+CHAOS_KILLS, CHAOS_TILLS, CHAOS_PG_CYCLES, CHAOS_EVENTS). The database fault uses a throwaway
+embedded PostgreSQL cluster that the test starts and stops itself, never the shared server.
+
+The SIGKILLs prove that they hit writes in flight (issue #16): each one lands while some sale's
+request has been sent and not answered, and afterwards the database tells which of those the
+kill cut before their commit (recorded again by their retry) and which it had let commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -15,7 +20,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +34,9 @@ from adapters.persistence.migrate import migrate
 from tests.e2e.conftest import BIN, STARTUP_SECONDS, cli, free_port
 from tests.support.webhooks import shop_event, shop_headers
 
-SALES = int(os.environ.get("CHAOS_SALES", "24"))
-KILLS = int(os.environ.get("CHAOS_KILLS", "2"))
+SALES = int(os.environ.get("CHAOS_SALES", "160"))
+KILLS = int(os.environ.get("CHAOS_KILLS", "4"))
+WORKERS = int(os.environ.get("CHAOS_TILLS", "8"))
 PG_CYCLES = int(os.environ.get("CHAOS_PG_CYCLES", "1"))
 EVENTS = int(os.environ.get("CHAOS_EVENTS", "100"))
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
@@ -98,6 +105,14 @@ def served(clean_db: str) -> Iterator[Served]:
         server.stop()
 
 
+async def rows(db_url: str, sql: str) -> list[Any]:
+    connection = await asyncpg.connect(db_url)
+    try:
+        return list(await connection.fetch(sql))
+    finally:
+        await connection.close()
+
+
 async def count(db_url: str, sql: str) -> Any:
     connection = await asyncpg.connect(db_url)
     try:
@@ -133,6 +148,35 @@ def ledger_verify(env: dict[str, str]) -> str:
 # (a) SIGKILL during retried sales --------------------------------------------------------
 
 
+class InFlight:
+    """Which sale requests are on the wire: their body fully sent (httpx's trace events), their
+    answer not yet received. Read at the instant of a SIGKILL, it names the writes the kill hit."""
+
+    def __init__(self) -> None:
+        self.receipts: dict[int, str] = {}
+        self._ids = itertools.count()
+
+    def trace(self, receipt: str) -> tuple[int, Callable[[str, dict[str, Any]], Awaitable[None]]]:
+        attempt = next(self._ids)
+
+        async def on(event: str, _: dict[str, Any]) -> None:
+            if event == "http11.send_request_body.complete":
+                self.receipts[attempt] = receipt
+            elif event == "http11.receive_response_headers.complete":
+                self.receipts.pop(attempt, None)
+
+        return attempt, on
+
+    def over(self, attempt: int) -> None:
+        self.receipts.pop(attempt, None)
+
+
+@dataclass
+class Kill:
+    at: datetime
+    in_flight: list[str]  # receipts sent and not answered when the SIGKILL landed
+
+
 async def test_sales_retried_through_repeated_sigkills_exist_exactly_once(
     served: Served, clean_db: str
 ) -> None:
@@ -150,19 +194,27 @@ async def test_sales_retried_through_repeated_sigkills_exist_exactly_once(
         ]
     acknowledged: dict[str, str] = {}
     retries = 0
+    in_flight = InFlight()
+    kills: list[Kill] = []
 
     async def sell(n: int, http: httpx.AsyncClient) -> None:
         nonlocal retries
-        body = {"receipt_id": f"R-{n}", "member_id": members[n % len(members)], "lines": LINES}
+        receipt = f"R-{n}"
+        body = {"receipt_id": receipt, "member_id": members[n % len(members)], "lines": LINES}
         headers = {**pos, "Idempotency-Key": f"chaos-sale-{n}"}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            attempt, trace = in_flight.trace(receipt)
             try:
-                response = await http.post("/v1/pos/sales", json=body, headers=headers)
+                response = await http.post(
+                    "/v1/pos/sales", json=body, headers=headers, extensions={"trace": trace}
+                )
             except httpx.TransportError:
                 response = None
+            finally:
+                in_flight.over(attempt)
             if response is not None and response.status_code == 201:
-                acknowledged[f"R-{n}"] = response.json()["sale_id"]
+                acknowledged[receipt] = response.json()["sale_id"]
                 return
             if response is not None and response.status_code < 500:
                 pytest.fail(f"sale {n} refused: {response.status_code} {response.text}")
@@ -178,15 +230,24 @@ async def test_sales_retried_through_repeated_sigkills_exist_exactly_once(
                 while queue:
                     await sell(queue.pop(0), http)
 
-        await asyncio.gather(*(worker() for _ in range(4)))
+        await asyncio.gather(*(worker() for _ in range(WORKERS)))
 
     async def killer() -> None:
         for _ in range(KILLS):
-            # Kill while sales are in flight, not before the first or after the last.
-            while len(acknowledged) < SALES * (served.starts / (KILLS + 1)):  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(random.uniform(0.0, 0.2))
+            # Kill while sales are in flight, spread over the first four fifths of the run so
+            # that the last kill still has sales left to hit.
+            step = SALES * 0.8 / KILLS
+            while len(acknowledged) < step * (served.starts - 0.5):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(random.uniform(0.0, 0.05))
+            waited = time.monotonic() + 5
+            while not in_flight.receipts and time.monotonic() < waited:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            # kill() blocks the event loop until the process is gone: no answer can be read
+            # between the signal and the count below.
+            at = datetime.now(UTC)
             served.kill()
+            kills.append(Kill(at, sorted(set(in_flight.receipts.values()))))
             await asyncio.to_thread(served.start)
 
     await asyncio.gather(client(), killer())
@@ -199,7 +260,25 @@ async def test_sales_retried_through_repeated_sigkills_exist_exactly_once(
     assert set(acknowledged.values()) == set(stored)
     assert await count(clean_db, "SELECT count(*) FROM points_entries") == SALES
     assert ledger_verify(served.env).startswith("ledger verify:")
-    print(f"chaos (a): {SALES} sales, {KILLS} SIGKILLs, {retries} retries")
+    # What each kill hit: a sale recorded before the kill was committed by the killed process
+    # (only its answer was lost); one recorded after was cut and recorded again by its retry.
+    recorded = dict(await rows(clean_db, "SELECT receipt_id, recorded_at FROM sales"))
+    lines = []
+    for n, kill in enumerate(kills, start=1):
+        cut = [r for r in kill.in_flight if recorded[r] > kill.at]
+        lines.append(
+            f"kill {n}: {len(kill.in_flight)} sales in flight, {len(cut)} cut before commit and "
+            f"recorded again by their retry, {len(kill.in_flight) - len(cut)} committed with "
+            "the answer lost"
+        )
+    report = "\n".join(lines)
+    print(
+        f"chaos (a): {SALES} sales, {WORKERS} tills, {KILLS} SIGKILLs, {retries} retries\n{report}"
+    )
+    assert all(kill.in_flight for kill in kills), f"a SIGKILL hit no sale in flight:\n{report}"
+    assert any(recorded[r] > k.at for k in kills for r in k.in_flight), (
+        f"no SIGKILL cut a sale before its commit:\n{report}"
+    )
 
 
 # (b) PostgreSQL stopped and started under load -------------------------------------------

@@ -1,7 +1,9 @@
 """Coupon and draw races run for real: concurrent requests over TCP to a served process.
 
 Litestar's in-process test client runs requests one after another, so these are the only
-tests where two tills, ten admins or twenty members really act at the same instant.
+tests where two tills, ten admins or twenty members really act at the same instant. Each burst
+runs through `race` (tests/support/overlap.py), which proves they did: all of them were in
+flight in the database at once, queued on one lock.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from adapters.system import SystemClock
 from app.settings import Settings
 from app.wiring.composition import build_tokens
 from tests.e2e.conftest import cli
+from tests.support.overlap import race
 
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
+# Every write here claims its Idempotency-Key first: the burst queues there (see race()).
+GATE = "idempotency_keys"
 _keys = itertools.count()
 T = TypeVar("T")
 
@@ -140,8 +145,9 @@ async def test_two_tills_redeeming_one_coupon_at_once_redeem_it_once(world: Worl
         issued.append(response.json()["issued"][0])
 
     for n, coupon in enumerate(issued):
-        responses = await asyncio.gather(
-            *(
+        responses, waits = await race(
+            world.db,
+            [
                 till.post(
                     "/v1/pos/sales",
                     {
@@ -152,9 +158,11 @@ async def test_two_tills_redeeming_one_coupon_at_once_redeem_it_once(world: Worl
                     },
                 )
                 for name, till in (("north", world.north), ("south", world.south))
-            )
+            ],
+            gate=GATE,
         )
 
+        waits.assert_overlapped(f"two tills redeeming coupon {n}", at_least=2)
         by_status = {r.status_code: r for r in responses}
         assert sorted(r.status_code for r in responses) == [201, 422], [r.text for r in responses]
         assert by_status[422].json()["code"] == "coupon_not_redeemable"
@@ -182,15 +190,18 @@ async def test_ten_concurrent_issues_of_a_template_limited_to_100_issue_exactly_
     template = await a_template(world, total_limit=100)
     batches = [members[n : n + 20] for n in range(0, 200, 20)]
 
-    responses = await asyncio.gather(
-        *(
+    responses, waits = await race(
+        world.db,
+        [
             world.admin.post(
                 "/v1/admin/coupons/issue", {"template_id": template["id"], "member_ids": batch}
             )
             for batch in batches
-        )
+        ],
+        gate=GATE,
     )
 
+    waits.assert_overlapped("10 issues of one template", at_least=10)
     assert {r.status_code for r in responses} == {201}, [r.text for r in responses][:3]
     issued = [c for r in responses for c in r.json()["issued"]]
     skipped = [s for r in responses for s in r.json()["skipped"]]
@@ -253,13 +264,16 @@ async def test_a_prize_with_stock_1_played_by_20_members_at_once_is_won_once(
         [chance] = listed.json()["items"]
         chances.append((member_id, chance["chance_id"]))
 
-    plays = await asyncio.gather(
-        *(
+    plays, waits = await race(
+        world.db,
+        [
             world.member(member_id).post(f"/v1/me/draws/{chance_id}/play")
             for member_id, chance_id in chances
-        )
+        ],
+        gate=GATE,
     )
 
+    waits.assert_overlapped("20 members playing for one prize", at_least=20)
     assert [p.status_code for p in plays] == [200] * 20, [p.text for p in plays if p.is_error]
     winners = [p.json() for p in plays if p.json()["prize"] is not None]
     assert len(winners) == 1
@@ -314,10 +328,13 @@ async def test_one_chance_played_ten_times_at_once_draws_once(world: World) -> N
     member = world.member(member_id)
     [chance] = (await member.get("/v1/me/draws")).json()["items"]
 
-    plays = await asyncio.gather(
-        *(member.post(f"/v1/me/draws/{chance['chance_id']}/play") for _ in range(10))
+    plays, waits = await race(
+        world.db,
+        [member.post(f"/v1/me/draws/{chance['chance_id']}/play") for _ in range(10)],
+        gate=GATE,
     )
 
+    waits.assert_overlapped("one chance played 10 times", at_least=10)
     assert [p.status_code for p in plays] == [200] * 10, [p.text for p in plays if p.is_error]
     assert len({p.text for p in plays}) == 1
     [prize] = await fetch(world.db, "SELECT stock FROM draw_prizes")
@@ -344,19 +361,19 @@ async def test_a_refund_racing_the_play_of_its_chance_never_leaves_a_live_prize(
         (await world.member(m).get("/v1/me/draws")).json()["items"][0]["chance_id"] for m in members
     ]
 
-    outcomes = await asyncio.gather(
-        *(
-            asyncio.gather(
-                world.member(m).post(f"/v1/me/draws/{chance_id}/play"),
-                world.north.post(
-                    f"/v1/pos/sales/{sale.json()['sale_id']}/refunds",
-                    {"refund_id": "F-1", "amount": 25000},
-                ),
+    requests = []
+    for m, chance_id, sale in zip(members, chances, sales, strict=True):
+        requests.append(world.member(m).post(f"/v1/me/draws/{chance_id}/play"))
+        requests.append(
+            world.north.post(
+                f"/v1/pos/sales/{sale.json()['sale_id']}/refunds",
+                {"refund_id": "F-1", "amount": 25000},
             )
-            for m, chance_id, sale in zip(members, chances, sales, strict=True)
         )
-    )
+    answers, waits = await race(world.db, requests, gate=GATE)
+    outcomes = list(zip(answers[::2], answers[1::2], strict=True))
 
+    waits.assert_overlapped("6 refunds racing the plays of their chances", at_least=12)
     for played, refunded in outcomes:
         assert refunded.status_code == 201, refunded.text
         assert refunded.json()["draw_chances_revoked"] == 1

@@ -1,8 +1,11 @@
-"""Webhook deliveries that race for real: concurrent requests over TCP to a served process."""
+"""Webhook deliveries that race for real: concurrent requests over TCP to a served process.
+
+Each burst runs through `race` (tests/support/overlap.py), which proves that its deliveries
+overlapped: all of them were in flight in the database at once, queued on one lock.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.overlap import race
 from tests.support.webhooks import (
     payment_intent,
     shop_event,
@@ -19,6 +23,8 @@ from tests.support.webhooks import (
 )
 
 LINES = [{"sku": "SHEET", "quantity": 1, "unit_price": 25000}]
+# Every delivery records its event id first, as the first write of its transaction.
+GATE = "webhook_events"
 
 
 @pytest.fixture
@@ -59,8 +65,9 @@ async def test_one_shop_order_delivered_ten_times_at_once_is_applied_once(http: 
         "evt-race",
     )
 
-    responses = await asyncio.gather(*(shop(client, body) for _ in range(10)))
+    responses, waits = await race(db, [shop(client, body) for _ in range(10)], gate=GATE)
 
+    waits.assert_overlapped("one order delivered 10 times", at_least=10)
     assert {r.status_code for r in responses} == {200}
     outcomes = sorted(r.json()["outcome"] for r in responses)
     assert outcomes == ["applied"] + ["duplicate"] * 9
@@ -75,8 +82,9 @@ async def test_a_customer_linked_twice_at_once_enrols_one_member(http: Any) -> N
         "customer.linked", {"customer_id": "C9", "phone": "+8613900139000"}, "evt-link"
     )
 
-    responses = await asyncio.gather(*(shop(client, body) for _ in range(8)))
+    responses, waits = await race(db, [shop(client, body) for _ in range(8)], gate=GATE)
 
+    waits.assert_overlapped("one customer.linked delivered 8 times", at_least=8)
     assert {r.status_code for r in responses} == {200}
     assert await fetch(db, "SELECT count(*) FROM members") == 1
     assert await fetch(db, "SELECT count(*) FROM shop_customers") == 1
@@ -94,13 +102,16 @@ async def test_one_stripe_payment_delivered_ten_times_at_once_earns_once(http: A
         payment_intent("pi_3QRaceLkdIwHu7ix0snN0B15", 25000, metadata={"member_id": member_id}),
     )
 
-    responses = await asyncio.gather(
-        *(
+    responses, waits = await race(
+        db,
+        [
             client.post("/v1/webhooks/stripe", content=body, headers=stripe_headers(body))
             for _ in range(10)
-        )
+        ],
+        gate=GATE,
     )
 
+    waits.assert_overlapped("one Stripe payment delivered 10 times", at_least=10)
     assert {r.status_code for r in responses} == {200}
     assert sorted(r.json()["outcome"] for r in responses) == ["applied"] + ["duplicate"] * 9
     assert await fetch(db, "SELECT count(*) FROM sales") == 1
@@ -116,8 +127,9 @@ async def test_two_customer_ids_linked_with_one_new_phone_at_once_share_one_memb
         shop_event("customer.linked", {"customer_id": f"C-{n}", "phone": phone}) for n in range(6)
     ]
 
-    responses = await asyncio.gather(*(shop(client, body) for body in bodies))
+    responses, waits = await race(db, [shop(client, body) for body in bodies], gate=GATE)
 
+    waits.assert_overlapped("6 customer ids linked with one phone", at_least=6)
     assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
     assert await fetch(db, "SELECT count(*) FROM members") == 1
     assert await fetch(db, "SELECT count(DISTINCT member_id) FROM shop_customers") == 1

@@ -1,10 +1,16 @@
-"""Login under real concurrency on PostgreSQL: separate connections, interleaved transactions."""
+"""Login under real concurrency on PostgreSQL: separate connections, interleaved transactions.
+
+Each burst runs through `race` (tests/support/overlap.py), which proves that its calls
+overlapped: they were in flight in the database at once, queued on one lock. The engine's pool
+holds 10 connections, so at most 10 of a larger burst can queue at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from piccolo.engine.postgres import PostgresEngine
@@ -23,14 +29,25 @@ from domain.errors import InvalidLoginCode, InvalidRefreshToken
 from domain.login import MAX_CODE_ATTEMPTS, RateLimit
 from tests.integration.test_outbox import NOW, PHONE, login_ports, queued_code
 from tests.support.fakes import FixedClock
+from tests.support.overlap import race
 
 pytestmark = pytest.mark.db
+POOL = 10  # tests/integration/conftest.py: session_engine
 
 UowFactory = Callable[[], PostgresUnitOfWork]
+T = TypeVar("T")
+
+
+async def outcome(call: Awaitable[T]) -> T | Exception:
+    """The call's result or the exception it raised: a refusal is an outcome of the race."""
+    try:
+        return await call
+    except Exception as error:
+        return error
 
 
 async def test_concurrent_guesses_each_count_and_only_five_are_ever_judged(
-    engine: PostgresEngine, uow_factory: UowFactory
+    engine: PostgresEngine, uow_factory: UowFactory, db_url: str
 ) -> None:
     clock = FixedClock(NOW)
     ports = login_ports(clock)
@@ -45,14 +62,17 @@ async def test_concurrent_guesses_each_count_and_only_five_are_ever_judged(
             await uow.commit()
             return counted.attempts if counted else None
 
-    results = await asyncio.gather(*(guess() for _ in range(12)))
+    results, waits = await race(
+        db_url, [guess() for _ in range(12)], gate="login_challenges", queued=POOL
+    )
 
+    waits.assert_overlapped("12 guesses counted at once", at_least=POOL)
     assert sorted(r for r in results if r is not None) == list(range(1, MAX_CODE_ATTEMPTS + 1))
     assert results.count(None) == 12 - MAX_CODE_ATTEMPTS
 
 
 async def test_twelve_concurrent_wrong_guesses_burn_the_code_for_good(
-    engine: PostgresEngine, uow_factory: UowFactory
+    engine: PostgresEngine, uow_factory: UowFactory, db_url: str
 ) -> None:
     clock = FixedClock(NOW)
     ports = login_ports(clock)
@@ -62,14 +82,15 @@ async def test_twelve_concurrent_wrong_guesses_burn_the_code_for_good(
     code = await queued_code(engine)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
 
-    outcomes = await asyncio.gather(
-        *(
-            verify_login_code(VerifyLoginCode(PHONE, wrong, "10.0.0.1"), uow_factory, ports)
-            for _ in range(12)
-        ),
-        return_exceptions=True,
+    guess = VerifyLoginCode(PHONE, wrong, "10.0.0.1")
+    outcomes, waits = await race(
+        db_url,
+        [outcome(verify_login_code(guess, uow_factory, ports)) for _ in range(12)],
+        gate="login_challenges",
+        queued=POOL,
     )
 
+    waits.assert_overlapped("12 wrong guesses at once", at_least=POOL)
     assert all(isinstance(o, InvalidLoginCode) for o in outcomes)
     async with engine.pool.acquire() as connection:
         assert await connection.fetchval("SELECT attempts FROM login_challenges") == 5
@@ -78,7 +99,7 @@ async def test_twelve_concurrent_wrong_guesses_burn_the_code_for_good(
 
 
 async def test_the_right_code_sent_twice_at_once_logs_in_once(
-    engine: PostgresEngine, uow_factory: UowFactory
+    engine: PostgresEngine, uow_factory: UowFactory, db_url: str
 ) -> None:
     clock = FixedClock(NOW)
     ports = login_ports(clock)
@@ -87,14 +108,14 @@ async def test_the_right_code_sent_twice_at_once_logs_in_once(
         await uow.commit()
     code = await queued_code(engine)
 
-    outcomes = await asyncio.gather(
-        *(
-            verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
-            for _ in range(4)
-        ),
-        return_exceptions=True,
+    right = VerifyLoginCode(PHONE, code, "10.0.0.1")
+    outcomes, waits = await race(
+        db_url,
+        [outcome(verify_login_code(right, uow_factory, ports)) for _ in range(4)],
+        gate="login_challenges",
     )
 
+    waits.assert_overlapped("the right code 4 times at once", at_least=4)
     assert len([o for o in outcomes if isinstance(o, Session)]) == 1
     assert len([o for o in outcomes if isinstance(o, InvalidLoginCode)]) == 3
     async with engine.pool.acquire() as connection:
@@ -102,7 +123,7 @@ async def test_the_right_code_sent_twice_at_once_logs_in_once(
 
 
 async def test_two_concurrent_refreshes_of_one_token_let_exactly_one_through(
-    engine: PostgresEngine, uow_factory: UowFactory
+    engine: PostgresEngine, uow_factory: UowFactory, db_url: str
 ) -> None:
     clock = FixedClock(NOW)
     ports = login_ports(clock)
@@ -112,11 +133,13 @@ async def test_two_concurrent_refreshes_of_one_token_let_exactly_one_through(
     code = await queued_code(engine)
     session = await verify_login_code(VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports)
 
-    outcomes = await asyncio.gather(
-        *(refresh_session(session.refresh_token, uow_factory, ports) for _ in range(2)),
-        return_exceptions=True,
+    outcomes, waits = await race(
+        db_url,
+        [outcome(refresh_session(session.refresh_token, uow_factory, ports)) for _ in range(2)],
+        gate="refresh_tokens",
     )
 
+    waits.assert_overlapped("two refreshes of one token", at_least=2)
     winners = [o for o in outcomes if isinstance(o, Session)]
     assert len(winners) == 1
     assert len([o for o in outcomes if isinstance(o, InvalidRefreshToken)]) == 1
@@ -133,15 +156,21 @@ async def test_two_concurrent_refreshes_of_one_token_let_exactly_one_through(
 
 
 async def test_concurrent_hits_on_one_bucket_let_exactly_the_limit_through(
-    engine: PostgresEngine,
+    engine: PostgresEngine, db_url: str
 ) -> None:
     limiter = PostgresRateLimiter(engine)
     rule = RateLimit(5, timedelta(minutes=10))
     now = datetime(2026, 6, 15, 12, 3, tzinfo=UTC)
 
-    waits = await asyncio.gather(*(limiter.hit("login-code:phone:x", rule, now) for _ in range(20)))
+    hits, waits = await race(
+        db_url,
+        [limiter.hit("login-code:phone:x", rule, now) for _ in range(20)],
+        gate="rate_limit_counters",
+        queued=POOL,
+    )
 
-    assert waits.count(None) == 5
-    assert {w for w in waits if w is not None} == {timedelta(minutes=7)}
+    waits.assert_overlapped("20 hits on one bucket", at_least=POOL)
+    assert hits.count(None) == 5
+    assert {w for w in hits if w is not None} == {timedelta(minutes=7)}
     # The next window starts afresh.
     assert await limiter.hit("login-code:phone:x", rule, now + timedelta(minutes=7)) is None

@@ -17,15 +17,10 @@ import pytest
 
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from tests.integration.test_tier_jobs import NEXT_POLICY, NOW, a_member, a_sale, db
+from tests.support.overlap import waiting_for_a_lock
 
 pytestmark = pytest.mark.db
 __all__ = ["db"]  # the fixture, shared with the review's own tests
-
-
-async def waiting_for_a_lock(db: asyncpg.Connection) -> bool:
-    # pg_locks, not pg_stat_activity: the latter is a snapshot kept for the transaction.
-    waiting: int = await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
-    return waiting > 0
 
 
 async def test_a_member_a_sale_moved_up_meanwhile_is_not_moved_back_by_the_new_policy(
