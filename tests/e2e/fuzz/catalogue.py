@@ -477,7 +477,18 @@ def starts(operation: str) -> list[Make]:
         return [lambda w, n=n: shop_request(w, shop_events(w)[n]) for n in range(5)]
     if operation == "POST /v1/webhooks/stripe":
         return [lambda w, n=n: stripe_request(w, *stripe_objects(w)[n]) for n in range(5)]
+    if operation == "POST /v1/admin/coupons/issue":
+        return [CATALOGUE[operation], _issue_to_a_segment]
     return [CATALOGUE[operation]]
+
+
+def _issue_to_a_segment(w: World) -> Request:
+    body = {
+        "template_id": w.template_id,
+        "segment": {"tier": "member", "as_of": now().date().isoformat(), "window_days": 365},
+        "campaign_key": unique("campaign"),
+    }
+    return admin(w, "POST /v1/admin/coupons/issue", body)
 
 
 makes("POST /v1/webhooks/shop")(lambda w: shop_request(w, shop_events(w)[1]))

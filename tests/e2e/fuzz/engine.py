@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from tests.e2e.fuzz.catalogue import starts
@@ -127,10 +128,10 @@ READ_KEYS = frozenset(
 
 def _slot_mutation(data: st.DataObject, name: str, op: Operation, request: Request) -> Mutation:
     candidates = slots_for(name, op, request)
-    assert candidates, (
-        f"the catalogue's request for {op.name} has no field of class {name}: "
-        "tests/e2e/fuzz/catalogue.py should set one"
-    )
+    # Operations with several starting requests (the webhooks' event types, a coupon issue to
+    # members or to a segment) hold a class in only some of them: draw another start. An
+    # operation none of whose starts holds it makes hypothesis fail as unsatisfiable.
+    assume(bool(candidates))
     read = [s for s in candidates if any(p in READ_KEYS for p in s.path[-2:])]
     choices = st.sampled_from(candidates)
     if op.name in WEBHOOKS and read:

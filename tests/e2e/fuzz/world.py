@@ -19,8 +19,8 @@ import httpx
 
 from adapters.http.tokens import TokenService
 from adapters.system import SystemClock
-from app.composition import build_tokens
 from app.settings import Settings
+from app.wiring.composition import build_tokens
 from tests.e2e.conftest import BIN
 from tests.support.webhooks import (
     payment_intent,
