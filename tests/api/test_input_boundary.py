@@ -8,6 +8,7 @@ a problem with an exact status and code, and no table gains or loses a row.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -627,3 +628,33 @@ async def test_a_forged_webhook_is_401_whatever_its_body_or_content_type(
 
     assert problem(response) == (401, "signature_invalid")
     assert await row_counts(clean_db) == before
+
+
+async def test_a_follow_up_id_beyond_bigint_is_refused_not_a_server_error(
+    api: Api, clean_db: str
+) -> None:
+    # Found by the fuzzing of issue #16 (big_numbers): 2^64 reached PostgreSQL's bigint.
+    response = await api.client.patch(
+        f"/v1/admin/follow-ups/{2**64}",
+        json={"status": "reached", "satisfaction": 4, "outcome": "fine"},
+        headers={**api.admin_headers, "Idempotency-Key": new_key()},
+    )
+
+    assert problem(response) == (422, "validation_error")
+    assert fields(response) == ["follow_up_id"]
+
+
+async def test_a_ledger_cursor_beyond_bigint_is_a_cursor_this_api_never_gave(
+    api: Api, clean_db: str
+) -> None:
+    member = await (await api.open_till()).enrol()
+    cursor = base64.urlsafe_b64encode(f"e{2**64}".encode()).decode().rstrip("=")
+
+    response = await api.client.get(
+        "/v1/me/ledger",
+        params={"cursor": cursor},
+        headers=api.member_headers(member["member_id"]),
+    )
+
+    assert response.status_code == 422
+    assert fields(response) == ["cursor"]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 
-from adapters.http.controllers.me import decode_cursor, encode_cursor
+from adapters.http.controllers.me import MAX_BIGINT, decode_cursor, encode_cursor
 from adapters.http.schemas.crm import FollowUpCallIn, FollowUpOut, FollowUpPageOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -65,7 +65,7 @@ class AdminFollowUpsController(Controller):
     )
     async def record(
         self,
-        follow_up_id: FromPath[int],
+        follow_up_id: Annotated[int, Parameter(ge=1, le=MAX_BIGINT)],
         data: JSONBody[FollowUpCallIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],

@@ -36,6 +36,9 @@ def encode_cursor(before_id: int | None) -> str | None:
     return base64.urlsafe_b64encode(f"e{before_id}".encode()).decode().rstrip("=")
 
 
+MAX_BIGINT = 2**63 - 1
+
+
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
@@ -43,7 +46,11 @@ def decode_cursor(cursor: str | None) -> int | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if raw[:1] != "e":
             raise ValueError(raw)
-        return int(raw[1:])
+        before = int(raw[1:])
+        if not 0 < before <= MAX_BIGINT:
+            # A number PostgreSQL's bigint cannot hold would be a 500 in the query.
+            raise ValueError(raw)
+        return before
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("the cursor is not one this API gave out", field="cursor") from None
 
