@@ -485,7 +485,7 @@ def starts(operation: str) -> list[Make]:
 def _issue_to_a_segment(w: World) -> Request:
     body = {
         "template_id": w.template_id,
-        "segment": {"tier": "member", "as_of": now().date().isoformat(), "window_days": 365},
+        "segment": {"rfm": "champions", "as_of": now().date().isoformat(), "window_days": 365},
         "campaign_key": unique("campaign"),
     }
     return admin(w, "POST /v1/admin/coupons/issue", body)
