@@ -58,6 +58,7 @@ from uuid import UUID
 import asyncpg
 
 from adapters.persistence.ledger_hash import hash_of_row
+from adapters.persistence.stored_times import install_codecs
 
 OPENING_BALANCE = "migration:opening-balance"
 DEBITS_FROM_LOTS = ("redeem", "expire")
@@ -236,6 +237,8 @@ async def verify_ledger_at(
 ) -> LedgerReport:
     connection = await asyncpg.connect(database_url)
     try:
+        # Read times as the service does: an infinity left by a hand edit is clamped, not a crash.
+        await install_codecs(connection)
         return await verify_ledger(connection, on_mismatch=on_mismatch)
     finally:
         await connection.close()
@@ -267,15 +270,15 @@ async def _verify_chains(
             )
             found(Mismatch("prev_hash", seq=seq, detail=detail, **where))
         stored = bytes(row["entry_hash"])
-        if hash_of_row(row) != stored:
-            found(
-                Mismatch(
-                    "entry_hash",
-                    seq=seq,
-                    detail="the content does not hash to the stored entry_hash",
-                    **where,
-                )
-            )
+        try:
+            recomputed: bytes | None = hash_of_row(row)
+            detail = "the content does not hash to the stored entry_hash"
+        except (OverflowError, TypeError, ValueError):
+            # A time no service could have written (e.g. an infinity read without the codecs).
+            recomputed = None
+            detail = "a time in the entry cannot be hashed: it was not written by the service"
+        if recomputed != stored:
+            found(Mismatch("entry_hash", seq=seq, detail=detail, **where))
         # Chain on the stored hash: one altered row is one finding, not a cascade.
         expected_seq = seq + 1
         previous_hash = stored

@@ -290,6 +290,26 @@ async def test_changing_an_entrys_points_breaks_its_hash_and_the_balance(
     assert "credit_lots" in report.kinds()
 
 
+@pytest.mark.parametrize("stored", ["infinity", "-infinity"])
+async def test_an_entry_time_edited_to_infinity_is_a_finding_not_a_crash(
+    ledger: Ledger, db: asyncpg.Connection, clean_db: str, stored: str
+) -> None:
+    entry = await db.fetchrow(
+        "SELECT id, seq FROM points_entries WHERE member_id = $1 ORDER BY seq LIMIT 1",
+        ledger.saver,
+    )
+    await _without_append_only(
+        db, f"UPDATE points_entries SET created_at = '{stored}' WHERE id = $1", entry["id"]
+    )
+
+    # Both with the service's time codecs (the CLI) and on a bare connection.
+    for report in (await verify_ledger_at(clean_db), await _verify(db)):
+        hashes = [
+            (str(m.member_id), m.entry_id) for m in report.mismatches if m.kind == "entry_hash"
+        ]
+        assert hashes == [(ledger.saver, entry["id"])]
+
+
 async def test_the_cli_reports_every_mismatch_and_exits_1(
     ledger: Ledger,
     db: asyncpg.Connection,
