@@ -529,6 +529,12 @@ class FakeSaleRepository:
     async def get_for_update(self, sale_id: UUID) -> Sale | None:
         return copy.deepcopy(self.sales.get(sale_id))
 
+    async def by_receipt(self, store_id: UUID, receipt_id: str) -> Sale | None:
+        found = (
+            s for s in self.sales.values() if (s.store_id, s.receipt_id) == (store_id, receipt_id)
+        )
+        return copy.deepcopy(next(found, None))
+
     async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool:
         return (sale_id, refund_id) in self.refunds
 
