@@ -120,6 +120,11 @@ class StoreExists(Conflict):
     title = "A store with this code already exists"
 
 
+class TerminalNotFound(NotFound):
+    code = "terminal_not_found"
+    title = "No such terminal"
+
+
 class TerminalExists(Conflict):
     code = "terminal_exists"
     title = "This store already has a terminal with this code"

@@ -632,6 +632,13 @@ class FakeStoreRepository:
     async def get_terminal(self, terminal_id: UUID) -> Terminal | None:
         return self.terminals.get(terminal_id)
 
+    async def get_terminal_by_code(self, store_id: UUID, code: str) -> Terminal | None:
+        found = (t for t in self.terminals.values() if (t.store_id, t.code) == (store_id, code))
+        return next(found, None)
+
+    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
+        self.terminals[terminal_id] = replace(self.terminals[terminal_id], secret_hash=secret_hash)
+
 
 class FakeProgramRepository:
     def __init__(self, settings: ProgramSettings = DEFAULT_PROGRAM) -> None:
