@@ -109,7 +109,8 @@ def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
             print(f"member_id:       {member_id}")
         if not creds.tiers_adopted:
             print(
-                "tiers:           left as they are (an admin has saved a tier policy)",
+                "tiers:           the saved tier policy was left as it is (the demo ladder is set "
+                "only on a new installation)",
                 file=sys.stderr,
             )
 
