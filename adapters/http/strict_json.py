@@ -89,7 +89,8 @@ def allowed_values(shape: Any, path: str) -> list[object] | None:
     return _enum_values(info)
 
 
-_STEPS = re.compile(r"[^.\[\]]+|\[\d+\]")
+# A field name, or an index: `[3]` in an array, `[...]` for a mapping's value.
+_STEPS = re.compile(r"[^.\[\]]+|\[[^\]]*\]")
 
 
 def _child(info: msgspec.inspect.Type | None, step: str) -> msgspec.inspect.Type | None:
@@ -106,11 +107,11 @@ def _child(info: msgspec.inspect.Type | None, step: str) -> msgspec.inspect.Type
             | msgspec.inspect.VarTupleType,
         ):
             return info.item_type
+        if isinstance(info, msgspec.inspect.DictType):
+            return info.value_type
         return None
     if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.TypedDictType):
         return next((f.type for f in info.fields if f.encode_name == step), None)
-    if isinstance(info, msgspec.inspect.DictType):
-        return info.value_type
     return None
 
 
