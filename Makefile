@@ -3,11 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where `make run` listens, as `loyalty serve --host --port`: `make run PORT=8001 HOST=0.0.0.0`
+# (or PORT and HOST in the environment).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean
 
 run: $(STAMP)
-	$(BIN)/loyalty serve --migrate
+	$(BIN)/loyalty serve --migrate --host $(HOST) --port $(PORT)
 
 test: $(STAMP) check
 	$(BIN)/pytest -q

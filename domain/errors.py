@@ -7,6 +7,7 @@ the ``code`` is the contract with clients and never changes once published.
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
 
 class DomainError(Exception):
@@ -16,6 +17,10 @@ class DomainError(Exception):
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
         super().__init__(self.detail)
+
+    def extras(self) -> dict[str, object]:
+        """Members the answer carries beside the code and detail (a problem's extensions)."""
+        return {}
 
 
 class NotFound(DomainError):
@@ -41,8 +46,17 @@ class InvalidInput(RuleViolation):
     code = "validation_error"
     title = "Invalid input"
 
-    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        fields: tuple[str, ...] = (),
+    ) -> None:
+        """``field`` names the input at fault; ``fields``, when the fault is between several
+        (give exactly one of them), names each."""
         self.field = field
+        self.fields = (field,) if field is not None else fields
         super().__init__(detail)
 
 
@@ -106,6 +120,11 @@ class StoreExists(Conflict):
     title = "A store with this code already exists"
 
 
+class TerminalNotFound(NotFound):
+    code = "terminal_not_found"
+    title = "No such terminal"
+
+
 class TerminalExists(Conflict):
     code = "terminal_exists"
     title = "This store already has a terminal with this code"
@@ -136,10 +155,22 @@ class DuplicateReceipt(Conflict):
     code = "duplicate_receipt"
     title = "This receipt has already been recorded under another idempotency key"
 
+    def __init__(self, detail: str | None = None, *, sale_id: UUID | None = None) -> None:
+        self.sale_id = sale_id
+        super().__init__(detail)
+
+    def extras(self) -> dict[str, object]:
+        return {"sale_id": str(self.sale_id)} if self.sale_id is not None else {}
+
 
 class SaleNotFound(NotFound):
     code = "sale_not_found"
     title = "No such sale"
+
+
+class OtherStoreReturnsDisabled(Forbidden):
+    code = "other_store_returns_disabled"
+    title = "This programme takes returns only at the store of the sale"
 
 
 class DuplicateRefund(Conflict):
@@ -150,6 +181,11 @@ class DuplicateRefund(Conflict):
 class RefundExceedsSale(RuleViolation):
     code = "refund_exceeds_sale"
     title = "The refund is larger than what is left to refund on this sale"
+
+
+class SkuNotOnSale(RuleViolation):
+    code = "sku_not_on_sale"
+    title = "The refund names an SKU that is not on this sale"
 
 
 class CouponNotRedeemable(RuleViolation):

@@ -89,6 +89,9 @@ class ProgramSettings:
     pending_days: int  # online points stay pending this long unless the order completes
     version: int = 1
     crm: CrmSettings = field(default_factory=CrmSettings)  # lifecycle thresholds, follow-ups
+    # A sale can be returned at any store of the retailer (audited with both stores); off:
+    # only at the store that recorded it.
+    refunds_at_any_store: bool = True
 
     def __post_init__(self) -> None:
         require_currency(self.currency)

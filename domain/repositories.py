@@ -131,6 +131,10 @@ class SaleRepository(Protocol):
 
     async def get_for_update(self, sale_id: UUID) -> Sale | None: ...
 
+    async def by_receipt(self, store_id: UUID, receipt_id: str) -> Sale | None:
+        """The store's sale with this receipt id (unique per store), its lines loaded."""
+        ...
+
     async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool: ...
 
     async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
@@ -171,6 +175,12 @@ class StoreRepository(Protocol):
         ...
 
     async def get_terminal(self, terminal_id: UUID) -> Terminal | None: ...
+
+    async def get_terminal_by_code(self, store_id: UUID, code: str) -> Terminal | None: ...
+
+    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
+        """Replaces the terminal's secret hash: the old secret stops logging in at once."""
+        ...
 
 
 class ProgramRepository(Protocol):

@@ -14,7 +14,13 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from uuid import UUID
 
-from domain.errors import AmountTooLarge, InvalidInput, PointsExceedPayable, RefundExceedsSale
+from domain.errors import (
+    AmountTooLarge,
+    InvalidInput,
+    PointsExceedPayable,
+    RefundExceedsSale,
+    SkuNotOnSale,
+)
 from domain.money import MAX_AMOUNT, floor_int, floor_share
 from domain.points import Reference
 
@@ -182,6 +188,14 @@ class Sale:
                 raise InvalidInput("refund quantities must be at least 1", field="lines")
             wanted[item.sku] += item.quantity
         taken: list[tuple[int, int]] = []
+        on_sale = {line.sku for line in self.lines}
+        missing = [sku for sku in wanted if sku not in on_sale]
+        if missing:
+            raise SkuNotOnSale(
+                ", ".join(repr(sku) for sku in missing)
+                + (" is" if len(missing) == 1 else " are")
+                + " not on this sale"
+            )
         for sku, quantity in wanted.items():
             left = quantity
             for number, line in enumerate(self.lines):
@@ -193,8 +207,14 @@ class Sale:
                     taken.append((number, take))
                     left -= take
             if left:
+                refundable = quantity - left
                 raise RefundExceedsSale(
-                    f"{quantity} x {sku!r} requested, only {quantity - left} left to refund"
+                    f"{quantity} x {sku!r} requested, "
+                    + (
+                        f"only {refundable} left to refund"
+                        if refundable
+                        else f"every {sku!r} on this sale has already been refunded"
+                    )
                 )
         before = self._refunded_line_value()
         now_value = sum(self.lines[number].unit_price * qty for number, qty in taken)

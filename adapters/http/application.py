@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.http.api_docs import assets_router, render_plugins
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.query_times import check_query_times
@@ -37,6 +38,8 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
         path="/schema",
+        # Swagger UI from the package's own copy, not a CDN: the page works offline.
+        render_plugins=render_plugins(),
         use_handler_docstrings=False,
     )
 
@@ -63,7 +66,7 @@ def build_http_app(
             await stop(container)
 
     app = Litestar(
-        route_handlers=[*route_handlers(), MetricsController],
+        route_handlers=[*route_handlers(), MetricsController, assets_router()],
         middleware=[request_context_middleware, refuse_unstorable_query],
         request_class=StrictRequest,
         dependencies={"container": Provide(_container, sync_to_thread=False)},

@@ -6,6 +6,7 @@ ever shows a stack trace.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from adapters.http.strict_json import ENUM_REFUSAL, ROOT, allowed_values, with_allowed
 from adapters.observability import DATABASE_UNAVAILABLE
 from app.health import ConfigurationUnavailable
 from app.idempotency_store import StoredResponse
@@ -88,10 +90,10 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
 
 def domain_problem(error: DomainError) -> tuple[int, dict[str, Any]]:
     status = status_for(error)
-    field = error.field if isinstance(error, InvalidInput) else None
-    extra: dict[str, Any] = {}
-    if field is not None:
-        extra["errors"] = [{"field": field, "message": error.detail}]
+    fields = error.fields if isinstance(error, InvalidInput) else ()
+    extra: dict[str, Any] = dict(error.extras())
+    if fields:
+        extra["errors"] = [{"field": field, "message": error.detail} for field in fields]
     return status, problem_body(status, error.code, error.title, error.detail, **extra)
 
 
@@ -115,17 +117,45 @@ def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Respon
     return _problem(status, body, headers)
 
 
-def handle_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+_MISSING_PARAMETER = re.compile(
+    r"^Missing required (?P<source>query|header|path|cookie) parameter '(?P<name>[^']+)'"
+)
+
+
+def _with_allowed_values(request: Request[Any, Any, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """An enum refused in a query, path or header parameter, with the values it allows (a
+    body's are added where bodies are decoded, adapters/http/strict_json.py)."""
+    message = error["message"]
+    if error["source"] == "body" or not isinstance(message, str) or ENUM_REFUSAL not in message:
+        return error
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get(error["field"])
+        allowed = allowed_values(parameter.annotation, ROOT) if parameter else None
+    except Exception:  # an annotation msgspec cannot inspect: the message stays as it was
+        allowed = None
+    return {**error, "message": with_allowed(message, allowed)} if allowed else error
+
+
+def handle_validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
     detail = str(error.detail)
     errors = [
-        {
-            "field": item.get("key"),
-            "source": item.get("source"),
-            "message": item.get("message"),
-        }
+        _with_allowed_values(
+            request,
+            {
+                "field": item.get("key"),
+                "source": item.get("source"),
+                "message": item.get("message"),
+            },
+        )
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]
+    missing = _MISSING_PARAMETER.match(detail)
+    if not errors and missing:
+        # Litestar names a missing parameter only in its detail.
+        errors = [{"field": missing["name"], "source": missing["source"], "message": "required"}]
     if "'Idempotency-Key'" in detail or any(
         e["source"] == "header" and e["field"] == "idempotency_key" for e in errors
     ):

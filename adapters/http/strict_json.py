@@ -22,10 +22,12 @@ and ``re``. This module knows nothing of HTTP frameworks: callers turn both into
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 import msgspec
+import msgspec.inspect
 
 T = TypeVar("T")
 
@@ -58,10 +60,70 @@ def decode(raw: bytes, shape: type[T]) -> T:
     try:
         decoded: T = _decoder(shape).decode(raw)
     except msgspec.ValidationError as error:
-        raise _invalid_field(str(error)) from None
+        invalid = _invalid_field(str(error))
+        allowed = allowed_values(shape, invalid.path) if ENUM_REFUSAL in invalid.message else None
+        if allowed:
+            invalid = InvalidField(invalid.path, with_allowed(invalid.message, allowed))
+        raise invalid from None
     except msgspec.DecodeError as error:
         raise MalformedBody("malformed_request", f"the body is not JSON: {error}") from None
     return decoded
+
+
+ENUM_REFUSAL: Final = "Invalid enum value"
+
+
+def with_allowed(message: str, allowed: Sequence[object]) -> str:
+    """msgspec's "Invalid enum value 'x'" with the values that would have done."""
+    return f"{message}; allowed: {', '.join(str(v) for v in allowed)}"
+
+
+def allowed_values(shape: Any, path: str) -> list[object] | None:
+    """The values an enum (a Literal or an Enum) at ``path`` in ``shape`` allows; None when
+    the path does not lead to one."""
+    info: msgspec.inspect.Type | None = msgspec.inspect.type_info(shape)
+    for step in _STEPS.findall(path if path != ROOT else ""):
+        info = _child(info, step)
+        if info is None:
+            return None
+    return _enum_values(info)
+
+
+# A field name, or an index: `[3]` in an array, `[...]` for a mapping's value.
+_STEPS = re.compile(r"[^.\[\]]+|\[[^\]]*\]")
+
+
+def _child(info: msgspec.inspect.Type | None, step: str) -> msgspec.inspect.Type | None:
+    if isinstance(info, msgspec.inspect.UnionType):
+        found = [_child(t, step) for t in info.types]
+        found = [t for t in found if t is not None]
+        return found[0] if len(found) == 1 else None
+    if step.startswith("["):
+        if isinstance(
+            info,
+            msgspec.inspect.ListType
+            | msgspec.inspect.SetType
+            | msgspec.inspect.FrozenSetType
+            | msgspec.inspect.VarTupleType,
+        ):
+            return info.item_type
+        if isinstance(info, msgspec.inspect.DictType):
+            return info.value_type
+        return None
+    if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.TypedDictType):
+        return next((f.type for f in info.fields if f.encode_name == step), None)
+    return None
+
+
+def _enum_values(info: msgspec.inspect.Type | None) -> list[object] | None:
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return list(info.values)
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [member.value for member in info.cls]
+    if isinstance(info, msgspec.inspect.UnionType):
+        values = [v for t in info.types for v in (_enum_values(t) or ())]
+        return values or None
+    return None
 
 
 def screen(raw: bytes) -> None:

@@ -69,6 +69,7 @@ def program_from(row: Mapping[str, Any]) -> ProgramSettings:
             churned_days=row["crm_churned_days"],
             follow_up_days=row["crm_follow_up_days"],
         ),
+        refunds_at_any_store=row["refunds_at_any_store"],
     )
 
 

@@ -51,6 +51,8 @@ class ProgramSettingsRow(Table, tablename="program_settings"):
     crm_dormant_days = Integer(default=90)
     crm_churned_days = Integer(default=180)
     crm_follow_up_days = Integer(default=7)
+    # Returns taken at any store of the retailer (on) or only at the store of the sale (off).
+    refunds_at_any_store = Boolean(default=True)
 
 
 class TierRow(Table, tablename="tiers"):

@@ -98,9 +98,18 @@ async def lookup_member(
     channel: str,
     card_tokens: CardTokenCodec | None = None,
 ) -> FoundAtTill:
-    given = [v for v in (query.card_number, query.phone, query.card_token) if v]
-    if len(given) != 1:
-        raise InvalidInput("give exactly one of card_number, phone or card_token")
+    named = {"card_number": query.card_number, "phone": query.phone, "card_token": query.card_token}
+    given = tuple(name for name, value in named.items() if value)
+    if not given:
+        raise InvalidInput(
+            "give one of card_number, phone or card_token; none was given", fields=tuple(named)
+        )
+    if len(given) > 1:
+        raise InvalidInput(
+            f"give exactly one of card_number, phone or card_token; {' and '.join(given)} "
+            "were given",
+            fields=given,
+        )
     now = clock.now()
     found: MemberAtTill | None
     if query.card_token:

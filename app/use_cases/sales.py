@@ -18,17 +18,18 @@ from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
     DuplicateRefund,
-    Forbidden,
     InsufficientPoints,
     InvalidInput,
+    OtherStoreReturnsDisabled,
     RedemptionNeedsMember,
     SaleNotFound,
+    StoreNotFound,
 )
 from domain.members import Member
 from domain.points import EntryType, Reference
 from domain.ports import Clock, IdGenerator
 from domain.program import ProgramSettings
-from domain.repositories import RecordedRefund
+from domain.repositories import AuditRecord, RecordedRefund
 from domain.sale_dating import SaleDating
 from domain.sales import (
     IN_STORE,
@@ -230,7 +231,12 @@ async def record_sale(
         channel=cmd.channel,
     )
     if not await uow.sales.add(sale):
-        raise DuplicateReceipt(f"receipt {cmd.receipt_id!r} was already recorded at this store")
+        # Read after the insert gave way: the sale it collided with has committed.
+        existing = await uow.sales.by_receipt(cmd.store_id, cmd.receipt_id)
+        raise DuplicateReceipt(
+            f"receipt {cmd.receipt_id!r} was already recorded at this store",
+            sale_id=existing.id if existing is not None else None,
+        )
     balances = None
     tier = priced.tier
     if buyer is not None and sale.member_id is not None:
@@ -306,12 +312,43 @@ async def _grant_chances(
 
 
 @dataclass(frozen=True, slots=True)
+class FindSale:
+    store_id: UUID  # the terminal's store
+    receipt_id: str
+    store_code: str | None = None  # another store's sale, for a return taken here
+
+
+async def find_sale(cmd: FindSale, uow: UnitOfWork) -> Sale:
+    """A sale by its receipt: the terminal's own store's, or (for a return at this store)
+    another store's when the programme takes returns at any store."""
+    store_id = cmd.store_id
+    if cmd.store_code is not None:
+        store = await uow.stores.get_store_by_code(cmd.store_code)
+        if store is None:
+            raise StoreNotFound()
+        if store.id != cmd.store_id and not (await uow.program.get()).refunds_at_any_store:
+            raise OtherStoreReturnsDisabled(_OWN_STORE_ONLY)
+        store_id = store.id
+    sale = await uow.sales.by_receipt(store_id, cmd.receipt_id)
+    if sale is None:
+        raise SaleNotFound(f"no sale with receipt {cmd.receipt_id!r} at this store")
+    return sale
+
+
+_OWN_STORE_ONLY = (
+    "this sale was recorded at another store, and the programme takes returns only at the "
+    "store of the sale (refunds_at_any_store is off)"
+)
+
+
+@dataclass(frozen=True, slots=True)
 class RefundSale:
-    store_id: UUID
+    store_id: UUID  # the store taking the return
     sale_id: UUID
     refund_id: str
     lines: Sequence[RefundLine] = ()
     amount: int | None = None
+    actor: str = "system"  # who takes the return, for the audit of one at another store
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,8 +372,9 @@ async def refund_sale(
     sale = await uow.sales.get_for_update(cmd.sale_id)
     if sale is None:
         raise SaleNotFound()
-    if sale.store_id != cmd.store_id:
-        raise Forbidden("this sale belongs to another store")
+    elsewhere = sale.store_id != cmd.store_id
+    if elsewhere and not (await uow.program.get()).refunds_at_any_store:
+        raise OtherStoreReturnsDisabled(_OWN_STORE_ONLY)
     # Checked before the refund is worked out: a repeated full refund must read as a
     # duplicate, not as "nothing left to refund". The sale's row lock makes this race-free.
     if await uow.sales.refund_recorded(sale.id, cmd.refund_id):
@@ -355,6 +393,20 @@ async def refund_sale(
     )
     if not await uow.sales.add_refund(sale, refund):
         raise DuplicateRefund(f"refund {cmd.refund_id!r} was already recorded for this sale")
+    if elsewhere:
+        await uow.audit.record(
+            AuditRecord(
+                cmd.actor,
+                "sale.refunded_at_other_store",
+                f"sale:{sale.id}",
+                {
+                    "sale_store_id": str(sale.store_id),
+                    "refund_store_id": str(cmd.store_id),
+                    "refund_id": cmd.refund_id,
+                    "amount": decision.amount,
+                },
+            )
+        )
     balances = None
     if sale.member_id is not None:
         account = await uow.points.get_for_update(sale.member_id)

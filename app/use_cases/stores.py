@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from app.secrets import hash_secret, new_secret, verify_secret
 from app.unit_of_work import UnitOfWork
-from domain.errors import InvalidCredentials, StoreExists, StoreNotFound, TerminalExists
+from domain.errors import (
+    InvalidCredentials,
+    StoreExists,
+    StoreNotFound,
+    TerminalExists,
+    TerminalNotFound,
+)
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 from domain.stores import Store, Terminal
@@ -74,6 +80,33 @@ async def create_terminal(
         )
     )
     return NewTerminal(terminal, secret)
+
+
+@dataclass(frozen=True, slots=True)
+class RotateTerminalSecret:
+    terminal_id: UUID
+    actor: str
+
+
+async def rotate_terminal_secret(
+    cmd: RotateTerminalSecret, uow: UnitOfWork, *, random: RandomSource
+) -> NewTerminal:
+    """A new secret for the terminal, shown once; the old one stops working (audited)."""
+    terminal = await uow.stores.get_terminal(cmd.terminal_id)
+    if terminal is None:
+        raise TerminalNotFound()
+    secret = new_secret(random)
+    secret_hash = hash_secret(secret)
+    await uow.stores.set_terminal_secret(terminal.id, secret_hash)
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "terminal.secret_rotated",
+            f"terminal:{terminal.id}",
+            {"store_id": str(terminal.store_id), "code": terminal.code},
+        )
+    )
+    return NewTerminal(replace(terminal, secret_hash=secret_hash), secret)
 
 
 async def authenticate_terminal(terminal_id: UUID, secret: str, uow: UnitOfWork) -> Terminal:

@@ -99,9 +99,20 @@ def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
             await stop_service(service)
         print(f"store_id:        {creds.store_id}")
         print(f"terminal_id:     {creds.terminal_id}")
-        print(f"terminal_secret: {creds.terminal_secret}  (shown once)")
+        secret_note = (
+            "shown once"
+            if creds.terminal_created
+            else "shown once; a new secret: the terminal's previous one no longer works"
+        )
+        print(f"terminal_secret: {creds.terminal_secret}  ({secret_note})")
         for member_id in creds.member_ids:
             print(f"member_id:       {member_id}")
+        if not creds.tiers_adopted:
+            print(
+                "tiers:           the saved tier policy was left as it is (the demo ladder is set "
+                "only on a new installation)",
+                file=sys.stderr,
+            )
 
     asyncio.run(run())
     return 0
@@ -235,7 +246,9 @@ def parser() -> argparse.ArgumentParser:
     admin = token_sub.add_parser("admin", help="an admin token")
     admin.add_argument("--subject", required=True, help="who the admin is, for the audit log")
     admin.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
-    member = token_sub.add_parser("member", help="a member token (until OTP login exists)")
+    member = token_sub.add_parser(
+        "member", help="a member token, for development and tests (the app logs in by SMS code)"
+    )
     member.add_argument("subject", metavar="MEMBER_ID")
     member.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     token.set_defaults(handler=cmd_token)

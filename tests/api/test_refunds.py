@@ -93,9 +93,11 @@ async def test_refunding_more_than_is_left_is_refused(api: Api) -> None:
         sale["sale_id"], {"refund_id": "F4", "lines": [{"sku": "NOPE", "quantity": 1}]}
     )
 
-    for response in (too_much, too_many, unknown_sku):
+    for response in (too_much, too_many):
         assert response.status_code == 422
         assert response.json()["code"] == "refund_exceeds_sale"
+    assert unknown_sku.status_code == 422
+    assert unknown_sku.json()["code"] == "sku_not_on_sale"
 
 
 async def test_two_refunds_that_together_exceed_the_sale_cannot_both_pass(
@@ -143,14 +145,24 @@ async def test_a_refund_names_lines_or_an_amount(api: Api) -> None:
 
 
 async def test_another_stores_sale_cannot_be_refunded(api: Api) -> None:
+    """When the programme takes returns only at the store of the sale (by default any store
+    of the retailer takes them: tests/api/test_pos_returns.py)."""
     north = await api.open_till("north")
     south = await api.open_till("south")
     sale = await _sale(north)
+    program = (await api.client.get("/v1/admin/program", headers=api.admin_headers)).json()
+    del program["version"]
+    changed = await api.client.put(
+        "/v1/admin/program",
+        json={**program, "refunds_at_any_store": False},
+        headers=api.admin_headers,
+    )
+    assert changed.status_code == 200, changed.text
 
     response = await south.refund(sale["sale_id"], {"refund_id": "F1", "amount": 100})
 
     assert response.status_code == 403
-    assert response.json()["code"] == "forbidden"
+    assert response.json()["code"] == "other_store_returns_disabled"
 
 
 async def test_an_unknown_sale_is_404(api: Api) -> None:

@@ -71,6 +71,7 @@ async def test_an_update_is_audited_with_before_and_after(world: FakeWorld) -> N
         "pending_days": 14,
         "version": 1,
         "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 7},
+        "refunds_at_any_store": True,
     }
     after = entry.details["to"]
     assert isinstance(after, dict)

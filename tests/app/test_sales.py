@@ -27,14 +27,15 @@ from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
     DuplicateRefund,
-    Forbidden,
     InsufficientPoints,
     InvalidInput,
     MemberNotFound,
+    OtherStoreReturnsDisabled,
     PointsExceedPayable,
     RedemptionNeedsMember,
     RefundExceedsSale,
     SaleNotFound,
+    SkuNotOnSale,
 )
 from domain.points import Consumption, EntryType, Reference
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
@@ -592,14 +593,46 @@ async def test_refunding_a_guest_sale_gives_money_back_without_points(world: Fak
     assert world.db.points.ledger == []
 
 
-async def test_another_stores_sale_cannot_be_refunded(world: FakeWorld) -> None:
+async def test_another_stores_sale_cannot_be_refunded_when_returns_stay_at_the_store(
+    world: FakeWorld,
+) -> None:
     member = await enrol(world)
     sale_id = await recorded_sale(world, member)
-    with pytest.raises(Forbidden):
+    world.db.program.settings = replace(world.db.program.settings, refunds_at_any_store=False)
+    with pytest.raises(OtherStoreReturnsDisabled):
         await refund(world, RefundSale(OTHER_STORE, sale_id, "RF-1", amount=100))
     assert world.db.sales.refunds == {}
     assert world.db.sales.sales[sale_id].refunded_amount == 0
     assert balances(world, member) == (250, 0)
+
+
+async def test_another_stores_sale_is_refunded_by_default_and_audited_with_both_stores(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    sale_id = await recorded_sale(world, member)
+    outcome = await refund(
+        world, RefundSale(OTHER_STORE, sale_id, "RF-1", amount=100, actor="pos:till")
+    )
+    assert outcome.amount == 100
+    (record,) = [r for r in world.db.audit.records if r.action == "sale.refunded_at_other_store"]
+    assert (record.actor, record.subject) == ("pos:till", f"sale:{sale_id}")
+    assert record.details == {
+        "sale_store_id": str(STORE),
+        "refund_store_id": str(OTHER_STORE),
+        "refund_id": "RF-1",
+        "amount": 100,
+    }
+
+
+async def test_refunding_an_sku_not_on_the_sale_names_it_and_refunds_nothing(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    sale_id = await recorded_sale(world, member)
+    with pytest.raises(SkuNotOnSale, match="'SOCK' is not on this sale"):
+        await refund(world, RefundSale(STORE, sale_id, "RF-1", lines=[RefundLine("SOCK", 1)]))
+    assert world.db.sales.sales[sale_id].refunded_amount == 0
 
 
 async def test_refunding_an_unknown_sale_is_sale_not_found(world: FakeWorld) -> None:

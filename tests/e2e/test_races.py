@@ -99,6 +99,9 @@ async def test_one_receipt_under_10_keys_at_once_is_recorded_once(world: Any) ->
     waits.assert_overlapped("one receipt under 10 keys", at_least=10)
     assert sorted(r.status_code for r in responses) == [201] + [409] * 9
     assert await fetch(db, "SELECT count(*) FROM sales") == 1
+    # Each refusal names the sale that won, read once the winner had committed.
+    (winner,) = [r.json()["sale_id"] for r in responses if r.status_code == 201]
+    assert {r.json()["sale_id"] for r in responses if r.status_code == 409} == {winner}
 
 
 async def test_two_tills_redeeming_more_than_the_balance_at_once_cannot_both_pass(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
@@ -302,3 +303,46 @@ def test_depth_is_counted_exactly_around_the_limit(node: Any, levels: int) -> No
         wrapped = ("arr", [wrapped]) if i % 2 else ("obj", [("k", wrapped)])
 
     assert outcome(render(wrapped, escape_all=False)) == expected(wrapped)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Swatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    colour: Colour | None = None
+    finish: Literal["matt", "gloss"] = "matt"
+
+
+class Palette(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    swatches: list[Swatch]
+    by_name: dict[str, Swatch] = {}
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "message"),
+    [
+        (
+            b'{"swatches": [{"finish": "matt"}, {"finish": "satin"}]}',
+            "swatches[1].finish",
+            "Invalid enum value 'satin'; allowed: gloss, matt",
+        ),
+        (
+            b'{"swatches": [{"colour": "green"}]}',
+            "swatches[0].colour",
+            "Invalid enum value 'green'; allowed: red, blue",
+        ),
+        (
+            b'{"swatches": [], "by_name": {"a": {"finish": "x"}}}',
+            "by_name[...].finish",
+            "Invalid enum value 'x'; allowed: gloss, matt",
+        ),
+    ],
+)
+def test_an_invalid_enum_value_lists_the_values_allowed_at_its_path(
+    body: bytes, path: str, message: str
+) -> None:
+    with pytest.raises(InvalidField) as refused:
+        decode(body, Palette)
+    assert (refused.value.path, refused.value.message) == (path, message)

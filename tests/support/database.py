@@ -35,6 +35,7 @@ UPDATE program_settings SET currency = 'CNY', time_zone = 'Asia/Shanghai', earn_
 WHERE id = 1;
 UPDATE program_settings SET crm_new_days = 30, crm_dormant_days = 90, crm_churned_days = 180,
     crm_follow_up_days = 7 WHERE id = 1;
+UPDATE program_settings SET refunds_at_any_store = true WHERE id = 1;
 """
 
 

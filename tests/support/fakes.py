@@ -529,6 +529,12 @@ class FakeSaleRepository:
     async def get_for_update(self, sale_id: UUID) -> Sale | None:
         return copy.deepcopy(self.sales.get(sale_id))
 
+    async def by_receipt(self, store_id: UUID, receipt_id: str) -> Sale | None:
+        found = (
+            s for s in self.sales.values() if (s.store_id, s.receipt_id) == (store_id, receipt_id)
+        )
+        return copy.deepcopy(next(found, None))
+
     async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool:
         return (sale_id, refund_id) in self.refunds
 
@@ -625,6 +631,13 @@ class FakeStoreRepository:
 
     async def get_terminal(self, terminal_id: UUID) -> Terminal | None:
         return self.terminals.get(terminal_id)
+
+    async def get_terminal_by_code(self, store_id: UUID, code: str) -> Terminal | None:
+        found = (t for t in self.terminals.values() if (t.store_id, t.code) == (store_id, code))
+        return next(found, None)
+
+    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
+        self.terminals[terminal_id] = replace(self.terminals[terminal_id], secret_hash=secret_hash)
 
 
 class FakeProgramRepository:

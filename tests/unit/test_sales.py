@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.errors import AmountTooLarge, InvalidInput, PointsExceedPayable, RefundExceedsSale
+from domain.errors import (
+    AmountTooLarge,
+    InvalidInput,
+    PointsExceedPayable,
+    RefundExceedsSale,
+    SkuNotOnSale,
+)
 from domain.money import MAX_AMOUNT, floor_share
 from domain.points import Reference
 from domain.sales import (
@@ -278,10 +284,19 @@ def test_refunding_more_of_a_sku_than_is_left_is_refused_and_nothing_is_taken() 
     assert sale.refunded_quantities == {0: 2, 2: 2}
 
 
-def test_refunding_a_sku_that_was_not_sold_is_refused() -> None:
+def test_refunding_a_sku_that_was_not_sold_is_refused_as_not_on_the_sale() -> None:
     sale = make_sale([SaleLine("A", 1, 500)])
-    with pytest.raises(RefundExceedsSale, match="only 0 left"):
+    with pytest.raises(SkuNotOnSale, match=r"^'Z' is not on this sale$"):
         sale.refund_lines([RefundLine("Z", 1)])
+    with pytest.raises(SkuNotOnSale, match=r"^'Y', 'Z' are not on this sale$"):
+        sale.refund_lines([RefundLine("A", 1), RefundLine("Y", 1), RefundLine("Z", 2)])
+
+
+def test_refunding_an_sku_already_refunded_says_so_rather_than_none_left() -> None:
+    sale = make_sale([SaleLine("A", 1, 500)])
+    sale.apply_refund(sale.refund_lines([RefundLine("A", 1)]))
+    with pytest.raises(RefundExceedsSale, match="every 'A' on this sale has already been refunded"):
+        sale.refund_lines([RefundLine("A", 1)])
 
 
 def test_a_line_refund_needs_lines_with_positive_quantities() -> None:

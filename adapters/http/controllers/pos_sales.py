@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
 from adapters.http.schemas.pos import (
     QuoteIn,
     QuoteOut,
+    RecordedSaleOut,
     RefundIn,
     RefundOut,
     SaleIn,
@@ -20,15 +21,18 @@ from adapters.http.schemas.pos import (
     require_amount_or_lines,
 )
 from adapters.http.schemas.problem import problems
+from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 from app.use_cases.coupon_guard import admit_coupon_codes
 from app.use_cases.sales import (
+    FindSale,
     LineInput,
     PriceSale,
     RecordSale,
     RefundSale,
+    find_sale,
     quote_sale,
     record_sale,
     refund_sale,
@@ -102,7 +106,9 @@ class PosSalesController(Controller):
         summary="Record a sale and credit the member's points",
         description=(
             "A sale naming a member whose personal data was erased is 422 `member_erased` and "
-            "records nothing: sell to the customer as a guest (without `member_id`) instead."
+            "records nothing: sell to the customer as a guest (without `member_id`) instead. "
+            "A `receipt_id` this store already recorded (under another Idempotency-Key) is 409 "
+            "`duplicate_receipt`, whose `sale_id` names the sale recorded first."
         ),
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 422, 429),
@@ -140,10 +146,44 @@ class PosSalesController(Controller):
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)
 
+    @get(
+        "/sales",
+        operation_id="posFindSale",
+        summary="Find a sale by its receipt id, to take a return",
+        description=(
+            "The terminal's own store's sale with this `receipt_id` (receipt ids are unique per "
+            "store). For a return of a sale made at another store of the retailer, add that "
+            "store's `store_code`: allowed while the programme's `refunds_at_any_store` is on "
+            "(the default), 403 `other_store_returns_disabled` when it is off. No such sale: "
+            "404 `sale_not_found`; no such store: 404 `store_not_found`."
+        ),
+        responses=problems(401, 403, 404, 422),
+    )
+    async def find(
+        self,
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        receipt_id: Annotated[str, QueryParameter(min_length=1, max_length=64)],
+        store_code: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
+    ) -> RecordedSaleOut:
+        assert principal.store_id is not None
+        command = FindSale(
+            store_id=principal.store_id, receipt_id=receipt_id, store_code=store_code
+        )
+        sale = await transactions.read(container.uow, lambda uow: find_sale(command, uow))
+        return RecordedSaleOut.of(sale)
+
     @post(
         "/sales/{sale_id:uuid}/refunds",
         operation_id="posRefundSale",
         summary="Refund part or all of a sale; earned points are reversed pro rata",
+        description=(
+            "A sale made at another store of the retailer can be refunded here while the "
+            "programme's `refunds_at_any_store` is on (the default; audited as "
+            "`sale.refunded_at_other_store` with both stores), otherwise 403 "
+            "`other_store_returns_disabled`. Lines naming an SKU the sale does not have: 422 "
+            "`sku_not_on_sale`."
+        ),
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 422),
     )
@@ -164,6 +204,7 @@ class PosSalesController(Controller):
             refund_id=data.refund_id,
             lines=[RefundLine(line.sku, line.quantity) for line in data.lines or ()],
             amount=data.amount,
+            actor=principal.actor,
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, RefundOut]:

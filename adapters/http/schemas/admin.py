@@ -85,6 +85,15 @@ class ProgramIn(Input, kw_only=True):
     points_expiry: PointsExpiryIo
     pending_days: Annotated[int, Meta(ge=0, le=365)]
     crm: CrmSettingsIo = msgspec.field(default_factory=CrmSettingsIo)
+    refunds_at_any_store: Annotated[
+        bool,
+        Meta(
+            description=(
+                "a sale can be returned at any store (audited with both stores); false: only "
+                "at the store that recorded it, elsewhere 403 `other_store_returns_disabled`"
+            )
+        ),
+    ] = True
 
     def to_settings(self) -> ProgramSettings:
         return ProgramSettings(
@@ -97,6 +106,7 @@ class ProgramIn(Input, kw_only=True):
             ),
             pending_days=self.pending_days,
             crm=self.crm.to_settings(),
+            refunds_at_any_store=self.refunds_at_any_store,
         )
 
 
@@ -109,6 +119,7 @@ class ProgramOut(Output, kw_only=True):
     pending_days: int
     version: int
     crm: CrmSettingsIo
+    refunds_at_any_store: bool
 
     @classmethod
     def of(cls, settings: ProgramSettings) -> ProgramOut:
@@ -124,4 +135,5 @@ class ProgramOut(Output, kw_only=True):
             pending_days=settings.pending_days,
             version=settings.version,
             crm=CrmSettingsIo.of(settings.crm),
+            refunds_at_any_store=settings.refunds_at_any_store,
         )

@@ -23,7 +23,7 @@ from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
 from domain.coupon_codes import display
 from domain.errors import InvalidInput
-from domain.sales import MAX_LINES, MAX_QUANTITY
+from domain.sales import MAX_LINES, MAX_QUANTITY, Sale
 
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -190,3 +190,67 @@ class RefundOut(Output, kw_only=True):
     coupons_restored: list[str]
     draw_chances_revoked: int
     points: BalancesOut | None
+
+
+class SaleLineOut(Output, kw_only=True):
+    sku: str
+    category: str | None
+    quantity: int
+    unit_price: int
+    refunded_quantity: int
+
+
+class RecordedSaleOut(Output, kw_only=True):
+    """A recorded sale as a till needs it for a return: what was bought, paid and refunded."""
+
+    sale_id: UUID
+    receipt_id: str
+    store_id: UUID
+    terminal_id: UUID | None
+    member_id: UUID | None
+    channel: str
+    currency: str
+    occurred_at: datetime
+    recorded_at: datetime
+    lines: list[SaleLineOut]
+    subtotal: int
+    discount_total: int
+    points_redeemed: int
+    points_value: int
+    payable: int
+    points_earned: int
+    refunded_amount: int
+    refundable_amount: int
+
+    @classmethod
+    def of(cls, sale: Sale) -> RecordedSaleOut:
+        p = sale.pricing
+        return cls(
+            sale_id=sale.id,
+            receipt_id=sale.receipt_id,
+            store_id=sale.store_id,
+            terminal_id=sale.terminal_id,
+            member_id=sale.member_id,
+            channel=sale.channel,
+            currency=sale.currency,
+            occurred_at=sale.occurred_at,
+            recorded_at=sale.recorded_at,
+            lines=[
+                SaleLineOut(
+                    sku=line.sku,
+                    category=line.category,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    refunded_quantity=sale.refunded_quantities.get(number, 0),
+                )
+                for number, line in enumerate(sale.lines)
+            ],
+            subtotal=p.subtotal,
+            discount_total=p.discount_total,
+            points_redeemed=p.points_redeemed,
+            points_value=p.points_value,
+            payable=p.payable,
+            points_earned=p.points_earned,
+            refunded_amount=sale.refunded_amount,
+            refundable_amount=sale.refundable_amount,
+        )

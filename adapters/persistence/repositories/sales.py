@@ -146,6 +146,22 @@ class PostgresSaleRepository:
     async def get_for_update(self, sale_id: UUID) -> Sale | None:
         return await self._load(sale_id, lock=True)
 
+    async def by_receipt(self, store_id: UUID, receipt_id: str) -> Sale | None:
+        # The unique (store_id, receipt_id) index answers it.
+        row = (
+            await SaleRow.select()
+            .where((SaleRow.store_id == store_id) & (SaleRow.receipt_id == receipt_id))
+            .first()
+        )
+        if row is None:
+            return None
+        lines = await (
+            SaleLineRow.select()
+            .where(SaleLineRow.sale_id == row["id"])
+            .order_by(SaleLineRow.line_no)
+        )
+        return _sale(row, lines)
+
     async def _load(self, sale_id: UUID, *, lock: bool) -> Sale | None:
         query = SaleRow.select().where(SaleRow.id == sale_id)
         if lock:

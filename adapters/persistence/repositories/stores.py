@@ -48,3 +48,16 @@ class PostgresStoreRepository:
             await TerminalRow.select().where(TerminalRow.id == terminal_id).first()
         )
         return Terminal(**row) if row else None
+
+    async def get_terminal_by_code(self, store_id: UUID, code: str) -> Terminal | None:
+        row: dict[str, Any] | None = (
+            await TerminalRow.select()
+            .where((TerminalRow.store_id == store_id) & (TerminalRow.code == code))
+            .first()
+        )
+        return Terminal(**row) if row else None
+
+    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
+        await TerminalRow.update({TerminalRow.secret_hash: secret_hash}).where(
+            TerminalRow.id == terminal_id
+        )

@@ -395,6 +395,9 @@ def _quote(w: World) -> Request:
 
 
 makes("POST /v1/pos/sales")(lambda w: pos(w, "POST /v1/pos/sales", sale_body(w)))
+makes("GET /v1/pos/sales")(
+    lambda w: pos(w, "GET /v1/pos/sales", query={"receipt_id": w.big_sale_receipt})
+)
 makes("POST /v1/pos/sales/{sale_id}/refunds")(
     lambda w: pos(
         w,

@@ -91,6 +91,7 @@ class World:
     terminal_secret: str = ""
     member: Member | None = None
     big_sale_id: str = ""
+    big_sale_receipt: str = ""
     template_id: str = ""
     campaign_id: str = ""
     shop_customer: str = ""
@@ -129,7 +130,8 @@ class World:
         )
         self.pos = {"Authorization": f"Bearer {token['access_token']}"}
         self.member = self.enrol()
-        self.big_sale_id = self.sale(self.member, 100, 100_000)["sale_id"]
+        big_sale = self.sale(self.member, 100, 100_000)
+        self.big_sale_id, self.big_sale_receipt = big_sale["sale_id"], big_sale["receipt_id"]
         template = expect(
             self.admin_post(
                 "/v1/admin/coupon-templates",
