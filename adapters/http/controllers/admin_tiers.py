@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from litestar import Controller, get, put
+from litestar import Controller, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tiers import TierPolicyIn, TierPolicyOut
+from adapters.http.versions import ETAG_HEADER, IfMatch, etag, expected_version
 from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.use_cases.tiers import get_tier_policy, update_tier_policy
+from domain.tier_policy import TierPolicy
 
 
 class AdminTiersController(Controller):
@@ -19,28 +21,41 @@ class AdminTiersController(Controller):
     @get(
         operation_id="getTierPolicy",
         summary="The tier policy in force: window, grace and the ladder",
+        description="The answer can be sent back to PUT as it is.",
         responses=problems(401, 403),
+        response_headers=[ETAG_HEADER],
     )
-    async def show(self, container: NamedDependency[Container]) -> TierPolicyOut:
-        return TierPolicyOut.of(await transactions.read(container.uow, get_tier_policy))
+    async def show(self, container: NamedDependency[Container]) -> Response[TierPolicyOut]:
+        return _answer(await transactions.read(container.uow, get_tier_policy))
 
     @put(
         operation_id="updateTierPolicy",
         summary="Save a new version of the tier policy and apply it to members (audited)",
         description="Members whose tier is removed, and members who now qualify for a higher "
         "tier, move at once (reason policy_change); nobody moves down until a review. "
-        "409 if another admin saved a version first.",
+        "409 `tier_policy_changed` if another admin saved a version first: send the version "
+        "the change is based on (the ETag of GET in If-Match, or the body's `version`) to be "
+        "refused also when it was saved before this request started.",
         responses=problems(401, 403, 409, 422),
+        response_headers=[ETAG_HEADER],
     )
     async def update(
         self,
         data: JSONBody[TierPolicyIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
-    ) -> TierPolicyOut:
+        if_match: IfMatch = None,
+    ) -> Response[TierPolicyOut]:
         proposed = data.to_proposed()
+        based_on = expected_version(if_match, data.version)
         updated = await transactions.write(
             container.uow,
-            lambda uow: update_tier_policy(proposed, principal.actor, uow, clock=container.clock),
+            lambda uow: update_tier_policy(
+                proposed, principal.actor, uow, clock=container.clock, expected_version=based_on
+            ),
         )
-        return TierPolicyOut.of(updated.policy)
+        return _answer(updated.policy)
+
+
+def _answer(policy: TierPolicy) -> Response[TierPolicyOut]:
+    return Response(TierPolicyOut.of(policy), headers={"ETag": etag(policy.version)})
