@@ -34,6 +34,24 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# The POSTs that only read (a quote, a tier simulation) take a key but need none: without one
+# the answer is computed afresh; with one, as the header's description says.
+ReadKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=KEY_PATTERN,
+        required=False,
+        description=(
+            "Optional: this POST only reads. Without a key every request is answered afresh; "
+            "with one (1-255 printable ASCII characters) the first answer is kept and "
+            "repeated like a write's."
+        ),
+    ),
+]
+
 Action = Callable[[UnitOfWork], Awaitable[tuple[int, msgspec.Struct]]]
 
 
