@@ -43,7 +43,8 @@ async def test_of_two_admins_who_read_the_same_version_exactly_one_saves(
 
     waits.assert_overlapped("two settings changes")
     saved = [r for r in results if isinstance(r, ProgramSettings)]
-    assert len(saved) == 1 and saved[0].version == 2
+    assert len(saved) == 1
+    assert saved[0].version == 2
     assert [r for r in results if not isinstance(r, ProgramSettings)] == ["program_changed"]
     connection = await asyncpg.connect(db_url)
     try:

@@ -70,9 +70,7 @@ class AdminProgramController(Controller):
         based_on = expected_version(if_match, data.version)
         updated = await transactions.write(
             container.uow,
-            lambda uow: update_program(
-                proposed, principal.actor, uow, expected_version=based_on
-            ),
+            lambda uow: update_program(proposed, principal.actor, uow, expected_version=based_on),
         )
         return _answer(updated)
 

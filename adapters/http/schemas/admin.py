@@ -117,7 +117,7 @@ class ProgramIn(Input, kw_only=True):
 
 class PointsExpiryPatch(Input, kw_only=True):
     kind: Literal["never", "days", "end_of_month", "end_of_year"] | UnsetType = UNSET
-    count: Annotated[int, Meta(ge=0, le=3660)] | None | UnsetType = UNSET
+    count: Annotated[int, Meta(ge=0, le=3660)] | UnsetType | None = UNSET
 
 
 class CrmSettingsPatch(Input, kw_only=True):

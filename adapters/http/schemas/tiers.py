@@ -41,15 +41,18 @@ class TierIo(Input, kw_only=True):
 class TierPolicyIn(Input, kw_only=True):
     """The whole policy: what GET answers can be sent back as it is."""
 
-    version: Annotated[
-        int,
-        Meta(
-            ge=1,
-            le=10**18,
-            description="the version this change is based on, as GET gave it; 409 "
-            "`tier_policy_changed` if another was saved since. Omitted: no check",
-        ),
-    ] | None = None
+    version: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=10**18,
+                description="the version this change is based on, as GET gave it; 409 "
+                "`tier_policy_changed` if another was saved since. Omitted: no check",
+            ),
+        ]
+        | None
+    ) = None
     window_days: Annotated[int, Meta(description="the rolling window, 1-3660 days")]
     grace_days: Annotated[int, Meta(description="0-365 days after the first short review")]
     tiers: Annotated[list[TierIo], Meta(min_length=1, max_length=100)]
