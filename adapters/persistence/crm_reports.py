@@ -464,6 +464,7 @@ class PostgresSegmentResolver:
             rfm=_score(row) if row else None,
             rfm_as_of=row["as_of"] if row else None,
             window_days=row["window_days"] if row else None,
+            rfm_computed_at=row["computed_at"] if row else None,
         )
 
 
