@@ -33,6 +33,7 @@ CHUNK_BYTES = 64 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
+CSV_ANSWER = "the list as CSV, UTF-8 with a byte-order mark, streamed"
 CSV_DESCRIPTION = (
     " The CSV (UTF-8 with a byte-order mark, RFC 4180) has one column per field of the JSON "
     "item, nested fields as `outer.inner`; it is streamed, so any number of rows can be "

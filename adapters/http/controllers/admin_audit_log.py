@@ -14,7 +14,13 @@ from litestar.response import Stream
 
 from adapters.http.controllers.admin_reports import REPORT_DAYS
 from adapters.http.controllers.me import decode_cursor, encode_cursor
-from adapters.http.csv_export import CSV_DESCRIPTION, CSV_MEDIA_TYPE, csv_download, paged
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    paged,
+)
 from adapters.http.schemas.audit import AuditEntryOut, AuditLogPageOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -137,6 +143,7 @@ class AdminAuditLogController(Controller):
         summary="The audit trail as CSV, newest first, with the filters of the list",
         description=FILTERS + CSV_DESCRIPTION,
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def export(

@@ -14,7 +14,13 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from adapters.http.controllers.admin_reports import REPORT_DAYS, PeriodFrom, PeriodTo
-from adapters.http.csv_export import CSV_DESCRIPTION, CSV_MEDIA_TYPE, csv_download, mapped
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    mapped,
+)
 from adapters.http.schemas.crm import (
     ChurnRiskOut,
     ChurnRiskPageOut,
@@ -191,6 +197,7 @@ class AdminCrmReportsController(Controller):
         description="The members of GET /v1/admin/reports/churn-risk, all of them, read in one "
         "snapshot." + CSV_DESCRIPTION,
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def churn_risk_csv(
@@ -221,6 +228,7 @@ class AdminCrmReportsController(Controller):
             + CSV_DESCRIPTION
         ),
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def rfm_members_csv(

@@ -11,7 +11,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from adapters.http.csv_export import CSV_DESCRIPTION, CSV_MEDIA_TYPE, csv_download, paged
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    paged,
+)
 from adapters.http.schemas.feedback import FeedbackOut, FeedbackPageOut, FeedbackUpdateIn
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -82,6 +88,7 @@ class AdminFeedbackController(Controller):
         summary="Members' feedback as CSV, newest first; filter by status and kind",
         description="Every item of GET /v1/admin/feedback, read page by page." + CSV_DESCRIPTION,
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def export(

@@ -11,7 +11,13 @@ from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.response import Stream
 
 from adapters.http.controllers.me import MAX_BIGINT, decode_cursor, encode_cursor
-from adapters.http.csv_export import CSV_DESCRIPTION, CSV_MEDIA_TYPE, csv_download, paged
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    paged,
+)
 from adapters.http.schemas.crm import FollowUpCallIn, FollowUpOut, FollowUpPageOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -63,6 +69,7 @@ class AdminFollowUpsController(Controller):
         summary="The call list as CSV, in the order scheduled; filter by status and due date",
         description="Every item of GET /v1/admin/follow-ups, read page by page." + CSV_DESCRIPTION,
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def export(

@@ -11,7 +11,13 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from adapters.http.controllers.admin_reports import REPORT_DAYS
-from adapters.http.csv_export import CSV_DESCRIPTION, CSV_MEDIA_TYPE, csv_download, mapped
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    mapped,
+)
 from adapters.http.schemas.crm import SegmentMemberOut, SegmentPreviewOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -58,6 +64,7 @@ class AdminSegmentsController(Controller):
         "members a campaign to that segment would issue to, read in one snapshot."
         + CSV_DESCRIPTION,
         media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
         responses=problems(401, 403, 422),
     )
     async def members_csv(
