@@ -241,3 +241,9 @@ def test_a_text_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted() -> No
         assert cell(formula) == "'" + formula
     for plain in ("-5", "+1.5", "张伟", "a=b", -5, 12):
         assert cell(plain) == str(plain)
+
+
+async def test_audit_log_filters_refuse_text_that_cannot_be_stored(api: Api) -> None:
+    for query in ("actor=admin%3A%ED%A0%80", "entity=member&entity_id=%FF", "action=Program!"):
+        response = await api.client.get(f"/v1/admin/audit-log?{query}", headers=api.admin_headers)
+        assert response.status_code == 422, (query, response.text)

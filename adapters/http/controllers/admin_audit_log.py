@@ -32,18 +32,27 @@ from domain.program import ProgramSettings
 from domain.reporting import optional_period
 
 EXPORT_PAGE = 1000
+# Text as the audit log stores it: no control character, and no U+FFFD, which is what a query
+# string's invalid UTF-8 decodes to (a lone surrogate included): refused, not searched for.
+TEXT = r"^[^\x00-\x1f\x7f\ufffd]+$"
 
 Actor = Annotated[
     str | None,
     QueryParameter(
         min_length=1,
         max_length=200,
+        pattern=TEXT,
         description="who: `admin:<subject>`, `pos:<terminal id>`, ... (exact)",
     ),
 ]
 Action = Annotated[
     str | None,
-    QueryParameter(min_length=1, max_length=64, description="what: `program.updated`, ... (exact)"),
+    QueryParameter(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z][a-z_.]*$",
+        description="what: `program.updated`, ... (exact)",
+    ),
 ]
 Entity = Annotated[
     str | None,
@@ -59,6 +68,7 @@ EntityId = Annotated[
     QueryParameter(
         min_length=1,
         max_length=128,
+        pattern=TEXT,
         description="with `entity`: one of them (`entity=member&entity_id=<uuid>`)",
     ),
 ]
