@@ -4,7 +4,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.idempotency import ReadKey
+from adapters.http.idempotency import SimulationKey
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
 from app import transactions
@@ -40,7 +40,7 @@ class AdminTierSimulationController(Controller):
         data: JSONBody[TierSimulationIn],
         container: NamedDependency[Container],
         # Taken for clients that send one anyway: nothing is stored, a repeat recomputes.
-        idempotency_key: ReadKey = None,
+        idempotency_key: SimulationKey = None,
     ) -> TierSimulationOut:
         policy = data.to_policy()
 

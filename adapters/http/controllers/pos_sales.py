@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from adapters.http.idempotency import IdempotencyKey, ReadKey, respond_idempotently
+from adapters.http.idempotency import IdempotencyKey, QuoteKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
 from adapters.http.schemas.pos import (
     QuoteIn,
@@ -80,7 +80,7 @@ class PosSalesController(Controller):
         data: JSONBody[QuoteIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
-        idempotency_key: ReadKey = None,
+        idempotency_key: QuoteKey = None,
     ) -> Response[QuoteOut]:
         assert principal.store_id is not None
         await _admit_coupon_codes(container, principal, data)
