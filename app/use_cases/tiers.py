@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -74,11 +75,27 @@ async def update_tier_policy(
     Nobody moves down here; only reviews downgrade. With ``expected_version`` (the version
     the caller read), a policy saved meanwhile is ``TierPolicyChanged``; without it, only a
     version saved between this read and this save is."""
+    return await revise_tier_policy(
+        lambda _: proposed, actor, uow, clock=clock, expected_version=expected_version
+    )
+
+
+async def revise_tier_policy(
+    revise: Callable[[TierPolicy], ProposedPolicy],
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    expected_version: int | None = None,
+) -> PolicyUpdated:
+    """Saves ``revise(current)`` as the next version (a PATCH applies its patch to the policy
+    read here; one saved by someone else before this save is ``TierPolicyChanged``)."""
     current = await uow.tiers.policy()
     if expected_version is not None and expected_version != current.version:
         raise TierPolicyChanged(
             f"the tier policy is at version {current.version}, not {expected_version}"
         )
+    proposed = revise(current)
     updated = TierPolicy(
         window_days=proposed.window_days,
         grace_days=proposed.grace_days,

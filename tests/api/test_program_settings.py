@@ -3,6 +3,7 @@ updates (ETag / If-Match or the body's version), and PATCH changes only what it 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -20,7 +21,7 @@ async def get_program(api: Api) -> Response:
 async def patch_program(
     api: Api, body: Any, *, content_type: str = MERGE_PATCH, **headers: str
 ) -> Response:
-    raw = body if isinstance(body, bytes) else __import__("json").dumps(body).encode()
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return await api.client.patch(
         "/v1/admin/program",
         content=raw,
@@ -198,3 +199,40 @@ async def test_a_tier_policy_put_based_on_an_old_version_is_refused(api: Api) ->
     assert (stale.status_code, stale.json()["code"]) == (409, "tier_policy_changed")
     now = (await api.client.get("/v1/admin/tiers", headers=api.admin_headers)).json()
     assert now["grace_days"] == 10
+
+
+async def patch_tiers(api: Api, body: Any, **headers: str) -> Response:
+    return await api.client.patch(
+        "/v1/admin/tiers",
+        content=json.dumps(body).encode(),
+        headers={**api.admin_headers, "Content-Type": MERGE_PATCH, **headers},
+    )
+
+
+async def test_patching_the_grace_keeps_the_tier_ladder_and_window(api: Api) -> None:
+    ladder = {
+        "window_days": 180,
+        "grace_days": 30,
+        "tiers": [
+            {"code": "member", "name": "会员", "rank": 0, "threshold": 0, "earn_multiplier": "1"},
+            {"code": "gold", "name": "金卡", "rank": 1, "threshold": 50_000,
+             "earn_multiplier": "1.5"},
+        ],
+    }  # fmt: skip
+    saved = await api.client.put("/v1/admin/tiers", json=ladder, headers=api.admin_headers)
+    assert saved.status_code == 200, saved.text
+
+    shown = (await api.client.get("/v1/admin/tiers", headers=api.admin_headers)).json()
+    patched = await patch_tiers(api, {"grace_days": 14})
+    stale = await patch_tiers(api, {"grace_days": 7}, **{"If-Match": saved.headers["ETag"]})
+    null = await patch_tiers(api, {"window_days": None})
+
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == {
+        **shown,
+        "grace_days": 14,
+        "version": saved.json()["version"] + 1,
+    }
+    assert patched.headers["ETag"] == f'"{patched.json()["version"]}"'
+    assert (stale.status_code, stale.json()["code"]) == (409, "tier_policy_changed")
+    assert (null.status_code, null.json()["errors"][0]["field"]) == (422, "window_days")

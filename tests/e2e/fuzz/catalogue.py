@@ -359,6 +359,14 @@ def _patch_program(w: World) -> Request:
     )
 
 
+@makes("PATCH /v1/admin/tiers")
+def _patch_tiers(w: World) -> Request:
+    request = admin(w, "PATCH /v1/admin/tiers", {"grace_days": 30})
+    return request.with_(
+        headers={**request.headers, "Content-Type": "application/merge-patch+json"}
+    )
+
+
 makes("POST /v1/admin/stores")(
     lambda w: admin(w, "POST /v1/admin/stores", {"code": unique("store"), "name": "Riverside"})
 )
