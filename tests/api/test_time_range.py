@@ -313,9 +313,12 @@ async def test_report_days_from_2000_to_five_years_ahead_are_answered(api: Api) 
 async def test_a_quote_back_dated_past_the_limit_or_ahead_of_the_skew_is_refused(
     world: World,
 ) -> None:
-    within = await quote(iso(NOW - timedelta(days=89)))(world)
-    too_old = await quote(iso(NOW - timedelta(days=91)))(world)
-    ahead = await quote(iso(NOW + timedelta(minutes=10)))(world)
+    # Now, not NOW (taken at import): a long suite reaches this test minutes later, and the
+    # 5 minutes of skew allowed would then swallow "10 minutes ahead" of a stale NOW.
+    now = datetime.now(UTC)
+    within = await quote(iso(now - timedelta(days=89)))(world)
+    too_old = await quote(iso(now - timedelta(days=91)))(world)
+    ahead = await quote(iso(now + timedelta(minutes=10)))(world)
 
     assert within.status_code == 200, within.text
     for refused in (too_old, ahead):
