@@ -7,14 +7,14 @@ controller asks a port and turns the frozen result into its response. Nothing he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Protocol
 from uuid import UUID
 
-from domain.crm import CrmSettings, LifecycleStage, RfmSegment
+from domain.crm import CrmSettings, LifecycleStage, RfmSegment, SegmentSpec
 from domain.tier_policy import TierPolicy
 
 # Points liability ----------------------------------------------------------------------------
@@ -209,5 +209,85 @@ class TierSimulations(Protocol):
         ...
 
 
-class Reports(LiabilityReports, CrmReports, TierSimulations, Protocol):
+# The audit log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str  # "admin:<subject>", "pos:<terminal>", "system:<job>", ...
+    action: str  # "program.updated", "member.erased", ...
+    subject: str  # "program", "member:<uuid>", ...: the entity, with its id when it has one
+    details: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Entries newest first, before the ``before_id`` cursor. ``entity`` is the kind of
+    subject (``member``), ``entity_id`` narrows it to one; the period is the local days
+    [first_day, last_day] in ``zone``, either bound open."""
+
+    zone: str
+    actor: str | None = None
+    action: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    before_id: int | None = None
+    limit: int = 50
+
+
+class AuditReports(Protocol):
+    async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]: ...
+
+
+# Exports: whole lists, streamed from one snapshot ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMember:
+    member_id: UUID
+    name: str | None
+    tier_code: str
+    recency_days: int
+    frequency: int
+    monetary: int
+    r: int
+    f: int
+    m: int
+    segment: RfmSegment
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentMember:
+    member_id: UUID
+    name: str | None
+    tier_code: str
+    enrolled_at: datetime
+
+
+class ListExports(Protocol):
+    """Lists too long for one answer, row by row from a server-side cursor in one
+    read-only snapshot: a caller streams them out as they come, never holding the list."""
+
+    def rfm_members(
+        self, *, zone: str, as_of: date, window_days: int, segment: RfmSegment | None
+    ) -> AsyncIterator[ScoredMember]:
+        """Every member scored over the window, most valuable (monetary) first."""
+        ...
+
+    def segment_members(
+        self, spec: SegmentSpec, *, today: date, zone: str, crm: CrmSettings
+    ) -> AsyncIterator[SegmentMember]:
+        """Every member in the segment (as ``SegmentResolver.member_ids``), by id."""
+        ...
+
+    def churn_risk_all(self, query: ChurnRiskQuery) -> AsyncIterator[ChurnRisk]:
+        """The whole churn-risk list (``query.limit`` and ``query.after`` are ignored)."""
+        ...
+
+
+class Reports(LiabilityReports, CrmReports, TierSimulations, AuditReports, ListExports, Protocol):
     """Every report, as the back office's controllers ask for them."""

@@ -2,7 +2,8 @@
 
 Both ways of running a job read it: ``loyalty jobs <name>`` (app.wiring.cli) runs one row
 once, and a service started with LOYALTY_JOBS_IN_PROCESS runs every row that has an interval
-in a loop of its own (app.wiring.scheduler), once at start-up and then every interval. Either
+in a loop of its own (app.wiring.scheduler), once at start-up and then every interval, or, for
+a row marked nightly, every night at LOYALTY_NIGHTLY_AT in the programme's time zone. Either
 way ``run_job`` takes the row's lock first: where another process (a second worker, the CLI)
 holds it, this run is skipped. A row without a lock is safe to run side by side (the outbox
 claims its messages with SKIP LOCKED).
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.batch_jobs import JobPorts
 from app.notifications import deliver_notifications
@@ -61,6 +63,9 @@ class Job:
     interval: Callable[[Settings], int] | None  # seconds in the service; None: CLI only
     run: Runner
     defaults: JobOptions = JobOptions()
+    # In the service: after the run at start-up, every night at LOYALTY_NIGHTLY_AT in the
+    # programme's time zone rather than every interval (which stays the fallback).
+    nightly: bool = False
 
 
 async def run_job(
@@ -74,6 +79,27 @@ async def run_job(
         if not held:
             return None
         return await job.run(ports, chosen)
+
+
+def seconds_until_night(now: datetime, zone: ZoneInfo, at: time) -> float:
+    """Seconds from ``now`` to the next ``at`` on the local clock of ``zone`` (a full day when
+    it is that time now). A time the clock skips on the night of a change to summer time
+    is taken as the wall time it names, shifted forward by the change."""
+    local = now.astimezone(zone)
+    target = datetime.combine(local.date(), at, tzinfo=zone)
+    if target.astimezone(UTC) <= now.astimezone(UTC):
+        target = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return (target.astimezone(UTC) - now.astimezone(UTC)).total_seconds()
+
+
+async def wait_after_run(job: Job, ports: JobPorts, settings: Settings) -> float:
+    """How long the service waits before running ``job`` again."""
+    assert job.interval is not None
+    if not job.nightly:
+        return float(job.interval(settings))
+    async with ports.uow() as uow:
+        program = await uow.program.get()
+    return seconds_until_night(ports.clock.now(), program.zone, settings.nightly_at)
 
 
 def _over(defaults: JobOptions, given: JobOptions) -> JobOptions:
@@ -277,8 +303,9 @@ JOBS: tuple[Job, ...] = (
     Job("schedule-follow-ups",
         "one follow-up call per member sale made crm.follow_up_days days ago",
         12, _daily, _schedule_follow_ups),
+    # Nightly: the 360 view shows these scores, and says how old they are.
     Job("score-rfm", "store every member's RFM scores as of today (for the 360 view)",
-        13, _daily, _score_rfm, JobOptions(window_days=DEFAULT_WINDOW_DAYS)),
+        13, _daily, _score_rfm, JobOptions(window_days=DEFAULT_WINDOW_DAYS), nightly=True),
     # Not in the service: schedule it yourself (cron).
     Job("purge-idempotency-keys", f"forget keys older than {IDEMPOTENCY_RETENTION}",
         16, None, _purge_idempotency_keys),

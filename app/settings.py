@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from domain.sale_dating import DEFAULT_MAX_BACKDATE_DAYS, MAX_BACKDATE_DAYS
@@ -61,6 +62,19 @@ def _rate(env: dict[str, str], name: str, default: tuple[int, int]) -> tuple[int
     return parsed
 
 
+def _time_of_day(env: dict[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if not raw:
+        return default
+    hours, _, minutes = raw.strip().partition(":")
+    try:
+        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError(raw)
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise SettingsError(f"{name} must be a time of day as HH:MM, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str = "development"
@@ -81,6 +95,8 @@ class Settings:
     log_level: str = "INFO"
     jobs_in_process: bool = False  # run the points jobs in the service (advisory-locked)
     jobs_interval_seconds: int = 3600
+    # When the nightly jobs (the RFM snapshot) run: a local time in the programme's zone.
+    nightly_at: time = time(3, 0)
     # Member login, card codes, notifications, identity-provider admin tokens.
     login_codes_per_phone: tuple[int, int] = (5, 3600)  # (requests, window seconds)
     login_codes_per_ip: tuple[int, int] = (20, 3600)
@@ -123,6 +139,7 @@ class Settings:
             log_level=env.get("LOYALTY_LOG_LEVEL", "INFO").upper(),
             jobs_in_process=_bool(env, "LOYALTY_JOBS_IN_PROCESS", False),
             jobs_interval_seconds=_int(env, "LOYALTY_JOBS_INTERVAL", 3600),
+            nightly_at=_time_of_day(env, "LOYALTY_NIGHTLY_AT", time(3, 0)),
             login_codes_per_phone=_rate(env, "LOYALTY_LOGIN_CODES_PER_PHONE", (5, 3600)),
             login_codes_per_ip=_rate(env, "LOYALTY_LOGIN_CODES_PER_IP", (20, 3600)),
             login_guesses_per_ip=_rate(env, "LOYALTY_LOGIN_GUESSES_PER_IP", (30, 3600)),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Protocol, TypeVar
 from uuid import UUID
@@ -294,6 +294,7 @@ class MemberCrmProfile:
     rfm: RfmScore | None
     rfm_as_of: date | None
     window_days: int | None
+    rfm_computed_at: datetime | None = None  # when the snapshot holding the scores was taken
 
 
 class SegmentResolver(Protocol):

@@ -148,6 +148,13 @@ class TierPolicyChanged(Conflict):
     title = "Another change to the tier policy was saved first; reload and try again"
 
 
+class ProgramChanged(Conflict):
+    """The programme's settings are no longer at the version the change was based on."""
+
+    code = "program_changed"
+    title = "Another change to the programme's settings was saved first; reload and try again"
+
+
 # Sales and refunds -------------------------------------------------------------------------
 
 

@@ -34,6 +34,32 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# The POSTs that only read (a quote, a tier simulation) take a key but need none.
+
+
+def _read_key(description: str) -> Any:
+    return Annotated[
+        str | None,
+        HeaderParameter(
+            name="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=KEY_PATTERN,
+            required=False,
+            description=description,
+        ),
+    ]
+
+
+QuoteKey = _read_key(
+    "Optional: a quote only reads. Without a key every quote is priced afresh and nothing is "
+    "stored; with one (1-255 printable ASCII characters) the first answer is kept and a "
+    "repeat of the key gets it back, like a write's."
+)
+SimulationKey = _read_key(
+    "Optional and unused: a simulation only reads and stores nothing, so a repeat recomputes."
+)
+
 Action = Callable[[UnitOfWork], Awaitable[tuple[int, msgspec.Struct]]]
 
 

@@ -163,7 +163,7 @@ def handle_validation_error(
             400,
             "idempotency_key_invalid",
             "Idempotency-Key header missing or invalid",
-            "this write needs an Idempotency-Key header of 1 to 255 printable ASCII characters",
+            "send an Idempotency-Key header of 1 to 255 printable ASCII characters",
         )
         return _problem(400, body)
     body = problem_body(

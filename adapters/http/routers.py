@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.controllers.admin_audit_log import AdminAuditLogController
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
@@ -80,6 +81,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminSegmentsController,
                 AdminFollowUpsController,
                 AdminMemberPrivacyController,
+                AdminAuditLogController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

@@ -12,6 +12,7 @@ generated from the handlers' signatures as before, plus the 415 those routes may
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,16 +39,30 @@ JSON = "application/json"
 UNSTORABLE_PARAMETER = "holds a character that cannot be stored (NUL)"
 
 
-def require_json(request: Request[Any, Any, Any]) -> None:
-    """415 unless the body is declared JSON (in UTF-8, the only encoding JSON has)."""
+def require_json(request: Request[Any, Any, Any], expected: str = JSON) -> None:
+    """415 unless the body is declared JSON (in UTF-8, the only encoding JSON has), of the
+    media type the route takes: ``application/json``, or a JSON type of its own such as
+    ``application/merge-patch+json``."""
     media_type, options = request.content_type
     charset = options.get("charset", "utf-8").lower()
-    if media_type != JSON or charset not in {"utf-8", "utf8"}:
+    if media_type != expected or charset not in {"utf-8", "utf8"}:
         raise ProblemException(
             415,
             "unsupported_media_type",
-            "this operation takes a JSON body: send it with Content-Type: application/json",
+            f"this operation takes a JSON body: send it with Content-Type: {expected}",
         )
+
+
+def body_media_type(handler: HTTPRouteHandler) -> str:
+    """The media type a route's body is declared in (``Body(media_type=...)``), JSON by
+    default; every one of them is JSON text and decoded strictly."""
+    field = handler.parsed_data_field
+    declared = getattr(field.kwarg_definition, "media_type", None) if field else None
+    if isinstance(declared, Enum):
+        declared = declared.value
+    if isinstance(declared, str) and declared.endswith("json"):
+        return declared
+    return JSON
 
 
 def decode_body(raw: bytes, shape: Any) -> Any:
@@ -72,7 +87,7 @@ class StrictRequest(Request[Any, Any, Any]):
             if cached is not Empty:
                 self._json = cached
             else:
-                require_json(self)
+                require_json(self, body_media_type(self.route_handler))
                 field = self.route_handler.parsed_data_field
                 shape = field.annotation if field is not None else Any
                 self._json = self._connection_state.json = decode_body(await self.body(), shape)

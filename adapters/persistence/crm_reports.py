@@ -363,19 +363,20 @@ async def churn_risk(connection: asyncpg.Connection, query: ChurnRiskQuery) -> l
             after[0] if after else None,
             after[1] if after else None,
         )
-    return [
-        ChurnRisk(
-            member_id=r["member_id"],
-            tier_code=r["tier_code"],
-            last_sale_on=r["last_on"],
-            dormant_since=r["last_on"] + timedelta(days=crm.dormant_days),
-            monetary=int(r["monetary"]),
-            m_score=r["m_score"],
-            top_quintile=r["top_quintile"],
-            top_tier=r["top_tier"],
-        )
-        for r in rows
-    ]
+    return [churn_risk_of(r, crm) for r in rows]
+
+
+def churn_risk_of(r: Any, crm: CrmSettings) -> ChurnRisk:
+    return ChurnRisk(
+        member_id=r["member_id"],
+        tier_code=r["tier_code"],
+        last_sale_on=r["last_on"],
+        dormant_since=r["last_on"] + timedelta(days=crm.dormant_days),
+        monetary=int(r["monetary"]),
+        m_score=r["m_score"],
+        top_quintile=r["top_quintile"],
+        top_tier=r["top_tier"],
+    )
 
 
 async def regions_report(
@@ -463,6 +464,7 @@ class PostgresSegmentResolver:
             rfm=_score(row) if row else None,
             rfm_as_of=row["as_of"] if row else None,
             window_days=row["window_days"] if row else None,
+            rfm_computed_at=row["computed_at"] if row else None,
         )
 
 

@@ -10,19 +10,23 @@ from decimal import Decimal
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence import crm_reports
+from adapters.persistence import crm_reports, exports
 from adapters.persistence.points_liability import points_liability
 from adapters.persistence.tier_simulation import simulate_tiers
 from app.reports import (
+    AuditEntry,
+    AuditQuery,
     ChurnRisk,
     ChurnRiskQuery,
     LifecycleReport,
     PointsLiability,
     RegionRow,
     RfmReport,
+    ScoredMember,
+    SegmentMember,
     TierSimulation,
 )
-from domain.crm import CrmSettings
+from domain.crm import CrmSettings, RfmSegment, SegmentSpec
 from domain.tier_policy import TierPolicy
 
 
@@ -79,3 +83,34 @@ class PostgresReports:
             earn_rate=earn_rate,
             currency_exponent=currency_exponent,
         )
+
+    async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        async with self._pooled() as connection:
+            return await exports.audit_log(connection, query)
+
+    # The exports hold their pooled connection while the caller streams their rows out; a
+    # caller that stops early (the client went away) closes the generator, which gives the
+    # connection back.
+
+    async def rfm_members(
+        self, *, zone: str, as_of: date, window_days: int, segment: RfmSegment | None
+    ) -> AsyncIterator[ScoredMember]:
+        async with self._pooled() as connection:
+            async for row in exports.rfm_members(
+                connection, zone=zone, as_of=as_of, window_days=window_days, segment=segment
+            ):
+                yield row
+
+    async def segment_members(
+        self, spec: SegmentSpec, *, today: date, zone: str, crm: CrmSettings
+    ) -> AsyncIterator[SegmentMember]:
+        async with self._pooled() as connection:
+            async for row in exports.segment_members(
+                connection, spec, today=today, zone=zone, crm=crm
+            ):
+                yield row
+
+    async def churn_risk_all(self, query: ChurnRiskQuery) -> AsyncIterator[ChurnRisk]:
+        async with self._pooled() as connection:
+            async for row in exports.churn_risk_all(connection, query):
+                yield row

@@ -1,21 +1,54 @@
-"""Reading and changing the programme's settings."""
+"""Reading and changing the programme's settings.
+
+Every change is optimistic: a caller that says which version its change was based on
+(``expected_version``, from the ETag or the body) is refused with ``ProgramChanged`` when
+another change was saved in between. The version is compared under the row's lock, so of two
+admins who both read version 3, exactly one saves version 4.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from app.unit_of_work import UnitOfWork
-from domain.errors import CurrencyLocked
+from domain.errors import CurrencyLocked, ProgramChanged
 from domain.program import ProgramSettings
 from domain.repositories import AuditRecord
+
+Revision = Callable[[ProgramSettings], ProgramSettings]
 
 
 async def get_program(uow: UnitOfWork) -> ProgramSettings:
     return await uow.program.get()
 
 
-async def update_program(proposed: ProgramSettings, actor: str, uow: UnitOfWork) -> ProgramSettings:
+async def update_program(
+    proposed: ProgramSettings,
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    expected_version: int | None = None,
+) -> ProgramSettings:
+    """Replaces the settings with ``proposed`` (a PUT)."""
+    return await revise_program(lambda _: proposed, actor, uow, expected_version=expected_version)
+
+
+async def revise_program(
+    revise: Revision,
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    expected_version: int | None = None,
+) -> ProgramSettings:
+    """Saves ``revise(current)`` as the next version (a PATCH applies its patch to the
+    settings read under the lock, so two partial changes never undo each other)."""
     current = await uow.program.get_for_update()
+    if expected_version is not None and expected_version != current.version:
+        raise ProgramChanged(
+            f"the settings are at version {current.version}, not {expected_version}"
+        )
+    proposed = revise(current)
     # Amounts are stored in minor units of the programme currency without a currency column
     # per posting; switching currency under recorded sales would silently revalue them.
     if proposed.currency != current.currency and await uow.sales.any_recorded():

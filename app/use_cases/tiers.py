@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from app.unit_of_work import UnitOfWork
 from app.use_cases.erased_members import hold_named_member, own_account
 from app.use_cases.views import TierView
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, TierPolicyChanged
 from domain.notifications import tier_changed
 from domain.ports import Clock
 from domain.repositories import AuditRecord, TierEvent
@@ -62,12 +63,39 @@ async def get_tier_policy(uow: UnitOfWork) -> TierPolicy:
 
 
 async def update_tier_policy(
-    proposed: ProposedPolicy, actor: str, uow: UnitOfWork, *, clock: Clock
+    proposed: ProposedPolicy,
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    expected_version: int | None = None,
 ) -> PolicyUpdated:
     """Saves the policy as the next version and applies it at once: members whose tier it
     removes, and members who now qualify for a higher tier, move (reason ``policy_change``).
-    Nobody moves down here; only reviews downgrade."""
+    Nobody moves down here; only reviews downgrade. With ``expected_version`` (the version
+    the caller read), a policy saved meanwhile is ``TierPolicyChanged``; without it, only a
+    version saved between this read and this save is."""
+    return await revise_tier_policy(
+        lambda _: proposed, actor, uow, clock=clock, expected_version=expected_version
+    )
+
+
+async def revise_tier_policy(
+    revise: Callable[[TierPolicy], ProposedPolicy],
+    actor: str,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    expected_version: int | None = None,
+) -> PolicyUpdated:
+    """Saves ``revise(current)`` as the next version (a PATCH applies its patch to the policy
+    read here; one saved by someone else before this save is ``TierPolicyChanged``)."""
     current = await uow.tiers.policy()
+    if expected_version is not None and expected_version != current.version:
+        raise TierPolicyChanged(
+            f"the tier policy is at version {current.version}, not {expected_version}"
+        )
+    proposed = revise(current)
     updated = TierPolicy(
         window_days=proposed.window_days,
         grace_days=proposed.grace_days,

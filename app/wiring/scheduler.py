@@ -1,5 +1,6 @@
 """The service's in-process scheduler: every row of app.scheduling.JOBS that has an interval
-runs in a task of its own, once at start-up and then every interval, until the service stops.
+runs in a task of its own, once at start-up and then every interval (a nightly row: every
+night at LOYALTY_NIGHTLY_AT in the programme's time zone), until the service stops.
 
 The one loop for every job: a run skipped because another process holds the job's lock waits
 for the next tick; a run that fails is logged and counted, and tried again at the next tick.
@@ -15,7 +16,7 @@ import structlog
 
 from adapters.observability import JOB_FAILURES, JOB_RUNS, OUTBOX_BACKLOG
 from app.batch_jobs import JobPorts
-from app.scheduling import JOBS, Job, JobOutcome, run_job
+from app.scheduling import JOBS, Job, JobOutcome, run_job, wait_after_run
 from app.settings import Settings
 
 log = structlog.get_logger("loyalty.jobs")
@@ -42,19 +43,27 @@ async def run_observed(job: Job, ports: JobPorts) -> JobOutcome | None:
     return outcome
 
 
-async def run_periodically(job: Job, ports: JobPorts, interval: float) -> None:
+async def run_periodically(job: Job, ports: JobPorts, settings: Settings) -> None:
     while True:
         await run_observed(job, ports)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(await _wait(job, ports, settings))
+
+
+async def _wait(job: Job, ports: JobPorts, settings: Settings) -> float:
+    try:
+        return await wait_after_run(job, ports, settings)
+    except Exception:
+        # The programme's zone could not be read (the database is away): the interval.
+        assert job.interval is not None
+        log.warning("jobs.no_schedule", job=job.name)
+        return float(job.interval(settings))
 
 
 def start_jobs(
     ports: JobPorts, settings: Settings, jobs: Sequence[Job] = JOBS
 ) -> list[asyncio.Task[None]]:
     return [
-        asyncio.create_task(
-            run_periodically(job, ports, job.interval(settings)), name=f"loyalty-job-{job.name}"
-        )
+        asyncio.create_task(run_periodically(job, ports, settings), name=f"loyalty-job-{job.name}")
         for job in jobs
         if job.interval is not None
     ]

@@ -106,3 +106,52 @@ async def test_a_sale_backdated_within_the_limit_is_kept_older_or_future_ones_ar
     for refused in (too_old, future):
         assert refused.status_code == 422
         assert refused.json()["errors"][0]["field"] == "occurred_at"
+
+
+async def test_a_quote_needs_no_idempotency_key_and_stores_no_answer(
+    api: Api, clean_db: str
+) -> None:
+    till = await api.open_till()
+    member = await till.enrol()
+    headers = {"Authorization": f"Bearer {till.token}"}
+    body = {"member_id": member["member_id"], "lines": LINES}
+
+    quote = await api.client.post("/v1/pos/quote", json=body, headers=headers)
+    refused = await api.client.post(
+        "/v1/pos/quote", json={**body, "redeem_points": 5}, headers=headers
+    )
+
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["payable"] == 19999
+    assert (refused.status_code, refused.json()["code"]) == (422, "insufficient_points")
+    connection = await asyncpg.connect(clean_db)
+    try:
+        stored = await connection.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE caller LIKE 'pos:%'"
+        )
+    finally:
+        await connection.close()
+    assert stored == 1  # the enrolment's, none for the quotes
+
+
+async def test_a_bad_idempotency_key_on_a_quote_is_refused_without_calling_it_a_write(
+    api: Api,
+) -> None:
+    till = await api.open_till()
+    quote = await till.post("/v1/pos/quote", {"lines": LINES}, key="k" * 256)
+
+    assert quote.status_code == 400, quote.text
+    assert quote.json()["code"] == "idempotency_key_invalid"
+    assert "write" not in quote.json()["detail"]
+
+
+async def test_a_sale_still_needs_an_idempotency_key(api: Api) -> None:
+    till = await api.open_till()
+    sale = await api.client.post(
+        "/v1/pos/sales",
+        json={"receipt_id": "R-NOKEY", "lines": LINES},
+        headers={"Authorization": f"Bearer {till.token}"},
+    )
+
+    assert sale.status_code == 400, sale.text
+    assert sale.json()["code"] == "idempotency_key_invalid"

@@ -226,12 +226,21 @@ async def test_bad_proposals_are_a_422_naming_the_field(
         assert any(f == field or f.endswith(field) for f in fields), response.json()
 
 
-async def test_like_every_admin_post_it_needs_an_idempotency_key(
+async def test_a_simulation_reads_only_so_it_needs_no_idempotency_key(
     api: Api, clock: FixedClock
 ) -> None:
     response = await api.client.post(SIMULATE, json=PROPOSAL, headers=api.admin_headers)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_bad_idempotency_key_on_a_simulation_is_refused_without_calling_it_a_write(
+    api: Api, clock: FixedClock
+) -> None:
+    headers = {**api.admin_headers, "Idempotency-Key": "k" * 256}
+    response = await api.client.post(SIMULATE, json=PROPOSAL, headers=headers)
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "idempotency_key_invalid"
+    assert "write" not in response.json()["detail"]
 
 
 async def test_only_admins_may_simulate(api: Api) -> None:

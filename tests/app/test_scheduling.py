@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time
 from typing import cast
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from app.batch_jobs import JobPorts
-from app.scheduling import JOBS, Job, JobOptions, JobOutcome, run_job
-from app.settings import Settings
+from app.scheduling import JOBS, Job, JobOptions, JobOutcome, run_job, seconds_until_night
+from app.settings import Settings, SettingsError
 from app.wiring.scheduler import start_jobs, stop_jobs
 
 NO_PORTS = cast(JobPorts, None)  # the jobs below take no lock and use no port
@@ -80,3 +84,30 @@ async def test_a_failed_run_is_tried_again_at_the_next_tick_and_stop_ends_every_
     assert len(tasks) == 2
     assert len(runs) >= 3
     assert all(task.cancelled() for task in tasks)
+
+
+def test_the_rfm_snapshot_runs_nightly_in_the_service() -> None:
+    nightly = [job.name for job in JOBS if job.nightly]
+    assert nightly == ["score-rfm"]
+    assert all(job.interval is not None for job in JOBS if job.nightly)
+
+
+def test_a_nightly_job_waits_until_the_next_night_in_the_programmes_zone() -> None:
+    shanghai = ZoneInfo("Asia/Shanghai")
+    at = time(3, 0)
+    # 22:00 in Shanghai: five hours to 03:00.
+    evening = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    assert seconds_until_night(evening, shanghai, at) == 5 * 3600
+    # 03:00 exactly: the next night, a day away; 03:30: 23.5 hours.
+    assert seconds_until_night(datetime(2026, 12, 7, 19, 0, tzinfo=UTC), shanghai, at) == 86_400
+    assert (
+        seconds_until_night(datetime(2026, 12, 7, 19, 30, tzinfo=UTC), shanghai, at) == 23.5 * 3600
+    )
+
+
+def test_the_nightly_time_is_a_setting_checked_at_start_up() -> None:
+    assert Settings.from_env({"LOYALTY_NIGHTLY_AT": "01:30"}).nightly_at == time(1, 30)
+    assert Settings.from_env({}).nightly_at == time(3, 0)
+    for bad in ("25:00", "3", "3:5", "noon"):
+        with pytest.raises(SettingsError, match="LOYALTY_NIGHTLY_AT"):
+            Settings.from_env({"LOYALTY_NIGHTLY_AT": bad})

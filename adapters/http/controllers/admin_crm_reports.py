@@ -11,14 +11,23 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
+from litestar.response import Stream
 
 from adapters.http.controllers.admin_reports import REPORT_DAYS, PeriodFrom, PeriodTo
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    mapped,
+)
 from adapters.http.schemas.crm import (
     ChurnRiskOut,
     ChurnRiskPageOut,
     LifecycleReportOut,
     RegionOut,
     RegionsOut,
+    RfmMemberOut,
     RfmReportOut,
 )
 from adapters.http.schemas.problem import problems
@@ -26,7 +35,7 @@ from app import transactions
 from app.container import Container
 from app.reports import ChurnRiskQuery
 from app.unit_of_work import UnitOfWork
-from domain.crm import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS
+from domain.crm import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, RfmSegment
 from domain.errors import InvalidInput
 from domain.program import ProgramSettings
 from domain.reporting import optional_period, period, require_report_day
@@ -180,6 +189,64 @@ class AdminCrmReportsController(Controller):
             items=[ChurnRiskOut.of(r) for r in rows],
             next_cursor=_encode(rows[-1].monetary, rows[-1].member_id) if more else None,
         )
+
+    @get(
+        "/churn-risk/csv",
+        operation_id="exportChurnRisk",
+        summary="The whole churn-risk list as CSV, most valuable first",
+        description="The members of GET /v1/admin/reports/churn-risk, all of them, read in one "
+        "snapshot." + CSV_DESCRIPTION,
+        media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
+        responses=problems(401, 403, 422),
+    )
+    async def churn_risk_csv(
+        self,
+        container: NamedDependency[Container],
+        within_days: Annotated[int, QueryParameter(ge=1, le=3660)] = 30,
+        window_days: WindowDays = DEFAULT_WINDOW_DAYS,
+    ) -> Stream:
+        program = await _program(container)
+        query = ChurnRiskQuery(
+            zone=program.time_zone,
+            today=_today(container, program),
+            crm=program.crm,
+            window_days=window_days,
+            within_days=within_days,
+            limit=0,
+        )
+        rows = mapped(container.reports.churn_risk_all(query), ChurnRiskOut.of)
+        return csv_download(ChurnRiskOut, rows, "churn-risk.csv")
+
+    @get(
+        "/rfm/members/csv",
+        operation_id="exportRfmMembers",
+        summary="Every member the RFM report scores, with scores and segment, as CSV",
+        description=(
+            "The members behind GET /v1/admin/reports/rfm (same as_of and window_days, same "
+            "scoring), most valuable (monetary) first; `segment` keeps one segment."
+            + CSV_DESCRIPTION
+        ),
+        media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
+        responses=problems(401, 403, 422),
+    )
+    async def rfm_members_csv(
+        self,
+        container: NamedDependency[Container],
+        as_of: AsOf = None,
+        window_days: WindowDays = DEFAULT_WINDOW_DAYS,
+        segment: Annotated[RfmSegment | None, QueryParameter()] = None,
+    ) -> Stream:
+        program = await _program(container)
+        today = _today(container, program)
+        rows = container.reports.rfm_members(
+            zone=program.time_zone,
+            as_of=require_report_day(as_of, today, "as_of") if as_of else today,
+            window_days=window_days,
+            segment=segment,
+        )
+        return csv_download(RfmMemberOut, mapped(rows, RfmMemberOut.of), "rfm-members.csv")
 
     @get(
         "/regions",

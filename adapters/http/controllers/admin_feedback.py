@@ -9,7 +9,15 @@ from uuid import UUID
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    paged,
+)
 from adapters.http.schemas.feedback import FeedbackOut, FeedbackPageOut, FeedbackUpdateIn
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -21,6 +29,7 @@ from domain.feedback import FeedbackKind, FeedbackStatus
 from domain.time_range import instant_accepted
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+EXPORT_PAGE = 500
 Cursor = Annotated[str | None, QueryParameter(max_length=128)]
 
 
@@ -72,6 +81,31 @@ class AdminFeedbackController(Controller):
             items=[FeedbackOut.of(f) for f in page.items],
             next_cursor=encode_cursor(page.next_after),
         )
+
+    @get(
+        "/csv",
+        operation_id="exportFeedback",
+        summary="Members' feedback as CSV, newest first; filter by status and kind",
+        description="Every item of GET /v1/admin/feedback, read page by page." + CSV_DESCRIPTION,
+        media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
+        responses=problems(401, 403, 422),
+    )
+    async def export(
+        self,
+        container: NamedDependency[Container],
+        status: FromQuery[FeedbackStatus | None] = None,
+        kind: FromQuery[FeedbackKind | None] = None,
+    ) -> Stream:
+        async def page(
+            after: tuple[datetime, UUID] | None,
+        ) -> tuple[list[FeedbackOut], tuple[datetime, UUID] | None]:
+            query = ListFeedback(status=status, kind=kind, after=after, limit=EXPORT_PAGE)
+            found = await transactions.read(container.uow, lambda uow: list_feedback(query, uow))
+            return [FeedbackOut.of(f) for f in found.items], found.next_after
+
+        first, after = await page(None)
+        return csv_download(FeedbackOut, paged(first, after, page), "feedback.csv")
 
     @patch(
         "/{feedback_id:uuid}",

@@ -8,8 +8,16 @@ from typing import Annotated
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.response import Stream
 
 from adapters.http.controllers.me import MAX_BIGINT, decode_cursor, encode_cursor
+from adapters.http.csv_export import (
+    CSV_ANSWER,
+    CSV_DESCRIPTION,
+    CSV_MEDIA_TYPE,
+    csv_download,
+    paged,
+)
 from adapters.http.schemas.crm import FollowUpCallIn, FollowUpOut, FollowUpPageOut
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -17,6 +25,8 @@ from app.container import Container
 from app.principal import Principal
 from app.use_cases.follow_ups import RecordCall, list_follow_ups, record_call
 from domain.follow_ups import FollowUpStatus
+
+EXPORT_PAGE = 500
 
 
 class AdminFollowUpsController(Controller):
@@ -52,6 +62,33 @@ class AdminFollowUpsController(Controller):
             items=[FollowUpOut.of(item) for item in page.items],
             next_cursor=encode_cursor(page.next_after_id),
         )
+
+    @get(
+        "/csv",
+        operation_id="exportFollowUps",
+        summary="The call list as CSV, in the order scheduled; filter by status and due date",
+        description="Every item of GET /v1/admin/follow-ups, read page by page." + CSV_DESCRIPTION,
+        media_type=CSV_MEDIA_TYPE,
+        response_description=CSV_ANSWER,
+        responses=problems(401, 403, 422),
+    )
+    async def export(
+        self,
+        container: NamedDependency[Container],
+        status: Annotated[FollowUpStatus | None, QueryParameter()] = None,
+        due_by: Annotated[date | None, QueryParameter(description="due on or before")] = None,
+    ) -> Stream:
+        async def page(after_id: int | None) -> tuple[list[FollowUpOut], int | None]:
+            found = await transactions.read(
+                container.uow,
+                lambda uow: list_follow_ups(
+                    uow, status=status, due_by=due_by, after_id=after_id, limit=EXPORT_PAGE
+                ),
+            )
+            return [FollowUpOut.of(item) for item in found.items], found.next_after_id
+
+        first, after = await page(None)
+        return csv_download(FollowUpOut, paged(first, after, page), "follow-ups.csv")
 
     @patch(
         "/{follow_up_id:int}",

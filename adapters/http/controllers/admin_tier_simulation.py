@@ -1,31 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import JSONBody
 
-from adapters.http.idempotency import KEY_PATTERN
+from adapters.http.idempotency import SimulationKey
 from adapters.http.schemas.problem import problems
 from adapters.http.schemas.tier_simulation import TierSimulationIn, TierSimulationOut
 from app import transactions
 from app.container import Container
 from app.unit_of_work import UnitOfWork
 from domain.program import ProgramSettings
-
-# Every POST under /v1/admin carries an Idempotency-Key; the simulation saves nothing (not even
-# the key), so a repeat simply computes the answer again on the data of that moment.
-SimulationKey = Annotated[
-    str,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=KEY_PATTERN,
-        description="Required like on every admin POST; nothing is stored, a repeat recomputes.",
-    ),
-]
 
 
 class AdminTierSimulationController(Controller):
@@ -44,7 +29,8 @@ class AdminTierSimulationController(Controller):
             "current tier missing from the proposal counts by its current rank). Points per "
             "month: per member floor(spend in major units x earn_rate x multiplier), summed, "
             "times 30.4375 / window_days, floored; at current multipliers and at the "
-            "proposed ones. Runs read-only on live data."
+            "proposed ones. Runs read-only on live data. No Idempotency-Key is needed: "
+            "nothing is saved, so a repeat computes the answer again."
         ),
         status_code=200,
         responses=problems(400, 401, 403, 422),
@@ -53,7 +39,8 @@ class AdminTierSimulationController(Controller):
         self,
         data: JSONBody[TierSimulationIn],
         container: NamedDependency[Container],
-        idempotency_key: SimulationKey,
+        # Taken for clients that send one anyway: nothing is stored, a repeat recomputes.
+        idempotency_key: SimulationKey = None,
     ) -> TierSimulationOut:
         policy = data.to_policy()
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from adapters.http.idempotency import IdempotencyKey, respond_idempotently
+from adapters.http.idempotency import IdempotencyKey, QuoteKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut
 from adapters.http.schemas.pos import (
     QuoteIn,
@@ -70,6 +70,10 @@ class PosSalesController(Controller):
         "/quote",
         operation_id="posQuoteSale",
         summary="Price a basket for a member without recording it",
+        description=(
+            "Reads only: no Idempotency-Key is needed. With one, the first answer is kept "
+            "and a repeat of the key gets it back (the same price, even if it changed since)."
+        ),
         status_code=200,
         responses=problems(400, 401, 403, 404, 409, 422, 429),
     )
@@ -79,7 +83,7 @@ class PosSalesController(Controller):
         data: JSONBody[QuoteIn],
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
-        idempotency_key: IdempotencyKey,
+        idempotency_key: QuoteKey = None,
     ) -> Response[QuoteOut]:
         assert principal.store_id is not None
         await _admit_coupon_codes(container, principal, data)
@@ -98,6 +102,9 @@ class PosSalesController(Controller):
             )
             return 200, QuoteOut.of(outcome)
 
+        if idempotency_key is None:
+            _, quoted = await transactions.read(container.uow, action)
+            return Response(quoted, status_code=200)
         return await respond_idempotently(request, container, principal, idempotency_key, action)
 
     @post(

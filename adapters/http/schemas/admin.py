@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from adapters.http.schemas.common import Code, Input, Output
 from domain.crm import CrmSettings
@@ -44,7 +44,8 @@ class PointsExpiryIo(Input, kw_only=True):
 
 
 class CrmSettingsIo(Input, kw_only=True):
-    """Lifecycle thresholds and the follow-up delay, in days; omitted in a PUT: the defaults."""
+    """Lifecycle thresholds and the follow-up delay, in days; omitted in a PUT: the defaults
+    (PATCH changes one without touching the others)."""
 
     new_days: Annotated[
         int, Meta(ge=1, le=3660, description="a member is `new` this many days after a first sale")
@@ -77,7 +78,21 @@ class CrmSettingsIo(Input, kw_only=True):
         )
 
 
+Version = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=10**18,
+        description="the version this change is based on, as GET gave it; 409 "
+        "`program_changed` if another change was saved since. Omitted: no check",
+    ),
+]
+
+
 class ProgramIn(Input, kw_only=True):
+    """The whole settings document: what GET answers can be sent back as it is."""
+
+    version: Version | None = None
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["CNY"])]
     time_zone: Annotated[str, Meta(min_length=1, max_length=64, examples=["Asia/Shanghai"])]
     earn_rate: Annotated[Decimal, Meta(description="points per whole currency unit")]
@@ -108,6 +123,38 @@ class ProgramIn(Input, kw_only=True):
             crm=self.crm.to_settings(),
             refunds_at_any_store=self.refunds_at_any_store,
         )
+
+
+class PointsExpiryPatch(Input, kw_only=True):
+    kind: Literal["never", "days", "end_of_month", "end_of_year"] | UnsetType = UNSET
+    count: Annotated[int, Meta(ge=0, le=3660)] | UnsetType | None = UNSET
+
+
+class CrmSettingsPatch(Input, kw_only=True):
+    new_days: Annotated[int, Meta(ge=1, le=3660)] | UnsetType = UNSET
+    dormant_days: Annotated[int, Meta(ge=1, le=3660)] | UnsetType = UNSET
+    churned_days: Annotated[int, Meta(ge=1, le=3660)] | UnsetType = UNSET
+    follow_up_days: Annotated[int, Meta(ge=1, le=365)] | UnsetType = UNSET
+
+
+class ProgramPatch(Input, kw_only=True):
+    """A JSON merge patch (RFC 7396) of the settings: only the members it names change.
+    `points_expiry.count: null` removes the count; every other setting cannot be null."""
+
+    version: Version | UnsetType = UNSET
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] | UnsetType = UNSET
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
+    earn_rate: Decimal | UnsetType = UNSET
+    point_value: Decimal | UnsetType = UNSET
+    points_expiry: PointsExpiryPatch | UnsetType = UNSET
+    pending_days: Annotated[int, Meta(ge=0, le=365)] | UnsetType = UNSET
+    crm: CrmSettingsPatch | UnsetType = UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The patch as JSON values, without the version (a precondition, not a change)."""
+        patch: dict[str, object] = msgspec.to_builtins(self)
+        patch.pop("version", None)
+        return patch
 
 
 class ProgramOut(Output, kw_only=True):

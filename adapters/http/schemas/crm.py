@@ -11,7 +11,15 @@ import msgspec
 from msgspec import Meta
 
 from adapters.http.schemas.common import Input, Output, Page
-from app.reports import ChurnRisk, LifecycleReport, RegionRow, RfmReport, SegmentRow
+from app.reports import (
+    ChurnRisk,
+    LifecycleReport,
+    RegionRow,
+    RfmReport,
+    ScoredMember,
+    SegmentMember,
+    SegmentRow,
+)
 from app.use_cases.crm import SegmentPreview
 from domain.crm import (
     LifecycleSegmentSpec,
@@ -153,6 +161,52 @@ class ChurnRiskOut(Output, kw_only=True):
         )
 
 
+class RfmMemberOut(Output, kw_only=True):
+    """One scored member of the RFM report (the CSV of GET /v1/admin/reports/rfm/members/csv)."""
+
+    member_id: UUID
+    name: str | None
+    tier_code: str
+    recency_days: int
+    frequency: int
+    monetary: Annotated[int, Meta(description="minor units over the window")]
+    r: Score
+    f: Score
+    m: Score
+    segment: Segment
+
+    @classmethod
+    def of(cls, row: ScoredMember) -> RfmMemberOut:
+        return cls(
+            member_id=row.member_id,
+            name=row.name,
+            tier_code=row.tier_code,
+            recency_days=row.recency_days,
+            frequency=row.frequency,
+            monetary=row.monetary,
+            r=row.r,
+            f=row.f,
+            m=row.m,
+            segment=row.segment,
+        )
+
+
+class SegmentMemberOut(Output, kw_only=True):
+    member_id: UUID
+    name: str | None
+    tier_code: str
+    enrolled_at: datetime
+
+    @classmethod
+    def of(cls, row: SegmentMember) -> SegmentMemberOut:
+        return cls(
+            member_id=row.member_id,
+            name=row.name,
+            tier_code=row.tier_code,
+            enrolled_at=row.enrolled_at,
+        )
+
+
 class ChurnRiskPageOut(Page, kw_only=True):
     as_of: date
     items: list[ChurnRiskOut]
@@ -193,14 +247,22 @@ class RfmOut(Output, kw_only=True):
 
 
 class MemberCrmOut(Output, kw_only=True):
-    """The lifecycle stage on as_of (today) and the RFM scores from the latest
-    `loyalty jobs score-rfm` (null: not scored then, or never run)."""
+    """The lifecycle stage on as_of (today) and the RFM scores from the latest snapshot (the
+    score-rfm job, nightly in a service that runs its jobs; null: not scored then, or never
+    run), with how old that snapshot is."""
 
     as_of: Annotated[date, Meta(description="today, for the lifecycle stage")]
     lifecycle: Stage
     rfm: RfmOut | None
-    rfm_as_of: date | None
+    rfm_as_of: Annotated[date | None, Meta(description="the day the scores were taken as of")]
     window_days: int | None
+    rfm_computed_at: Annotated[
+        datetime | None, Meta(description="when the snapshot was taken (the score-rfm job)")
+    ] = None
+    rfm_age_days: Annotated[
+        int | None,
+        Meta(description="how old the scores are: days from rfm_as_of to as_of (0: today's)"),
+    ] = None
 
     @classmethod
     def of(cls, profile: MemberCrmProfile) -> MemberCrmOut:
@@ -209,6 +271,8 @@ class MemberCrmOut(Output, kw_only=True):
             as_of=profile.as_of,
             rfm_as_of=profile.rfm_as_of,
             window_days=profile.window_days,
+            rfm_computed_at=profile.rfm_computed_at,
+            rfm_age_days=(profile.as_of - profile.rfm_as_of).days if profile.rfm_as_of else None,
             rfm=RfmOut(
                 recency_days=rfm.values.recency_days,
                 frequency=rfm.values.frequency,

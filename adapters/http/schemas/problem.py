@@ -27,7 +27,7 @@ _DESCRIPTIONS = {
     403: "Token of the wrong role, store or member",
     404: "Not found",
     409: "Conflicts with current state or an earlier request",
-    415: "The body is not application/json",
+    415: "The body is not sent as the JSON media type the operation takes",
     422: "Invalid input or a programme rule refuses it",
     429: "Too many requests: wait for the Retry-After header's seconds",
 }

@@ -4,7 +4,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from msgspec import Meta
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from adapters.http.schemas.common import Input, Output
 from app.use_cases.tiers import MyTier, ProposedPolicy
@@ -39,6 +40,20 @@ class TierIo(Input, kw_only=True):
 
 
 class TierPolicyIn(Input, kw_only=True):
+    """The whole policy: what GET answers can be sent back as it is."""
+
+    version: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=10**18,
+                description="the version this change is based on, as GET gave it; 409 "
+                "`tier_policy_changed` if another was saved since. Omitted: no check",
+            ),
+        ]
+        | None
+    ) = None
     window_days: Annotated[int, Meta(description="the rolling window, 1-3660 days")]
     grace_days: Annotated[int, Meta(description="0-365 days after the first short review")]
     tiers: Annotated[list[TierIo], Meta(min_length=1, max_length=100)]
@@ -54,6 +69,21 @@ class TierPolicyIn(Input, kw_only=True):
         # Checked here too so that a bad window is refused before anything is read.
         TierPolicy(self.window_days, self.grace_days, ladder)
         return ProposedPolicy(self.window_days, self.grace_days, ladder)
+
+
+class TierPolicyPatch(Input, kw_only=True):
+    """A JSON merge patch (RFC 7396) of the policy: only the members it names change. `tiers`,
+    an array, is replaced whole when given; none of the members may be null."""
+
+    version: Annotated[int, Meta(ge=1, le=10**18)] | UnsetType = UNSET
+    window_days: int | UnsetType = UNSET
+    grace_days: int | UnsetType = UNSET
+    tiers: Annotated[list[TierIo], Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+
+    def changes(self) -> dict[str, object]:
+        patch: dict[str, object] = msgspec.to_builtins(self)
+        patch.pop("version", None)
+        return patch
 
 
 class TierPolicyOut(Output, kw_only=True):

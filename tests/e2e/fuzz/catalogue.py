@@ -159,6 +159,39 @@ makes("GET /v1/admin/segments/preview")(
     )
 )
 
+# The CSV downloads take the filters of their lists.
+_DAY = {"from": "2026-01-01", "to": "2026-02-01"}
+makes("GET /v1/admin/audit-log")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/audit-log",
+        query={"actor": "admin:fuzz", "action": "program.updated", "entity": "program",
+               **_DAY, "limit": "5"},
+    )
+)  # fmt: skip
+makes("GET /v1/admin/audit-log/csv")(
+    lambda w: admin(w, "GET /v1/admin/audit-log/csv", query={"entity": "member", **_DAY})
+)
+makes("GET /v1/admin/feedback/csv")(
+    lambda w: admin(w, "GET /v1/admin/feedback/csv", query={"status": "new"})
+)
+makes("GET /v1/admin/follow-ups/csv")(
+    lambda w: admin(w, "GET /v1/admin/follow-ups/csv", query={"due_by": now().date().isoformat()})
+)
+makes("GET /v1/admin/reports/churn-risk/csv")(
+    lambda w: admin(w, "GET /v1/admin/reports/churn-risk/csv", query={"within_days": "30"})
+)
+makes("GET /v1/admin/reports/rfm/members/csv")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/reports/rfm/members/csv",
+        query={"as_of": now().date().isoformat(), "segment": "champions"},
+    )
+)
+makes("GET /v1/admin/segments/preview/csv")(
+    lambda w: admin(w, "GET /v1/admin/segments/preview/csv", query={"lifecycle": "dormant"})
+)
+
 
 @makes("PUT /v1/admin/birthday-reward")
 def _birthday(w: World) -> Request:
@@ -316,6 +349,22 @@ def _program(w: World) -> Request:
         "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 1},
     }
     return admin(w, "PUT /v1/admin/program", body)
+
+
+@makes("PATCH /v1/admin/program")
+def _patch_program(w: World) -> Request:
+    request = admin(w, "PATCH /v1/admin/program", {"earn_rate": "1", "crm": {"new_days": 30}})
+    return request.with_(
+        headers={**request.headers, "Content-Type": "application/merge-patch+json"}
+    )
+
+
+@makes("PATCH /v1/admin/tiers")
+def _patch_tiers(w: World) -> Request:
+    request = admin(w, "PATCH /v1/admin/tiers", {"grace_days": 30})
+    return request.with_(
+        headers={**request.headers, "Content-Type": "application/merge-patch+json"}
+    )
 
 
 makes("POST /v1/admin/stores")(
