@@ -1,0 +1,125 @@
+"""The sale repository: sales, refunds and the buyer of a purchase."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from domain.repositories import Buyer, RecordedRefund
+from domain.sales import IN_STORE, ONLINE, Sale
+from tests.support.fakes.common import ConstraintViolation, Link
+
+if TYPE_CHECKING:
+    from tests.support.fakes.database import FakeDatabase
+
+
+class FakeSaleRepository:
+    def __init__(self) -> None:
+        self.sales: dict[UUID, Sale] = {}
+        self.refunds: dict[tuple[UUID, str], RecordedRefund] = {}
+        self._db: Link | None = None  # set by FakeDatabase: a buyer is read across fakes
+
+    def link(self, db: FakeDatabase) -> None:
+        self._db = Link(db)
+
+    async def buyer_for_update(
+        self, member_id: UUID, since: datetime, *, spending: bool
+    ) -> Buyer | None:
+        # Every open lot, spending or not: what the port allows at most.
+        assert self._db is not None, "buyer_for_update needs a FakeDatabase"
+        db: FakeDatabase = self._db.target
+        member = await db.members.get(member_id)
+        if member is None:
+            return None
+        return Buyer(
+            member=member,
+            account=await db.points.get_for_update(member_id),
+            standing=await db.members.standing(member_id),
+            qualifying_value=await self.qualifying_value(member_id, since),
+        )
+
+    async def add(self, sale: Sale) -> bool:
+        if any(
+            (s.store_id, s.receipt_id) == (sale.store_id, sale.receipt_id)
+            for s in self.sales.values()
+        ):
+            return False
+        _check_sale(sale)
+        self.sales[sale.id] = copy.deepcopy(sale)
+        return True
+
+    async def get(self, sale_id: UUID) -> Sale | None:
+        return copy.deepcopy(self.sales.get(sale_id))
+
+    async def get_for_update(self, sale_id: UUID) -> Sale | None:
+        return copy.deepcopy(self.sales.get(sale_id))
+
+    async def refund_recorded(self, sale_id: UUID, refund_id: str) -> bool:
+        return (sale_id, refund_id) in self.refunds
+
+    async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
+        if (sale.id, refund.refund_id) in self.refunds:
+            return False
+        _check_sale(sale)
+        self.refunds[(sale.id, refund.refund_id)] = refund
+        self.sales[sale.id] = copy.deepcopy(sale)
+        return True
+
+    async def qualifying_value(self, member_id: UUID, since: datetime) -> int:
+        return sum(
+            s.payable - s.refunded_amount
+            for s in self.sales.values()
+            if s.member_id == member_id and s.occurred_at >= since
+        )
+
+    async def oldest_qualifying_purchase(self, member_id: UUID, since: datetime) -> datetime | None:
+        return min(
+            (
+                s.occurred_at
+                for s in self.sales.values()
+                if s.member_id == member_id
+                and s.occurred_at >= since
+                and s.payable > s.refunded_amount
+            ),
+            default=None,
+        )
+
+    async def recent_for_member(self, member_id: UUID, limit: int) -> list[Sale]:
+        mine = [s for s in self.sales.values() if s.member_id == member_id]
+        newest = sorted(mine, key=lambda s: s.occurred_at, reverse=True)[:limit]
+        return [replace(copy.deepcopy(s), lines=()) for s in newest]  # lines not loaded
+
+    async def any_recorded(self) -> bool:
+        return bool(self.sales)
+
+    async def of_member_by_receipt(self, member_id: UUID, receipt_id: str) -> Sale | None:
+        mine = [
+            s
+            for s in self.sales.values()
+            if s.member_id == member_id and s.receipt_id == receipt_id
+        ]
+        mine.sort(key=lambda s: (s.channel == ONLINE, s.occurred_at), reverse=True)
+        return copy.deepcopy(mine[0]) if mine else None
+
+
+def _check_sale(sale: Sale) -> None:
+    """The sales table's CHECK constraints."""
+    p = sale.pricing
+    checks = {
+        "sales_channel": sale.channel in (IN_STORE, ONLINE),
+        "sales_amounts_nonneg": min(
+            p.subtotal, p.discount_total, p.points_redeemed, p.points_value, p.points_earned
+        )
+        >= 0,
+        "sales_payable": p.payable >= 0,
+        "sales_refunded": 0 <= sale.refunded_amount <= p.payable,
+        "sales_points_reversed": 0 <= sale.points_reversed <= p.points_earned,
+        "sales_points_restored": 0 <= sale.points_restored <= p.points_redeemed,
+        "sales_points_need_member": sale.member_id is not None or p.points_earned == 0,
+    }
+    broken = [name for name, ok in checks.items() if not ok]
+    if broken:
+        raise ConstraintViolation(f"sale {sale.receipt_id!r} breaks {', '.join(broken)}")

@@ -1,0 +1,51 @@
+"""The web shop's customers and reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from domain.webshop import ShopReview
+from tests.support.fakes.common import Link
+from tests.support.fakes.sales import FakeSaleRepository
+
+if TYPE_CHECKING:
+    from tests.support.fakes.database import FakeDatabase
+
+
+class FakeShopRepository:
+    def __init__(self) -> None:
+        self.customers: dict[str, UUID] = {}
+        self.reviews: dict[str, ShopReview] = {}
+        self._db: Link | None = None  # sale_for_receipt reads the sales
+
+    def link(self, db: FakeDatabase) -> None:
+        self._db = Link(db)
+
+    async def member_for_customer(self, customer_id: str) -> UUID | None:
+        return self.customers.get(customer_id)
+
+    async def link_customer(self, customer_id: str, member_id: UUID, now: datetime) -> UUID:
+        return self.customers.setdefault(customer_id, member_id)
+
+    async def customers_of(self, member_id: UUID) -> list[str]:
+        return [c for c, m in self.customers.items() if m == member_id]
+
+    async def sale_for_receipt(self, store_id: UUID, receipt_id: str) -> UUID | None:
+        assert self._db is not None, "sale_for_receipt needs a FakeDatabase"
+        sales: FakeSaleRepository = self._db.target.sales
+        return next(
+            (
+                s.id
+                for s in sales.sales.values()
+                if (s.store_id, s.receipt_id) == (store_id, receipt_id)
+            ),
+            None,
+        )
+
+    async def add_review(self, review: ShopReview) -> bool:
+        if review.review_id in self.reviews:
+            return False
+        self.reviews[review.review_id] = review
+        return True
