@@ -16,11 +16,6 @@ from domain.points import EntryType, Reference
 from tests.support.fakes import FakeWorld
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def enrol(world: FakeWorld, phone: str = "13800138000", name: str | None = None) -> UUID:
     async def run(uow: UnitOfWork) -> UUID:
         summary = await enrol_member(

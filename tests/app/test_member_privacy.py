@@ -13,11 +13,6 @@ from domain.member_privacy import is_erased_phone, phone_tombstone
 from tests.support.fakes import FakeWorld
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def enrolled(world: FakeWorld) -> UUID:
     summary = await write(
         world.uow_factory,

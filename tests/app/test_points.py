@@ -22,11 +22,6 @@ from tests.support.fakes import FakeWorld
 ADMIN = "admin:alice"
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def enrol(world: FakeWorld) -> UUID:
     async def run(uow: UnitOfWork) -> UUID:
         summary = await enrol_member(

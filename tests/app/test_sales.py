@@ -41,18 +41,10 @@ from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.sale_dating import SaleDating
 from domain.sales import Pricing, RefundLine, RejectedCoupon, SaleLine
 from domain.tiers import BASE_TIER, Tier, TierLadder
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import OTHER_STORE, STORE, TERMINAL, FakeWorld
 
-STORE = UUID("00000000-0000-0000-0000-00000000a001")
-OTHER_STORE = UUID("00000000-0000-0000-0000-00000000a002")
-TERMINAL = UUID("00000000-0000-0000-0000-00000000b001")
 GOLD = Tier("gold", "Gold", rank=1, threshold=100_000, earn_multiplier=Decimal("1.5"))
 LINES = (LineInput("SHEET-1", 2, 10_000, "bedding"), LineInput("TOWEL-1", 1, 5_000))
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
 
 
 async def enrol(world: FakeWorld, phone: str = "13800138000") -> UUID:

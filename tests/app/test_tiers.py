@@ -25,17 +25,11 @@ from domain.errors import InvalidInput, MemberNotFound, TierPolicyChanged
 from domain.sale_dating import SaleDating
 from domain.tier_policy import TierChangeReason, TierPolicy
 from domain.tiers import BASE_TIER, Tier, TierLadder
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import STORE, FakeWorld
 
 ADMIN = "admin:alice"
-STORE = UUID("00000000-0000-0000-0000-00000000a001")
 SILVER = Tier("silver", "Silver", rank=1, threshold=10_000, earn_multiplier=Decimal("1.5"))
 GOLD = Tier("gold", "Gold", rank=2, threshold=50_000, earn_multiplier=Decimal(2))
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
 
 
 async def enrol(world: FakeWorld, phone: str = "13800138000") -> UUID:

@@ -11,6 +11,9 @@ from tests.support.fakes.common import ConstraintViolation, Link
 from tests.support.fakes.coupon_templates import FakeCouponTemplateRepository
 from tests.support.fakes.coupons import FakeCouponRepository
 from tests.support.fakes.database import (
+    OTHER_STORE,
+    STORE,
+    TERMINAL,
     FakeDatabase,
     FakeUnitOfWork,
     FakeUnitOfWorkFactory,
@@ -42,6 +45,9 @@ from tests.support.fakes.tiers import FakeTierRepository
 from tests.support.fakes.webhook_events import FakeWebhookEventLog
 
 __all__ = [
+    "OTHER_STORE",
+    "STORE",
+    "TERMINAL",
     "ConstraintViolation",
     "FakeAuditLog",
     "FakeContacts",

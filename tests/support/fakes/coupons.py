@@ -1,17 +1,22 @@
-"""Coupons."""
+"""Coupons, with where each came from."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponStatus
+from tests.support.fakes.common import Linked, require
 
 
-class FakeCouponRepository:
+class FakeCouponRepository(Linked):
+    """Coupons with where they came from; a coupon's member, template and redeeming sale must
+    exist (the foreign keys), and its source is its origin's, as the table stores it."""
+
     def __init__(self) -> None:
         self.coupons: dict[UUID, Coupon] = {}
         self.origins: dict[UUID, IssuedFrom] = {}
@@ -23,7 +28,12 @@ class FakeCouponRepository:
                 continue
             if origin.ref is not None and await self.from_origin(origin, coupon.member_id):
                 continue
-            self.coupons[coupon.id] = copy.deepcopy(coupon)
+            require(coupon.member_id in self.db.members.members, "coupons_member_id_fkey")
+            require(
+                coupon.template_id in self.db.coupon_templates.templates,
+                "coupons_template_id_fkey",
+            )
+            self.coupons[coupon.id] = replace(copy.deepcopy(coupon), source=origin.source)
             self.origins[coupon.id] = origin
             stored.add(coupon.id)
         return stored
@@ -63,6 +73,7 @@ class FakeCouponRepository:
     async def redeem(
         self, coupon_ids: Sequence[UUID], member_id: UUID, sale_id: UUID, now: datetime
     ) -> int:
+        require(sale_id in self.db.sales.sales, "coupons_redeemed_sale_id_fkey")
         done = 0
         for coupon_id in coupon_ids:
             c = self.coupons.get(coupon_id)

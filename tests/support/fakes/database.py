@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
+from uuid import UUID
 
 from app.idempotency_store import IdempotencyStore
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -25,7 +27,9 @@ from domain.repositories import (
     StoreRepository,
     TierRepository,
 )
+from domain.stores import Store, Terminal
 from tests.support.fakes.audit import FakeAuditLog
+from tests.support.fakes.common import Linked
 from tests.support.fakes.coupon_templates import FakeCouponTemplateRepository
 from tests.support.fakes.coupons import FakeCouponRepository
 from tests.support.fakes.draws import FakeDrawRepository
@@ -65,11 +69,9 @@ class FakeDatabase:
         self.members = FakeMemberRepository()
         self.points = FakePointsRepository()
         self.sales = FakeSaleRepository()
-        self.sales.link(self)
         self.stores = FakeStoreRepository()
         self.program = FakeProgramRepository()
         self.tiers = FakeTierRepository()
-        self.tiers.link(self)
         self.audit = FakeAuditLog()
         self.idempotency = FakeIdempotencyStore()
         self.coupon_templates = FakeCouponTemplateRepository()
@@ -78,13 +80,18 @@ class FakeDatabase:
         self.draws = FakeDrawRepository()
         self.webhook_events = FakeWebhookEventLog()
         self.shop = FakeShopRepository()
-        self.shop.link(self)
         self.payments = FakePaymentRepository()
         self.feedback = FakeFeedbackRepository()
         self.login_challenges = FakeLoginChallengeRepository()
         self.refresh_tokens = FakeRefreshTokenRepository()
         self.outbox = FakeOutbox()
         self.follow_ups = FakeFollowUpRepository()
+        self._link()
+
+    def _link(self) -> None:
+        for repository in vars(self).values():
+            if isinstance(repository, Linked):
+                repository.link(self)
 
     def _repositories(self) -> dict[str, object]:
         return dict(vars(self))
@@ -178,16 +185,32 @@ class FakeUnitOfWorkFactory:
         return uow
 
 
-class FakeWorld:
-    """Everything a use case may ask for, wired together over one FakeDatabase."""
+# The world's stores: sales name a store (and a terminal) that exists, as the foreign keys want.
+STORE = UUID("00000000-0000-0000-0000-00000000a001")
+OTHER_STORE = UUID("00000000-0000-0000-0000-00000000a002")
+TERMINAL = UUID("00000000-0000-0000-0000-00000000b001")  # a till of STORE
+_OPENED = datetime(2025, 1, 1, tzinfo=UTC)
 
-    def __init__(self) -> None:
+
+class FakeWorld:
+    """Everything a use case may ask for, wired together over one FakeDatabase, which holds
+    two stores (``STORE`` with the till ``TERMINAL``, and ``OTHER_STORE``) unless told not to."""
+
+    def __init__(self, *, stores: bool = True) -> None:
         self.db = FakeDatabase()
+        if stores:
+            self._open_stores()
         self.uow_factory = FakeUnitOfWorkFactory(self.db)
         self.clock = FixedClock()
         self.ids = SequentialIds()
         self.random = SequenceRandom()
         self.contacts = FakeContacts()
+
+    def _open_stores(self) -> None:
+        stores = self.db.stores
+        stores.stores[STORE] = Store(STORE, "WORLD-A", "World store A", _OPENED)
+        stores.stores[OTHER_STORE] = Store(OTHER_STORE, "WORLD-B", "World store B", _OPENED)
+        stores.terminals[TERMINAL] = Terminal(TERMINAL, STORE, "till-1", "unused", _OPENED)
 
     def uow(self) -> FakeUnitOfWork:
         return self.uow_factory()

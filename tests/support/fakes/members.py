@@ -12,10 +12,12 @@ from domain.cards import CardStatus, MemberCard
 from domain.members import Member
 from domain.repositories import TierChangeRecord, TierEvent
 from domain.tier_policy import Decision, MemberTier
-from tests.support.fakes.common import ConstraintViolation
+from tests.support.fakes.common import ConstraintViolation, Linked, require
 
 
-class FakeMemberRepository:
+class FakeMemberRepository(Linked):
+    """Members, their cards and tier standing; a member's tier and enrolling store must exist."""
+
     def __init__(self) -> None:
         self.members: dict[UUID, Member] = {}
         self.cards: dict[str, MemberCard] = {}
@@ -27,6 +29,11 @@ class FakeMemberRepository:
             return False
         if member.card_number in self.cards:
             raise ConstraintViolation(f"card number {member.card_number} is taken")
+        self._require_tier(member.tier_code)
+        require(
+            member.enrolled_store_id is None or member.enrolled_store_id in self.db.stores.stores,
+            "members_enrolled_store_id_fkey",
+        )
         self.members[member.id] = copy.deepcopy(member)
         self.cards[member.card_number] = MemberCard(
             member.card_number, member.id, CardStatus.ACTIVE, member.enrolled_at
@@ -59,12 +66,16 @@ class FakeMemberRepository:
 
     async def change_tier(self, member_id: UUID, decision: Decision, event: TierEvent) -> None:
         standing = decision.standing
+        self._require_tier(standing.tier_code)
         self.members[member_id].tier_code = standing.tier_code
         self.tier_state[member_id] = (standing.short_since, standing.manual_until)
         if decision.change is not None:
             self.history.setdefault(member_id, []).insert(
                 0, TierChangeRecord(decision.change, event)
             )
+
+    def _require_tier(self, code: str) -> None:
+        require(self.db.tiers.current.get(code) is not None, "members_tier_code_fkey")
 
     async def tier_history(self, member_id: UUID) -> list[TierChangeRecord]:
         return list(self.history.get(member_id, []))

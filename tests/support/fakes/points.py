@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domain.points import Consumption, LedgerEntry, Lot, PointsAccount
-from tests.support.fakes.common import ConstraintViolation
+from tests.support.fakes.common import ConstraintViolation, Linked, require
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +58,15 @@ class StoredLot:
         return copy.copy(self.lot)
 
 
-class FakePointsRepository:
+class FakePointsRepository(Linked):
     """Balances, lots, entries and movements, kept apart as the tables keep them.
 
-    ``save`` restates the tables' constraints (balances and lots never negative, a lot's
-    remaining between 0 and its points, unique posting keys, no zero movements) and what
-    ``loyalty ledger verify`` reconciles: each lot's remaining is its points plus its
-    movements, available and pending are the sums of the open lots, and available less debt
-    is the sum of the member's entries. A domain bug therefore fails here as it would there.
+    ``save`` refuses what the tables refuse (balances and lots never negative, no debt beside
+    available points, a lot's remaining between 0 and its points, unique posting keys, no zero
+    movements, movements only of saved lots and entries), as the contract tests prove
+    (tests/integration/contracts/test_points_repository.py). It does not reconcile balances,
+    lots and entries: PostgreSQL does not either; ``loyalty ledger verify`` does, and the
+    domain's property tests hold the invariant (tests/unit/test_ledger_properties.py).
     """
 
     def __init__(self) -> None:
@@ -79,6 +80,7 @@ class FakePointsRepository:
     async def open_account(self, member_id: UUID) -> None:
         if member_id in self.accounts:
             raise ConstraintViolation(f"member {member_id} already has a points account")
+        require(member_id in self.db.members.members, "points_accounts_member_id_fkey")
         self.accounts[member_id] = PointsAccount(member_id=member_id)
 
     async def get(self, member_id: UUID) -> PointsAccount:
@@ -187,32 +189,6 @@ class FakePointsRepository:
             pending=account.pending,
             debt=account.debt,
         )
-        self._reconcile(member_id)
-
-    def _reconcile(self, member_id: UUID) -> None:
-        """What ``loyalty ledger verify`` checks, after every save."""
-        lots = self.lots_of(member_id)
-        moved: dict[int, int] = {}
-        for m in self.movements:
-            if m.member_id == member_id:
-                moved[m.lot_id] = moved.get(m.lot_id, 0) + m.points
-        for lot in lots:
-            assert lot.id is not None
-            if lot.remaining != lot.points + moved.get(lot.id, 0):
-                raise ConstraintViolation(f"lot {lot.id} does not add up to its movements")
-        balances = self.accounts[member_id]
-        available = sum(lot.remaining for lot in lots if not lot.pending)
-        pending = sum(lot.remaining for lot in lots if lot.pending)
-        posted = sum(e.points for e in self.ledger if e.member_id == member_id)
-        if (balances.available, balances.pending) != (available, pending):
-            raise ConstraintViolation(
-                f"balances {balances.available}/{balances.pending} but lots hold "
-                f"{available}/{pending}"
-            )
-        if balances.available - balances.debt != posted:
-            raise ConstraintViolation(
-                f"available - debt = {balances.available - balances.debt}, entries sum to {posted}"
-            )
 
     async def consumed_by(self, member_id: UUID, posting_key: str) -> list[Consumption]:
         entry_ids = {

@@ -5,38 +5,34 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.repositories import Buyer, RecordedRefund
 from domain.sales import IN_STORE, ONLINE, Sale
-from tests.support.fakes.common import ConstraintViolation, Link
-
-if TYPE_CHECKING:
-    from tests.support.fakes.database import FakeDatabase
+from tests.support.fakes.common import ConstraintViolation, Linked, require
 
 
-class FakeSaleRepository:
+class FakeSaleRepository(Linked):
+    """Sales and refunds; a buyer is read across the member and points fakes, and a sale's
+    store, terminal and member must exist (the foreign keys)."""
+
     def __init__(self) -> None:
         self.sales: dict[UUID, Sale] = {}
         self.refunds: dict[tuple[UUID, str], RecordedRefund] = {}
-        self._db: Link | None = None  # set by FakeDatabase: a buyer is read across fakes
-
-    def link(self, db: FakeDatabase) -> None:
-        self._db = Link(db)
 
     async def buyer_for_update(
         self, member_id: UUID, since: datetime, *, spending: bool
     ) -> Buyer | None:
-        # Every open lot, spending or not: what the port allows at most.
-        assert self._db is not None, "buyer_for_update needs a FakeDatabase"
-        db: FakeDatabase = self._db.target
+        db = self.db
         member = await db.members.get(member_id)
         if member is None:
             return None
+        account = await db.points.get_for_update(member_id)
+        # As the real read: a purchase that spends no points gets only the frozen lots.
+        account.lots = [lot for lot in account.lots if spending or lot.frozen]
         return Buyer(
             member=member,
-            account=await db.points.get_for_update(member_id),
+            account=account,
             standing=await db.members.standing(member_id),
             qualifying_value=await self.qualifying_value(member_id, since),
         )
@@ -48,6 +44,16 @@ class FakeSaleRepository:
         ):
             return False
         _check_sale(sale)
+        db = self.db
+        require(sale.store_id in db.stores.stores, "sales_store_id_fkey")
+        require(
+            sale.terminal_id is None or sale.terminal_id in db.stores.terminals,
+            "sales_terminal_id_fkey",
+        )
+        require(
+            sale.member_id is None or sale.member_id in db.members.members,
+            "sales_member_id_fkey",
+        )
         self.sales[sale.id] = copy.deepcopy(sale)
         return True
 
@@ -106,7 +112,7 @@ class FakeSaleRepository:
 
 
 def _check_sale(sale: Sale) -> None:
-    """The sales table's CHECK constraints."""
+    """The CHECK constraints of the sales and sale_lines tables."""
     p = sale.pricing
     checks = {
         "sales_channel": sale.channel in (IN_STORE, ONLINE),
@@ -121,5 +127,10 @@ def _check_sale(sale: Sale) -> None:
         "sales_points_need_member": sale.member_id is not None or p.points_earned == 0,
     }
     broken = [name for name, ok in checks.items() if not ok]
+    if any(
+        not 0 <= sale.refunded_quantities.get(number, 0) <= line.quantity
+        for number, line in enumerate(sale.lines)
+    ):
+        broken.append("sale_lines_refunded")
     if broken:
         raise ConstraintViolation(f"sale {sale.receipt_id!r} breaks {', '.join(broken)}")

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.webshop import ShopReview
-from tests.support.fakes.common import Link
-from tests.support.fakes.sales import FakeSaleRepository
-
-if TYPE_CHECKING:
-    from tests.support.fakes.database import FakeDatabase
+from tests.support.fakes.common import Linked
 
 
-class FakeShopRepository:
+class FakeShopRepository(Linked):
     def __init__(self) -> None:
         self.customers: dict[str, UUID] = {}
         self.reviews: dict[str, ShopReview] = {}
-        self._db: Link | None = None  # sale_for_receipt reads the sales
-
-    def link(self, db: FakeDatabase) -> None:
-        self._db = Link(db)
 
     async def member_for_customer(self, customer_id: str) -> UUID | None:
         return self.customers.get(customer_id)
@@ -33,8 +24,7 @@ class FakeShopRepository:
         return [c for c, m in self.customers.items() if m == member_id]
 
     async def sale_for_receipt(self, store_id: UUID, receipt_id: str) -> UUID | None:
-        assert self._db is not None, "sale_for_receipt needs a FakeDatabase"
-        sales: FakeSaleRepository = self._db.target.sales
+        sales = self.db.sales
         return next(
             (
                 s.id

@@ -5,9 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.stores import Store, Terminal
+from tests.support.fakes.common import Linked, require
 
 
-class FakeStoreRepository:
+class FakeStoreRepository(Linked):
     def __init__(self) -> None:
         self.stores: dict[UUID, Store] = {}
         self.terminals: dict[UUID, Terminal] = {}
@@ -25,6 +26,7 @@ class FakeStoreRepository:
         return next((s for s in self.stores.values() if s.code == code), None)
 
     async def add_terminal(self, terminal: Terminal) -> bool:
+        require(terminal.store_id in self.stores, "terminals_store_id_fkey")
         if any(
             (t.store_id, t.code) == (terminal.store_id, terminal.code)
             for t in self.terminals.values()

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from domain.errors import TierPolicyChanged
 from domain.notifications import tier_changed
 from domain.repositories import TierEvent
 from domain.tier_policy import Decision, MemberTier, TierChange, TierChangeReason, TierPolicy
 from domain.tiers import BASE_TIER, TierLadder
-from tests.support.fakes.common import Link
-
-if TYPE_CHECKING:
-    from tests.support.fakes.database import FakeDatabase
+from tests.support.fakes.common import Linked, require
 
 
-class FakeTierRepository:
+class FakeTierRepository(Linked):
+    """The ladder and the policy versions; members reference a tier (adopt_policy moves them)."""
+
     def __init__(self, ladder: TierLadder | None = None) -> None:
         self.current = ladder or TierLadder.of([BASE_TIER])
         self.policies: list[TierPolicy] = [TierPolicy(365, 30, self.current)]
-        self._db: Link | None = None  # set by FakeDatabase: adopt_policy moves members
-
-    def link(self, db: FakeDatabase) -> None:
-        self._db = Link(db)
 
     async def ladder(self) -> TierLadder:
         return self.current
 
     async def replace(self, ladder: TierLadder) -> None:
+        held = {m.tier_code for m in self.db.members.members.values()}
+        require(held <= {t.code for t in ladder.tiers}, "members_tier_code_fkey")
         self.current = ladder
 
     async def policy(self) -> TierPolicy:
@@ -37,15 +33,17 @@ class FakeTierRepository:
 
     async def save_policy(self, policy: TierPolicy, actor: str, at: datetime) -> None:
         if any(p.version == policy.version for p in self.policies):
-            raise ValueError("duplicate policy version")  # the primary key in PostgreSQL
+            raise TierPolicyChanged()  # the version is the primary key
+        await self.replace(policy.ladder)
         self.policies.append(policy)
-        self.current = policy.ladder
 
     async def adopt_policy(self, policy: TierPolicy, actor: str, at: datetime) -> int:
         if any(p.version == policy.version for p in self.policies):
             raise TierPolicyChanged()
-        assert self._db is not None, "adopt_policy needs a FakeDatabase"
-        db: FakeDatabase = self._db.target
+        db = self.db
+        # As in PostgreSQL: the new tiers exist before members move onto them, and a removed
+        # tier goes once nobody holds it.
+        previous, self.current = self.current, policy.ladder
         moved = 0
         for member in list(db.members.members.values()):
             value = await db.sales.qualifying_value(member.id, policy.window_start(at))
@@ -64,6 +62,7 @@ class FakeTierRepository:
             assert decision.change is not None
             await db.outbox.add(tier_changed(member.id, decision.change, at))
             moved += 1
+        self.current = previous
+        await self.replace(policy.ladder)
         self.policies.append(policy)
-        self.current = policy.ladder
         return moved
