@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithCoupons,
+    WithFeedback,
+    WithMembers,
+    WithPoints,
+    WithProgram,
+    WithSales,
+    WithSegments,
+    WithShop,
+    WithTiers,
+)
 from app.use_cases.crm import crm_profile
 from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import MemberCard
@@ -19,6 +30,22 @@ from domain.points import LedgerEntry, Lot
 from domain.ports import Clock
 from domain.repositories import TierChangeRecord
 from domain.sales import Sale
+
+
+class Member360Unit(
+    WithCoupons,
+    WithFeedback,
+    WithMembers,
+    WithPoints,
+    WithProgram,
+    WithSales,
+    WithSegments,
+    WithShop,
+    WithTiers,
+    Protocol,
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 RECENT = 50
 
@@ -42,7 +69,7 @@ class MemberOverview:
 
 
 async def member_overview(
-    member_id: UUID, uow: UnitOfWork, clock: Clock | None = None
+    member_id: UUID, uow: Member360Unit, clock: Clock | None = None
 ) -> MemberOverview:
     member = await uow.members.get(member_id)
     if member is None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Protocol
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithProgram, WithSales
 from domain.errors import CurrencyLocked
 from domain.program import ProgramSettings
 from domain.repositories import AuditRecord
 
 
-async def get_program(uow: UnitOfWork) -> ProgramSettings:
+class ProgramUnit(WithAudit, WithProgram, WithSales, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
+async def get_program(uow: ProgramUnit) -> ProgramSettings:
     return await uow.program.get()
 
 
-async def update_program(proposed: ProgramSettings, actor: str, uow: UnitOfWork) -> ProgramSettings:
+async def update_program(
+    proposed: ProgramSettings, actor: str, uow: ProgramUnit
+) -> ProgramSettings:
     current = await uow.program.get_for_update()
     # Amounts are stored in minor units of the programme currency without a currency column
     # per posting; switching currency under recorded sales would silently revalue them.

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithAudit,
+    WithCoupons,
+    WithDraws,
+    WithMembers,
+    WithOutbox,
+    WithPoints,
+    WithProgram,
+    WithSales,
+    WithTiers,
+)
 from app.use_cases.erased_members import named_member
 from app.use_cases.tiers import upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
@@ -42,6 +53,21 @@ from domain.sales import (
     price,
 )
 from domain.tier_policy import TierPolicy
+
+
+class SalesUnit(
+    WithAudit,
+    WithCoupons,
+    WithDraws,
+    WithMembers,
+    WithOutbox,
+    WithPoints,
+    WithProgram,
+    WithSales,
+    WithTiers,
+    Protocol,
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +135,7 @@ class _Priced:
 
 
 async def _presented(
-    codes: Sequence[str], member_id: UUID | None, uow: UnitOfWork
+    codes: Sequence[str], member_id: UUID | None, uow: SalesUnit
 ) -> list[Presented]:
     """The codes as typed, each with the coupon it names when that is the member's own.
 
@@ -129,7 +155,7 @@ async def _presented(
     return presented
 
 
-async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member | None) -> _Priced:
+async def _price(cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member | None) -> _Priced:
     """Prices the basket for ``member`` (the member ``cmd`` names, already read; None for a
     guest)."""
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
@@ -172,7 +198,7 @@ async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member 
 
 
 async def quote_sale(
-    cmd: PriceSale, uow: UnitOfWork, *, clock: Clock, dating: SaleDating
+    cmd: PriceSale, uow: SalesUnit, *, clock: Clock, dating: SaleDating
 ) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
     if cmd.occurred_at is not None:
@@ -193,7 +219,7 @@ async def quote_sale(
 
 
 async def record_sale(
-    cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
+    cmd: RecordSale, uow: SalesUnit, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> SaleOutcome:
     """Records the sale: the member pays with points if asked, and earns on what they paid."""
     now = clock.now()
@@ -269,7 +295,7 @@ async def record_sale(
 
 
 async def _redeem_coupons(
-    uow: UnitOfWork, coupons: CouponDiscount, sale: Sale, now: datetime
+    uow: SalesUnit, coupons: CouponDiscount, sale: Sale, now: datetime
 ) -> None:
     """Marks the coupons used by this sale, exactly once: a coupon another till redeemed
     since the sale was priced fails the whole sale."""
@@ -282,7 +308,7 @@ async def _redeem_coupons(
 
 
 async def _grant_chances(
-    uow: UnitOfWork,
+    uow: SalesUnit,
     campaigns: Sequence[tuple[DrawCampaign, int]],
     sale: Sale,
     now: datetime,
@@ -327,7 +353,7 @@ class RefundOutcome:
 
 
 async def refund_sale(
-    cmd: RefundSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: RefundSale, uow: SalesUnit, *, clock: Clock, ids: IdGenerator
 ) -> RefundOutcome:
     """Gives money back for part or all of a sale and claws back the points it earned."""
     if (cmd.amount is None) == (not cmd.lines):
@@ -389,7 +415,7 @@ async def refund_sale(
     )
 
 
-async def _revoke_chances(uow: UnitOfWork, sale: Sale, now: datetime) -> int:
+async def _revoke_chances(uow: SalesUnit, sale: Sale, now: datetime) -> int:
     """Takes back the chances the sale no longer earns after its refunds; the prize coupon of
     a played chance taken back is voided if it has not been used."""
     chances = await uow.draws.chances_of_sale_for_update(sale.id)

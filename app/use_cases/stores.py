@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from app.secrets import hash_secret, new_secret, verify_secret
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithStores
 from domain.errors import InvalidCredentials, StoreExists, StoreNotFound, TerminalExists
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 from domain.stores import Store, Terminal
+
+
+class StoresUnit(WithAudit, WithStores, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +26,7 @@ class CreateStore:
 
 
 async def create_store(
-    cmd: CreateStore, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: CreateStore, uow: StoresUnit, *, clock: Clock, ids: IdGenerator
 ) -> Store:
     store = Store(id=ids.new_id(), code=cmd.code, name=cmd.name.strip(), created_at=clock.now())
     if not await uow.stores.add_store(store):
@@ -47,7 +52,7 @@ class NewTerminal:
 
 async def create_terminal(
     cmd: CreateTerminal,
-    uow: UnitOfWork,
+    uow: StoresUnit,
     *,
     clock: Clock,
     ids: IdGenerator,
@@ -76,7 +81,7 @@ async def create_terminal(
     return NewTerminal(terminal, secret)
 
 
-async def authenticate_terminal(terminal_id: UUID, secret: str, uow: UnitOfWork) -> Terminal:
+async def authenticate_terminal(terminal_id: UUID, secret: str, uow: StoresUnit) -> Terminal:
     terminal = await uow.stores.get_terminal(terminal_id)
     # Same answer for an unknown terminal and a wrong secret: no probing for terminal ids.
     if terminal is None or not terminal.active or not verify_secret(secret, terminal.secret_hash):

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithAudit,
+    WithMembers,
+    WithOutbox,
+    WithProgram,
+    WithSales,
+    WithTiers,
+)
 from app.use_cases.erased_members import hold_named_member, own_account
 from app.use_cases.views import TierView
 from domain.errors import InvalidInput
@@ -18,8 +26,12 @@ from domain.tier_policy import MemberTier, TierPolicy, on_purchase, set_by_hand
 from domain.tiers import Tier, TierLadder
 
 
+class TiersUnit(WithAudit, WithMembers, WithOutbox, WithProgram, WithSales, WithTiers, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 async def upgrade_if_qualified(
-    uow: UnitOfWork,
+    uow: TiersUnit,
     member_id: UUID,
     now: datetime,
     policy: TierPolicy,
@@ -57,12 +69,12 @@ class PolicyUpdated:
     members_moved: int
 
 
-async def get_tier_policy(uow: UnitOfWork) -> TierPolicy:
+async def get_tier_policy(uow: TiersUnit) -> TierPolicy:
     return await uow.tiers.policy()
 
 
 async def update_tier_policy(
-    proposed: ProposedPolicy, actor: str, uow: UnitOfWork, *, clock: Clock
+    proposed: ProposedPolicy, actor: str, uow: TiersUnit, *, clock: Clock
 ) -> PolicyUpdated:
     """Saves the policy as the next version and applies it at once: members whose tier it
     removes, and members who now qualify for a higher tier, move (reason ``policy_change``).
@@ -117,7 +129,7 @@ class SetTier:
     until: datetime | None = None
 
 
-async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
+async def set_member_tier(cmd: SetTier, uow: TiersUnit, *, clock: Clock) -> TierView:
     """Gives the member a tier by hand; it holds against reviews until ``until``."""
     now = clock.now()
     if cmd.until is not None and cmd.until <= now:
@@ -163,7 +175,7 @@ class MyTier:
     drops_out_on: date | None
 
 
-async def my_tier(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MyTier:
+async def my_tier(member_id: UUID, uow: TiersUnit, *, clock: Clock) -> MyTier:
     member = own_account(await uow.members.get(member_id))
     policy = await uow.tiers.policy()
     program = await uow.program.get()
