@@ -7,6 +7,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.coupons import CouponTemplate
+from tests.support.fakes.common import require
 
 
 class FakeCouponTemplateRepository:
@@ -34,8 +35,10 @@ class FakeCouponTemplateRepository:
     async def count_issued(self, template_id: UUID, count: int) -> None:
         template = self.templates[template_id]
         issued = template.issued + count
-        if template.total_limit is not None and issued > template.total_limit:
-            raise AssertionError("coupon_templates_issued: total limit exceeded")
+        require(
+            template.total_limit is None or issued <= template.total_limit,
+            "coupon_templates_issued",
+        )
         self.templates[template_id] = replace(template, issued=issued)
 
     async def list(self, *, after: UUID | None, limit: int) -> Sequence[CouponTemplate]:

@@ -8,9 +8,12 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.draws import Chance, ChanceStatus, DrawCampaign
+from tests.support.fakes.common import Linked, require
 
 
-class FakeDrawRepository:
+class FakeDrawRepository(Linked):
+    """Campaigns and chances; a chance's campaign, member and sale must exist."""
+
     def __init__(self) -> None:
         self.campaigns_by_id: dict[UUID, DrawCampaign] = {}
         self.chances: dict[UUID, Chance] = {}
@@ -44,8 +47,12 @@ class FakeDrawRepository:
         return False
 
     async def add_chances(self, chances: Sequence[Chance]) -> None:
+        db = self.db
         for chance in chances:
             assert chance.id not in self.chances
+            require(chance.campaign_id in self.campaigns_by_id, "draw_chances_campaign_id_fkey")
+            require(chance.member_id in db.members.members, "draw_chances_member_id_fkey")
+            require(chance.sale_id in db.sales.sales, "draw_chances_sale_id_fkey")
             self.chances[chance.id] = chance
 
     async def get_chance_for_update(self, chance_id: UUID) -> Chance | None:

@@ -7,14 +7,15 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.feedback import Feedback, FeedbackKind, FeedbackPage, FeedbackStatus
-from tests.support.fakes.common import ConstraintViolation
+from tests.support.fakes.common import ConstraintViolation, Linked, require
 
 
-class FakeFeedbackRepository:
+class FakeFeedbackRepository(Linked):
     def __init__(self) -> None:
         self.records: dict[UUID, Feedback] = {}
 
     async def add(self, feedback: Feedback) -> None:
+        require(feedback.member_id in self.db.members.members, "feedback_member_id_fkey")
         if feedback.id in self.records:
             raise ConstraintViolation(f"feedback {feedback.id} exists")
         self.records[feedback.id] = copy.deepcopy(feedback)

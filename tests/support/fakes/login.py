@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.login import LoginChallenge, RateLimit, RefreshToken
 from domain.login import window_start as login_window_start
-from tests.support.fakes.common import ConstraintViolation
+from tests.support.fakes.common import ConstraintViolation, Linked, require
 
 
 class FakeLoginChallengeRepository:
@@ -32,11 +32,12 @@ class FakeLoginChallengeRepository:
         self.consumed.add(phone)
 
 
-class FakeRefreshTokenRepository:
+class FakeRefreshTokenRepository(Linked):
     def __init__(self) -> None:
         self.tokens: dict[UUID, RefreshToken] = {}
 
     async def add(self, token: RefreshToken) -> None:
+        require(token.member_id in self.db.members.members, "refresh_tokens_member_id_fkey")
         if any(t.token_hash == token.token_hash for t in self.tokens.values()):
             raise ConstraintViolation("refresh token hash is taken")
         self.tokens[token.id] = token

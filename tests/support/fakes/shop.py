@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.webshop import ShopReview
-from tests.support.fakes.common import Linked
+from tests.support.fakes.common import Linked, require
 
 
 class FakeShopRepository(Linked):
@@ -18,6 +18,7 @@ class FakeShopRepository(Linked):
         return self.customers.get(customer_id)
 
     async def link_customer(self, customer_id: str, member_id: UUID, now: datetime) -> UUID:
+        require(member_id in self.db.members.members, "shop_customers_member_id_fkey")
         return self.customers.setdefault(customer_id, member_id)
 
     async def customers_of(self, member_id: UUID) -> list[str]:
@@ -37,5 +38,7 @@ class FakeShopRepository(Linked):
     async def add_review(self, review: ShopReview) -> bool:
         if review.review_id in self.reviews:
             return False
+        require(review.member_id in self.db.members.members, "shop_reviews_member_id_fkey")
+        require(review.sale_id in self.db.sales.sales, "shop_reviews_sale_id_fkey")
         self.reviews[review.review_id] = review
         return True
