@@ -12,14 +12,9 @@ from uuid import UUID
 from app.unit_of_work import (
     UnitOfWorkFactory,
     WithAudit,
-    WithCoupons,
-    WithCouponTemplates,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
     WithRewards,
 )
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from domain.coupon_repositories import BirthdayReward, IssuedFrom
 from domain.coupons import CouponSource
 from domain.errors import CouponTemplateNotFound, InvalidInput
@@ -27,16 +22,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class BirthdaysUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
-    WithRewards,
-    Protocol,
-):
+class BirthdaysUnit(CouponIssuingUnit, WithAudit, WithRewards, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

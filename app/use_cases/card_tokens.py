@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithMembers
-from app.use_cases.erased_members import own_account
+from app.use_cases.erased_members import ErasedMembersUnit, own_account
 from domain.card_tokens import CardToken, CardTokenCodec
 from domain.ports import Clock
 
 
-class CardTokensUnit(WithMembers, Protocol):
+class CardTokensUnit(ErasedMembersUnit, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -9,14 +9,9 @@ from uuid import UUID
 
 from app.unit_of_work import (
     WithAudit,
-    WithCoupons,
-    WithCouponTemplates,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
     WithSegments,
 )
-from app.use_cases.coupon_issuing import Issued, Issuer, issue_from_template
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issued, Issuer, issue_from_template
 from app.use_cases.crm import segment_members
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource, CouponStatus
@@ -26,16 +21,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class CouponsUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
-    WithSegments,
-    Protocol,
-):
+class CouponsUnit(CouponIssuingUnit, WithAudit, WithSegments, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

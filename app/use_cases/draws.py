@@ -10,14 +10,9 @@ from uuid import UUID
 
 from app.unit_of_work import (
     WithAudit,
-    WithCoupons,
-    WithCouponTemplates,
     WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
 )
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from app.use_cases.erased_members import hold_own_account
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource
@@ -43,16 +38,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class DrawsUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
-    Protocol,
-):
+class DrawsUnit(CouponIssuingUnit, WithAudit, WithDraws, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithFeedback, WithMembers
-from app.use_cases.erased_members import hold_own_account
+from app.unit_of_work import WithAudit, WithFeedback
+from app.use_cases.erased_members import ErasedMembersUnit, hold_own_account
 from domain.feedback import (
     Feedback,
     FeedbackKind,
@@ -20,7 +20,7 @@ from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
 
-class FeedbackUnit(WithAudit, WithFeedback, WithMembers, Protocol):
+class FeedbackUnit(ErasedMembersUnit, WithAudit, WithFeedback, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -8,15 +8,15 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID, uuid5
 
-from app.unit_of_work import WithAudit, WithFeedback, WithFollowUps, WithMembers
-from app.use_cases.erased_members import hold_named_member
+from app.unit_of_work import WithAudit, WithFeedback, WithFollowUps
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from domain.feedback import Feedback, FeedbackKind
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpNotFound, FollowUpStatus
 from domain.ports import Clock
 from domain.repositories import AuditRecord
 
 
-class FollowUpsUnit(WithAudit, WithFeedback, WithFollowUps, WithMembers, Protocol):
+class FollowUpsUnit(ErasedMembersUnit, WithAudit, WithFeedback, WithFollowUps, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -15,16 +15,11 @@ from uuid import UUID
 from app.secrets import hash_secret, new_secret
 from app.unit_of_work import (
     UnitOfWorkFactory,
-    WithAudit,
     WithLoginChallenges,
-    WithMembers,
     WithOutbox,
-    WithPoints,
-    WithProgram,
     WithRefreshTokens,
-    WithTiers,
 )
-from app.use_cases.members import EnrolMember, enrol_member
+from app.use_cases.members import EnrolMember, MembersUnit, enrol_member
 from domain.contacts import ContactNormaliser
 from domain.errors import InvalidLoginCode, InvalidRefreshToken, MemberExists, RateLimited
 from domain.login import (
@@ -41,17 +36,7 @@ from domain.notifications import Notification, NotificationKind, SecretBox
 from domain.ports import Clock, IdGenerator, RandomSource
 
 
-class LoginUnit(
-    WithAudit,
-    WithLoginChallenges,
-    WithMembers,
-    WithOutbox,
-    WithPoints,
-    WithProgram,
-    WithRefreshTokens,
-    WithTiers,
-    Protocol,
-):
+class LoginUnit(MembersUnit, WithLoginChallenges, WithOutbox, WithRefreshTokens, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -9,14 +9,14 @@ from typing import Protocol
 from uuid import UUID
 
 from app.read_models import Expiring, MemberReads
-from app.unit_of_work import WithMembers, WithPoints
-from app.use_cases.erased_members import own_account
+from app.unit_of_work import WithPoints
+from app.use_cases.erased_members import ErasedMembersUnit, own_account
 from app.use_cases.views import Balances, TierView
 from domain.points import LedgerEntry
 from domain.ports import Clock
 
 
-class MeUnit(WithMembers, WithPoints, Protocol):
+class MeUnit(ErasedMembersUnit, WithPoints, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -11,15 +11,13 @@ from app.unit_of_work import (
     WithCoupons,
     WithFeedback,
     WithMembers,
-    WithPoints,
     WithProgram,
     WithSales,
     WithSegments,
     WithShop,
-    WithTiers,
 )
 from app.use_cases.crm import crm_profile
-from app.use_cases.views import Balances, TierView, tier_of
+from app.use_cases.views import Balances, TierView, ViewsUnit, tier_of
 from domain.cards import MemberCard
 from domain.coupons import Coupon
 from domain.crm import MemberCrmProfile
@@ -33,15 +31,14 @@ from domain.sales import Sale
 
 
 class Member360Unit(
+    ViewsUnit,
     WithCoupons,
     WithFeedback,
     WithMembers,
-    WithPoints,
     WithProgram,
     WithSales,
     WithSegments,
     WithShop,
-    WithTiers,
     Protocol,
 ):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""

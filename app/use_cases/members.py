@@ -10,9 +10,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
-from app.unit_of_work import WithAudit, WithMembers, WithPoints, WithProgram, WithTiers
+from app.unit_of_work import WithAudit, WithMembers, WithProgram
 from app.use_cases.erased_members import hold_named_member
-from app.use_cases.views import MemberSummary, member_summary
+from app.use_cases.views import MemberSummary, ViewsUnit, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
@@ -22,7 +22,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class MembersUnit(WithAudit, WithMembers, WithPoints, WithProgram, WithTiers, Protocol):
+class MembersUnit(ViewsUnit, WithAudit, WithMembers, WithProgram, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -16,19 +16,10 @@ from uuid import UUID
 
 from app.unit_of_work import (
     Transaction,
-    WithAudit,
-    WithCoupons,
     WithCouponTemplates,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithPoints,
-    WithProgram,
     WithRewards,
-    WithSales,
     WithShop,
     WithStores,
-    WithTiers,
 )
 from app.use_cases.erased_members import hold_named_member, named_member
 from app.use_cases.members import EnrolMember, enrol_member
@@ -39,6 +30,7 @@ from app.use_cases.sales import (
     RefundOutcome,
     RefundSale,
     SaleOutcome,
+    SalesUnit,
     record_sale,
     refund_sale,
 )
@@ -67,21 +59,7 @@ from domain.webshop import (
 
 
 class OnlineOrdersUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithPoints,
-    WithProgram,
-    WithRewards,
-    WithSales,
-    WithShop,
-    WithStores,
-    WithTiers,
-    Transaction,
-    Protocol,
+    SalesUnit, WithCouponTemplates, WithRewards, WithShop, WithStores, Transaction, Protocol
 ):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 

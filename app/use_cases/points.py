@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithMembers, WithPoints, WithProgram
-from app.use_cases.erased_members import hold_named_member
+from app.unit_of_work import WithAudit, WithPoints, WithProgram
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import Balances
 from domain.points import Reference
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
 
-class PointsUnit(WithAudit, WithMembers, WithPoints, WithProgram, Protocol):
+class PointsUnit(ErasedMembersUnit, WithAudit, WithPoints, WithProgram, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

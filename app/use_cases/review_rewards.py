@@ -9,15 +9,10 @@ from uuid import UUID
 
 from app.unit_of_work import (
     WithAudit,
-    WithCoupons,
-    WithCouponTemplates,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
     WithRewards,
     WithSales,
 )
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from domain.coupon_repositories import IssuedFrom, ReviewReward
 from domain.coupons import Coupon, CouponSource
 from domain.errors import (
@@ -30,17 +25,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class ReviewRewardsUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithMembers,
-    WithOutbox,
-    WithProgram,
-    WithRewards,
-    WithSales,
-    Protocol,
-):
+class ReviewRewardsUnit(CouponIssuingUnit, WithAudit, WithRewards, WithSales, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -9,18 +9,12 @@ from typing import Protocol
 from uuid import UUID
 
 from app.unit_of_work import (
-    WithAudit,
     WithCoupons,
     WithDraws,
-    WithMembers,
-    WithOutbox,
     WithPoints,
-    WithProgram,
-    WithSales,
-    WithTiers,
 )
 from app.use_cases.erased_members import named_member
-from app.use_cases.tiers import upgrade_if_qualified
+from app.use_cases.tiers import TiersUnit, upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import display, normalise
 from domain.coupons import CouponDiscount, Presented, apply_coupons
@@ -55,18 +49,7 @@ from domain.sales import (
 from domain.tier_policy import TierPolicy
 
 
-class SalesUnit(
-    WithAudit,
-    WithCoupons,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithPoints,
-    WithProgram,
-    WithSales,
-    WithTiers,
-    Protocol,
-):
+class SalesUnit(TiersUnit, WithCoupons, WithDraws, WithPoints, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

@@ -21,24 +21,10 @@ from typing import Protocol
 from uuid import UUID
 
 from app.unit_of_work import (
-    Transaction,
-    WithAudit,
-    WithCoupons,
-    WithCouponTemplates,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
     WithPayments,
-    WithPoints,
-    WithProgram,
-    WithRewards,
-    WithSales,
-    WithShop,
-    WithStores,
-    WithTiers,
 )
 from app.use_cases.erased_members import named_member
-from app.use_cases.online_orders import web_store
+from app.use_cases.online_orders import OnlineOrdersUnit, web_store
 from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, refund_sale
 from app.webhooks import APPLIED, IGNORED
 from domain.errors import InvalidInput
@@ -50,24 +36,7 @@ from domain.sales import ONLINE
 from domain.webshop import WEB_STORE_CODE, NotOwnOrder
 
 
-class StripePaymentsUnit(
-    WithAudit,
-    WithCouponTemplates,
-    WithCoupons,
-    WithDraws,
-    WithMembers,
-    WithOutbox,
-    WithPayments,
-    WithPoints,
-    WithProgram,
-    WithRewards,
-    WithSales,
-    WithShop,
-    WithStores,
-    WithTiers,
-    Transaction,
-    Protocol,
-):
+class StripePaymentsUnit(OnlineOrdersUnit, WithPayments, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

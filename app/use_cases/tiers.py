@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 
 from app.unit_of_work import (
     WithAudit,
-    WithMembers,
     WithOutbox,
     WithProgram,
     WithSales,
     WithTiers,
 )
-from app.use_cases.erased_members import hold_named_member, own_account
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member, own_account
 from app.use_cases.views import TierView
 from domain.errors import InvalidInput
 from domain.notifications import tier_changed
@@ -26,7 +25,9 @@ from domain.tier_policy import MemberTier, TierPolicy, on_purchase, set_by_hand
 from domain.tiers import Tier, TierLadder
 
 
-class TiersUnit(WithAudit, WithMembers, WithOutbox, WithProgram, WithSales, WithTiers, Protocol):
+class TiersUnit(
+    ErasedMembersUnit, WithAudit, WithOutbox, WithProgram, WithSales, WithTiers, Protocol
+):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
