@@ -11,12 +11,10 @@ from app.unit_of_work import (
     WithCoupons,
     WithFeedback,
     WithMembers,
-    WithProgram,
     WithSales,
-    WithSegments,
     WithShop,
 )
-from app.use_cases.crm import crm_profile
+from app.use_cases.crm import CrmUnit, crm_profile
 from app.use_cases.views import Balances, TierView, ViewsUnit, tier_of
 from domain.cards import MemberCard
 from domain.coupons import Coupon
@@ -31,15 +29,7 @@ from domain.sales import Sale
 
 
 class Member360Unit(
-    ViewsUnit,
-    WithCoupons,
-    WithFeedback,
-    WithMembers,
-    WithProgram,
-    WithSales,
-    WithSegments,
-    WithShop,
-    Protocol,
+    CrmUnit, ViewsUnit, WithCoupons, WithFeedback, WithMembers, WithSales, WithShop, Protocol
 ):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 

@@ -10,8 +10,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
-from app.unit_of_work import WithAudit, WithMembers, WithProgram
-from app.use_cases.erased_members import hold_named_member
+from app.unit_of_work import WithAudit, WithProgram
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import MemberSummary, ViewsUnit, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
@@ -22,7 +22,7 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class MembersUnit(ViewsUnit, WithAudit, WithMembers, WithProgram, Protocol):
+class MembersUnit(ErasedMembersUnit, ViewsUnit, WithAudit, WithProgram, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 

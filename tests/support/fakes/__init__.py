@@ -18,6 +18,7 @@ from tests.support.fakes.database import (
     FakeUnitOfWork,
     FakeUnitOfWorkFactory,
     FakeWorld,
+    enrol,
 )
 from tests.support.fakes.draws import FakeDrawRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
@@ -86,4 +87,5 @@ __all__ = [
     "SequentialIds",
     "StoredLot",
     "StoredMovement",
+    "enrol",
 ]

@@ -10,7 +10,9 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from app.transactions import write
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.use_cases.members import EnrolMember, enrol_member
 from domain.contacts import ContactNormaliser
 from domain.login import RateLimiter
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
@@ -202,6 +204,18 @@ class FakeWorld:
 
     def uow(self) -> FakeUnitOfWork:
         return self.uow_factory()
+
+
+async def enrol(world: FakeWorld, phone: str = "13800138000", **details: Any) -> UUID:
+    """A member enrolled through the use case, as a till enrols one; returns their id."""
+    cmd = EnrolMember(phone=phone, **details)
+    summary = await write(
+        world.uow_factory,
+        lambda uow: enrol_member(
+            cmd, uow, clock=world.clock, ids=world.ids, random=world.random, contacts=world.contacts
+        ),
+    )
+    return summary.member_id
 
 
 def _conforms(db: FakeDatabase) -> tuple[object, ...]:
