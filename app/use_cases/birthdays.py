@@ -9,23 +9,32 @@ from datetime import date, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.unit_of_work import (
+    UnitOfWorkFactory,
+    WithAudit,
+    WithRewards,
+)
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from domain.coupon_repositories import BirthdayReward, IssuedFrom
 from domain.coupons import CouponSource
 from domain.errors import CouponTemplateNotFound, InvalidInput
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
+
+class BirthdaysUnit(CouponIssuingUnit, WithAudit, WithRewards, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 MAX_DAYS_AHEAD = 60
 
 
-async def get_birthday_reward(uow: UnitOfWork) -> BirthdayReward:
+async def get_birthday_reward(uow: BirthdaysUnit) -> BirthdayReward:
     return await uow.rewards.birthday_reward()
 
 
 async def set_birthday_reward(
-    enabled: bool, template_id: UUID | None, days_ahead: int, actor: str, uow: UnitOfWork
+    enabled: bool, template_id: UUID | None, days_ahead: int, actor: str, uow: BirthdaysUnit
 ) -> BirthdayReward:
     if not 0 <= days_ahead <= MAX_DAYS_AHEAD:
         raise InvalidInput(f"days_ahead is between 0 and {MAX_DAYS_AHEAD}", field="days_ahead")
@@ -64,7 +73,7 @@ class BirthdayBatch:
 
 
 async def issue_birthday_coupons(
-    due: Sequence[tuple[UUID, date]], settings: BirthdayReward, uow: UnitOfWork, issuer: Issuer
+    due: Sequence[tuple[UUID, date]], settings: BirthdayReward, uow: BirthdaysUnit, issuer: Issuer
 ) -> BirthdayBatch:
     """Issues the birthday template to members with their next birthday; once per member per
     birthday year (the year of the birthday being celebrated, so a coupon sent on 30 December

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import own_account
+from app.use_cases.erased_members import ErasedMembersUnit, own_account
 from domain.card_tokens import CardToken, CardTokenCodec
 from domain.ports import Clock
 
 
+class CardTokensUnit(ErasedMembersUnit, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 async def issue_card_token(
-    member_id: UUID, uow: UnitOfWork, *, codec: CardTokenCodec, clock: Clock
+    member_id: UUID, uow: CardTokensUnit, *, codec: CardTokenCodec, clock: Clock
 ) -> CardToken:
     # An access token can outlive its member's row; a code must never name nobody, nor an
     # erased member.

@@ -12,15 +12,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithCoupons,
+    WithCouponTemplates,
+    WithMembers,
+    WithOutbox,
+    WithProgram,
+)
 from domain.coupon_codes import new_code
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponTemplate
 from domain.errors import CouponTemplateClosed, CouponTemplateNotFound
 from domain.notifications import coupon_issued
 from domain.ports import IdGenerator, RandomSource
+
+
+class CouponIssuingUnit(
+    WithCouponTemplates, WithCoupons, WithMembers, WithOutbox, WithProgram, Protocol
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 # A code collision needs two equal 70-bit draws; three rounds make a stuck issue impossible
 # in practice while still bounding the loop.
@@ -58,7 +72,7 @@ class Issuer:
 
 
 async def issue_from_template(
-    uow: UnitOfWork,
+    uow: CouponIssuingUnit,
     template_id: UUID,
     member_ids: Sequence[UUID],
     origin: IssuedFrom,
@@ -104,7 +118,7 @@ async def issue_from_template(
 
 
 async def _store(
-    uow: UnitOfWork,
+    uow: CouponIssuingUnit,
     template: CouponTemplate,
     member_ids: Sequence[UUID],
     origin: IssuedFrom,

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithCouponTemplates
 from domain.coupons import CouponTemplate, CouponTerms, Validity
 from domain.errors import CouponTemplateNotFound, InvalidInput
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
+
+
+class CouponTemplatesUnit(WithAudit, WithCouponTemplates, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,12 @@ def _version(
 
 
 async def create_template(
-    definition: TemplateDefinition, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    definition: TemplateDefinition,
+    actor: str,
+    uow: CouponTemplatesUnit,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
 ) -> CouponTemplate:
     blank = CouponTemplate(ids.new_id(), 0, definition.name, definition.terms, definition.validity)
     template = _version(blank, definition, version=1, at=clock.now())
@@ -80,7 +90,7 @@ async def revise_template(
     template_id: UUID,
     definition: TemplateDefinition,
     actor: str,
-    uow: UnitOfWork,
+    uow: CouponTemplatesUnit,
     *,
     clock: Clock,
 ) -> CouponTemplate:
@@ -107,7 +117,7 @@ async def revise_template(
     return revised
 
 
-async def get_template(template_id: UUID, uow: UnitOfWork) -> CouponTemplate:
+async def get_template(template_id: UUID, uow: CouponTemplatesUnit) -> CouponTemplate:
     template = await uow.coupon_templates.get(template_id)
     if template is None:
         raise CouponTemplateNotFound()
@@ -115,6 +125,6 @@ async def get_template(template_id: UUID, uow: UnitOfWork) -> CouponTemplate:
 
 
 async def list_templates(
-    uow: UnitOfWork, *, after: UUID | None, limit: int
+    uow: CouponTemplatesUnit, *, after: UUID | None, limit: int
 ) -> Sequence[CouponTemplate]:
     return await uow.coupon_templates.list(after=after, limit=limit)

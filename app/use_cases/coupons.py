@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.coupon_issuing import Issued, Issuer, issue_from_template
+from app.unit_of_work import (
+    WithAudit,
+    WithSegments,
+)
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issued, Issuer, issue_from_template
 from app.use_cases.crm import segment_members
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource, CouponStatus
@@ -15,6 +19,11 @@ from domain.crm import SegmentSpec
 from domain.errors import InvalidInput
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
+
+
+class CouponsUnit(CouponIssuingUnit, WithAudit, WithSegments, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 MAX_LISTED_MEMBERS = 1000
 ISSUE_CHUNK = 5000
@@ -31,7 +40,7 @@ class IssueCoupons:
 
 
 async def issue_coupons(
-    cmd: IssueCoupons, uow: UnitOfWork, *, clock: Clock, random: RandomSource, ids: IdGenerator
+    cmd: IssueCoupons, uow: CouponsUnit, *, clock: Clock, random: RandomSource, ids: IdGenerator
 ) -> Issued:
     """Issues the template to the listed members, or to every member of a segment, honouring
     its limits (see coupon_issuing). A segment campaign needs a campaign key: sent again, it
@@ -86,7 +95,7 @@ async def issue_coupons(
 
 async def member_coupons(
     member_id: UUID,
-    uow: UnitOfWork,
+    uow: CouponsUnit,
     *,
     clock: Clock,
     status: CouponStatus | None,
@@ -99,6 +108,6 @@ async def member_coupons(
 
 
 async def usable_coupons(
-    member_id: UUID, uow: UnitOfWork, *, clock: Clock, channel: str
+    member_id: UUID, uow: CouponsUnit, *, clock: Clock, channel: str
 ) -> Sequence[Coupon]:
     return await uow.coupons.usable(member_id, clock.now(), channel)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithProgram, WithSegments
 from domain.crm import MemberCrmProfile, SegmentSpec, TierSegmentSpec
 from domain.ports import Clock
 from domain.program import ProgramSettings
 from domain.reporting import require_report_day
+
+
+class CrmUnit(WithProgram, WithSegments, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +33,7 @@ def _checked_today(spec: SegmentSpec, program: ProgramSettings, clock: Clock) ->
     return today
 
 
-async def preview_segment(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> SegmentPreview:
+async def preview_segment(spec: SegmentSpec, uow: CrmUnit, *, clock: Clock) -> SegmentPreview:
     """How many members a campaign to ``spec`` would reach, before anything is issued."""
     program = await uow.program.get()
     today = _checked_today(spec, program, clock)
@@ -36,7 +41,7 @@ async def preview_segment(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -
     return SegmentPreview(spec, today, members)
 
 
-async def segment_members(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -> list[UUID]:
+async def segment_members(spec: SegmentSpec, uow: CrmUnit, *, clock: Clock) -> list[UUID]:
     """Every member in ``spec``, ordered by id: what a campaign issues to, once each."""
     program = await uow.program.get()
     today = _checked_today(spec, program, clock)
@@ -45,7 +50,7 @@ async def segment_members(spec: SegmentSpec, uow: UnitOfWork, *, clock: Clock) -
     )
 
 
-async def crm_profile(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MemberCrmProfile:
+async def crm_profile(member_id: UUID, uow: CrmUnit, *, clock: Clock) -> MemberCrmProfile:
     program = await uow.program.get()
     today = clock.now().astimezone(program.zone).date()
     return await uow.segments.profile(

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.unit_of_work import (
+    WithAudit,
+    WithDraws,
+)
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from app.use_cases.erased_members import hold_own_account
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource
@@ -34,6 +38,10 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
+class DrawsUnit(CouponIssuingUnit, WithAudit, WithDraws, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewCampaign:
     name: str
@@ -46,7 +54,7 @@ class NewCampaign:
 
 
 async def create_campaign(
-    cmd: NewCampaign, actor: str, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: NewCampaign, actor: str, uow: DrawsUnit, *, clock: Clock, ids: IdGenerator
 ) -> DrawCampaign:
     campaign = DrawCampaign(
         id=ids.new_id(),
@@ -86,7 +94,7 @@ async def create_campaign(
     return campaign
 
 
-async def get_campaign(campaign_id: UUID, uow: UnitOfWork) -> DrawCampaign:
+async def get_campaign(campaign_id: UUID, uow: DrawsUnit) -> DrawCampaign:
     campaign = await uow.draws.get_campaign(campaign_id)
     if campaign is None:
         raise DrawCampaignNotFound()
@@ -94,20 +102,20 @@ async def get_campaign(campaign_id: UUID, uow: UnitOfWork) -> DrawCampaign:
 
 
 async def list_campaigns(
-    uow: UnitOfWork, *, after: UUID | None, limit: int
+    uow: DrawsUnit, *, after: UUID | None, limit: int
 ) -> Sequence[DrawCampaign]:
     return await uow.draws.campaigns(after=after, limit=limit)
 
 
 async def current_odds(
-    campaign_id: UUID, uow: UnitOfWork, *, clock: Clock
+    campaign_id: UUID, uow: DrawsUnit, *, clock: Clock
 ) -> tuple[DrawCampaign, list[Odds]]:
     """The odds of the next draw, from the same function and prizes the draw itself uses."""
     campaign = await get_campaign(campaign_id, uow)
     return campaign, odds(await _drawable(campaign.prizes, uow, clock.now()))
 
 
-async def _drawable(prizes: Sequence[Prize], uow: UnitOfWork, now: datetime) -> list[Prize]:
+async def _drawable(prizes: Sequence[Prize], uow: DrawsUnit, now: datetime) -> list[Prize]:
     """The prizes as the next draw sees them: a prize whose coupon template has stopped
     issuing counts as out of stock, so it drops out of the draw and of the published odds
     instead of making every play that lands on it fail."""
@@ -122,7 +130,7 @@ async def _drawable(prizes: Sequence[Prize], uow: UnitOfWork, now: datetime) -> 
 
 
 async def unplayed_chances(
-    member_id: UUID, uow: UnitOfWork, *, clock: Clock, after: UUID | None, limit: int
+    member_id: UUID, uow: DrawsUnit, *, clock: Clock, after: UUID | None, limit: int
 ) -> Sequence[Chance]:
     return await uow.draws.unplayed(member_id, clock.now(), after=after, limit=limit)
 
@@ -137,7 +145,7 @@ class Played:
 async def play_chance(
     member_id: UUID,
     chance_id: UUID,
-    uow: UnitOfWork,
+    uow: DrawsUnit,
     *,
     clock: Clock,
     random: RandomSource,
@@ -188,7 +196,7 @@ async def play_chance(
     return Played(played, prize, coupon)
 
 
-async def _result_of(chance: Chance, uow: UnitOfWork) -> Played:
+async def _result_of(chance: Chance, uow: DrawsUnit) -> Played:
     campaign = await uow.draws.get_campaign(chance.campaign_id)
     assert campaign is not None
     prize = next((p for p in campaign.prizes if p.code == chance.prize_code), None)

@@ -22,12 +22,17 @@ the write waits for the erasure and sees it. Purchases take that lock themselves
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from app.read_models import MemberReads
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithMembers
 from domain.errors import MemberErased, MemberNotFound, SessionRevoked
 from domain.members import Member
+
+
+class ErasedMembersUnit(WithMembers, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 def named_member(member: Member | None) -> Member:
@@ -48,11 +53,11 @@ def own_account(member: Member | None) -> Member:
     return member
 
 
-async def hold_named_member(uow: UnitOfWork, member_id: UUID) -> Member:
+async def hold_named_member(uow: ErasedMembersUnit, member_id: UUID) -> Member:
     return named_member(await uow.members.hold(member_id))
 
 
-async def hold_own_account(uow: UnitOfWork, member_id: UUID) -> Member:
+async def hold_own_account(uow: ErasedMembersUnit, member_id: UUID) -> Member:
     return own_account(await uow.members.hold(member_id))
 
 

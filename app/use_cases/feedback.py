@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_own_account
+from app.unit_of_work import WithAudit, WithFeedback
+from app.use_cases.erased_members import ErasedMembersUnit, hold_own_account
 from domain.feedback import (
     Feedback,
     FeedbackKind,
@@ -19,6 +20,10 @@ from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
 
+class FeedbackUnit(ErasedMembersUnit, WithAudit, WithFeedback, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SubmitFeedback:
     member_id: UUID
@@ -28,7 +33,7 @@ class SubmitFeedback:
 
 
 async def submit_feedback(
-    cmd: SubmitFeedback, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: SubmitFeedback, uow: FeedbackUnit, *, clock: Clock, ids: IdGenerator
 ) -> Feedback:
     # Under the lock an erasure takes first: feedback is never written after the erasure
     # blanked the member's feedback, to be shown unblanked.
@@ -53,7 +58,7 @@ class ListFeedback:
     limit: int = 50
 
 
-async def list_feedback(query: ListFeedback, uow: UnitOfWork) -> FeedbackPage:
+async def list_feedback(query: ListFeedback, uow: FeedbackUnit) -> FeedbackPage:
     return await uow.feedback.page(
         status=query.status, kind=query.kind, after=query.after, limit=query.limit
     )
@@ -67,7 +72,7 @@ class UpdateFeedback:
     note: str | None = None
 
 
-async def update_feedback(cmd: UpdateFeedback, uow: UnitOfWork, *, clock: Clock) -> Feedback:
+async def update_feedback(cmd: UpdateFeedback, uow: FeedbackUnit, *, clock: Clock) -> Feedback:
     """Moves a record forward (audited); the row lock keeps two admins from crossing."""
     feedback = await uow.feedback.get_for_update(cmd.feedback_id)
     if feedback is None:
@@ -86,5 +91,5 @@ async def update_feedback(cmd: UpdateFeedback, uow: UnitOfWork, *, clock: Clock)
     return feedback
 
 
-async def member_feedback(member_id: UUID, uow: UnitOfWork, *, limit: int = 50) -> list[Feedback]:
+async def member_feedback(member_id: UUID, uow: FeedbackUnit, *, limit: int = 50) -> list[Feedback]:
     return await uow.feedback.of_member(member_id, limit)

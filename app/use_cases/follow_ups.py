@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Protocol
 from uuid import UUID, uuid5
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_named_member
+from app.unit_of_work import WithAudit, WithFeedback, WithFollowUps
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from domain.feedback import Feedback, FeedbackKind
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpNotFound, FollowUpStatus
 from domain.ports import Clock
 from domain.repositories import AuditRecord
+
+
+class FollowUpsUnit(ErasedMembersUnit, WithAudit, WithFeedback, WithFollowUps, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,7 @@ class FollowUpPage:
 
 
 async def list_follow_ups(
-    uow: UnitOfWork,
+    uow: FollowUpsUnit,
     *,
     status: FollowUpStatus | None,
     due_by: date | None,
@@ -46,7 +51,7 @@ async def list_follow_ups(
     return FollowUpPage(items, items[-1].follow_up.id if more else None)
 
 
-async def record_call(cmd: RecordCall, uow: UnitOfWork, *, clock: Clock) -> FollowUpListing:
+async def record_call(cmd: RecordCall, uow: FollowUpsUnit, *, clock: Clock) -> FollowUpListing:
     known = await uow.follow_ups.listing(cmd.follow_up_id)
     if known is None:
         raise FollowUpNotFound()
@@ -92,7 +97,7 @@ def feedback_kind_for(satisfaction: int) -> FeedbackKind:
     return FeedbackKind.SUGGESTION
 
 
-async def _feed_back(follow_up: FollowUp, uow: UnitOfWork, now: datetime) -> None:
+async def _feed_back(follow_up: FollowUp, uow: FollowUpsUnit, now: datetime) -> None:
     """The member's satisfaction joins the feedback records, where agents triage it."""
     assert follow_up.satisfaction is not None
     kind = feedback_kind_for(follow_up.satisfaction)

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from app.secrets import hash_secret, new_secret
-from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.use_cases.members import EnrolMember, enrol_member
+from app.unit_of_work import (
+    UnitOfWorkFactory,
+    WithLoginChallenges,
+    WithOutbox,
+    WithRefreshTokens,
+)
+from app.use_cases.members import EnrolMember, MembersUnit, enrol_member
 from domain.contacts import ContactNormaliser
 from domain.errors import InvalidLoginCode, InvalidRefreshToken, MemberExists, RateLimited
 from domain.login import (
@@ -28,6 +34,10 @@ from domain.login import (
 )
 from domain.notifications import Notification, NotificationKind, SecretBox
 from domain.ports import Clock, IdGenerator, RandomSource
+
+
+class LoginUnit(MembersUnit, WithLoginChallenges, WithOutbox, WithRefreshTokens, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ class RequestLoginCode:
     client_ip: str
 
 
-async def request_login_code(cmd: RequestLoginCode, uow: UnitOfWork, ports: LoginPorts) -> None:
+async def request_login_code(cmd: RequestLoginCode, uow: LoginUnit, ports: LoginPorts) -> None:
     """A fresh code replaces the phone's previous one and goes out by SMS (through the outbox,
     committed with the code). Whether the phone belongs to a member is not revealed."""
     phone = ports.contacts.phone(cmd.phone)
@@ -134,7 +144,7 @@ async def verify_login_code(
     return Session(member_id, secret, first.expires_at, enrolled=enrolled)
 
 
-async def _enrol(phone: str, uow: UnitOfWork, ports: LoginPorts) -> UUID:
+async def _enrol(phone: str, uow: LoginUnit, ports: LoginPorts) -> UUID:
     try:
         summary = await enrol_member(
             EnrolMember(phone=phone),

@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 from uuid import UUID
 
 from app.read_models import Expiring, MemberReads
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import own_account
+from app.unit_of_work import WithPoints
+from app.use_cases.erased_members import ErasedMembersUnit, own_account
 from app.use_cases.views import Balances, TierView
 from domain.points import LedgerEntry
 from domain.ports import Clock
+
+
+class MeUnit(ErasedMembersUnit, WithPoints, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 # The app warns about points expiring within this window.
 EXPIRING_WINDOW = timedelta(days=30)
@@ -51,7 +57,7 @@ class LedgerPage:
 
 
 async def my_ledger(
-    member_id: UUID, uow: UnitOfWork, *, before_id: int | None, limit: int
+    member_id: UUID, uow: MeUnit, *, before_id: int | None, limit: int
 ) -> LedgerPage:
     own_account(await uow.members.get(member_id))
     rows = await uow.points.entries(member_id, before_id=before_id, limit=limit + 1)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.crm import crm_profile
-from app.use_cases.views import Balances, TierView, tier_of
+from app.unit_of_work import (
+    WithCoupons,
+    WithFeedback,
+    WithMembers,
+    WithSales,
+    WithShop,
+)
+from app.use_cases.crm import CrmUnit, crm_profile
+from app.use_cases.views import Balances, TierView, ViewsUnit, tier_of
 from domain.cards import MemberCard
 from domain.coupons import Coupon
 from domain.crm import MemberCrmProfile
@@ -19,6 +26,13 @@ from domain.points import LedgerEntry, Lot
 from domain.ports import Clock
 from domain.repositories import TierChangeRecord
 from domain.sales import Sale
+
+
+class Member360Unit(
+    CrmUnit, ViewsUnit, WithCoupons, WithFeedback, WithMembers, WithSales, WithShop, Protocol
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 RECENT = 50
 
@@ -42,7 +56,7 @@ class MemberOverview:
 
 
 async def member_overview(
-    member_id: UUID, uow: UnitOfWork, clock: Clock | None = None
+    member_id: UUID, uow: Member360Unit, clock: Clock | None = None
 ) -> MemberOverview:
     member = await uow.members.get(member_id)
     if member is None:

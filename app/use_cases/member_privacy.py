@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithMemberPrivacy, WithMembers
 from domain.errors import MemberNotFound
 from domain.member_privacy import Erasure, MemberExport, is_erased_phone, phone_tombstone
 from domain.ports import Clock
 from domain.repositories import AuditRecord
 
 
-async def export_member(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MemberExport:
+class MemberPrivacyUnit(WithAudit, WithMemberPrivacy, WithMembers, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
+async def export_member(member_id: UUID, uow: MemberPrivacyUnit, *, clock: Clock) -> MemberExport:
     member = await uow.members.get(member_id)
     if member is None:
         raise MemberNotFound()
@@ -26,7 +31,7 @@ class EraseMember:
     actor: str
 
 
-async def erase_member(cmd: EraseMember, uow: UnitOfWork, *, clock: Clock) -> Erasure:
+async def erase_member(cmd: EraseMember, uow: MemberPrivacyUnit, *, clock: Clock) -> Erasure:
     """Personal data goes; the ledger's amounts and its hash chain stay as they were.
 
     The member's account lock is taken first, as purchases and every other write that must not

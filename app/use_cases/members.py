@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_named_member
-from app.use_cases.views import MemberSummary, member_summary
+from app.unit_of_work import WithAudit, WithProgram
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
+from app.use_cases.views import MemberSummary, ViewsUnit, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
@@ -19,6 +20,11 @@ from domain.errors import CardBlocked, InvalidInput, MemberExists, MemberNotFoun
 from domain.members import Member
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
+
+
+class MembersUnit(ErasedMembersUnit, ViewsUnit, WithAudit, WithProgram, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
 
 # A 15-digit random card body collides rarely; a handful of retries makes it vanishingly so.
 CARD_NUMBER_ATTEMPTS = 5
@@ -35,7 +41,7 @@ class EnrolMember:
 
 async def enrol_member(
     cmd: EnrolMember,
-    uow: UnitOfWork,
+    uow: MembersUnit,
     *,
     clock: Clock,
     ids: IdGenerator,
@@ -68,7 +74,7 @@ async def enrol_member(
     return await member_summary(uow, member)
 
 
-async def _unused_card_number(uow: UnitOfWork, random: RandomSource) -> str:
+async def _unused_card_number(uow: MembersUnit, random: RandomSource) -> str:
     for _ in range(CARD_NUMBER_ATTEMPTS):
         number = generate_card_number(random)
         if not await uow.members.card_number_taken(number):
@@ -155,7 +161,7 @@ class ReplaceCard:
 
 
 async def replace_card(
-    cmd: ReplaceCard, uow: UnitOfWork, *, clock: Clock, random: RandomSource
+    cmd: ReplaceCard, uow: MembersUnit, *, clock: Clock, random: RandomSource
 ) -> MemberCard:
     """A lost card is replaced: the old number is blocked for good, a new one issued."""
     await hold_named_member(uow, cmd.member_id)

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    Transaction,
+    WithCouponTemplates,
+    WithRewards,
+    WithShop,
+    WithStores,
+)
 from app.use_cases.erased_members import hold_named_member, named_member
 from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.review_rewards import ReviewOutcome, ReviewPosted, reward_review
@@ -23,6 +30,7 @@ from app.use_cases.sales import (
     RefundOutcome,
     RefundSale,
     SaleOutcome,
+    SalesUnit,
     record_sale,
     refund_sale,
 )
@@ -50,7 +58,13 @@ from domain.webshop import (
 )
 
 
-async def web_store(uow: UnitOfWork, *, clock: Clock, ids: IdGenerator) -> UUID:
+class OnlineOrdersUnit(
+    SalesUnit, WithCouponTemplates, WithRewards, WithShop, WithStores, Transaction, Protocol
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
+async def web_store(uow: OnlineOrdersUnit, *, clock: Clock, ids: IdGenerator) -> UUID:
     """The web store's id, creating the store the first time an order needs it."""
     found = await uow.stores.get_store_by_code(WEB_STORE_CODE)
     if found is not None:
@@ -65,7 +79,7 @@ async def web_store(uow: UnitOfWork, *, clock: Clock, ids: IdGenerator) -> UUID:
     return found.id
 
 
-async def find_order(uow: UnitOfWork, order_id: str) -> Sale:
+async def find_order(uow: OnlineOrdersUnit, order_id: str) -> Sale:
     """The sale recorded for a shop order; OrderNotFound if it was never paid."""
     store = await uow.stores.get_store_by_code(WEB_STORE_CODE)
     sale_id = await uow.shop.sale_for_receipt(store.id, order_id) if store else None
@@ -75,7 +89,7 @@ async def find_order(uow: UnitOfWork, order_id: str) -> Sale:
     return sale
 
 
-async def member_of(uow: UnitOfWork, customer_id: str | None, member_id: UUID | None) -> UUID:
+async def member_of(uow: OnlineOrdersUnit, customer_id: str | None, member_id: UUID | None) -> UUID:
     """The member an event names, directly or through the shop's customer id."""
     if member_id is not None:
         named_member(await uow.members.get(member_id))
@@ -114,7 +128,7 @@ class CustomerLinked:
 
 async def link_customer(
     cmd: LinkCustomer,
-    uow: UnitOfWork,
+    uow: OnlineOrdersUnit,
     *,
     clock: Clock,
     ids: IdGenerator,
@@ -175,7 +189,7 @@ class PayOrder:
 
 
 async def pay_order(
-    cmd: PayOrder, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
+    cmd: PayOrder, uow: OnlineOrdersUnit, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> SaleOutcome:
     """A paid order is a web sale: the member earns pending points on what they paid."""
     # Checked here first so that the refusal names the shop's own field.
@@ -206,7 +220,7 @@ class OrderReleased:
     points_released: int
 
 
-async def complete_order(order_id: str, uow: UnitOfWork, *, clock: Clock) -> OrderReleased:
+async def complete_order(order_id: str, uow: OnlineOrdersUnit, *, clock: Clock) -> OrderReleased:
     """The return window is over: the order's pending points become available now.
 
     Completing an order twice releases nothing the second time. Points of a disputed
@@ -236,7 +250,7 @@ class RefundOrder:
 
 
 async def refund_order(
-    cmd: RefundOrder, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: RefundOrder, uow: OnlineOrdersUnit, *, clock: Clock, ids: IdGenerator
 ) -> RefundOutcome:
     sale = await find_order(uow, cmd.order_id)
     return await refund_sale(
@@ -272,7 +286,7 @@ class ReviewRecorded:
 
 
 async def post_review(
-    cmd: PostReview, uow: UnitOfWork, *, clock: Clock, random: RandomSource, ids: IdGenerator
+    cmd: PostReview, uow: OnlineOrdersUnit, *, clock: Clock, random: RandomSource, ids: IdGenerator
 ) -> ReviewRecorded:
     """Records a review of the member's own paid order and gives the review reward, if the
     programme has one and the rating qualifies: one coupon per order, however many reviews."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_named_member
+from app.unit_of_work import WithAudit, WithPoints, WithProgram
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import Balances
 from domain.points import Reference
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
+
+
+class PointsUnit(ErasedMembersUnit, WithAudit, WithPoints, WithProgram, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,7 @@ class Adjustment:
 
 
 async def adjust_points(
-    cmd: AdjustPoints, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: AdjustPoints, uow: PointsUnit, *, clock: Clock, ids: IdGenerator
 ) -> Adjustment:
     """Credits or debits points with a reason; a debit can never exceed what is available."""
     await hold_named_member(uow, cmd.member_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Protocol
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithProgram, WithSales
 from domain.errors import CurrencyLocked, ProgramChanged
 from domain.program import ProgramSettings
 from domain.repositories import AuditRecord
@@ -19,14 +20,18 @@ from domain.repositories import AuditRecord
 Revision = Callable[[ProgramSettings], ProgramSettings]
 
 
-async def get_program(uow: UnitOfWork) -> ProgramSettings:
+class ProgramUnit(WithAudit, WithProgram, WithSales, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
+async def get_program(uow: ProgramUnit) -> ProgramSettings:
     return await uow.program.get()
 
 
 async def update_program(
     proposed: ProgramSettings,
     actor: str,
-    uow: UnitOfWork,
+    uow: ProgramUnit,
     *,
     expected_version: int | None = None,
 ) -> ProgramSettings:
@@ -37,7 +42,7 @@ async def update_program(
 async def revise_program(
     revise: Revision,
     actor: str,
-    uow: UnitOfWork,
+    uow: ProgramUnit,
     *,
     expected_version: int | None = None,
 ) -> ProgramSettings:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.coupon_issuing import Issuer, issue_from_template
+from app.unit_of_work import (
+    WithAudit,
+    WithRewards,
+    WithSales,
+)
+from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from domain.coupon_repositories import IssuedFrom, ReviewReward
 from domain.coupons import Coupon, CouponSource
 from domain.errors import (
@@ -20,12 +25,16 @@ from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-async def get_review_reward(uow: UnitOfWork) -> ReviewReward:
+class ReviewRewardsUnit(CouponIssuingUnit, WithAudit, WithRewards, WithSales, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
+async def get_review_reward(uow: ReviewRewardsUnit) -> ReviewReward:
     return await uow.rewards.review_reward()
 
 
 async def set_review_reward(
-    enabled: bool, min_rating: int, template_id: UUID | None, actor: str, uow: UnitOfWork
+    enabled: bool, min_rating: int, template_id: UUID | None, actor: str, uow: ReviewRewardsUnit
 ) -> ReviewReward:
     if not 1 <= min_rating <= 5:
         raise InvalidInput("min_rating is between 1 and 5", field="min_rating")
@@ -77,7 +86,7 @@ class ReviewOutcome:
 
 async def reward_review(
     event: ReviewPosted,
-    uow: UnitOfWork,
+    uow: ReviewRewardsUnit,
     *,
     clock: Clock,
     random: RandomSource,

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithCoupons,
+    WithDraws,
+    WithPoints,
+    WithStores,
+)
 from app.use_cases.erased_members import named_member
-from app.use_cases.tiers import upgrade_if_qualified
+from app.use_cases.tiers import TiersUnit, upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import display, normalise
 from domain.coupons import CouponDiscount, Presented, apply_coupons
@@ -43,6 +49,10 @@ from domain.sales import (
     price,
 )
 from domain.tier_policy import TierPolicy
+
+
+class SalesUnit(TiersUnit, WithCoupons, WithDraws, WithPoints, WithStores, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,7 @@ class _Priced:
 
 
 async def _presented(
-    codes: Sequence[str], member_id: UUID | None, uow: UnitOfWork
+    codes: Sequence[str], member_id: UUID | None, uow: SalesUnit
 ) -> list[Presented]:
     """The codes as typed, each with the coupon it names when that is the member's own.
 
@@ -130,7 +140,7 @@ async def _presented(
     return presented
 
 
-async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member | None) -> _Priced:
+async def _price(cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member | None) -> _Priced:
     """Prices the basket for ``member`` (the member ``cmd`` names, already read; None for a
     guest)."""
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
@@ -173,7 +183,7 @@ async def _price(cmd: PriceSale, uow: UnitOfWork, now: datetime, member: Member 
 
 
 async def quote_sale(
-    cmd: PriceSale, uow: UnitOfWork, *, clock: Clock, dating: SaleDating
+    cmd: PriceSale, uow: SalesUnit, *, clock: Clock, dating: SaleDating
 ) -> SaleOutcome:
     """What the sale would come to, without recording anything."""
     if cmd.occurred_at is not None:
@@ -194,7 +204,7 @@ async def quote_sale(
 
 
 async def record_sale(
-    cmd: RecordSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
+    cmd: RecordSale, uow: SalesUnit, *, clock: Clock, ids: IdGenerator, dating: SaleDating
 ) -> SaleOutcome:
     """Records the sale: the member pays with points if asked, and earns on what they paid."""
     now = clock.now()
@@ -275,7 +285,7 @@ async def record_sale(
 
 
 async def _redeem_coupons(
-    uow: UnitOfWork, coupons: CouponDiscount, sale: Sale, now: datetime
+    uow: SalesUnit, coupons: CouponDiscount, sale: Sale, now: datetime
 ) -> None:
     """Marks the coupons used by this sale, exactly once: a coupon another till redeemed
     since the sale was priced fails the whole sale."""
@@ -288,7 +298,7 @@ async def _redeem_coupons(
 
 
 async def _grant_chances(
-    uow: UnitOfWork,
+    uow: SalesUnit,
     campaigns: Sequence[tuple[DrawCampaign, int]],
     sale: Sale,
     now: datetime,
@@ -318,7 +328,7 @@ class FindSale:
     store_code: str | None = None  # another store's sale, for a return taken here
 
 
-async def find_sale(cmd: FindSale, uow: UnitOfWork) -> Sale:
+async def find_sale(cmd: FindSale, uow: SalesUnit) -> Sale:
     """A sale by its receipt: the terminal's own store's, or (for a return at this store)
     another store's when the programme takes returns at any store."""
     store_id = cmd.store_id
@@ -364,7 +374,7 @@ class RefundOutcome:
 
 
 async def refund_sale(
-    cmd: RefundSale, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: RefundSale, uow: SalesUnit, *, clock: Clock, ids: IdGenerator
 ) -> RefundOutcome:
     """Gives money back for part or all of a sale and claws back the points it earned."""
     if (cmd.amount is None) == (not cmd.lines):
@@ -441,7 +451,7 @@ async def refund_sale(
     )
 
 
-async def _revoke_chances(uow: UnitOfWork, sale: Sale, now: datetime) -> int:
+async def _revoke_chances(uow: SalesUnit, sale: Sale, now: datetime) -> int:
     """Takes back the chances the sale no longer earns after its refunds; the prize coupon of
     a played chance taken back is voided if it has not been used."""
     chances = await uow.draws.chances_of_sale_for_update(sale.id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 from uuid import UUID
 
 from app.secrets import hash_secret, new_secret, verify_secret
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithAudit, WithStores
 from domain.errors import (
     InvalidCredentials,
     StoreExists,
@@ -19,6 +20,10 @@ from domain.repositories import AuditRecord
 from domain.stores import Store, Terminal
 
 
+class StoresUnit(WithAudit, WithStores, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CreateStore:
     code: str
@@ -27,7 +32,7 @@ class CreateStore:
 
 
 async def create_store(
-    cmd: CreateStore, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: CreateStore, uow: StoresUnit, *, clock: Clock, ids: IdGenerator
 ) -> Store:
     store = Store(id=ids.new_id(), code=cmd.code, name=cmd.name.strip(), created_at=clock.now())
     if not await uow.stores.add_store(store):
@@ -53,7 +58,7 @@ class NewTerminal:
 
 async def create_terminal(
     cmd: CreateTerminal,
-    uow: UnitOfWork,
+    uow: StoresUnit,
     *,
     clock: Clock,
     ids: IdGenerator,
@@ -89,7 +94,7 @@ class RotateTerminalSecret:
 
 
 async def rotate_terminal_secret(
-    cmd: RotateTerminalSecret, uow: UnitOfWork, *, random: RandomSource
+    cmd: RotateTerminalSecret, uow: StoresUnit, *, random: RandomSource
 ) -> NewTerminal:
     """A new secret for the terminal, shown once; the old one stops working (audited)."""
     terminal = await uow.stores.get_terminal(cmd.terminal_id)
@@ -109,7 +114,7 @@ async def rotate_terminal_secret(
     return NewTerminal(replace(terminal, secret_hash=secret_hash), secret)
 
 
-async def authenticate_terminal(terminal_id: UUID, secret: str, uow: UnitOfWork) -> Terminal:
+async def authenticate_terminal(terminal_id: UUID, secret: str, uow: StoresUnit) -> Terminal:
     terminal = await uow.stores.get_terminal(terminal_id)
     # Same answer for an unknown terminal and a wrong secret: no probing for terminal ids.
     if terminal is None or not terminal.active or not verify_secret(secret, terminal.secret_hash):

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import (
+    WithPayments,
+)
 from app.use_cases.erased_members import named_member
-from app.use_cases.online_orders import web_store
+from app.use_cases.online_orders import OnlineOrdersUnit, web_store
 from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, refund_sale
 from app.webhooks import APPLIED, IGNORED
 from domain.errors import InvalidInput
@@ -32,6 +35,11 @@ from domain.sale_dating import SaleDating
 from domain.sales import ONLINE
 from domain.webshop import WEB_STORE_CODE, NotOwnOrder
 
+
+class StripePaymentsUnit(OnlineOrdersUnit, WithPayments, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 PAYMENT_SKU = "stripe-payment"
 ACTOR = "stripe"
 RECORDED = "recorded"  # noted, but the points move with the shop's order events
@@ -39,7 +47,7 @@ DISPUTE_WON = frozenset({"won", "warning_closed"})
 DISPUTE_LOST = "lost"
 
 
-async def _require_currency(uow: UnitOfWork, currency: str) -> None:
+async def _require_currency(uow: StripePaymentsUnit, currency: str) -> None:
     program = await uow.program.get()
     if currency.upper() != program.currency:
         raise CurrencyMismatch(
@@ -58,7 +66,12 @@ class PaymentSucceeded:
 
 
 async def payment_succeeded(
-    cmd: PaymentSucceeded, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator, dating: SaleDating
+    cmd: PaymentSucceeded,
+    uow: StripePaymentsUnit,
+    *,
+    clock: Clock,
+    ids: IdGenerator,
+    dating: SaleDating,
 ) -> str:
     try:
         member_id = UUID(cmd.member_ref)
@@ -109,7 +122,7 @@ async def payment_succeeded(
     return outcome
 
 
-async def _sale_of(uow: UnitOfWork, payment: StripePayment) -> UUID | None:
+async def _sale_of(uow: StripePaymentsUnit, payment: StripePayment) -> UUID | None:
     if payment.sale_id is None and payment.order_id is not None:
         # The shop's order.paid may have arrived after the payment.
         store = await uow.stores.get_store_by_code(WEB_STORE_CODE)
@@ -127,7 +140,7 @@ class ChargeRefunded:
 
 
 async def charge_refunded(
-    cmd: ChargeRefunded, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: ChargeRefunded, uow: StripePaymentsUnit, *, clock: Clock, ids: IdGenerator
 ) -> str:
     """Reverses points pro rata on what is newly refunded since the last refund event."""
     payment = await uow.payments.get_for_update(cmd.payment_intent_id)
@@ -166,7 +179,7 @@ class DisputeCreated:
     dispute_id: str
 
 
-async def dispute_created(cmd: DisputeCreated, uow: UnitOfWork, *, clock: Clock) -> str:
+async def dispute_created(cmd: DisputeCreated, uow: StripePaymentsUnit, *, clock: Clock) -> str:
     """The payment's points stop being spendable until the dispute is closed."""
     payment = await uow.payments.get_for_update(cmd.payment_intent_id)
     if payment is None:
@@ -206,7 +219,7 @@ class DisputeClosed:
 
 
 async def dispute_closed(
-    cmd: DisputeClosed, uow: UnitOfWork, *, clock: Clock, ids: IdGenerator
+    cmd: DisputeClosed, uow: StripePaymentsUnit, *, clock: Clock, ids: IdGenerator
 ) -> str:
     payment = await uow.payments.get_for_update(cmd.payment_intent_id)
     if payment is None:

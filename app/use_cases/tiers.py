@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_named_member, own_account
+from app.unit_of_work import (
+    WithAudit,
+    WithOutbox,
+    WithProgram,
+    WithSales,
+    WithTiers,
+)
+from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member, own_account
 from app.use_cases.views import TierView
 from domain.errors import InvalidInput, TierPolicyChanged
 from domain.notifications import tier_changed
@@ -19,8 +26,14 @@ from domain.tier_policy import MemberTier, TierPolicy, on_purchase, set_by_hand
 from domain.tiers import Tier, TierLadder
 
 
+class TiersUnit(
+    ErasedMembersUnit, WithAudit, WithOutbox, WithProgram, WithSales, WithTiers, Protocol
+):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
+
+
 async def upgrade_if_qualified(
-    uow: UnitOfWork,
+    uow: TiersUnit,
     member_id: UUID,
     now: datetime,
     policy: TierPolicy,
@@ -58,14 +71,14 @@ class PolicyUpdated:
     members_moved: int
 
 
-async def get_tier_policy(uow: UnitOfWork) -> TierPolicy:
+async def get_tier_policy(uow: TiersUnit) -> TierPolicy:
     return await uow.tiers.policy()
 
 
 async def update_tier_policy(
     proposed: ProposedPolicy,
     actor: str,
-    uow: UnitOfWork,
+    uow: TiersUnit,
     *,
     clock: Clock,
     expected_version: int | None = None,
@@ -83,7 +96,7 @@ async def update_tier_policy(
 async def revise_tier_policy(
     revise: Callable[[TierPolicy], ProposedPolicy],
     actor: str,
-    uow: UnitOfWork,
+    uow: TiersUnit,
     *,
     clock: Clock,
     expected_version: int | None = None,
@@ -145,7 +158,7 @@ class SetTier:
     until: datetime | None = None
 
 
-async def set_member_tier(cmd: SetTier, uow: UnitOfWork, *, clock: Clock) -> TierView:
+async def set_member_tier(cmd: SetTier, uow: TiersUnit, *, clock: Clock) -> TierView:
     """Gives the member a tier by hand; it holds against reviews until ``until``."""
     now = clock.now()
     if cmd.until is not None and cmd.until <= now:
@@ -191,7 +204,7 @@ class MyTier:
     drops_out_on: date | None
 
 
-async def my_tier(member_id: UUID, uow: UnitOfWork, *, clock: Clock) -> MyTier:
+async def my_tier(member_id: UUID, uow: TiersUnit, *, clock: Clock) -> MyTier:
     member = own_account(await uow.members.get(member_id))
     policy = await uow.tiers.policy()
     program = await uow.program.get()

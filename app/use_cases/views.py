@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import UnitOfWork
+from app.unit_of_work import WithPoints, WithTiers
 from domain.members import Member
 from domain.points import PointsAccount
 from domain.tiers import Tier
+
+
+class ViewsUnit(WithPoints, WithTiers, Protocol):
+    """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +55,12 @@ class MemberSummary:
     points: Balances
 
 
-async def tier_of(uow: UnitOfWork, member: Member) -> Tier:
+async def tier_of(uow: ViewsUnit, member: Member) -> Tier:
     ladder = await uow.tiers.ladder()
     return ladder.get(member.tier_code) or ladder.entry_tier
 
 
-async def member_summary(uow: UnitOfWork, member: Member) -> MemberSummary:
+async def member_summary(uow: ViewsUnit, member: Member) -> MemberSummary:
     tier = await tier_of(uow, member)
     account = await uow.points.get(member.id)
     return MemberSummary(

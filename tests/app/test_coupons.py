@@ -24,11 +24,6 @@ from tests.support.fakes import FakeWorld
 ADMIN = "admin:test"
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def template(
     world: FakeWorld,
     kind: CouponKind = CouponKind.FIXED,

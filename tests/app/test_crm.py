@@ -25,11 +25,6 @@ from tests.app.test_sales import enrol, record, sale_cmd
 from tests.support.fakes import FakeWorld
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def buyers(world: FakeWorld) -> tuple[UUID, UUID, UUID]:
     """Three members: one bought twice today, one once 100 days ago, one never."""
     often = await enrol(world, "13800138001")

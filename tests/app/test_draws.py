@@ -26,11 +26,6 @@ from tests.app.test_sales import STORE, enrol, record, refund, sale_cmd
 from tests.support.fakes import FakeWorld, SequenceRandom
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def wheel(
     world: FakeWorld,
     prizes: tuple[Prize, ...],

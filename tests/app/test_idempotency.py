@@ -37,11 +37,6 @@ class Operation:
         return CREATED
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def run(
     world: FakeWorld, operation: Operation, *, key: str = "key-1", request_hash: str = "h1"
 ) -> StoredResponse:

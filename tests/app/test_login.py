@@ -27,11 +27,6 @@ PHONE = "+8613800138000"
 IP = "203.0.113.7"
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 def ports(
     world: FakeWorld, *, per_phone: int = 5, per_ip: int = 20, guesses: int = 100
 ) -> LoginPorts:

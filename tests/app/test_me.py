@@ -6,34 +6,12 @@ from uuid import UUID
 import pytest
 
 from app.read_models import Expiring, UnitOfWorkMemberReads
-from app.transactions import read, write
-from app.unit_of_work import UnitOfWork
+from app.transactions import read
 from app.use_cases.me import LedgerPage, MyAccount, my_account, my_ledger
-from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.views import Balances, TierView
 from domain.errors import MemberNotFound
 from domain.points import EntryType, Reference
-from tests.support.fakes import FakeWorld
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
-async def enrol(world: FakeWorld, phone: str = "13800138000", name: str | None = None) -> UUID:
-    async def run(uow: UnitOfWork) -> UUID:
-        summary = await enrol_member(
-            EnrolMember(phone=phone, name=name),
-            uow,
-            clock=world.clock,
-            ids=world.ids,
-            random=world.random,
-            contacts=world.contacts,
-        )
-        return summary.member_id
-
-    return await write(world.uow_factory, run)
+from tests.support.fakes import FakeWorld, enrol
 
 
 async def earn(world: FakeWorld, member: UUID, *points: int) -> None:

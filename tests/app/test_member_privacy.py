@@ -7,35 +7,14 @@ import pytest
 
 from app.transactions import read, write
 from app.use_cases.member_privacy import EraseMember, erase_member, export_member
-from app.use_cases.members import EnrolMember, enrol_member
 from domain.errors import MemberNotFound
 from domain.member_privacy import is_erased_phone, phone_tombstone
-from tests.support.fakes import FakeWorld
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
+from tests.support.fakes import FakeWorld, enrol
 
 
 async def enrolled(world: FakeWorld) -> UUID:
-    summary = await write(
-        world.uow_factory,
-        lambda uow: enrol_member(
-            EnrolMember(
-                phone="+8613800138000",
-                name="Li Lei",
-                email="li@example.com",
-                birthday=date(1990, 5, 17),
-            ),
-            uow,
-            clock=world.clock,
-            ids=world.ids,
-            random=world.random,
-            contacts=world.contacts,
-        ),
-    )
-    return summary.member_id
+    details = {"name": "Li Lei", "email": "li@example.com", "birthday": date(1990, 5, 17)}
+    return await enrol(world, "+8613800138000", **details)
 
 
 async def test_erasing_a_member_clears_their_profile_and_audits_what_changed(

@@ -27,11 +27,6 @@ from domain.tiers import BASE_TIER, Tier, TierLadder
 from tests.support.fakes import FakeWorld, SequenceRandom
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def enrol(world: FakeWorld, cmd: EnrolMember) -> MemberSummary:
     async def run(uow: UnitOfWork) -> MemberSummary:
         return await enrol_member(

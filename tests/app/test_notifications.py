@@ -22,11 +22,6 @@ from tests.support.fakes import FakeSecretBox, FakeWorld, RecordingMemberNotifie
 GOLD = Tier("gold", "Gold", rank=2, threshold=50_000, earn_multiplier=Decimal(2))
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 def tier_notices(world: FakeWorld) -> list[tuple[UUID | None, Mapping[str, object]]]:
     notices = world.db.outbox.of_kind(NotificationKind.TIER_CHANGED)
     return [(n.member_id, n.payload) for n in notices]

@@ -9,37 +9,15 @@ from uuid import UUID
 import pytest
 
 from app.transactions import write
-from app.unit_of_work import UnitOfWork
-from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.points import Adjustment, AdjustPoints, adjust_points
 from app.use_cases.views import Balances
 from domain.errors import InsufficientPoints, InvalidInput, MemberNotFound
 from domain.points import EntryType, Reference
 from domain.program import ExpiryKind, PointsExpiryRule
 from domain.repositories import AuditRecord
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import FakeWorld, enrol
 
 ADMIN = "admin:alice"
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
-async def enrol(world: FakeWorld) -> UUID:
-    async def run(uow: UnitOfWork) -> UUID:
-        summary = await enrol_member(
-            EnrolMember(phone="13800138000"),
-            uow,
-            clock=world.clock,
-            ids=world.ids,
-            random=world.random,
-            contacts=world.contacts,
-        )
-        return summary.member_id
-
-    return await write(world.uow_factory, run)
 
 
 async def adjust(

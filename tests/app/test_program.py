@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from uuid import UUID
 
 import pytest
 
@@ -12,14 +11,9 @@ from app.use_cases.sales import LineInput, RecordSale, record_sale
 from domain.errors import CurrencyLocked
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.sale_dating import SaleDating
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import STORE, FakeWorld
 
 ADMIN = "admin:alice"
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
 
 
 async def update(world: FakeWorld, proposed: ProgramSettings) -> ProgramSettings:
@@ -28,7 +22,7 @@ async def update(world: FakeWorld, proposed: ProgramSettings) -> ProgramSettings
 
 async def record_a_sale(world: FakeWorld) -> None:
     cmd = RecordSale(
-        store_id=UUID(int=1),
+        store_id=STORE,
         terminal_id=None,
         receipt_id="R-1",
         lines=[LineInput("A", 1, 100)],

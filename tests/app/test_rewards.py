@@ -25,11 +25,6 @@ from tests.app.test_sales import STORE, enrol, record, refund, sale_cmd
 from tests.support.fakes import FakeWorld
 
 
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
 async def enable_review_reward(world: FakeWorld, min_rating: int = 4) -> UUID:
     t = await template(world, value=1_000)
     await write(

@@ -8,8 +8,6 @@ from uuid import UUID
 import pytest
 
 from app.transactions import read, write
-from app.unit_of_work import UnitOfWork
-from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.sales import (
     LineInput,
     PriceSale,
@@ -42,33 +40,10 @@ from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.sale_dating import SaleDating
 from domain.sales import Pricing, RefundLine, RejectedCoupon, SaleLine
 from domain.tiers import BASE_TIER, Tier, TierLadder
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import OTHER_STORE, STORE, TERMINAL, FakeWorld, enrol
 
-STORE = UUID("00000000-0000-0000-0000-00000000a001")
-OTHER_STORE = UUID("00000000-0000-0000-0000-00000000a002")
-TERMINAL = UUID("00000000-0000-0000-0000-00000000b001")
 GOLD = Tier("gold", "Gold", rank=1, threshold=100_000, earn_multiplier=Decimal("1.5"))
 LINES = (LineInput("SHEET-1", 2, 10_000, "bedding"), LineInput("TOWEL-1", 1, 5_000))
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
-async def enrol(world: FakeWorld, phone: str = "13800138000") -> UUID:
-    async def run(uow: UnitOfWork) -> UUID:
-        summary = await enrol_member(
-            EnrolMember(phone=phone),
-            uow,
-            clock=world.clock,
-            ids=world.ids,
-            random=world.random,
-            contacts=world.contacts,
-        )
-        return summary.member_id
-
-    return await write(world.uow_factory, run)
 
 
 async def make_gold(world: FakeWorld, member_id: UUID) -> None:

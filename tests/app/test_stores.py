@@ -32,7 +32,7 @@ ADMIN = "admin:alice"
 
 @pytest.fixture
 def world() -> FakeWorld:
-    return FakeWorld()
+    return FakeWorld(stores=False)  # these tests open their own
 
 
 async def new_store(world: FakeWorld, code: str = "SH-001", name: str = "Shanghai 1") -> Store:

@@ -9,8 +9,6 @@ from uuid import UUID
 import pytest
 
 from app.transactions import read, write
-from app.unit_of_work import UnitOfWork
-from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.sales import LineInput, RecordSale, record_sale
 from app.use_cases.tiers import (
     PolicyUpdated,
@@ -25,32 +23,11 @@ from domain.errors import InvalidInput, MemberNotFound, TierPolicyChanged
 from domain.sale_dating import SaleDating
 from domain.tier_policy import TierChangeReason, TierPolicy
 from domain.tiers import BASE_TIER, Tier, TierLadder
-from tests.support.fakes import FakeWorld
+from tests.support.fakes import STORE, FakeWorld, enrol
 
 ADMIN = "admin:alice"
-STORE = UUID("00000000-0000-0000-0000-00000000a001")
 SILVER = Tier("silver", "Silver", rank=1, threshold=10_000, earn_multiplier=Decimal("1.5"))
 GOLD = Tier("gold", "Gold", rank=2, threshold=50_000, earn_multiplier=Decimal(2))
-
-
-@pytest.fixture
-def world() -> FakeWorld:
-    return FakeWorld()
-
-
-async def enrol(world: FakeWorld, phone: str = "13800138000") -> UUID:
-    async def run(uow: UnitOfWork) -> UUID:
-        summary = await enrol_member(
-            EnrolMember(phone=phone),
-            uow,
-            clock=world.clock,
-            ids=world.ids,
-            random=world.random,
-            contacts=world.contacts,
-        )
-        return summary.member_id
-
-    return await write(world.uow_factory, run)
 
 
 async def buy(world: FakeWorld, member_id: UUID, receipt: str, amount: int = 10_000) -> None:
