@@ -15,6 +15,7 @@ from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
+from app.use_cases.stores import TerminalStanding
 from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
@@ -45,6 +46,8 @@ class Container:
     member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads
+    # Whether a POS token's terminal is still active, under the same secret, on every request.
+    terminal_standing: TerminalStanding
 
     @property
     def sale_dating(self) -> SaleDating:

@@ -62,6 +62,8 @@ class TokenService:
             claims["store_id"] = str(principal.store_id)
         if principal.terminal_id:
             claims["terminal_id"] = str(principal.terminal_id)
+        if principal.credential_version is not None:
+            claims["ver"] = principal.credential_version
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), ttl)
 
     def verify(self, token: str) -> Principal:
@@ -154,9 +156,17 @@ class TokenService:
     def issue_member_token(self, member_id: UUID, ttl_seconds: int | None = None) -> IssuedToken:
         return self.issue(Principal(Role.MEMBER, str(member_id), member_id=member_id), ttl_seconds)
 
-    def for_terminal(self, terminal_id: UUID, store_id: UUID) -> IssuedToken:
+    def for_terminal(
+        self, terminal_id: UUID, store_id: UUID, secret_version: int = 1
+    ) -> IssuedToken:
         return self.issue(
-            Principal(Role.POS, str(terminal_id), store_id=store_id, terminal_id=terminal_id)
+            Principal(
+                Role.POS,
+                str(terminal_id),
+                store_id=store_id,
+                terminal_id=terminal_id,
+                credential_version=secret_version,
+            )
         )
 
 
@@ -169,6 +179,8 @@ def _principal(claims: dict[str, Any]) -> Principal:
             subject,
             store_id=UUID(claims["store_id"]),
             terminal_id=UUID(claims["terminal_id"]),
+            # Tokens issued before secrets had versions were issued under the first one.
+            credential_version=int(claims.get("ver", 1)),
         )
     if role is Role.MEMBER:
         return Principal(role, subject, member_id=UUID(subject))

@@ -26,6 +26,7 @@ from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
+from adapters.persistence.terminal_standing import PostgresTerminalStanding
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
@@ -97,6 +98,7 @@ async def start_service(
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
+        terminal_standing=PostgresTerminalStanding(engine),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
