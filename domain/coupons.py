@@ -181,6 +181,10 @@ class CouponTemplate:
     def active(self) -> bool:
         return self.retired_at is None
 
+    def issues_at(self, now: datetime) -> bool:
+        """True while coupons can be issued from it: not retired, its window not ended."""
+        return self.active and not self.validity.closed_at(now)
+
     @property
     def remaining(self) -> int | None:
         return None if self.total_limit is None else max(self.total_limit - self.issued, 0)
