@@ -32,9 +32,7 @@ async def test_stores_and_terminals_are_listed_page_by_page(api: Api) -> None:
         await api.create_terminal(store["store_id"], "till-1")
         await api.create_terminal(store["store_id"], "till-2")
 
-    first = await api.client.get(
-        "/v1/admin/stores", params={"limit": 2}, headers=api.admin_headers
-    )
+    first = await api.client.get("/v1/admin/stores", params={"limit": 2}, headers=api.admin_headers)
     second = await api.client.get(
         "/v1/admin/stores",
         params={"limit": 2, "cursor": first.json()["next_cursor"]},
@@ -103,7 +101,8 @@ async def test_a_deactivated_terminal_cannot_log_in_or_get_a_new_secret(api: Api
     )
     rotated = await api.admin_post(f"{path}/secret", None)
 
-    assert again.status_code == 200 and again.json()["active"] is False
+    assert again.status_code == 200
+    assert again.json()["active"] is False
     assert (login.status_code, login.json()["code"]) == (401, "invalid_credentials")
     assert (rotated.status_code, rotated.json()["code"]) == (409, "terminal_inactive")
 
@@ -161,13 +160,15 @@ async def test_a_retried_terminal_creation_answers_without_the_secret_and_stores
 
     assert first.status_code == 201, first.text
     secret = first.json()["secret"]
-    assert secret and first.json()["secret_withheld"] is False
+    assert secret
+    assert first.json()["secret_withheld"] is False
     assert retry.status_code == 201
     assert retry.json()["terminal_id"] == first.json()["terminal_id"]
     assert retry.json()["secret"] is None
     assert retry.json()["secret_withheld"] is True
     stored = await _rows(clean_db, "SELECT response_body FROM idempotency_keys")
-    assert stored and all(secret.encode() not in bytes(r["response_body"]) for r in stored)
+    assert stored
+    assert all(secret.encode() not in bytes(r["response_body"]) for r in stored)
 
 
 async def test_a_retried_rotation_answers_without_the_secret_and_rotates_once(
@@ -181,8 +182,10 @@ async def test_a_retried_rotation_answers_without_the_secret_and_rotates_once(
     first = await api.admin_post(path, None, key=key)
     retry = await api.admin_post(path, None, key=key)
 
-    assert first.json()["secret"] and first.json()["secret_version"] == 2
-    assert retry.json()["secret"] is None and retry.json()["secret_withheld"] is True
+    assert first.json()["secret"]
+    assert first.json()["secret_version"] == 2
+    assert retry.json()["secret"] is None
+    assert retry.json()["secret_withheld"] is True
     assert retry.json()["secret_version"] == 2
     stored = await _rows(clean_db, "SELECT response_body FROM idempotency_keys")
     assert all(first.json()["secret"].encode() not in bytes(r["response_body"]) for r in stored)

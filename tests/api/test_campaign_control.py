@@ -13,8 +13,8 @@ from tests.api.test_coupon_templates_api import (
     ISSUE,
     count,
     create_template,
-    issue,
     iso,
+    issue,
     members,
 )
 from tests.api.test_draws_api import CAMPAIGNS, a_member, campaign_body, sell
@@ -65,7 +65,8 @@ async def test_a_retired_template_issues_nothing_more_and_its_coupons_stay_usabl
     )
 
     assert retired.status_code == 200, retired.text
-    assert retired.json()["active"] is False and retired.json()["retired_at"]
+    assert retired.json()["active"] is False
+    assert retired.json()["retired_at"]
     assert again.json()["retired_at"] == retired.json()["retired_at"]
     assert (refused.status_code, refused.json()["code"]) == (409, "coupon_template_retired")
     assert (segment.status_code, segment.json()["code"]) == (409, "coupon_template_retired")
