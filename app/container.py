@@ -19,6 +19,7 @@ from app.use_cases.stores import TerminalStanding
 from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
+from domain.member_search import MemberDirectory
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
@@ -48,6 +49,8 @@ class Container:
     member_reads: MemberReads
     # Whether a POS token's terminal is still active, under the same secret, on every request.
     terminal_standing: TerminalStanding
+    # The back office's member search.
+    member_directory: MemberDirectory
 
     @property
     def sale_dating(self) -> SaleDating:

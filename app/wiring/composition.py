@@ -21,6 +21,7 @@ from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
 from adapters.persistence.config_health import PostgresProbe
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
+from adapters.persistence.member_search import PostgresMemberDirectory
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
@@ -99,6 +100,7 @@ async def start_service(
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
         terminal_standing=PostgresTerminalStanding(engine),
+        member_directory=PostgresMemberDirectory(engine),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
