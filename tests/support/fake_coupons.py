@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from domain.coupon_repositories import BirthdayReward, IssuedFrom, ReviewReward
+from domain.coupon_repositories import BirthdayReward, CampaignSkip, IssuedFrom, ReviewReward
 from domain.coupons import Coupon, CouponStatus, CouponTemplate
 from domain.draws import Chance, ChanceStatus, DrawCampaign
 
@@ -39,6 +39,11 @@ class FakeCouponTemplateRepository:
         self.templates[template.id] = replace(template, issued=issued)
         self.versions[(template.id, template.version)] = template
 
+    async def retire(self, template_id: UUID, at: datetime) -> None:
+        template = self.templates[template_id]
+        if template.retired_at is None:
+            self.templates[template_id] = replace(template, retired_at=at)
+
     async def count_issued(self, template_id: UUID, count: int) -> None:
         template = self.templates[template_id]
         issued = template.issued + count
@@ -55,6 +60,47 @@ class FakeCouponRepository:
     def __init__(self) -> None:
         self.coupons: dict[UUID, Coupon] = {}
         self.origins: dict[UUID, IssuedFrom] = {}
+        self.skips: dict[tuple[str, UUID], CampaignSkip] = {}
+
+    async def record_campaign(
+        self,
+        campaign_key: str,
+        template_id: UUID,
+        *,
+        reached: Collection[UUID],
+        skipped: Sequence[tuple[UUID, str]],
+        at: datetime,
+    ) -> None:
+        for member_id in reached:
+            self.skips.pop((campaign_key, member_id), None)
+        for member_id, reason in skipped:
+            self.skips[(campaign_key, member_id)] = CampaignSkip(member_id, template_id, reason, at)
+
+    async def campaign_recipients(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[Coupon]:
+        mine = sorted(
+            (
+                copy.deepcopy(c)
+                for c in self.coupons.values()
+                if self.origins[c.id].ref == campaign_key and (after is None or c.member_id > after)
+            ),
+            key=lambda c: c.member_id,
+        )
+        return mine[:limit]
+
+    async def campaign_skips(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[CampaignSkip]:
+        mine = sorted(
+            (
+                s
+                for (key, member_id), s in self.skips.items()
+                if key == campaign_key and (after is None or member_id > after)
+            ),
+            key=lambda s: s.member_id,
+        )
+        return mine[:limit]
 
     async def add(self, coupons: Sequence[Coupon], origin: IssuedFrom) -> set[UUID]:
         stored = set()
@@ -191,6 +237,13 @@ class FakeDrawRepository:
 
     async def get_campaign_for_update(self, campaign_id: UUID) -> DrawCampaign | None:
         return self.campaigns_by_id.get(campaign_id)
+
+    async def hold_campaign(self, campaign_id: UUID) -> DrawCampaign | None:
+        return self.campaigns_by_id.get(campaign_id)
+
+    async def save_campaign(self, campaign: DrawCampaign) -> None:
+        assert campaign.id in self.campaigns_by_id
+        self.campaigns_by_id[campaign.id] = campaign
 
     async def campaigns(self, *, after: UUID | None, limit: int) -> Sequence[DrawCampaign]:
         ordered = sorted(self.campaigns_by_id.values(), key=lambda c: c.id)
