@@ -116,7 +116,8 @@ class DrawCampaign:
                 if at < self.starts_at
                 else "the campaign has already ended"
             )
-        return replace(self, ends_at=at)
+        # At the very instant it started, it ends a microsecond later: a window is never empty.
+        return replace(self, ends_at=max(at, self.starts_at + timedelta(microseconds=1)))
 
     def chances_for(self, payable: int) -> int:
         """How many chances a purchase of ``payable`` earns."""
