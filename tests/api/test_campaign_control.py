@@ -368,3 +368,11 @@ async def test_the_campaign_lists_need_a_campaign_key(api: Api) -> None:
     response = await api.client.get(RECIPIENTS, headers=api.admin_headers)
 
     assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+
+
+async def test_a_campaign_key_that_is_not_utf8_is_refused(api: Api) -> None:
+    for path in (RECIPIENTS, SKIPS):
+        response = await api.client.get(
+            f"{path}?campaign_key=spring%ED%A0%80", headers=api.admin_headers
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error")

@@ -161,3 +161,9 @@ async def test_an_erased_member_is_found_by_none_of_their_former_data(
     assert await ids(api, email="li.wei@example.com") == []
     assert await ids(api, card_number=member["card_number"]) == []
     assert await ids(api, external_id="17850") == []
+
+
+async def test_text_that_is_not_utf8_is_refused_not_searched_for(api: Api) -> None:
+    for query in ("name=Li%ED%A0%80", "email=a%FF%FE@example.com", "external_id=%C0%80"):
+        response = await api.client.get(f"{MEMBERS}?{query}", headers=api.admin_headers)
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error")

@@ -20,6 +20,7 @@ from adapters.http.schemas.coupons import (
     VoidCouponIn,
 )
 from adapters.http.schemas.problem import problems
+from adapters.http.strict_input import DECODABLE_TEXT
 from app import transactions
 from app.container import Container
 from app.principal import Principal
@@ -37,7 +38,10 @@ from domain.errors import InvalidInput
 CampaignKey = Annotated[
     str,
     QueryParameter(
-        min_length=1, max_length=100, description="the campaign_key the coupons were issued with"
+        min_length=1,
+        max_length=100,
+        pattern=DECODABLE_TEXT,
+        description="the campaign_key the coupons were issued with",
     ),
 ]
 

@@ -20,6 +20,7 @@ from adapters.http.schemas.members import (
 )
 from adapters.http.schemas.points import AdjustmentIn, AdjustmentOut
 from adapters.http.schemas.problem import problems
+from adapters.http.strict_input import DECODABLE_TEXT
 from app import transactions
 from app.container import Container
 from app.principal import Principal
@@ -52,9 +53,15 @@ class AdminMembersController(Controller):
         container: NamedDependency[Container],
         phone: Annotated[str | None, QueryParameter(min_length=1, max_length=32)] = None,
         card_number: Annotated[str | None, QueryParameter(min_length=1, max_length=32)] = None,
-        email: Annotated[str | None, QueryParameter(min_length=1, max_length=254)] = None,
-        name: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
-        external_id: Annotated[str | None, QueryParameter(min_length=1, max_length=128)] = None,
+        email: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=254, pattern=DECODABLE_TEXT)
+        ] = None,
+        name: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=100, pattern=DECODABLE_TEXT)
+        ] = None,
+        external_id: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=128, pattern=DECODABLE_TEXT)
+        ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> MemberFoundPageOut:
