@@ -76,8 +76,10 @@ class TokenService:
         checked again against the clock on every use, so it expires exactly as before.
         The cache answers only what the token itself says. What happened since it was issued
         is for the caller to check on every request: a member token of an erased member is
-        refused by the member area's check against the database (adapters/http/auth.py), which
-        a remembered token passes through like any other, so remembering changes no answer.
+        refused by the member area's check against the database (adapters/http/auth.py), and a
+        POS token of a terminal deactivated, or whose secret was rotated, by the POS area's;
+        a remembered token passes through them like any other, so remembering changes no
+        answer.
         Refused tokens are never remembered.
         """
         known = self._verified.get(token)

@@ -4,9 +4,11 @@ stop at once), rotating its secret (shown once, kept nowhere, not even for a ret
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
+from app.principal import Principal, Role
 from tests.api.client import Api, Till, bearer, new_key
 
 
@@ -197,3 +199,26 @@ async def test_the_terminal_routes_are_for_admins_only(api: Api) -> None:
     listing = await api.client.get("/v1/admin/terminals", headers=bearer(till.token))
 
     assert listing.status_code == 403
+
+
+async def test_a_pos_token_from_before_secret_versions_counts_as_the_first_version(
+    api: Api,
+) -> None:
+    till = await api.open_till()
+    await till.enrol()
+    # Issued without the "ver" claim, as every POS token was before secrets had versions.
+    unversioned = api.tokens.issue(
+        Principal(
+            Role.POS,
+            till.terminal_id,
+            store_id=UUID(till.store_id),
+            terminal_id=UUID(till.terminal_id),
+        )
+    ).token
+    old = Till(api.client, unversioned, till.store_id, till.terminal_id)
+
+    before = await _lookup(old)
+    await api.admin_post(f"/v1/admin/terminals/{till.terminal_id}/secret", None)
+    after = await _lookup(old)
+
+    assert (before, after) == (200, 401)
