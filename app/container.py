@@ -15,9 +15,11 @@ from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
+from app.use_cases.stores import TerminalStanding
 from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
+from domain.member_search import MemberDirectory
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
@@ -45,6 +47,10 @@ class Container:
     member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads
+    # Whether a POS token's terminal is still active, under the same secret, on every request.
+    terminal_standing: TerminalStanding
+    # The back office's member search.
+    member_directory: MemberDirectory
 
     @property
     def sale_dating(self) -> SaleDating:

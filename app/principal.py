@@ -21,6 +21,8 @@ class Principal:
     store_id: UUID | None = None
     terminal_id: UUID | None = None
     member_id: UUID | None = None
+    # A POS token's terminal secret version: rotating the secret refuses older tokens.
+    credential_version: int | None = None
 
     @property
     def caller_key(self) -> str:
@@ -46,7 +48,9 @@ class Tokens(Protocol):
         """The token's principal; the adapter's own error if it cannot be trusted."""
         ...
 
-    def for_terminal(self, terminal_id: UUID, store_id: UUID) -> IssuedToken: ...
+    def for_terminal(
+        self, terminal_id: UUID, store_id: UUID, secret_version: int = 1
+    ) -> IssuedToken: ...
 
     def issue_member_token(
         self, member_id: UUID, ttl_seconds: int | None = None

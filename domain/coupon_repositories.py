@@ -21,6 +21,16 @@ class IssuedFrom:
     ref: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignSkip:
+    """A member a campaign (a campaign key) left out, and why, the last time it was sent."""
+
+    member_id: UUID
+    template_id: UUID
+    reason: str
+    skipped_at: datetime
+
+
 class CouponTemplateRepository(Protocol):
     async def add(self, template: CouponTemplate) -> None: ...
 
@@ -32,6 +42,10 @@ class CouponTemplateRepository(Protocol):
 
     async def save_version(self, template: CouponTemplate) -> None:
         """Stores ``template`` (version already incremented) as the current version."""
+        ...
+
+    async def retire(self, template_id: UUID, at: datetime) -> None:
+        """Marks the template retired at ``at`` (once: a retired template keeps its time)."""
         ...
 
     async def count_issued(self, template_id: UUID, count: int) -> None:
@@ -78,6 +92,31 @@ class CouponRepository(Protocol):
 
     async def void(self, coupon_id: UUID, now: datetime) -> bool:
         """Withdraws an available coupon; False if it was already used or gone."""
+        ...
+
+    async def record_campaign(
+        self,
+        campaign_key: str,
+        template_id: UUID,
+        *,
+        reached: Collection[UUID],
+        skipped: Sequence[tuple[UUID, str]],
+        at: datetime,
+    ) -> None:
+        """Keeps who a sending of the campaign skipped and why (one row per member, the
+        latest reason), and forgets the skips of members it ``reached``."""
+        ...
+
+    async def campaign_recipients(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[Coupon]:
+        """The campaign's coupons, one per member, by member id above ``after``."""
+        ...
+
+    async def campaign_skips(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[CampaignSkip]:
+        """The members the campaign skipped, by member id above ``after``."""
         ...
 
     async def of_member(
@@ -128,6 +167,15 @@ class DrawRepository(Protocol):
     async def add_campaign(self, campaign: DrawCampaign) -> None: ...
 
     async def get_campaign(self, campaign_id: UUID) -> DrawCampaign | None: ...
+
+    async def hold_campaign(self, campaign_id: UUID) -> DrawCampaign | None:
+        """The campaign, its row locked against another change of its definition (not
+        against the chances purchases earn in it)."""
+        ...
+
+    async def save_campaign(self, campaign: DrawCampaign) -> None:
+        """Stores the campaign's definition: its window, rule and prizes."""
+        ...
 
     async def get_campaign_for_update(self, campaign_id: UUID) -> DrawCampaign | None:
         """The campaign with its prizes locked: plays of one campaign are serialised, so

@@ -164,7 +164,7 @@ class CouponTemplate:
     total_limit: int | None = None
     issued: int = 0  # coupons issued from every version so far
     created_at: datetime | None = None
-    active: bool = True
+    retired_at: datetime | None = None  # retired: issues nothing more; its coupons stay valid
 
     def __post_init__(self) -> None:
         name = self.name.strip()
@@ -176,6 +176,14 @@ class CouponTemplate:
         ):
             if limit is not None and not 1 <= limit <= 10_000_000:
                 raise InvalidInput(f"{label} is between 1 and 10000000", field=label)
+
+    @property
+    def active(self) -> bool:
+        return self.retired_at is None
+
+    def issues_at(self, now: datetime) -> bool:
+        """True while coupons can be issued from it: not retired, its window not ended."""
+        return self.active and not self.validity.closed_at(now)
 
     @property
     def remaining(self) -> int | None:

@@ -10,13 +10,13 @@ chances needed revokes the chances it no longer earns, unplayed ones first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from uuid import UUID
 
-from domain.errors import InvalidInput
+from domain.errors import DrawCampaignNotRunning, DrawCampaignStarted, InvalidInput
 from domain.money import MAX_AMOUNT
 from domain.ports import RandomSource
 
@@ -99,6 +99,25 @@ class DrawCampaign:
 
     def runs_at(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
+
+    def revised(self, definition: DrawCampaign, at: datetime) -> DrawCampaign:
+        """This campaign as ``definition`` says (same id and creation), while it has not
+        started: once a purchase could have earned a chance, its terms hold to the end."""
+        if at >= self.starts_at:
+            raise DrawCampaignStarted()
+        return replace(definition, id=self.id, created_at=self.created_at)
+
+    def ended(self, at: datetime) -> DrawCampaign:
+        """The campaign ended early at ``at``: purchases from then on earn no chance; the
+        chances already earned can still be played until they expire."""
+        if not self.runs_at(at):
+            raise DrawCampaignNotRunning(
+                "the campaign has not started yet (edit its dates instead)"
+                if at < self.starts_at
+                else "the campaign has already ended"
+            )
+        # At the very instant it started, it ends a microsecond later: a window is never empty.
+        return replace(self, ends_at=max(at, self.starts_at + timedelta(microseconds=1)))
 
     def chances_for(self, payable: int) -> int:
         """How many chances a purchase of ``payable`` earns."""

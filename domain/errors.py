@@ -130,6 +130,11 @@ class TerminalExists(Conflict):
     title = "This store already has a terminal with this code"
 
 
+class TerminalInactive(Conflict):
+    code = "terminal_inactive"
+    title = "The terminal was deactivated; its secret can no longer be rotated"
+
+
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     title = "Unknown terminal or wrong secret"
@@ -239,6 +244,29 @@ class CouponTemplateNotFound(NotFound):
 class CouponTemplateClosed(Conflict):
     code = "coupon_template_closed"
     title = "The template's validity window has ended; no more coupons can be issued from it"
+
+
+class CouponTemplateRetired(CouponTemplateClosed):
+    """A subclass of the closed template: every path that stops issuing from a closed
+    template (reviews, birthdays, draws) stops for a retired one too."""
+
+    code = "coupon_template_retired"
+    title = "The template was retired; no more coupons can be issued from it"
+
+
+class CouponNotVoidable(Conflict):
+    code = "coupon_not_voidable"
+    title = "Only an available coupon can be voided"
+
+
+class DrawCampaignStarted(Conflict):
+    code = "draw_campaign_started"
+    title = "The campaign has started; it can no longer be edited"
+
+
+class DrawCampaignNotRunning(Conflict):
+    code = "draw_campaign_not_running"
+    title = "Only a running campaign can be ended early"
 
 
 class CouponNotFound(NotFound):

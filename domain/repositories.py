@@ -178,8 +178,22 @@ class StoreRepository(Protocol):
 
     async def get_terminal_by_code(self, store_id: UUID, code: str) -> Terminal | None: ...
 
-    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
-        """Replaces the terminal's secret hash: the old secret stops logging in at once."""
+    async def get_terminal_for_update(self, terminal_id: UUID) -> Terminal | None:
+        """The terminal, its row locked until the transaction ends."""
+        ...
+
+    async def save_terminal(self, terminal: Terminal) -> None:
+        """Stores the terminal's secret hash and version and whether it is active."""
+        ...
+
+    async def list_stores(self, *, after: UUID | None, limit: int) -> Sequence[Store]:
+        """Up to ``limit`` stores above ``after``, by id."""
+        ...
+
+    async def list_terminals(
+        self, *, store_id: UUID | None, after: UUID | None, limit: int
+    ) -> Sequence[Terminal]:
+        """Up to ``limit`` terminals (of one store, or all) above ``after``, by id."""
         ...
 
 

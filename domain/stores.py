@@ -42,6 +42,9 @@ class Terminal:
     secret_hash: str
     created_at: datetime
     active: bool = True
+    # Counts the secret's rotations; a POS token carries the version it was issued under.
+    secret_version: int = 1
+    deactivated_at: datetime | None = None
 
     def __post_init__(self) -> None:
         require_code(self.code, "code")

@@ -13,6 +13,7 @@ from adapters.http.problems import forbidden, unauthenticated
 from adapters.http.tokens import InvalidToken
 from app.principal import Principal, Role
 from app.use_cases.erased_members import refuse_erased_token
+from app.use_cases.stores import refuse_stale_terminal_token
 
 SECURITY: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
@@ -53,6 +54,8 @@ def require_role(role: Role) -> BeforeRequestHookHandler:
             CHECKS_ERASURE_ITSELF
         ):
             await _refuse_erased(request, principal.member_id)
+        if principal.terminal_id is not None:
+            await _refuse_stale_terminal(request, principal)
         request.state.principal = principal
 
     check.__name__ = f"require_{role.value}"
@@ -66,6 +69,17 @@ async def _refuse_erased(request: Request[Any, Any, Any], member_id: UUID) -> No
     if reads is None:
         raise RuntimeError("the composition root did not wire the member reads")
     await refuse_erased_token(member_id, reads)
+
+
+async def _refuse_stale_terminal(request: Request[Any, Any, Any], principal: Principal) -> None:
+    """A deactivated terminal, or one whose secret was rotated, is refused on its very next
+    request: the token cache remembers signatures, never the terminal's standing."""
+    assert principal.terminal_id is not None
+    await refuse_stale_terminal_token(
+        principal.terminal_id,
+        principal.credential_version,
+        request.app.state.container.terminal_standing,
+    )
 
 
 def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:

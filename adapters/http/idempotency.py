@@ -61,6 +61,8 @@ SimulationKey = _read_key(
 )
 
 Action = Callable[[UnitOfWork], Awaitable[tuple[int, msgspec.Struct]]]
+# What of an answer may be kept for a retry: the answer without what must be shown only once.
+Remembered = Callable[[Any], msgspec.Struct]
 
 
 async def respond_idempotently(
@@ -69,12 +71,23 @@ async def respond_idempotently(
     principal: Principal,
     key: str,
     action: Action,
+    *,
+    remembered: Remembered | None = None,
 ) -> Response[Any]:
+    """Runs ``action`` once per key. With ``remembered``, the first caller gets the whole
+    answer and the database keeps (and a retry gets) ``remembered(answer)`` only: a secret
+    shown once is never stored, not even for the 48 hours a key lives."""
     body = await request.body()
+    shown_once: list[StoredResponse] = []
 
     async def operation(uow: UnitOfWork) -> StoredResponse:
         status, payload = await action(uow)
-        return StoredResponse(status, msgspec.json.encode(payload), "application/json")
+        whole = StoredResponse(status, msgspec.json.encode(payload), "application/json")
+        if remembered is None:
+            return whole
+        kept = StoredResponse(status, msgspec.json.encode(remembered(payload)), "application/json")
+        shown_once[:] = [kept, whole]
+        return kept
 
     stored = await run_idempotently(
         container.uow,
@@ -85,6 +98,9 @@ async def respond_idempotently(
         operation=operation,
         render_error=render_domain_error,
     )
+    if shown_once and stored is shown_once[0]:
+        # This request ran the operation and it committed: the whole answer is its own.
+        stored = shown_once[1]
     return Response(
         content=stored.body, status_code=stored.status_code, media_type=stored.media_type
     )

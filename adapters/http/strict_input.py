@@ -37,6 +37,10 @@ from adapters.http.strict_json import InvalidField, MalformedBody, decode
 
 JSON = "application/json"
 UNSTORABLE_PARAMETER = "holds a character that cannot be stored (NUL)"
+# For a free-text query parameter: the query string is decoded as UTF-8 with replacement, so
+# bytes that are not UTF-8 (a lone surrogate, FF FE) arrive as U+FFFD. Refused (422) rather
+# than searched for or stored as a character nobody sent.
+DECODABLE_TEXT = "^[^\ufffd]+$"
 
 
 def require_json(request: Request[Any, Any, Any], expected: str = JSON) -> None:

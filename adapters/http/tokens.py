@@ -62,6 +62,8 @@ class TokenService:
             claims["store_id"] = str(principal.store_id)
         if principal.terminal_id:
             claims["terminal_id"] = str(principal.terminal_id)
+        if principal.credential_version is not None:
+            claims["ver"] = principal.credential_version
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), ttl)
 
     def verify(self, token: str) -> Principal:
@@ -74,8 +76,10 @@ class TokenService:
         checked again against the clock on every use, so it expires exactly as before.
         The cache answers only what the token itself says. What happened since it was issued
         is for the caller to check on every request: a member token of an erased member is
-        refused by the member area's check against the database (adapters/http/auth.py), which
-        a remembered token passes through like any other, so remembering changes no answer.
+        refused by the member area's check against the database (adapters/http/auth.py), and a
+        POS token of a terminal deactivated, or whose secret was rotated, by the POS area's;
+        a remembered token passes through them like any other, so remembering changes no
+        answer.
         Refused tokens are never remembered.
         """
         known = self._verified.get(token)
@@ -154,9 +158,17 @@ class TokenService:
     def issue_member_token(self, member_id: UUID, ttl_seconds: int | None = None) -> IssuedToken:
         return self.issue(Principal(Role.MEMBER, str(member_id), member_id=member_id), ttl_seconds)
 
-    def for_terminal(self, terminal_id: UUID, store_id: UUID) -> IssuedToken:
+    def for_terminal(
+        self, terminal_id: UUID, store_id: UUID, secret_version: int = 1
+    ) -> IssuedToken:
         return self.issue(
-            Principal(Role.POS, str(terminal_id), store_id=store_id, terminal_id=terminal_id)
+            Principal(
+                Role.POS,
+                str(terminal_id),
+                store_id=store_id,
+                terminal_id=terminal_id,
+                credential_version=secret_version,
+            )
         )
 
 
@@ -169,6 +181,8 @@ def _principal(claims: dict[str, Any]) -> Principal:
             subject,
             store_id=UUID(claims["store_id"]),
             terminal_id=UUID(claims["terminal_id"]),
+            # Tokens issued before secrets had versions were issued under the first one.
+            credential_version=int(claims.get("ver", 1)),
         )
     if role is Role.MEMBER:
         return Principal(role, subject, member_id=UUID(subject))

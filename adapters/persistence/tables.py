@@ -77,6 +77,10 @@ class TerminalRow(Table, tablename="terminals"):
     secret_hash = Varchar(length=128)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    # Each rotation of the secret counts up; a POS token names the version it was issued
+    # under, and a token of an older version (or of a deactivated terminal) is refused.
+    secret_version = Integer(default=1)
+    deactivated_at = Timestamptz(null=True, default=None)
 
 
 class MemberRow(Table, tablename="members"):
@@ -269,6 +273,7 @@ class CouponTemplateRow(Table, tablename="coupon_templates"):
     issued = BigInt(default=0)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
 
 
 class CouponTemplateVersionRow(Table, tablename="coupon_template_versions"):
@@ -303,6 +308,18 @@ class CouponRow(Table, tablename="coupons"):
     redeemed_at = Timestamptz(null=True, default=None)
     redeemed_sale_id = ForeignKey(SaleRow, null=True, default=None, **RESTRICT)
     updated_at = Timestamptz()
+
+
+class CampaignSkipRow(Table, tablename="coupon_campaign_skips"):
+    """A member a segment campaign (a campaign_key) left out, with the latest reason; one row
+    per campaign and member (UNIQUE in raw SQL)."""
+
+    id = BigSerial(primary_key=True)
+    campaign_key = Varchar(length=100)
+    template_id = ForeignKey(CouponTemplateRow, **REQUIRED)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    reason = Varchar(length=32)
+    skipped_at = Timestamptz()
 
 
 class RewardSettingsRow(Table, tablename="reward_settings"):
@@ -523,6 +540,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CouponTemplateRow,
     CouponTemplateVersionRow,
     CouponRow,
+    CampaignSkipRow,
     RewardSettingsRow,
     DrawCampaignRow,
     DrawPrizeRow,

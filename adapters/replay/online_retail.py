@@ -29,6 +29,7 @@ import asyncio
 import csv
 import gzip
 import time
+import uuid
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -246,7 +247,7 @@ class Replay:
         self.members: dict[str, str] = {}
 
     async def post(
-        self, path: str, body: dict[str, Any], *, key: str, headers: dict[str, str]
+        self, path: str, body: dict[str, Any] | None, *, key: str, headers: dict[str, str]
     ) -> httpx.Response:
         """POSTs with the key; a lost connection is retried with the same key (that is what
         the key is for)."""
@@ -281,13 +282,28 @@ class Replay:
             if terminal.status_code != 201:
                 raise ReplayError(f"creating till {till + 1}: {_code(terminal)}")
             created = terminal.json()
+            secret = created["secret"] or await self.rotate(created["terminal_id"], till)
             login = await self.client.post(
                 "/v1/auth/terminal-token",
-                json={"terminal_id": created["terminal_id"], "secret": created["secret"]},
+                json={"terminal_id": created["terminal_id"], "secret": secret},
             )
             if login.status_code != 200:
                 raise ReplayError(f"till {till + 1} login: {_code(login)}")
             self.tills.append({"authorization": f"Bearer {login.json()['access_token']}"})
+
+    async def rotate(self, terminal_id: str, till: int) -> str:
+        """A new secret for a till created by an earlier run: the answer replayed for its key
+        withholds the secret, which was shown once, to that run."""
+        rotated = await self.post(
+            f"/v1/admin/terminals/{terminal_id}/secret",
+            None,
+            key=f"replay-secret-{STORE_CODE}-{till + 1}-{uuid.uuid4().hex}",
+            headers=self.admin,
+        )
+        if rotated.status_code != 200:
+            raise ReplayError(f"rotating the secret of till {till + 1}: {_code(rotated)}")
+        secret: str = rotated.json()["secret"]
+        return secret
 
     async def check_dating(self, oldest: datetime) -> None:
         """Stops before any sale if the service refuses sales as old as the file's oldest:

@@ -17,7 +17,7 @@ from app.unit_of_work import (
 from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from domain.coupon_repositories import BirthdayReward, IssuedFrom
 from domain.coupons import CouponSource
-from domain.errors import CouponTemplateNotFound, InvalidInput
+from domain.errors import CouponTemplateClosed, CouponTemplateNotFound, InvalidInput
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
@@ -142,7 +142,7 @@ async def run_birthday_job(
         return BirthdayReport(enabled=False)
     async with uow_factory() as uow:
         template = await uow.coupon_templates.get(settings.template_id)
-    if template is None or template.validity.closed_at(now):
+    if template is None or not template.issues_at(now):  # retired or its window ended
         return BirthdayReport(template_closed=True)
     first, last = birthday_window(now.astimezone(program.zone).date(), settings.days_ahead)
     issued = skipped = batches = 0
@@ -152,7 +152,10 @@ async def run_birthday_job(
         if not due:
             break
         async with uow_factory() as uow:
-            batch = await issue_birthday_coupons(due, settings, uow, Issuer(now, random, ids))
+            try:
+                batch = await issue_birthday_coupons(due, settings, uow, Issuer(now, random, ids))
+            except CouponTemplateClosed:  # retired (or ended) while the job ran: stop here
+                return BirthdayReport(issued, skipped, batches, template_closed=True)
             await uow.commit()
         issued += batch.issued
         skipped += batch.skipped

@@ -25,7 +25,7 @@ from app.unit_of_work import (
 from domain.coupon_codes import new_code
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponTemplate
-from domain.errors import CouponTemplateClosed, CouponTemplateNotFound
+from domain.errors import CouponTemplateClosed, CouponTemplateNotFound, CouponTemplateRetired
 from domain.notifications import coupon_issued
 from domain.ports import IdGenerator, RandomSource
 
@@ -90,6 +90,8 @@ async def issue_from_template(
     template = await uow.coupon_templates.get_for_update(template_id)
     if template is None:
         raise CouponTemplateNotFound()
+    if not template.active:
+        raise CouponTemplateRetired()
     if template.validity.closed_at(issuer.now):
         raise CouponTemplateClosed()
     wanted = list(dict.fromkeys(member_ids))

@@ -128,3 +128,36 @@ async def list_templates(
     uow: CouponTemplatesUnit, *, after: UUID | None, limit: int
 ) -> Sequence[CouponTemplate]:
     return await uow.coupon_templates.list(after=after, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class RetireTemplate:
+    template_id: UUID
+    actor: str
+    reason: str | None = None
+
+
+async def retire_template(
+    cmd: RetireTemplate, uow: CouponTemplatesUnit, *, clock: Clock
+) -> CouponTemplate:
+    """Retires the template for good: nothing issues from it any more (admins, segment
+    campaigns, review and birthday rewards, draw prizes), and the coupons already issued stay
+    valid on their own terms. Takes the template's lock, the lock every issue holds, so an
+    issue running now finishes first and the next one sees the retirement. Retiring a retired
+    template changes nothing and is not audited again."""
+    current = await uow.coupon_templates.get_for_update(cmd.template_id)
+    if current is None:
+        raise CouponTemplateNotFound()
+    if not current.active:
+        return current
+    now = clock.now()
+    await uow.coupon_templates.retire(current.id, now)
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "coupon_template.retired",
+            f"coupon_template:{current.id}",
+            {"version": current.version, "issued": current.issued, "reason": cmd.reason},
+        )
+    )
+    return replace(current, retired_at=now)

@@ -11,12 +11,18 @@ from app.unit_of_work import (
     WithAudit,
     WithSegments,
 )
-from app.use_cases.coupon_issuing import CouponIssuingUnit, Issued, Issuer, issue_from_template
+from app.use_cases.coupon_issuing import (
+    CouponIssuingUnit,
+    Issued,
+    Issuer,
+    SkipReason,
+    issue_from_template,
+)
 from app.use_cases.crm import segment_members
-from domain.coupon_repositories import IssuedFrom
+from domain.coupon_repositories import CampaignSkip, IssuedFrom
 from domain.coupons import Coupon, CouponSource, CouponStatus
 from domain.crm import SegmentSpec
-from domain.errors import InvalidInput
+from domain.errors import CouponNotFound, CouponNotVoidable, InvalidInput
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
@@ -28,6 +34,7 @@ class CouponsUnit(CouponIssuingUnit, WithAudit, WithSegments, Protocol):
 MAX_LISTED_MEMBERS = 1000
 ISSUE_CHUNK = 5000
 MAX_CAMPAIGN_KEY = 100
+MAX_VOID_REASON = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,8 @@ async def issue_coupons(
             uow, cmd.template_id, members[start : start + ISSUE_CHUNK], origin, issuer
         )
         issued = Issued(more.template, issued.coupons + more.coupons, issued.skipped + more.skipped)
+    if cmd.campaign_key is not None:
+        await _remember_campaign(cmd.campaign_key, issued, uow, issuer)
     await uow.audit.record(
         AuditRecord(
             cmd.actor,
@@ -111,3 +120,73 @@ async def usable_coupons(
     member_id: UUID, uow: CouponsUnit, *, clock: Clock, channel: str
 ) -> Sequence[Coupon]:
     return await uow.coupons.usable(member_id, clock.now(), channel)
+
+
+# Not kept as a skip: the member received the campaign before (they are among its recipients),
+# or the id named nobody (nothing to list).
+_NOT_KEPT = {SkipReason.ALREADY_ISSUED, SkipReason.MEMBER_NOT_FOUND}
+
+
+async def _remember_campaign(key: str, issued: Issued, uow: CouponsUnit, issuer: Issuer) -> None:
+    skipped = {s.member_id: s.reason.value for s in issued.skipped if s.reason not in _NOT_KEPT}
+    await uow.coupons.record_campaign(
+        key,
+        issued.template.id,
+        reached=[c.member_id for c in issued.coupons],
+        skipped=list(skipped.items()),
+        at=issuer.now,
+    )
+
+
+async def campaign_recipients(
+    campaign_key: str, uow: CouponsUnit, *, after: UUID | None, limit: int
+) -> Sequence[Coupon]:
+    """Who received the campaign: one coupon per member, by member id."""
+    return await uow.coupons.campaign_recipients(campaign_key, after=after, limit=limit)
+
+
+async def campaign_skips(
+    campaign_key: str, uow: CouponsUnit, *, after: UUID | None, limit: int
+) -> Sequence[CampaignSkip]:
+    """Who the campaign left out and why (the latest sending's reason), by member id. A
+    member reached by a later sending is no longer listed."""
+    return await uow.coupons.campaign_skips(campaign_key, after=after, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class VoidCoupon:
+    coupon_id: UUID
+    reason: str
+    actor: str
+
+
+async def void_coupon(cmd: VoidCoupon, uow: CouponsUnit, *, clock: Clock) -> Coupon:
+    """Withdraws an issued coupon that has not been used (audited with the reason). Against
+    a till redeeming it at the same instant, one statement each decides: the void and the
+    redemption both change the coupon only while it is available, so exactly one of them
+    wins; the other gets 409 coupon_not_voidable or 422 coupon_not_redeemable."""
+    reason = cmd.reason.strip()
+    if not 1 <= len(reason) <= MAX_VOID_REASON:
+        raise InvalidInput(f"a reason has 1 to {MAX_VOID_REASON} characters", field="reason")
+    coupon = await uow.coupons.get(cmd.coupon_id)
+    if coupon is None:
+        raise CouponNotFound()
+    now = clock.now()
+    if not await uow.coupons.void(coupon.id, now):
+        current = await uow.coupons.get(coupon.id)
+        status = current.status_at(now).value if current else "gone"
+        raise CouponNotVoidable(f"the coupon is {status}; only an available coupon is voided")
+    await uow.audit.record(
+        AuditRecord(
+            cmd.actor,
+            "coupon.voided",
+            f"coupon:{coupon.id}",
+            {
+                "member_id": str(coupon.member_id),
+                "template_id": str(coupon.template_id),
+                "reason": reason,
+            },
+        )
+    )
+    coupon.status = CouponStatus.VOIDED
+    return coupon

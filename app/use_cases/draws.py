@@ -31,6 +31,7 @@ from domain.errors import (
     ChanceNotPlayable,
     CouponTemplateClosed,
     CouponTemplateNotFound,
+    CouponTemplateRetired,
     DrawCampaignNotFound,
     Forbidden,
 )
@@ -56,8 +57,20 @@ class NewCampaign:
 async def create_campaign(
     cmd: NewCampaign, actor: str, uow: DrawsUnit, *, clock: Clock, ids: IdGenerator
 ) -> DrawCampaign:
-    campaign = DrawCampaign(
-        id=ids.new_id(),
+    campaign = _defined(cmd, ids.new_id(), clock.now())
+    await _check_prize_templates(campaign, uow, clock)
+    await uow.draws.add_campaign(campaign)
+    await uow.audit.record(
+        AuditRecord(
+            actor, "draw_campaign.created", f"draw_campaign:{campaign.id}", _details(campaign)
+        )
+    )
+    return campaign
+
+
+def _defined(cmd: NewCampaign, campaign_id: UUID, created_at: datetime | None) -> DrawCampaign:
+    return DrawCampaign(
+        id=campaign_id,
         name=cmd.name.strip(),
         threshold=cmd.threshold,
         chances=cmd.chances,
@@ -65,33 +78,74 @@ async def create_campaign(
         starts_at=cmd.starts_at,
         ends_at=cmd.ends_at,
         prizes=tuple(cmd.prizes),
-        created_at=clock.now(),
+        created_at=created_at,
     )
+
+
+async def _check_prize_templates(campaign: DrawCampaign, uow: DrawsUnit, clock: Clock) -> None:
     for template_id in {p.template_id for p in campaign.prizes if p.template_id is not None}:
         template = await uow.coupon_templates.get(template_id)
         if template is None:
             raise CouponTemplateNotFound(f"prize template {template_id} does not exist")
-        if template.validity.closed_at(campaign.created_at or clock.now()):
+        if not template.active:
+            raise CouponTemplateRetired(f"prize template {template_id} was retired")
+        if template.validity.closed_at(clock.now()):
             raise CouponTemplateClosed(f"prize template {template_id} no longer issues coupons")
-    await uow.draws.add_campaign(campaign)
+
+
+def _details(campaign: DrawCampaign) -> dict[str, object]:
+    return {
+        "name": campaign.name,
+        "threshold": campaign.threshold,
+        "chances": campaign.chances.value,
+        "chance_valid_days": campaign.chance_valid_days,
+        "starts_at": campaign.starts_at.isoformat(),
+        "ends_at": campaign.ends_at.isoformat(),
+        "prizes": [{"code": p.code, "weight": p.weight, "stock": p.stock} for p in campaign.prizes],
+    }
+
+
+async def edit_campaign(
+    campaign_id: UUID, cmd: NewCampaign, actor: str, uow: DrawsUnit, *, clock: Clock
+) -> DrawCampaign:
+    """Replaces the definition of a campaign that has not started (409 draw_campaign_started
+    once it has: a purchase may have earned a chance on its terms). Audited with the new
+    definition. Two edits at once run one after the other on the campaign's lock."""
+    current = await uow.draws.hold_campaign(campaign_id)
+    if current is None:
+        raise DrawCampaignNotFound()
+    edited = current.revised(_defined(cmd, current.id, current.created_at), clock.now())
+    await _check_prize_templates(edited, uow, clock)
+    await uow.draws.save_campaign(edited)
+    await uow.audit.record(
+        AuditRecord(actor, "draw_campaign.edited", f"draw_campaign:{campaign_id}", _details(edited))
+    )
+    return edited
+
+
+async def end_campaign(
+    campaign_id: UUID, actor: str, uow: DrawsUnit, *, clock: Clock, reason: str | None = None
+) -> DrawCampaign:
+    """Ends a running campaign now (409 draw_campaign_not_running otherwise): purchases from
+    now on earn no chance; chances already earned stay playable until they expire."""
+    current = await uow.draws.hold_campaign(campaign_id)
+    if current is None:
+        raise DrawCampaignNotFound()
+    ended = current.ended(clock.now())
+    await uow.draws.save_campaign(ended)
     await uow.audit.record(
         AuditRecord(
             actor,
-            "draw_campaign.created",
-            f"draw_campaign:{campaign.id}",
+            "draw_campaign.ended",
+            f"draw_campaign:{campaign_id}",
             {
-                "name": campaign.name,
-                "threshold": campaign.threshold,
-                "chances": campaign.chances.value,
-                "starts_at": campaign.starts_at.isoformat(),
-                "ends_at": campaign.ends_at.isoformat(),
-                "prizes": [
-                    {"code": p.code, "weight": p.weight, "stock": p.stock} for p in campaign.prizes
-                ],
+                "planned_end": current.ends_at.isoformat(),
+                "ended_at": ended.ends_at.isoformat(),
+                "reason": reason,
             },
         )
     )
-    return campaign
+    return ended
 
 
 async def get_campaign(campaign_id: UUID, uow: DrawsUnit) -> DrawCampaign:
@@ -123,7 +177,7 @@ async def _drawable(prizes: Sequence[Prize], uow: DrawsUnit, now: datetime) -> l
     for prize in prizes:
         if prize.template_id is not None:
             template = await uow.coupon_templates.get(prize.template_id)
-            if template is None or template.validity.closed_at(now):
+            if template is None or not template.issues_at(now):
                 prize = replace(prize, stock=0)
         drawable.append(prize)
     return drawable

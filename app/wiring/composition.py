@@ -21,11 +21,13 @@ from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
 from adapters.persistence.config_health import PostgresProbe
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
+from adapters.persistence.member_search import PostgresMemberDirectory
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
+from adapters.persistence.terminal_standing import PostgresTerminalStanding
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
@@ -97,6 +99,8 @@ async def start_service(
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
+        terminal_standing=PostgresTerminalStanding(engine),
+        member_directory=PostgresMemberDirectory(engine),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(

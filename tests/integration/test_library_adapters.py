@@ -192,14 +192,19 @@ def test_an_admin_token_round_trips_with_the_admin_ttl() -> None:
 def test_a_pos_token_round_trips_with_its_store_and_terminal() -> None:
     tokens = service()
 
-    issued = tokens.for_terminal(TERMINAL_ID, STORE_ID)
+    issued = tokens.for_terminal(TERMINAL_ID, STORE_ID, 3)
 
     assert issued.expires_in == 3600
     assert tokens.verify(issued.token) == Principal(
-        Role.POS, str(TERMINAL_ID), store_id=STORE_ID, terminal_id=TERMINAL_ID
+        Role.POS,
+        str(TERMINAL_ID),
+        store_id=STORE_ID,
+        terminal_id=TERMINAL_ID,
+        credential_version=3,
     )
     claims = claims_of(issued.token)
     assert (claims["store_id"], claims["terminal_id"]) == (str(STORE_ID), str(TERMINAL_ID))
+    assert claims["ver"] == 3  # the terminal's secret version: a rotation refuses the token
 
 
 def test_a_member_token_round_trips_with_the_member_id() -> None:

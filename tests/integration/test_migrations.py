@@ -34,6 +34,8 @@ EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "confi
 MIGRATIONS = [
     "2026-11-24T10:20:00:000001",
     "2026-12-07T20:46:43:975578",  # program_settings.refunds_at_any_store
+    "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
+    "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and

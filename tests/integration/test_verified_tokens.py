@@ -44,7 +44,13 @@ def test_a_token_used_again_and_again_expires_like_a_new_one() -> None:
     clock = MovingClock(wall_clock_now())
     tokens = service(clock)
     token = tokens.for_terminal(TERMINAL_ID, STORE_ID).token
-    pos = Principal(Role.POS, str(TERMINAL_ID), store_id=STORE_ID, terminal_id=TERMINAL_ID)
+    pos = Principal(
+        Role.POS,
+        str(TERMINAL_ID),
+        store_id=STORE_ID,
+        terminal_id=TERMINAL_ID,
+        credential_version=1,
+    )
 
     assert tokens.verify(token) == pos
     clock.instant += timedelta(seconds=3600 + 30)  # the last second of the leeway

@@ -14,6 +14,7 @@ from adapters.http.schemas.coupons import (
     CouponTemplateIn,
     CouponTemplateOut,
     CouponTemplatePageOut,
+    RetireTemplateIn,
 )
 from adapters.http.schemas.problem import problems
 from app import transactions
@@ -21,9 +22,11 @@ from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 from app.use_cases.coupon_templates import (
+    RetireTemplate,
     create_template,
     get_template,
     list_templates,
+    retire_template,
     revise_template,
 )
 
@@ -112,3 +115,32 @@ class AdminCouponTemplatesController(Controller):
             ),
         )
         return CouponTemplateOut.of(template)
+
+    @post(
+        "/{template_id:uuid}/retire",
+        operation_id="retireCouponTemplate",
+        summary="Retire a template: nothing more is issued from it (audited)",
+        description="No issue of any kind takes it any more: admin and segment issues get "
+        "409 `coupon_template_retired`, review and birthday rewards issue nothing, and a draw "
+        "prize of it drops out of the draw. Coupons already issued stay valid on their own "
+        "terms. An issue running at that instant finishes first (both take the template's "
+        "lock). Retiring it again answers it as it is.",
+        status_code=200,
+        responses=problems(401, 403, 404, 422),
+    )
+    async def retire(
+        self,
+        request: Request[Any, Any, Any],
+        template_id: FromPath[UUID],
+        data: JSONBody[RetireTemplateIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[CouponTemplateOut]:
+        command = RetireTemplate(template_id=template_id, actor=principal.actor, reason=data.reason)
+
+        async def action(uow: UnitOfWork) -> tuple[int, CouponTemplateOut]:
+            template = await retire_template(command, uow, clock=container.clock)
+            return 200, CouponTemplateOut.of(template)
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -1,22 +1,32 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.http.controllers.me import Cursor, Limit
+from adapters.http.cursors import decode_after, next_cursor
 from adapters.http.idempotency import IdempotencyKey, respond_idempotently
 from adapters.http.schemas.common import BalancesOut, TierOut
-from adapters.http.schemas.members import MemberOverviewOut, NewCardOut, SetTierIn
+from adapters.http.schemas.members import (
+    MemberFoundOut,
+    MemberFoundPageOut,
+    MemberOverviewOut,
+    NewCardOut,
+    SetTierIn,
+)
 from adapters.http.schemas.points import AdjustmentIn, AdjustmentOut
 from adapters.http.schemas.problem import problems
+from adapters.http.strict_input import DECODABLE_TEXT
 from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 from app.use_cases.member_360 import member_overview
+from app.use_cases.member_search import MemberQuery, find_members
 from app.use_cases.members import ReplaceCard, replace_card
 from app.use_cases.points import AdjustPoints, adjust_points
 from app.use_cases.tiers import SetTier, set_member_tier
@@ -25,6 +35,54 @@ from app.use_cases.tiers import SetTier, set_member_tier
 class AdminMembersController(Controller):
     path = "/members"
     tags = ["admin"]
+
+    @get(
+        operation_id="findMembers",
+        summary="Find members by phone, card number, e-mail, part of a name or an external id",
+        description="Exactly one of the criteria (422 `validation_error` otherwise). `phone` "
+        "takes any form the till's lookup takes (`13800138000`, `+86 138 0013 8000`) and "
+        "matches exactly; `card_number` finds the member of any of their cards, blocked ones "
+        "too; `email` matches the normalised address regardless of case; `name` matches any "
+        "part of the name regardless of case; `external_id` matches an id in another system "
+        "(an imported customer id, the web shop's customer id). Erased members are never "
+        "found. Paged by member id; then GET /v1/admin/members/{member_id} for the 360 view.",
+        responses=problems(401, 403, 422),
+    )
+    async def find(
+        self,
+        container: NamedDependency[Container],
+        phone: Annotated[str | None, QueryParameter(min_length=1, max_length=32)] = None,
+        card_number: Annotated[str | None, QueryParameter(min_length=1, max_length=32)] = None,
+        email: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=254, pattern=DECODABLE_TEXT)
+        ] = None,
+        name: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=100, pattern=DECODABLE_TEXT)
+        ] = None,
+        external_id: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=128, pattern=DECODABLE_TEXT)
+        ] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> MemberFoundPageOut:
+        after = decode_after(cursor)
+        found = await find_members(
+            MemberQuery(
+                phone=phone,
+                card_number=card_number,
+                email=email,
+                name=name,
+                external_id=external_id,
+            ),
+            container.member_directory,
+            contacts=container.contacts,
+            after=after,
+            limit=limit,
+        )
+        return MemberFoundPageOut(
+            items=[MemberFoundOut.of(m) for m in found],
+            next_cursor=next_cursor([m.member_id for m in found], limit),
+        )
 
     @get(
         "/{member_id:uuid}",

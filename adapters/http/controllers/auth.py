@@ -28,5 +28,7 @@ class AuthController(Controller):
         terminal = await transactions.read(
             container.uow, lambda uow: authenticate_terminal(data.terminal_id, data.secret, uow)
         )
-        issued = container.tokens.for_terminal(terminal.id, terminal.store_id)
+        issued = container.tokens.for_terminal(
+            terminal.id, terminal.store_id, terminal.secret_version
+        )
         return AccessTokenOut(access_token=issued.token, expires_in=issued.expires_in)

@@ -8,9 +8,10 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from adapters.http.schemas.common import Code, Input, Output
+from adapters.http.schemas.common import Code, Input, Output, Page
 from domain.crm import CrmSettings
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
+from domain.stores import Store, Terminal
 
 
 class StoreIn(Input, kw_only=True):
@@ -24,10 +25,29 @@ class StoreOut(Output, kw_only=True):
     name: str
     created_at: datetime
 
+    @classmethod
+    def of(cls, store: Store) -> StoreOut:
+        return cls(store_id=store.id, code=store.code, name=store.name, created_at=store.created_at)
+
+
+class StorePageOut(Page, kw_only=True):
+    items: list[StoreOut]
+
 
 class TerminalIn(Input, kw_only=True):
     store_id: UUID
     code: Code
+
+
+class TerminalDeactivationIn(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+
+
+SECRET_WITHHELD = (
+    "true when this answer is the replay of an earlier request with the same Idempotency-Key: "
+    "the secret was shown once, to that request, and is kept nowhere. If it was lost, rotate "
+    "it (POST /v1/admin/terminals/{terminal_id}/secret)"
+)
 
 
 class TerminalOut(Output, kw_only=True):
@@ -35,7 +55,40 @@ class TerminalOut(Output, kw_only=True):
     store_id: UUID
     code: str
     created_at: datetime
-    secret: Annotated[str, Meta(description="shown once; only a hash is kept")]
+    active: bool = True
+    deactivated_at: datetime | None = None
+    secret_version: Annotated[
+        int, Meta(description="counts rotations; tokens of an older version are refused")
+    ] = 1
+    secret: Annotated[
+        str | None,
+        Meta(
+            description="the terminal's secret, in the answer that created or rotated it "
+            "only; null everywhere else (only a hash is kept)"
+        ),
+    ] = None
+    secret_withheld: Annotated[bool, Meta(description=SECRET_WITHHELD)] = False
+
+    @classmethod
+    def of(cls, terminal: Terminal, secret: str | None = None) -> TerminalOut:
+        return cls(
+            terminal_id=terminal.id,
+            store_id=terminal.store_id,
+            code=terminal.code,
+            created_at=terminal.created_at,
+            active=terminal.active,
+            deactivated_at=terminal.deactivated_at,
+            secret_version=terminal.secret_version,
+            secret=secret,
+        )
+
+    def withheld(self) -> TerminalOut:
+        """This answer as a retry gets it: without the secret, saying so."""
+        return msgspec.structs.replace(self, secret=None, secret_withheld=True)
+
+
+class TerminalPageOut(Page, kw_only=True):
+    items: list[TerminalOut]
 
 
 class PointsExpiryIo(Input, kw_only=True):

@@ -84,6 +84,8 @@ class CouponTemplateOut(Output, kw_only=True):
     issued: int
     remaining: int | None
     created_at: datetime | None
+    active: Annotated[bool, Meta(description="false once retired: it issues nothing more")] = True
+    retired_at: datetime | None = None
 
     @classmethod
     def of(cls, t: CouponTemplate) -> CouponTemplateOut:
@@ -105,11 +107,68 @@ class CouponTemplateOut(Output, kw_only=True):
             issued=t.issued,
             remaining=t.remaining,
             created_at=t.created_at,
+            active=t.active,
+            retired_at=t.retired_at,
         )
 
 
 class CouponTemplatePageOut(Page, kw_only=True):
     items: list[CouponTemplateOut]
+
+
+class RetireTemplateIn(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+
+
+class VoidCouponIn(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class CouponStateOut(Output, kw_only=True):
+    """An issued coupon as the back office sees it (the code is the member's: not shown)."""
+
+    coupon_id: UUID
+    member_id: UUID
+    template_id: UUID
+    template_version: int
+    title: str
+    status: str
+    issued_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, coupon: Coupon, now: datetime) -> CouponStateOut:
+        return cls(
+            coupon_id=coupon.id,
+            member_id=coupon.member_id,
+            template_id=coupon.template_id,
+            template_version=coupon.template_version,
+            title=coupon.title,
+            status=coupon.status_at(now).value,
+            issued_at=coupon.issued_at,
+            expires_at=coupon.expires_at,
+        )
+
+
+class CampaignRecipientPageOut(Page, kw_only=True):
+    items: list[CouponStateOut]
+
+
+class CampaignSkipOut(Output, kw_only=True):
+    member_id: UUID
+    template_id: UUID
+    reason: Annotated[
+        str,
+        Meta(
+            description="member_erased, per_member_limit_reached or total_limit_reached, as "
+            "the latest sending found it"
+        ),
+    ]
+    skipped_at: datetime
+
+
+class CampaignSkipPageOut(Page, kw_only=True):
+    items: list[CampaignSkipOut]
 
 
 class SegmentIn(Input, kw_only=True):

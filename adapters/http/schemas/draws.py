@@ -57,6 +57,10 @@ class PrizeOut(Output, kw_only=True):
     stock: int | None
 
 
+class DrawCampaignEndIn(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+
+
 class DrawCampaignOut(Output, kw_only=True):
     id: UUID
     name: str

@@ -7,12 +7,13 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Timestamp
+from adapters.http.schemas.common import BalancesOut, Input, Output, Page, TierOut, Timestamp
 from adapters.http.schemas.coupons import MyCouponOut
 from adapters.http.schemas.crm import MemberCrmOut
 from adapters.http.schemas.feedback import FeedbackOut
 from adapters.http.schemas.me import LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
+from domain.member_search import FoundMember
 from domain.repositories import TierChangeRecord
 
 
@@ -163,3 +164,29 @@ class NewCardOut(Output, kw_only=True):
     member_id: UUID
     card_number: str
     issued_at: datetime
+
+
+class MemberFoundOut(Output, kw_only=True):
+    member_id: UUID
+    phone: str | None
+    name: str | None
+    email: str | None
+    card_number: Annotated[str | None, Meta(description="the active card")]
+    tier_code: str
+    enrolled_at: datetime
+
+    @classmethod
+    def of(cls, found: FoundMember) -> MemberFoundOut:
+        return cls(
+            member_id=found.member_id,
+            phone=found.phone,
+            name=found.name,
+            email=found.email,
+            card_number=found.card_number,
+            tier_code=found.tier_code,
+            enrolled_at=found.enrolled_at,
+        )
+
+
+class MemberFoundPageOut(Page, kw_only=True):
+    items: list[MemberFoundOut]

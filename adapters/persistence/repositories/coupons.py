@@ -15,7 +15,7 @@ from adapters.persistence.tables import (
     CouponTemplateVersionRow,
     RewardSettingsRow,
 )
-from domain.coupon_repositories import BirthdayReward, IssuedFrom, ReviewReward
+from domain.coupon_repositories import BirthdayReward, CampaignSkip, IssuedFrom, ReviewReward
 from domain.coupons import (
     Coupon,
     CouponKind,
@@ -65,6 +65,7 @@ def _template(row: dict[str, Any]) -> CouponTemplate:
         total_limit=row["total_limit"],
         issued=row["issued"],
         created_at=row["created_at"],
+        retired_at=row.get("retired_at"),
     )
 
 
@@ -143,6 +144,11 @@ class PostgresCouponTemplateRepository:
         )
         return _template(row) if row else None
 
+    async def retire(self, template_id: UUID, at: datetime) -> None:
+        await CouponTemplateRow.update({CouponTemplateRow.retired_at: at}).where(
+            (CouponTemplateRow.id == template_id) & CouponTemplateRow.retired_at.is_null()
+        )
+
     async def count_issued(self, template_id: UUID, count: int) -> None:
         await CouponTemplateRow.update(
             {CouponTemplateRow.issued: CouponTemplateRow.issued + count}
@@ -154,6 +160,16 @@ class PostgresCouponTemplateRepository:
             query = query.where(CouponTemplateRow.id > after)
         return [_template(row) for row in await query]
 
+
+# $1 key, $2 template, $3 member ids, $4 reasons, $5 at; one row per member, the latest reason.
+_RECORD_SKIPS = """
+INSERT INTO coupon_campaign_skips (campaign_key, template_id, member_id, reason, skipped_at)
+SELECT $1, $2, s.member_id, s.reason, $5
+FROM unnest($3::uuid[], $4::text[]) AS s(member_id, reason)
+ON CONFLICT (campaign_key, member_id) DO UPDATE
+SET template_id = EXCLUDED.template_id, reason = EXCLUDED.reason,
+    skipped_at = EXCLUDED.skipped_at
+"""
 
 _INSERT_COUPONS = """
 INSERT INTO coupons (
@@ -302,6 +318,60 @@ class PostgresCouponRepository:
             coupon_id,
         )
         return bool(rows)
+
+    async def record_campaign(
+        self,
+        campaign_key: str,
+        template_id: UUID,
+        *,
+        reached: Collection[UUID],
+        skipped: Sequence[tuple[UUID, str]],
+        at: datetime,
+    ) -> None:
+        db = connection()
+        if reached:
+            await db.execute(
+                "DELETE FROM coupon_campaign_skips "
+                "WHERE campaign_key = $1 AND member_id = ANY($2::uuid[])",
+                campaign_key,
+                list(reached),
+            )
+        if skipped:
+            await db.execute(
+                _RECORD_SKIPS,
+                campaign_key,
+                template_id,
+                [member_id for member_id, _ in skipped],
+                [reason for _, reason in skipped],
+                at,
+            )
+
+    async def campaign_recipients(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[Coupon]:
+        # coupons_once_per_origin (source, source_ref, member_id) serves both the filter and
+        # the order.
+        rows = await connection().fetch(
+            "SELECT * FROM coupons WHERE source = 'campaign' AND source_ref = $1 "
+            "AND ($2::uuid IS NULL OR member_id > $2) ORDER BY member_id LIMIT $3",
+            campaign_key,
+            after,
+            limit,
+        )
+        return [_coupon(row) for row in rows]
+
+    async def campaign_skips(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[CampaignSkip]:
+        rows = await connection().fetch(
+            "SELECT member_id, template_id, reason, skipped_at FROM coupon_campaign_skips "
+            "WHERE campaign_key = $1 AND ($2::uuid IS NULL OR member_id > $2) "
+            "ORDER BY member_id LIMIT $3",
+            campaign_key,
+            after,
+            limit,
+        )
+        return [CampaignSkip(**dict(row)) for row in rows]
 
     async def of_member(
         self,

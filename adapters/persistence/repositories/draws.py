@@ -63,6 +63,9 @@ class PostgresDrawRepository:
                 created_at=campaign.created_at,
             )
         )
+        await self._add_prizes(campaign)
+
+    async def _add_prizes(self, campaign: DrawCampaign) -> None:
         await DrawPrizeRow.insert(
             *(
                 DrawPrizeRow(
@@ -77,6 +80,32 @@ class PostgresDrawRepository:
                 for position, prize in enumerate(campaign.prizes)
             )
         )
+
+    async def hold_campaign(self, campaign_id: UUID) -> DrawCampaign | None:
+        # NO KEY UPDATE: a purchase earning a chance holds KEY SHARE on the campaign (the
+        # chance's foreign key) and goes on while the definition is being changed.
+        locked = await connection().fetchval(
+            "SELECT id FROM draw_campaigns WHERE id = $1 FOR NO KEY UPDATE", campaign_id
+        )
+        return None if locked is None else await self._load(campaign_id, lock=True)
+
+    async def save_campaign(self, campaign: DrawCampaign) -> None:
+        configuration_changed()
+        await DrawCampaignRow.update(
+            {
+                DrawCampaignRow.name: campaign.name,
+                DrawCampaignRow.threshold: campaign.threshold,
+                DrawCampaignRow.chances: campaign.chances.value,
+                DrawCampaignRow.chance_valid_days: campaign.chance_valid_days,
+                DrawCampaignRow.starts_at: campaign.starts_at,
+                DrawCampaignRow.ends_at: campaign.ends_at,
+            }
+        ).where(DrawCampaignRow.id == campaign.id)
+        current = await self._load(campaign.id, lock=False)
+        if current is not None and current.prizes == campaign.prizes:
+            return
+        await DrawPrizeRow.delete().where(DrawPrizeRow.campaign_id == campaign.id)
+        await self._add_prizes(campaign)
 
     async def get_campaign(self, campaign_id: UUID) -> DrawCampaign | None:
         return await self._load(campaign_id, lock=False)

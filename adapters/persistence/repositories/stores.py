@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +37,8 @@ class PostgresStoreRepository:
                     secret_hash=terminal.secret_hash,
                     active=terminal.active,
                     created_at=terminal.created_at,
+                    secret_version=terminal.secret_version,
+                    deactivated_at=terminal.deactivated_at,
                 )
             )
             .on_conflict(target=(TerminalRow.store_id, TerminalRow.code), action="DO NOTHING")
@@ -57,7 +60,37 @@ class PostgresStoreRepository:
         )
         return Terminal(**row) if row else None
 
-    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
-        await TerminalRow.update({TerminalRow.secret_hash: secret_hash}).where(
-            TerminalRow.id == terminal_id
+    async def get_terminal_for_update(self, terminal_id: UUID) -> Terminal | None:
+        row: dict[str, Any] | None = (
+            await TerminalRow.select()
+            .where(TerminalRow.id == terminal_id)
+            .lock_rows("UPDATE")
+            .first()
         )
+        return Terminal(**row) if row else None
+
+    async def save_terminal(self, terminal: Terminal) -> None:
+        await TerminalRow.update(
+            {
+                TerminalRow.secret_hash: terminal.secret_hash,
+                TerminalRow.secret_version: terminal.secret_version,
+                TerminalRow.active: terminal.active,
+                TerminalRow.deactivated_at: terminal.deactivated_at,
+            }
+        ).where(TerminalRow.id == terminal.id)
+
+    async def list_stores(self, *, after: UUID | None, limit: int) -> Sequence[Store]:
+        query = StoreRow.select().order_by(StoreRow.id).limit(limit)
+        if after is not None:
+            query = query.where(StoreRow.id > after)
+        return [Store(**row) for row in await query]
+
+    async def list_terminals(
+        self, *, store_id: UUID | None, after: UUID | None, limit: int
+    ) -> Sequence[Terminal]:
+        query = TerminalRow.select().order_by(TerminalRow.id).limit(limit)
+        if store_id is not None:
+            query = query.where(TerminalRow.store_id == store_id)
+        if after is not None:
+            query = query.where(TerminalRow.id > after)
+        return [Terminal(**row) for row in await query]

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.e2e.fuzz.wire import Request
-from tests.e2e.fuzz.world import World, fresh_phone, key, now, unique
+from tests.e2e.fuzz.world import World, expect, fresh_phone, key, now, unique
 from tests.support.webhooks import charge, dispute, payment_intent, stripe_event
 
 Make = Callable[[World], Request]
@@ -545,3 +545,109 @@ def _issue_to_a_segment(w: World) -> Request:
 
 makes("POST /v1/webhooks/shop")(lambda w: shop_request(w, shop_events(w)[1]))
 makes("POST /v1/webhooks/stripe")(lambda w: stripe_request(w, *stripe_objects(w)[0]))
+
+
+# -- the back office's lifecycle controls: each on something fresh, never the world's own ----
+
+
+def _fresh_terminal(w: World) -> str:
+    body = {"store_id": w.store_id, "code": unique("till")}
+    terminal_id: str = expect(w.admin_post("/v1/admin/terminals", body), 201)["terminal_id"]
+    return terminal_id
+
+
+def _fresh_template(w: World) -> str:
+    body = {**template_body(), "per_member_limit": None, "total_limit": None}
+    template_id: str = expect(w.admin_post("/v1/admin/coupon-templates", body), 201)["id"]
+    return template_id
+
+
+def _fresh_coupon(w: World) -> str:
+    assert w.member is not None
+    body = {"template_id": _fresh_template(w), "member_ids": [w.member.member_id]}
+    [issued] = expect(w.admin_post("/v1/admin/coupons/issue", body), 201)["issued"]
+    coupon_id: str = issued["coupon_id"]
+    return coupon_id
+
+
+def _campaign_body(starts_in: timedelta, ends_in: timedelta) -> dict[str, Any]:
+    return {
+        "name": unique("Draw"),
+        "threshold": 50_000,
+        "chances": "one",
+        "chance_valid_days": 7,
+        "starts_at": (now() + starts_in).isoformat(),
+        "ends_at": (now() + ends_in).isoformat(),
+        "prizes": [{"code": "mug", "name": "A mug", "weight": 10, "template_id": None}],
+    }
+
+
+def _fresh_campaign(w: World, starts_in: timedelta) -> str:
+    body = _campaign_body(starts_in, timedelta(days=8))
+    campaign_id: str = expect(w.admin_post("/v1/admin/draw-campaigns", body), 201)["id"]
+    return campaign_id
+
+
+@makes("GET /v1/admin/members")
+def _find_members(w: World) -> Request:
+    assert w.member is not None
+    return admin(w, "GET /v1/admin/members", query={"phone": w.member.phone, "limit": "5"})
+
+
+makes("GET /v1/admin/stores")(lambda w: admin(w, "GET /v1/admin/stores", query={"limit": "5"}))
+makes("GET /v1/admin/terminals")(
+    lambda w: admin(w, "GET /v1/admin/terminals", query={"store_id": w.store_id, "limit": "5"})
+)
+makes("POST /v1/admin/terminals/{terminal_id}/deactivate")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/terminals/{terminal_id}/deactivate",
+        {"reason": "fuzz"},
+        path_params={"terminal_id": _fresh_terminal(w)},
+    )
+)
+makes("POST /v1/admin/terminals/{terminal_id}/secret")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/terminals/{terminal_id}/secret",
+        path_params={"terminal_id": _fresh_terminal(w)},
+    )
+)
+makes("POST /v1/admin/coupon-templates/{template_id}/retire")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/coupon-templates/{template_id}/retire",
+        {"reason": "fuzz"},
+        path_params={"template_id": _fresh_template(w)},
+    )
+)
+makes("POST /v1/admin/coupons/{coupon_id}/void")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/coupons/{coupon_id}/void",
+        {"reason": "fuzz"},
+        path_params={"coupon_id": _fresh_coupon(w)},
+    )
+)
+makes("GET /v1/admin/coupons/campaign-recipients")(
+    lambda w: admin(w, "GET /v1/admin/coupons/campaign-recipients", query={"campaign_key": "fuzz"})
+)
+makes("GET /v1/admin/coupons/campaign-skips")(
+    lambda w: admin(w, "GET /v1/admin/coupons/campaign-skips", query={"campaign_key": "fuzz"})
+)
+makes("PUT /v1/admin/draw-campaigns/{campaign_id}")(
+    lambda w: admin(
+        w,
+        "PUT /v1/admin/draw-campaigns/{campaign_id}",
+        _campaign_body(timedelta(days=2), timedelta(days=9)),
+        path_params={"campaign_id": _fresh_campaign(w, timedelta(days=1))},
+    )
+)
+makes("POST /v1/admin/draw-campaigns/{campaign_id}/end")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/draw-campaigns/{campaign_id}/end",
+        {"reason": "fuzz"},
+        path_params={"campaign_id": _fresh_campaign(w, -timedelta(hours=1))},
+    )
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from uuid import UUID
 
 from domain.coupons import CouponTemplate
@@ -31,6 +32,11 @@ class FakeCouponTemplateRepository:
         issued = self.templates[template.id].issued
         self.templates[template.id] = replace(template, issued=issued)
         self.versions[(template.id, template.version)] = template
+
+    async def retire(self, template_id: UUID, at: datetime) -> None:
+        template = self.templates[template_id]
+        if template.retired_at is None:
+            self.templates[template_id] = replace(template, retired_at=at)
 
     async def count_issued(self, template_id: UUID, count: int) -> None:
         template = self.templates[template_id]

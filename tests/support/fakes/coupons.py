@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from domain.coupon_repositories import IssuedFrom
+from domain.coupon_repositories import CampaignSkip, IssuedFrom
 from domain.coupons import Coupon, CouponStatus
 from tests.support.fakes.common import Linked, require
 
@@ -20,6 +20,47 @@ class FakeCouponRepository(Linked):
     def __init__(self) -> None:
         self.coupons: dict[UUID, Coupon] = {}
         self.origins: dict[UUID, IssuedFrom] = {}
+        self.skips: dict[tuple[str, UUID], CampaignSkip] = {}
+
+    async def record_campaign(
+        self,
+        campaign_key: str,
+        template_id: UUID,
+        *,
+        reached: Collection[UUID],
+        skipped: Sequence[tuple[UUID, str]],
+        at: datetime,
+    ) -> None:
+        for member_id in reached:
+            self.skips.pop((campaign_key, member_id), None)
+        for member_id, reason in skipped:
+            self.skips[(campaign_key, member_id)] = CampaignSkip(member_id, template_id, reason, at)
+
+    async def campaign_recipients(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[Coupon]:
+        mine = sorted(
+            (
+                copy.deepcopy(c)
+                for c in self.coupons.values()
+                if self.origins[c.id].ref == campaign_key and (after is None or c.member_id > after)
+            ),
+            key=lambda c: c.member_id,
+        )
+        return mine[:limit]
+
+    async def campaign_skips(
+        self, campaign_key: str, *, after: UUID | None, limit: int
+    ) -> Sequence[CampaignSkip]:
+        mine = sorted(
+            (
+                s
+                for (key, member_id), s in self.skips.items()
+                if key == campaign_key and (after is None or member_id > after)
+            ),
+            key=lambda s: s.member_id,
+        )
+        return mine[:limit]
 
     async def add(self, coupons: Sequence[Coupon], origin: IssuedFrom) -> set[UUID]:
         stored = set()

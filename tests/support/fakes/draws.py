@@ -27,6 +27,13 @@ class FakeDrawRepository(Linked):
     async def get_campaign_for_update(self, campaign_id: UUID) -> DrawCampaign | None:
         return self.campaigns_by_id.get(campaign_id)
 
+    async def hold_campaign(self, campaign_id: UUID) -> DrawCampaign | None:
+        return self.campaigns_by_id.get(campaign_id)
+
+    async def save_campaign(self, campaign: DrawCampaign) -> None:
+        assert campaign.id in self.campaigns_by_id
+        self.campaigns_by_id[campaign.id] = campaign
+
     async def campaigns(self, *, after: UUID | None, limit: int) -> Sequence[DrawCampaign]:
         ordered = sorted(self.campaigns_by_id.values(), key=lambda c: c.id)
         return [c for c in ordered if after is None or c.id > after][:limit]

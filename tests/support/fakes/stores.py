@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
 from uuid import UUID
 
 from domain.stores import Store, Terminal
@@ -43,5 +43,22 @@ class FakeStoreRepository(Linked):
         found = (t for t in self.terminals.values() if (t.store_id, t.code) == (store_id, code))
         return next(found, None)
 
-    async def set_terminal_secret(self, terminal_id: UUID, secret_hash: str) -> None:
-        self.terminals[terminal_id] = replace(self.terminals[terminal_id], secret_hash=secret_hash)
+    async def get_terminal_for_update(self, terminal_id: UUID) -> Terminal | None:
+        return self.terminals.get(terminal_id)
+
+    async def save_terminal(self, terminal: Terminal) -> None:
+        self.terminals[terminal.id] = terminal
+
+    async def list_stores(self, *, after: UUID | None, limit: int) -> Sequence[Store]:
+        ordered = sorted(self.stores.values(), key=lambda s: s.id)
+        return [s for s in ordered if after is None or s.id > after][:limit]
+
+    async def list_terminals(
+        self, *, store_id: UUID | None, after: UUID | None, limit: int
+    ) -> Sequence[Terminal]:
+        ordered = sorted(self.terminals.values(), key=lambda t: t.id)
+        return [
+            t
+            for t in ordered
+            if (store_id is None or t.store_id == store_id) and (after is None or t.id > after)
+        ][:limit]
