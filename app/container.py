@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.health import DatabaseProbe
 from app.principal import Tokens
-from app.read_models import MemberReads
+from app.read_models import LedgerSources, MemberReads
 from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
@@ -45,6 +45,8 @@ class Container:
     member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads
+    # What a ledger entry's sale or refund was: receipt, store, channel.
+    ledger_sources: LedgerSources
 
     @property
     def sale_dating(self) -> SaleDating:

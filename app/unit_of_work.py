@@ -18,6 +18,7 @@ from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
+from domain.members import MemberProfileRepository
 from domain.notifications import Outbox
 from domain.payments import PaymentRepository
 from domain.repositories import (
@@ -78,6 +79,8 @@ class UnitOfWork(Protocol):
     def follow_ups(self) -> FollowUpRepository: ...
     @property
     def member_privacy(self) -> MemberPrivacyRepository: ...
+    @property
+    def profiles(self) -> MemberProfileRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

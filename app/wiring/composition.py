@@ -24,7 +24,7 @@ from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
-from adapters.persistence.read_models import PostgresMemberReads
+from adapters.persistence.read_models import PostgresLedgerSources, PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
@@ -97,6 +97,7 @@ async def start_service(
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
+        ledger_sources=PostgresLedgerSources(engine),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(

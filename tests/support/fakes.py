@@ -859,9 +859,16 @@ class FakeFeedbackRepository:
         more = len(newest) > limit
         return FeedbackPage(items, (items[-1].created_at, items[-1].id) if more else None)
 
-    async def of_member(self, member_id: UUID, limit: int) -> list[Feedback]:
-        mine = [f for f in self.records.values() if f.member_id == member_id]
-        return copy.deepcopy(sorted(mine, key=lambda f: f.created_at, reverse=True)[:limit])
+    async def of_member(
+        self, member_id: UUID, limit: int, *, after: tuple[datetime, UUID] | None = None
+    ) -> list[Feedback]:
+        mine = [
+            f
+            for f in self.records.values()
+            if f.member_id == member_id and (after is None or (f.created_at, f.id) < after)
+        ]
+        newest = sorted(mine, key=lambda f: (f.created_at, f.id), reverse=True)
+        return copy.deepcopy(newest[:limit])
 
 
 # Member login and the outbox -----------------------------------------------------------------
@@ -914,6 +921,10 @@ class FakeRefreshTokenRepository:
                 self.tokens[token_id] = replace(token, revoked_at=at)
                 revoked += 1
         return revoked
+
+    async def lock_family_of(self, token_hash: str) -> UUID | None:
+        token = await self.get_for_update(token_hash)
+        return token.family_id if token else None
 
 
 class FakeOutbox:

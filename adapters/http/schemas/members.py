@@ -128,7 +128,7 @@ class MemberOverviewOut(Output, kw_only=True):
                 )
                 for lot in view.lots
             ],
-            ledger=[LedgerEntryOut.of(e) for e in view.ledger],
+            ledger=[LedgerEntryOut.of(e, view.ledger_sources) for e in view.ledger],
             sales=[
                 SaleSummaryOut(
                     sale_id=s.id,
