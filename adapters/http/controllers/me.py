@@ -95,7 +95,6 @@ class MeController(Controller):
             "updated `GET /v1/me`."
         ),
         responses=problems(401, 403, 404, 409, 422),
-        opt={CHECKS_ERASURE_ITSELF: True},
     )
     async def update(
         self,

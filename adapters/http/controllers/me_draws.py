@@ -6,7 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from adapters.http.controllers.me import Cursor, Limit
 from adapters.http.cursors import decode_after, next_cursor
@@ -46,7 +46,7 @@ class MeDrawsController(Controller):
         principal: NamedDependency[Principal],
         limit: Limit = 50,
         cursor: Cursor = None,
-        status: ChanceListing = ChanceListing.UNPLAYED,
+        status: FromQuery[ChanceListing] = ChanceListing.UNPLAYED,
     ) -> ChancePageOut:
         assert principal.member_id is not None
         member_id = principal.member_id

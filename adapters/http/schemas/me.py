@@ -49,13 +49,13 @@ class MeOut(Output, kw_only=True):
     card_number: str
     tier: TierOut
     points: MyPointsOut
-    email: str | None = None
+    email: str | None
     birthday: Annotated[
         date | None,
         Meta(description="once set, only the programme's staff can change it"),
-    ] = None
-    preferred_language: str | None = None
-    marketing_consent: ConsentOut = ConsentOut(sms=False, email=False, push=False)
+    ]
+    preferred_language: str | None
+    marketing_consent: ConsentOut
 
 
 class ConsentIn(Input, kw_only=True):
