@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.http.idempotency import document_idempotent_operations
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.query_times import check_query_times
@@ -78,6 +79,7 @@ def build_http_app(
         logging_config=None,
     )
     document_json_bodies(app)
+    document_idempotent_operations(app)
     return app
 
 
