@@ -63,7 +63,7 @@ def requires_idempotency_key(handler: HTTPRouteHandler) -> bool:
 
 def idempotent_handlers(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
     """(method, path, handler) of every operation that requires the key."""
-    found = []
+    found: list[tuple[str, str, HTTPRouteHandler]] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if isinstance(handler, HTTPRouteHandler) and requires_idempotency_key(handler):
