@@ -199,6 +199,12 @@ async def test_consent_changes_are_kept_with_time_and_source_and_an_admin_reads_
         "email",
         "sms",
     ]
+    overview = await api.client.get(f"/v1/admin/members/{member_id}", headers=api.admin_headers)
+    assert overview.json()["profile"]["marketing_consent"] == {
+        "sms": False,
+        "email": True,
+        "push": False,
+    }
     stored = await rows(clean_db, "SELECT count(*) AS n FROM member_consent_changes")
     assert stored[0]["n"] == 3
     members = await api.client.get(f"/v1/admin/members/{member_id}/consents", headers=headers)

@@ -11,7 +11,7 @@ from adapters.http.schemas.common import BalancesOut, Input, Output, TierOut, Ti
 from adapters.http.schemas.coupons import MyCouponOut
 from adapters.http.schemas.crm import MemberCrmOut
 from adapters.http.schemas.feedback import FeedbackOut
-from adapters.http.schemas.me import LedgerEntryOut
+from adapters.http.schemas.me import ConsentOut, LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
 from domain.repositories import TierChangeRecord
 
@@ -54,6 +54,8 @@ class ProfileOut(Output, kw_only=True):
     birthday: date | None
     enrolled_at: datetime
     enrolled_store_id: UUID | None
+    preferred_language: str | None = None
+    marketing_consent: ConsentOut | None = None
 
 
 class TierChangeOut(Output, kw_only=True):
@@ -106,6 +108,8 @@ class MemberOverviewOut(Output, kw_only=True):
                 birthday=m.birthday,
                 enrolled_at=m.enrolled_at,
                 enrolled_store_id=m.enrolled_store_id,
+                preferred_language=m.preferred_language,
+                marketing_consent=ConsentOut.of(m.consents),
             ),
             cards=[
                 CardOut(card_number=c.card_number, status=c.status.value, issued_at=c.issued_at)
