@@ -18,7 +18,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.unit_of_work import UnitOfWork
-from app.use_cases.erased_members import hold_named_member, hold_own_account
+from app.use_cases.erased_members import (
+    hold_named_member,
+    hold_own_account,
+    named_member,
+    own_account,
+)
 from domain.contacts import ContactNormaliser
 from domain.errors import BirthdayLocked, InvalidInput, MemberNotFound
 from domain.members import (
@@ -61,12 +66,23 @@ async def _today(uow: UnitOfWork, clock: Clock) -> date:
     return clock.now().astimezone(ZoneInfo(program.time_zone)).date()
 
 
+async def _hold(uow: UnitOfWork, member_id: UUID, *, own: bool) -> Member:
+    """The member, read after taking the account lock every write for a member takes: two
+    updates queue, and an erasure either waits for this one or is seen by it. The lock's own
+    statement read the profile in the snapshot it took before waiting, so the profile is read
+    again, in a statement that sees what the previous holder committed (tests/integration/
+    test_profile_races.py: two birthdays at once)."""
+    if own:
+        await hold_own_account(uow, member_id)
+        return own_account(await uow.members.get(member_id))
+    await hold_named_member(uow, member_id)
+    return named_member(await uow.members.get(member_id))
+
+
 async def update_my_profile(
     cmd: UpdateMyProfile, uow: UnitOfWork, *, clock: Clock, contacts: ContactNormaliser
 ) -> Member:
-    # The account lock, as every write for a member takes it: two updates queue, and an
-    # erasure either waits for this one or is seen by it.
-    member = await hold_own_account(uow, cmd.member_id)
+    member = await _hold(uow, cmd.member_id, own=True)
     if not isinstance(cmd.name, Keep):
         member.name = clean_name(cmd.name)
     if not isinstance(cmd.email, Keep):
@@ -101,7 +117,7 @@ async def correct_birthday(cmd: CorrectBirthday, uow: UnitOfWork, *, clock: Cloc
     reason = cmd.reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"give a reason of 1-{MAX_REASON_LENGTH} characters", field="reason")
-    member = await hold_named_member(uow, cmd.member_id)
+    member = await _hold(uow, cmd.member_id, own=False)
     if cmd.birthday is not None:
         require_birthday(cmd.birthday, await _today(uow, clock))
     had_one = member.birthday is not None
