@@ -8,8 +8,8 @@ import asyncio
 import io
 
 import pytest
-from structlog.testing import capture_logs
 
+import adapters.notifications
 from adapters.notifications import ConsoleSmsSender, LogSmsSender
 from app.settings import Settings
 from app.wiring.cli import main
@@ -17,6 +17,7 @@ from app.wiring.composition import sms_sender
 from domain.notifications import login_code_text
 from tests.api.client import Api
 from tests.api.test_member_login import deliver
+from tests.support.logs import Recorder
 
 PHONE = "+8613800138000"
 CODE = "482913"
@@ -30,23 +31,30 @@ PRODUCTION = Settings(
 )
 
 
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(adapters.notifications, "log", recorder)
+    return recorder
+
+
 async def test_production_sends_sms_through_the_masked_log_and_never_shows_the_code(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], logs: Recorder
 ) -> None:
     PRODUCTION.check()
     sender = sms_sender(PRODUCTION)
 
-    with capture_logs() as logs:
-        await sender.send(PHONE, login_code_text(CODE, 5))
+    await sender.send(PHONE, login_code_text(CODE, 5))
 
     assert isinstance(sender, LogSmsSender)
+    assert logs.events() == ["sms.sent"]
     printed = capsys.readouterr()
     assert CODE not in printed.out + printed.err
-    assert CODE not in str(logs)
-    assert "13800138000" not in str(logs)
+    assert CODE not in str(logs.lines)
+    assert "13800138000" not in str(logs.lines)
 
 
-async def test_a_development_machine_prints_the_code_prominently() -> None:
+async def test_a_development_machine_prints_the_code_prominently(logs: Recorder) -> None:
     sender = sms_sender(Settings())
     stream = io.StringIO()
 
