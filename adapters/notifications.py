@@ -2,16 +2,21 @@
 
 A real SMS gateway or push service implements ``domain.notifications.SmsSender`` /
 ``MemberNotifier`` and is wired in ``app.wiring.composition``. The log adapters print a masked phone
-number and never a login code, so logs can be shipped anywhere. To log in on a development
-machine without a gateway, ``LOYALTY_DEV_SMS_DIR`` makes the SMS adapter write each message to
-a file there instead (refused in production).
+number and never a login code, so logs can be shipped anywhere; that is the SMS adapter of
+production. On a development machine (``LOYALTY_ENV`` not ``production``) the stand-in is
+``ConsoleSmsSender``, which prints each text, code included, in a box on the service's standard
+error where the developer sees it, and ``LOYALTY_DEV_SMS_DIR`` makes it write each text to a
+file there instead (refused in production). ``loyalty dev otp --phone`` shows the last code
+without either (docs/development.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 from uuid import UUID
 
 import structlog
@@ -41,6 +46,24 @@ class FileSmsSender:
         self._directory.mkdir(parents=True, exist_ok=True)
         with (self._directory / f"{phone}.txt").open("a", encoding="utf-8") as file:
             file.write(text + "\n")
+
+
+class ConsoleSmsSender:
+    """Development only: prints each SMS, login codes included, where the developer running
+    the service sees it. Never wired in production (app.wiring.composition)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    async def send(self, phone: str, text: str) -> None:
+        stream = self._stream or sys.stderr
+        rule = "=" * 72
+        stream.write(
+            f"\n{rule}\n DEVELOPMENT SMS to {phone} (not sent; LOYALTY_ENV=development)\n"
+            f" {text}\n{rule}\n\n"
+        )
+        stream.flush()
+        log.info("sms.printed", to=mask_phone(phone), characters=len(text))
 
 
 class LogMemberNotifier:

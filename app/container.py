@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.health import DatabaseProbe
 from app.principal import Tokens
-from app.read_models import MemberReads
+from app.read_models import LedgerSources, MemberReads
 from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
@@ -51,6 +51,8 @@ class Container:
     terminal_standing: TerminalStanding
     # The back office's member search.
     member_directory: MemberDirectory
+    # What a ledger entry's sale or refund was: receipt, store, channel.
+    ledger_sources: LedgerSources
 
     @property
     def sale_dating(self) -> SaleDating:

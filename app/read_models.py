@@ -20,7 +20,7 @@ from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.use_cases.views import Balances, TierView, tier_of
 from domain.cards import CardStatus
 from domain.members import Member
-from domain.points import PointsAccount
+from domain.points import PointsAccount, Reference
 
 # The till lists at most this many usable coupons, soonest-expiring first.
 MAX_LISTED_COUPONS = 100
@@ -181,3 +181,23 @@ async def _at_till(uow: UnitOfWork, member: Member, now: datetime, channel: str)
             for c in coupons[:MAX_LISTED_COUPONS]
         ],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySource:
+    """The purchase a ledger entry comes from: a sale's entries (earn, redeem) and its
+    refunds' entries (reverse, restore) name the receipt, the store and the channel."""
+
+    sale_id: UUID
+    receipt_id: str
+    channel: str  # pos or web
+    store_id: UUID
+    store_name: str
+    refund_id: str | None = None  # the refund's own id, for a refund's entries
+
+
+class LedgerSources(Protocol):
+    async def of(self, references: Sequence[Reference]) -> dict[Reference, EntrySource]:
+        """The purchase behind each reference that names a sale or a refund of one; other
+        references (adjustments, expiry runs) are left out. One statement."""
+        ...

@@ -25,6 +25,7 @@ from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
+from domain.members import MemberProfileRepository
 from domain.notifications import Outbox
 from domain.payments import PaymentRepository
 from domain.repositories import (
@@ -149,6 +150,11 @@ class WithMemberPrivacy(Protocol):
     def member_privacy(self) -> MemberPrivacyRepository: ...
 
 
+class WithProfiles(Protocol):
+    @property
+    def profiles(self) -> MemberProfileRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -194,6 +200,7 @@ class UnitOfWork(
     WithSegments,
     WithFollowUps,
     WithMemberPrivacy,
+    WithProfiles,
     Transaction,
     Protocol,
 ):

@@ -208,3 +208,8 @@ class DrawRepository(Protocol):
     ) -> Sequence[Chance]:
         """The member's chances that can still be played, soonest to expire first."""
         ...
+
+    async def played(self, member_id: UUID, *, after: UUID | None, limit: int) -> Sequence[Chance]:
+        """The member's chances that were played (a refund may have revoked one since),
+        most recently played first; ``after`` is the last chance already seen."""
+        ...

@@ -324,3 +324,14 @@ class RateLimited(DomainError):
     def __init__(self, retry_after_seconds: int, detail: str | None = None) -> None:
         self.retry_after_seconds = max(1, retry_after_seconds)
         super().__init__(detail)
+
+
+# Member profile ------------------------------------------------------------------------------
+
+
+class BirthdayLocked(Conflict):
+    """The member set their birthday once; it drives birthday rewards, so only an admin may
+    change it after that (audited)."""
+
+    code = "birthday_locked"
+    title = "The birthday is already set; only the programme's staff can change it"

@@ -134,6 +134,8 @@ class FeedbackRepository(Protocol):
         """Newest first; ``after`` is the (created_at, id) of the last item already seen."""
         ...
 
-    async def of_member(self, member_id: UUID, limit: int) -> list[Feedback]:
-        """Newest first."""
+    async def of_member(
+        self, member_id: UUID, limit: int, *, after: tuple[datetime, UUID] | None = None
+    ) -> list[Feedback]:
+        """Newest first; ``after`` is the (created_at, id) of the last item already seen."""
         ...

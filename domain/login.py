@@ -147,6 +147,12 @@ class RefreshTokenRepository(Protocol):
         """Revokes every token of the family not yet revoked; returns how many."""
         ...
 
+    async def lock_family_of(self, token_hash: str) -> UUID | None:
+        """The family of the token (in any state), with every token of the family locked
+        until the unit of work ends: a refresh in flight finishes first (its successor is then
+        revoked with the rest), and one that comes later waits and finds its token revoked."""
+        ...
+
 
 # Rate limits --------------------------------------------------------------------------------
 

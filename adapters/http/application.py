@@ -13,6 +13,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.api_docs import assets_router, render_plugins
+from adapters.http.idempotency import document_idempotent_operations
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.query_times import check_query_times
@@ -81,6 +82,7 @@ def build_http_app(
         logging_config=None,
     )
     document_json_bodies(app)
+    document_idempotent_operations(app)
     return app
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter
 
 from adapters.http.problems import render_domain_error
@@ -19,13 +21,17 @@ from app.unit_of_work import UnitOfWork
 # Printable ASCII: a header value has no business with control characters (NUL cannot even be
 # stored in PostgreSQL's text), and bytes beyond ASCII reach the service as Latin-1 guesses.
 KEY_PATTERN = r"^[\x20-\x7e]+$"
+VALID_KEY = re.compile(KEY_PATTERN)
+MAX_KEY_LENGTH = 255
+
+HEADER = "Idempotency-Key"
 
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
-        name="Idempotency-Key",
+        name=HEADER,
         min_length=1,
-        max_length=255,
+        max_length=MAX_KEY_LENGTH,
         pattern=KEY_PATTERN,
         description=(
             "Repeat it to retry safely: the same key with the same body returns the first "
@@ -59,6 +65,48 @@ QuoteKey = _read_key(
 SimulationKey = _read_key(
     "Optional and unused: a simulation only reads and stores nothing, so a repeat recomputes."
 )
+
+# What the OpenAPI document says on every operation that takes the key (see
+# document_idempotent_operations): the parameter alone is easy to miss in a long list.
+REQUIRES_KEY = (
+    "**Requires an `Idempotency-Key` header** (1-255 printable ASCII characters; without one "
+    "400 `idempotency_key_invalid`). The same key with the same request answers the first "
+    "answer again and applies nothing twice; the same key with another request is 409 "
+    "`idempotency_key_reused`."
+)
+
+
+def requires_idempotency_key(handler: HTTPRouteHandler) -> bool:
+    """Whether the operation takes an Idempotency-Key: its handler declares the header
+    parameter (``IdempotencyKey``), which is what makes the request refused without one and
+    what it hands to ``respond_idempotently``. The OpenAPI document, the contract's list and
+    their test all ask this one question."""
+    return any(
+        isinstance(p.kwarg_definition, HeaderParameter)
+        and p.kwarg_definition.name == HEADER
+        and p.kwarg_definition.required is not False  # a read-only POST's key is optional
+        for p in handler.parsed_fn_signature.parameters.values()
+    )
+
+
+def idempotent_handlers(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
+    """(method, path, handler) of every operation that requires the key."""
+    found: list[tuple[str, str, HTTPRouteHandler]] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and requires_idempotency_key(handler):
+                for method in sorted(handler.http_methods):
+                    found.append((method, route.path, handler))
+    return found
+
+
+def document_idempotent_operations(app: Litestar) -> None:
+    """Says on each operation that requires an Idempotency-Key that it does."""
+    for _, _, handler in idempotent_handlers(app):
+        description = handler.description or ""
+        if REQUIRES_KEY not in description:
+            handler.description = f"{description}\n\n{REQUIRES_KEY}".strip()
+
 
 Action = Callable[[UnitOfWork], Awaitable[tuple[int, msgspec.Struct]]]
 # What of an answer may be kept for a retry: the answer without what must be shown only once.

@@ -15,6 +15,7 @@ from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsCon
 from adapters.http.controllers.admin_feedback import AdminFeedbackController
 from adapters.http.controllers.admin_follow_ups import AdminFollowUpsController
 from adapters.http.controllers.admin_member_privacy import AdminMemberPrivacyController
+from adapters.http.controllers.admin_member_profile import AdminMemberProfileController
 from adapters.http.controllers.admin_members import AdminMembersController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
@@ -68,6 +69,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminTerminalsController,
                 AdminProgramController,
                 AdminMembersController,
+                AdminMemberProfileController,
                 AdminReportsController,
                 AdminTiersController,
                 AdminTierSimulationController,

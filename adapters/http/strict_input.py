@@ -31,6 +31,12 @@ from litestar.types import (
     Send,
 )
 
+from adapters.http.idempotency import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    VALID_KEY,
+    requires_idempotency_key,
+)
 from adapters.http.problems import PROBLEM_JSON, ProblemException, problem_body
 from adapters.http.schemas.problem import problems
 from adapters.http.strict_json import InvalidField, MalformedBody, decode
@@ -82,6 +88,21 @@ def decode_body(raw: bytes, shape: Any) -> Any:
         ) from None
 
 
+def require_key_first(request: Request[Any, Any, Any]) -> None:
+    """An operation that requires an Idempotency-Key refuses a request without a valid one
+    before it reads the body: the missing key is the first thing to fix (400
+    idempotency_key_invalid), whatever the body holds. Body-less operations get the same
+    answer from the header parameter itself."""
+    if not requires_idempotency_key(request.route_handler):
+        return
+    key = request.headers.get(HEADER)
+    if key is None or not 1 <= len(key) <= MAX_KEY_LENGTH or not VALID_KEY.match(key):
+        raise ValidationException(
+            detail=f"'{HEADER}' header missing or invalid",
+            extra=[{"key": "idempotency_key", "source": "header", "message": "missing or invalid"}],
+        )
+
+
 class StrictRequest(Request[Any, Any, Any]):
     """The application's request class: ``json()`` is the strict decoding of the body."""
 
@@ -91,6 +112,7 @@ class StrictRequest(Request[Any, Any, Any]):
             if cached is not Empty:
                 self._json = cached
             else:
+                require_key_first(self)
                 require_json(self, body_media_type(self.route_handler))
                 field = self.route_handler.parsed_data_field
                 shape = field.annotation if field is not None else Any

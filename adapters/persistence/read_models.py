@@ -10,6 +10,7 @@ tests/integration/test_member_read_models.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from app.read_models import (
     MAX_LISTED_COUPONS,
     CardAtTill,
     CouponView,
+    EntrySource,
     Expiring,
     MemberAtTill,
     MemberInApp,
@@ -32,13 +34,15 @@ from app.use_cases.views import TierView
 from domain.cards import CardStatus
 from domain.member_privacy import is_erased_phone
 from domain.members import Member
+from domain.points import Reference
 
 # The member (with the active card: none, no member), its tier (the entry tier if the ladder
 # lacks it), its points totals. {found} yields member_id and the presented card's status.
 _MEMBER = """
 WITH found AS ({found})
 SELECT f.card_status, m.id, m.phone, m.name, m.email, m.birthday, m.tier_code,
-       m.enrolled_store_id, m.enrolled_at, c.card_number, t.code AS tier, t.name AS tier_name,
+       m.enrolled_store_id, m.enrolled_at, m.preferred_language, m.consent_sms,
+       m.consent_email, m.consent_push, c.card_number, t.code AS tier, t.name AS tier_name,
        coalesce(a.available, 0) AS available, coalesce(a.pending, 0) AS pending,
        coalesce(a.debt, 0) AS debt,
        (SELECT coalesce(sum(l.remaining), 0)::bigint FROM points_lots l
@@ -152,3 +156,49 @@ class PostgresMemberReads:
             _totals(row),
             [Expiring(points, at) for at, points in row["expiring"]],
         )
+
+
+_ENTRY_SOURCES = """
+SELECT 'sale' AS kind, s.id::text AS ref, s.id AS sale_id, s.receipt_id, s.channel, s.store_id,
+       st.name AS store_name, NULL::varchar AS refund_id
+FROM sales s JOIN stores st ON st.id = s.store_id
+WHERE s.id = ANY($1::uuid[])
+UNION ALL
+SELECT 'refund', f.id::text, s.id, s.receipt_id, s.channel, s.store_id, st.name, f.refund_id
+FROM refunds f JOIN sales s ON s.id = f.sale_id JOIN stores st ON st.id = s.store_id
+WHERE f.id = ANY($2::uuid[])
+"""
+
+
+def _uuids(references: Sequence[Reference], kind: str) -> list[UUID]:
+    found = []
+    for reference in references:
+        if reference.kind == kind:
+            try:
+                found.append(UUID(reference.id))
+            except ValueError:
+                continue
+    return found
+
+
+class PostgresLedgerSources:
+    def __init__(self, engine: PostgresEngine) -> None:
+        self._engine = engine
+
+    async def of(self, references: Sequence[Reference]) -> dict[Reference, EntrySource]:
+        sales, refunds = _uuids(references, "sale"), _uuids(references, "refund")
+        if not sales and not refunds:
+            return {}
+        async with clean_connection(self._engine) as connection:
+            rows = await connection.fetch(_ENTRY_SOURCES, sales, refunds)
+        return {
+            Reference(row["kind"], row["ref"]): EntrySource(
+                sale_id=row["sale_id"],
+                receipt_id=row["receipt_id"],
+                channel=row["channel"],
+                store_id=row["store_id"],
+                store_name=row["store_name"],
+                refund_id=row["refund_id"],
+            )
+            for row in rows
+        }

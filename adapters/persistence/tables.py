@@ -97,6 +97,23 @@ class MemberRow(Table, tablename="members"):
     tier_short_since = Timestamptz(null=True, default=None)
     tier_manual_until = Timestamptz(null=True, default=None)
     region = Varchar(length=64, null=True, default=None)
+    preferred_language = Varchar(length=35, null=True, default=None)
+    # Marketing consent per channel as it stands; every change is in member_consent_changes.
+    consent_sms = Boolean(default=False)
+    consent_email = Boolean(default=False)
+    consent_push = Boolean(default=False)
+
+
+class MemberConsentChangeRow(Table, tablename="member_consent_changes"):
+    """The history of a member's marketing consent: one row per change of one channel."""
+
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    channel = Varchar(length=8)
+    granted = Boolean()
+    changed_at = Timestamptz()
+    source = Varchar(length=16)
+    actor = Varchar(length=200, null=True, default=None)
 
 
 class TierPolicyRow(Table, tablename="tier_policies"):
@@ -524,6 +541,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     StoreRow,
     TerminalRow,
     MemberRow,
+    MemberConsentChangeRow,
     TierPolicyRow,
     TierChangeRow,
     MemberCardRow,

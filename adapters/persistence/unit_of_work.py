@@ -38,6 +38,7 @@ from adapters.persistence.repositories.member_privacy import PostgresMemberPriva
 from adapters.persistence.repositories.members import PostgresMemberRepository
 from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
+from adapters.persistence.repositories.profiles import PostgresMemberProfileRepository
 from adapters.persistence.repositories.program import (
     PostgresProgramRepository,
     PostgresTierRepository,
@@ -76,6 +77,7 @@ class PostgresUnitOfWork:
     segments = PostgresSegmentResolver()
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
+    profiles = PostgresMemberProfileRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

@@ -189,6 +189,25 @@ async def unplayed_chances(
     return await uow.draws.unplayed(member_id, clock.now(), after=after, limit=limit)
 
 
+async def played_chances(
+    member_id: UUID, uow: DrawsUnit, *, after: UUID | None, limit: int
+) -> list[Played]:
+    """The member's played chances, most recent first, each with what it won (a prize and
+    its coupon, or nothing)."""
+    chances = await uow.draws.played(member_id, after=after, limit=limit)
+    campaigns: dict[UUID, DrawCampaign | None] = {}
+    results = []
+    for chance in chances:
+        if chance.campaign_id not in campaigns:
+            campaigns[chance.campaign_id] = await uow.draws.get_campaign(chance.campaign_id)
+        campaign = campaigns[chance.campaign_id]
+        prizes = campaign.prizes if campaign else ()
+        prize = next((p for p in prizes if p.code == chance.prize_code), None)
+        coupon = await uow.coupons.get(chance.coupon_id) if chance.coupon_id else None
+        results.append(Played(chance, prize, coupon))
+    return results
+
+
 @dataclass(frozen=True, slots=True)
 class Played:
     chance: Chance

@@ -91,5 +91,17 @@ async def update_feedback(cmd: UpdateFeedback, uow: FeedbackUnit, *, clock: Cloc
     return feedback
 
 
-async def member_feedback(member_id: UUID, uow: FeedbackUnit, *, limit: int = 50) -> list[Feedback]:
-    return await uow.feedback.of_member(member_id, limit)
+async def member_feedback(
+    member_id: UUID,
+    uow: FeedbackUnit,
+    *,
+    limit: int = 50,
+    after: tuple[datetime, UUID] | None = None,
+) -> FeedbackPage:
+    """The member's own feedback, newest first, a page at a time."""
+    rows = await uow.feedback.of_member(member_id, limit + 1, after=after)
+    items = rows[:limit]
+    more = len(rows) > limit
+    return FeedbackPage(
+        items=items, next_after=(items[-1].created_at, items[-1].id) if more else None
+    )

@@ -196,3 +196,14 @@ async def refresh_session(
         await uow.refresh_tokens.add(successor)
         await uow.commit()
     return Session(current.member_id, secret, successor.expires_at)
+
+
+async def log_out(refresh_token: str, uow: LoginUnit, ports: LoginPorts) -> None:
+    """Ends the session the refresh token belongs to: every token of its family is revoked, so
+    no refresh works any more, whoever holds one. Logging out again is accepted (the family
+    is already revoked); a token this service never issued is refused. The access tokens
+    already issued live on until they expire (LOYALTY_MEMBER_TOKEN_TTL, 15 minutes)."""
+    family_id = await uow.refresh_tokens.lock_family_of(hash_secret(refresh_token))
+    if family_id is None:
+        raise InvalidRefreshToken()
+    await uow.refresh_tokens.revoke_family(family_id, ports.clock.now())

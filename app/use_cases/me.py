@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from app.read_models import Expiring, MemberReads
+from app.read_models import EntrySource, Expiring, LedgerSources, MemberReads
 from app.unit_of_work import WithPoints
 from app.use_cases.erased_members import ErasedMembersUnit, own_account
 from app.use_cases.views import Balances, TierView
-from domain.points import LedgerEntry
+from domain.members import ConsentChannel
+from domain.points import LedgerEntry, Reference
 from domain.ports import Clock
 
 
@@ -32,6 +33,10 @@ class MyAccount:
     tier: TierView
     points: Balances
     expiring: Sequence[Expiring]
+    email: str | None = None
+    birthday: date | None = None
+    preferred_language: str | None = None
+    consents: frozenset[ConsentChannel] = frozenset()
 
 
 async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> MyAccount:
@@ -47,6 +52,10 @@ async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> My
         tier=found.tier,
         points=found.points.balances(),
         expiring=found.expiring,
+        email=found.member.email,
+        birthday=found.member.birthday,
+        preferred_language=found.member.preferred_language,
+        consents=found.member.consents,
     )
 
 
@@ -54,13 +63,21 @@ async def my_account(member_id: UUID, reads: MemberReads, *, clock: Clock) -> My
 class LedgerPage:
     entries: Sequence[LedgerEntry]
     next_before_id: int | None
+    # The sale behind each entry that has one (receipt, store, channel).
+    sources: dict[Reference, EntrySource] = field(default_factory=dict)
 
 
 async def my_ledger(
-    member_id: UUID, uow: MeUnit, *, before_id: int | None, limit: int
+    member_id: UUID,
+    uow: MeUnit,
+    *,
+    before_id: int | None,
+    limit: int,
+    sources: LedgerSources | None = None,
 ) -> LedgerPage:
     own_account(await uow.members.get(member_id))
     rows = await uow.points.entries(member_id, before_id=before_id, limit=limit + 1)
     page = list(rows[:limit])
     next_before = page[-1].id if len(rows) > limit and page else None
-    return LedgerPage(entries=page, next_before_id=next_before)
+    found = await sources.of([e.reference for e in page]) if sources and page else {}
+    return LedgerPage(entries=page, next_before_id=next_before, sources=found)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
+from app.read_models import EntrySource, LedgerSources
 from app.unit_of_work import (
     WithCoupons,
     WithFeedback,
@@ -22,7 +23,7 @@ from domain.crm import MemberCrmProfile
 from domain.errors import MemberNotFound
 from domain.feedback import Feedback
 from domain.members import Member
-from domain.points import LedgerEntry, Lot
+from domain.points import LedgerEntry, Lot, Reference
 from domain.ports import Clock
 from domain.repositories import TierChangeRecord
 from domain.sales import Sale
@@ -53,16 +54,21 @@ class MemberOverview:
     feedback: Sequence[Feedback] = ()  # newest first
     frozen_points: int = 0  # available but held back by payment disputes
     crm: MemberCrmProfile | None = None  # RFM scores, segment and lifecycle stage today
+    ledger_sources: Mapping[Reference, EntrySource] = field(default_factory=dict)
 
 
 async def member_overview(
-    member_id: UUID, uow: Member360Unit, clock: Clock | None = None
+    member_id: UUID,
+    uow: Member360Unit,
+    clock: Clock | None = None,
+    sources: LedgerSources | None = None,
 ) -> MemberOverview:
     member = await uow.members.get(member_id)
     if member is None:
         raise MemberNotFound()
     tier = await tier_of(uow, member)
     account = await uow.points.get(member_id)
+    ledger = await uow.points.entries(member_id, before_id=None, limit=RECENT)
     return MemberOverview(
         member=member,
         cards=await uow.members.cards_of(member_id),
@@ -70,7 +76,7 @@ async def member_overview(
         balances=Balances.of(account),
         debt=account.debt,
         lots=account.lots,
-        ledger=await uow.points.entries(member_id, before_id=None, limit=RECENT),
+        ledger=ledger,
         sales=await uow.sales.recent_for_member(member_id, RECENT),
         tier_history=await uow.members.tier_history(member_id),
         coupons=await uow.coupons.of_member(
@@ -80,4 +86,5 @@ async def member_overview(
         feedback=await uow.feedback.of_member(member_id, RECENT),
         frozen_points=account.frozen,
         crm=await crm_profile(member_id, uow, clock=clock) if clock else None,
+        ledger_sources=await sources.of([e.reference for e in ledger]) if sources else {},
     )

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -83,6 +84,46 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         issued = tokens.issue_member_token(UUID(args.subject), args.ttl)
     print(issued.token)
     return 0
+
+
+_CODE = re.compile(r"\b(\d{6})\b")
+
+
+def cmd_dev_otp(args: argparse.Namespace, settings: Settings) -> int:
+    """Development only: prints the last login code sent to the phone, so that logging in by
+    OTP takes two requests and no SMS gateway (docs/development.md)."""
+    from adapters.contacts import LibraryContactNormaliser
+    from adapters.persistence.dev_login import newest_login_code
+    from app.wiring.composition import outbox_secrets
+    from domain.errors import InvalidPhoneNumber
+
+    if settings.is_production:
+        print("refused: `loyalty dev` is for development (LOYALTY_ENV=production)", file=sys.stderr)
+        return 2
+    try:
+        phone = LibraryContactNormaliser(settings.default_phone_region).phone(args.phone)
+    except InvalidPhoneNumber:
+        print(f"not a phone number: {args.phone!r}", file=sys.stderr)
+        return 2
+    newest = asyncio.run(newest_login_code(_database_url(settings), phone))
+    if newest is None:
+        print(f"no login code for {phone}: POST /v1/auth/otp first", file=sys.stderr)
+        return 1
+    if newest.sealed_code is not None:
+        print(outbox_secrets(settings).open(newest.sealed_code))
+        return 0
+    if settings.dev_sms_dir is not None:
+        texts = (settings.dev_sms_dir / f"{phone}.txt").read_text(encoding="utf-8")
+        codes = _CODE.findall(texts)
+        if codes:
+            print(codes[-1])
+            return 0
+    print(
+        f"the code for {phone} was already sent: the service printed it on its standard "
+        "error (DEVELOPMENT SMS). Ask for a new one, or read it there.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
@@ -252,6 +293,14 @@ def parser() -> argparse.ArgumentParser:
     member.add_argument("subject", metavar="MEMBER_ID")
     member.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     token.set_defaults(handler=cmd_token)
+
+    dev = sub.add_parser("dev", help="development helpers (refused in production)")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    otp = dev_sub.add_parser(
+        "otp", help="print the last login code sent to a phone (log in without an SMS gateway)"
+    )
+    otp.add_argument("--phone", required=True, help="as the app sent it to POST /v1/auth/otp")
+    otp.set_defaults(handler=cmd_dev_otp)
 
     sub.add_parser(
         "seed-demo", help="create a demo store, terminal, tiers and members"

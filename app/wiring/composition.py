@@ -14,7 +14,12 @@ from piccolo.engine.postgres import PostgresEngine
 from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
-from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
+from adapters.notifications import (
+    ConsoleSmsSender,
+    FileSmsSender,
+    LogMemberNotifier,
+    LogSmsSender,
+)
 from adapters.payments.stripe_webhooks import StripeSignatureVerifier
 from adapters.persistence.batch_jobs import PostgresBatchJobs
 from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
@@ -25,7 +30,7 @@ from adapters.persistence.member_search import PostgresMemberDirectory
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
-from adapters.persistence.read_models import PostgresMemberReads
+from adapters.persistence.read_models import PostgresLedgerSources, PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
 from adapters.persistence.terminal_standing import PostgresTerminalStanding
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
@@ -101,6 +106,7 @@ async def start_service(
         member_reads=PostgresMemberReads(engine),
         terminal_standing=PostgresTerminalStanding(engine),
         member_directory=PostgresMemberDirectory(engine),
+        ledger_sources=PostgresLedgerSources(engine),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -167,6 +173,16 @@ def _limit(rate: tuple[int, int]) -> RateLimit:
     return RateLimit(rate[0], timedelta(seconds=rate[1]))
 
 
+def sms_sender(settings: Settings) -> SmsSender:
+    """Production logs a masked number and never the text; a development machine, which has
+    no SMS gateway, shows the text (a login code) to the developer."""
+    if settings.is_production:
+        return LogSmsSender()
+    if settings.dev_sms_dir:
+        return FileSmsSender(settings.dev_sms_dir)
+    return ConsoleSmsSender()
+
+
 def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dict[str, Any]:
     return {
         "login": LoginPorts(
@@ -184,7 +200,7 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
             secrets=outbox_secrets(settings),
         ),
         "card_tokens": CardTokenCodec(derived_key(settings, "loyalty/card-tokens")),
-        "sms": FileSmsSender(settings.dev_sms_dir) if settings.dev_sms_dir else LogSmsSender(),
+        "sms": sms_sender(settings),
         "member_notifier": LogMemberNotifier(),
     }
 

@@ -45,7 +45,7 @@ async def test_a_member_sends_a_complaint_and_it_starts_as_new(api: Api) -> None
         "new",
     )
     mine = await api.client.get("/v1/me/feedback", headers=api.member_headers(member_id))
-    assert [f["feedback_id"] for f in mine.json()] == [body["feedback_id"]]
+    assert [f["feedback_id"] for f in mine.json()["items"]] == [body["feedback_id"]]
 
 
 async def test_feedback_of_an_unknown_kind_or_without_text_is_refused(api: Api) -> None:

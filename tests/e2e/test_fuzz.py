@@ -71,6 +71,7 @@ def test_the_catalogue_has_a_valid_request_for_every_operation(world: World) -> 
         # Nothing valid can be guessed: a code sent by SMS, a refresh token from a login.
         "POST /v1/auth/otp/verify": 401,
         "POST /v1/auth/refresh": 401,
+        "POST /v1/auth/logout": 401,
     }
     names = {op.name for op in operations()}
     assert names == set(CATALOGUE), {

@@ -21,6 +21,7 @@ from app.use_cases.login import (
     RequestLoginCode,
     Session,
     VerifyLoginCode,
+    log_out,
     refresh_session,
     request_login_code,
     verify_login_code,
@@ -153,6 +154,53 @@ async def test_two_concurrent_refreshes_of_one_token_let_exactly_one_through(
             )
             == 0
         )
+
+
+async def test_a_logout_racing_a_refresh_of_the_same_token_leaves_no_live_token(
+    engine: PostgresEngine, uow_factory: UowFactory, db_url: str
+) -> None:
+    """Whichever takes the token's lock first, the family ends: a refresh that wins issues a
+    successor the logout then revokes too (it locks the family, then revokes in a statement
+    that sees the successor); a refresh that loses finds its token revoked."""
+    clock = FixedClock(NOW)
+    ports = login_ports(clock)
+    refresh_won = 0
+    for _ in range(6):
+        async with engine.pool.acquire() as connection:
+            await connection.execute("DELETE FROM outbox")
+        async with uow_factory() as uow:
+            await request_login_code(RequestLoginCode(PHONE, "10.0.0.1"), uow, ports)
+            await uow.commit()
+        code = await queued_code(engine)
+        session = await verify_login_code(
+            VerifyLoginCode(PHONE, code, "10.0.0.1"), uow_factory, ports
+        )
+
+        async def logout(token: str = session.refresh_token) -> None:
+            async with uow_factory() as uow:
+                await log_out(token, uow, ports)
+                await uow.commit()
+
+        (refreshed, logged_out), waits = await race(
+            db_url,
+            [outcome(refresh_session(session.refresh_token, uow_factory, ports)), logout()],
+            gate="refresh_tokens",
+        )
+
+        waits.assert_overlapped("a refresh and a logout of one token", at_least=2)
+        assert logged_out is None
+        if isinstance(refreshed, Session):
+            refresh_won += 1
+            with pytest.raises(InvalidRefreshToken):
+                await refresh_session(refreshed.refresh_token, uow_factory, ports)
+        else:
+            assert isinstance(refreshed, InvalidRefreshToken)
+        async with engine.pool.acquire() as connection:
+            live = await connection.fetchval(
+                "SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL"
+            )
+        assert live == 0, f"a token outlived the logout (refresh won {refresh_won} times)"
+    print(f"refresh took the lock first in {refresh_won} of 6 rounds")
 
 
 async def test_concurrent_hits_on_one_bucket_let_exactly_the_limit_through(

@@ -33,6 +33,8 @@ EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "confi
 # The baseline (migrations/baseline.sql); migrations added later go after it.
 MIGRATIONS = [
     "2026-11-24T10:20:00:000001",
+    "2026-12-07T20:46:21:155519",  # member profile: language, consent and its history
+    "2026-12-07T20:46:30:000000",  # the consent history's checks and index
     "2026-12-07T20:46:43:975578",  # program_settings.refunds_at_any_store
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes

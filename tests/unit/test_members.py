@@ -7,8 +7,15 @@ from uuid import UUID
 import pytest
 
 from domain.contacts import mask_phone, require_e164, require_email
-from domain.errors import InvalidEmail, InvalidInput, InvalidPhoneNumber
-from domain.members import MAX_NAME_LENGTH, Member
+from domain.errors import BirthdayLocked, InvalidEmail, InvalidInput, InvalidPhoneNumber
+from domain.members import (
+    MAX_NAME_LENGTH,
+    ConsentChannel,
+    ConsentSource,
+    Member,
+    consent_changes,
+    require_language,
+)
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 TODAY = date(2025, 3, 1)
@@ -137,3 +144,51 @@ def test_mask_phone_shows_the_country_code_and_last_four_digits_only(
 ) -> None:
     assert mask_phone(phone) == masked
     assert len(mask_phone(phone)) == len(phone)
+
+
+def test_the_member_sets_a_birthday_once_and_the_same_date_again_changes_nothing() -> None:
+    member = enrol()
+
+    assert member.set_own_birthday(date(1990, 5, 17), TODAY) is True
+    assert member.set_own_birthday(date(1990, 5, 17), TODAY) is False
+    with pytest.raises(BirthdayLocked):
+        member.set_own_birthday(date(1990, 6, 17), TODAY)
+    with pytest.raises(InvalidInput):
+        enrol().set_own_birthday(date(2025, 3, 2), TODAY)  # tomorrow
+    assert member.birthday == date(1990, 5, 17)
+
+
+def test_consent_changes_record_only_the_channels_whose_state_changed() -> None:
+    member = enrol()
+
+    first = consent_changes(
+        member,
+        {ConsentChannel.SMS: True, ConsentChannel.PUSH: False},
+        now=NOW,
+        source=ConsentSource.MEMBER_APP,
+    )
+    second = consent_changes(
+        member,
+        {ConsentChannel.SMS: False, ConsentChannel.EMAIL: True},
+        now=NOW,
+        source=ConsentSource.ADMIN,
+        actor="admin:ops",
+    )
+
+    assert [(c.channel, c.granted) for c in first] == [(ConsentChannel.SMS, True)]
+    assert [(c.channel, c.granted, c.actor) for c in second] == [
+        (ConsentChannel.SMS, False, "admin:ops"),
+        (ConsentChannel.EMAIL, True, "admin:ops"),
+    ]
+    assert member.consents == frozenset({ConsentChannel.EMAIL})
+
+
+@pytest.mark.parametrize("tag", ["zh", "zh-CN", "zh-Hant-TW", "en", "yue-HK", "en-US"])
+def test_common_language_tags_are_accepted(tag: str) -> None:
+    assert require_language(tag) == tag
+
+
+@pytest.mark.parametrize("tag", ["", "english", "zh_CN", "z", "zh-", "zh-CN-x-" + "a" * 40])
+def test_anything_but_a_language_tag_is_refused(tag: str) -> None:
+    with pytest.raises(InvalidInput):
+        require_language(tag)

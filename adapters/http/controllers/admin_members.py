@@ -94,7 +94,8 @@ class AdminMembersController(Controller):
         self, member_id: FromPath[UUID], container: NamedDependency[Container]
     ) -> MemberOverviewOut:
         view = await transactions.read(
-            container.uow, lambda uow: member_overview(member_id, uow, container.clock)
+            container.uow,
+            lambda uow: member_overview(member_id, uow, container.clock, container.ledger_sources),
         )
         return MemberOverviewOut.of(view, container.clock.now())
 

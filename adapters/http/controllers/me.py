@@ -2,19 +2,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from litestar import Controller, get
+from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
+from msgspec import UNSET, UnsetType
 
 from adapters.http.auth import CHECKS_ERASURE_ITSELF
 from adapters.http.schemas.common import TierOut
 from adapters.http.schemas.me import (
+    ConsentOut,
     ExpiringOut,
     LedgerEntryOut,
     LedgerPageOut,
     MeOut,
+    MeUpdateIn,
     MyPointsOut,
 )
 from adapters.http.schemas.problem import problems
@@ -22,9 +25,13 @@ from adapters.http.schemas.tiers import MyTierOut
 from app import transactions
 from app.container import Container
 from app.principal import Principal
-from app.use_cases.me import my_account, my_ledger
+from app.use_cases.me import MyAccount, my_account, my_ledger
+from app.use_cases.profile import KEEP, Keep, UpdateMyProfile, update_my_profile
 from app.use_cases.tiers import my_tier
 from domain.errors import InvalidInput
+from domain.members import ConsentChannel
+
+T = TypeVar("T")
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=64)]
@@ -72,19 +79,55 @@ class MeController(Controller):
         account = await my_account(
             principal.member_id, container.member_reads, clock=container.clock
         )
-        return MeOut(
-            member_id=account.member_id,
-            name=account.name,
-            card_number=account.card_number,
-            tier=TierOut.of(account.tier),
-            points=MyPointsOut(
-                available=account.points.available,
-                pending=account.points.pending,
-                expiring=[
-                    ExpiringOut(points=e.points, expires_at=e.expires_at) for e in account.expiring
-                ],
+        return _me_out(account)
+
+    @patch(
+        operation_id="updateMe",
+        summary="Change the member's name, e-mail, birthday, language or marketing consent",
+        description=(
+            "JSON merge patch semantics (RFC 7396), sent as `application/json`: a field left "
+            "out is kept, a field sent as null is cleared. `marketing_consent` names the "
+            "channels to change (`sms`, `email`, `push`); each real change is kept in the "
+            "consent history with its time and source (`member_app`). The birthday can be "
+            "set once: the same date again is accepted, another date or null is 409 "
+            "`birthday_locked` (staff correct it with `PUT /v1/admin/members/{id}/birthday`). "
+            "The e-mail is validated and normalised (422 `invalid_email`). Answers the "
+            "updated `GET /v1/me`."
+        ),
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def update(
+        self,
+        data: JSONBody[MeUpdateIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+    ) -> MeOut:
+        assert principal.member_id is not None
+        consent = data.marketing_consent
+        wanted = {}
+        if consent is not UNSET:
+            for channel in ConsentChannel:
+                value = getattr(consent, channel.value)
+                if value is not UNSET:
+                    wanted[channel] = value
+        command = UpdateMyProfile(
+            member_id=principal.member_id,
+            name=_kept(data.name),
+            email=_kept(data.email),
+            birthday=_kept(data.birthday),
+            preferred_language=_kept(data.preferred_language),
+            consents=wanted,
+        )
+        await transactions.write(
+            container.uow,
+            lambda uow: update_my_profile(
+                command, uow, clock=container.clock, contacts=container.contacts
             ),
         )
+        account = await my_account(
+            principal.member_id, container.member_reads, clock=container.clock
+        )
+        return _me_out(account)
 
     @get(
         "/ledger",
@@ -105,10 +148,16 @@ class MeController(Controller):
         before_id = decode_cursor(cursor)
         page = await transactions.read(
             container.uow,
-            lambda uow: my_ledger(member_id, uow, before_id=before_id, limit=limit),
+            lambda uow: my_ledger(
+                member_id,
+                uow,
+                before_id=before_id,
+                limit=limit,
+                sources=container.ledger_sources,
+            ),
         )
         return LedgerPageOut(
-            items=[LedgerEntryOut.of(e) for e in page.entries],
+            items=[LedgerEntryOut.of(e, page.sources) for e in page.entries],
             next_cursor=encode_cursor(page.next_before_id),
         )
 
@@ -128,3 +177,27 @@ class MeController(Controller):
             container.uow, lambda uow: my_tier(member_id, uow, clock=container.clock)
         )
         return MyTierOut.of(mine)
+
+
+def _kept(value: T | UnsetType | None) -> T | Keep | None:
+    return KEEP if value is UNSET else value
+
+
+def _me_out(account: MyAccount) -> MeOut:
+    return MeOut(
+        member_id=account.member_id,
+        name=account.name,
+        card_number=account.card_number,
+        tier=TierOut.of(account.tier),
+        points=MyPointsOut(
+            available=account.points.available,
+            pending=account.points.pending,
+            expiring=[
+                ExpiringOut(points=e.points, expires_at=e.expires_at) for e in account.expiring
+            ],
+        ),
+        email=account.email,
+        birthday=account.birthday,
+        preferred_language=account.preferred_language,
+        marketing_consent=ConsentOut.of(account.consents),
+    )

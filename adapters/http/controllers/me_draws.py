@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from adapters.http.controllers.me import Cursor, Limit
 from adapters.http.cursors import decode_after, next_cursor
@@ -16,7 +17,12 @@ from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
-from app.use_cases.draws import play_chance, unplayed_chances
+from app.use_cases.draws import play_chance, played_chances, unplayed_chances
+
+
+class ChanceListing(StrEnum):
+    UNPLAYED = "unplayed"
+    PLAYED = "played"
 
 
 class MeDrawsController(Controller):
@@ -25,7 +31,13 @@ class MeDrawsController(Controller):
 
     @get(
         operation_id="listMyDrawChances",
-        summary="The member's unplayed draw chances, soonest to expire first",
+        summary="The member's draw chances: unplayed ones, or played ones with their prize",
+        description=(
+            "`status=unplayed` (the default): the chances that can still be played, soonest "
+            "to expire first. `status=played`: the chances already played, most recent "
+            "first, each with the prize it won (and the prize's coupon), or `prize: null` "
+            "for no prize; a played chance a refund took back since shows `status: revoked`."
+        ),
         responses=problems(401, 403, 422),
     )
     async def index(
@@ -34,10 +46,20 @@ class MeDrawsController(Controller):
         principal: NamedDependency[Principal],
         limit: Limit = 50,
         cursor: Cursor = None,
+        status: FromQuery[ChanceListing] = ChanceListing.UNPLAYED,
     ) -> ChancePageOut:
         assert principal.member_id is not None
         member_id = principal.member_id
         after = decode_after(cursor)
+        if status is ChanceListing.PLAYED:
+            played = await transactions.read(
+                container.uow,
+                lambda uow: played_chances(member_id, uow, after=after, limit=limit),
+            )
+            return ChancePageOut(
+                items=[ChanceOut.of_played(p) for p in played],
+                next_cursor=next_cursor([p.chance.id for p in played], limit),
+            )
         chances = await transactions.read(
             container.uow,
             lambda uow: unplayed_chances(

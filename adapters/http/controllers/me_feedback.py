@@ -4,7 +4,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from adapters.http.schemas.feedback import FeedbackIn, FeedbackOut
+from adapters.http.controllers.admin_feedback import Cursor, Limit, decode_cursor, encode_cursor
+from adapters.http.schemas.feedback import FeedbackIn, FeedbackOut, FeedbackPageOut
 from adapters.http.schemas.problem import problems
 from app import transactions
 from app.container import Container
@@ -39,14 +40,24 @@ class MeFeedbackController(Controller):
     @get(
         operation_id="listMyFeedback",
         summary="The member's own feedback and where it stands, newest first",
-        responses=problems(401, 403),
+        description="Paged like every list: `{items, next_cursor}`.",
+        responses=problems(401, 403, 422),
     )
     async def mine(
-        self, container: NamedDependency[Container], principal: NamedDependency[Principal]
-    ) -> list[FeedbackOut]:
+        self,
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> FeedbackPageOut:
         assert principal.member_id is not None
         member_id = principal.member_id
-        records = await transactions.read(
-            container.uow, lambda uow: member_feedback(member_id, uow)
+        after = decode_cursor(cursor)
+        page = await transactions.read(
+            container.uow,
+            lambda uow: member_feedback(member_id, uow, limit=limit, after=after),
         )
-        return [FeedbackOut.of(f) for f in records]
+        return FeedbackPageOut(
+            items=[FeedbackOut.of(f) for f in page.items],
+            next_cursor=encode_cursor(page.next_after),
+        )

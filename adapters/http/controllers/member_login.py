@@ -28,6 +28,7 @@ from app.use_cases.login import (
     RequestLoginCode,
     Session,
     VerifyLoginCode,
+    log_out,
     refresh_session,
     request_login_code,
     verify_login_code,
@@ -119,3 +120,24 @@ class MemberLoginController(Controller):
     ) -> SessionOut:
         session = await refresh_session(data.refresh_token, container.uow, _ports(container))
         return _session_out(container, session)
+
+    @post(
+        "/logout",
+        operation_id="logOut",
+        summary="End the session: revoke every refresh token of this login",
+        description=(
+            "Takes the session's refresh token (the latest, or any earlier one of the same "
+            "login) and revokes its whole family: a refresh after this is 401 "
+            "`invalid_refresh_token`. Answers 204, also when the session was already ended "
+            "(safe to retry). A token this service never issued is 401 "
+            "`invalid_refresh_token`. Access tokens already issued stay valid until they "
+            "expire (15 minutes by default): the app drops its copy."
+        ),
+        status_code=204,
+        responses=problems(401, 422),
+    )
+    async def logout(
+        self, data: JSONBody[RefreshIn], container: NamedDependency[Container]
+    ) -> None:
+        ports = _ports(container)
+        await transactions.write(container.uow, lambda uow: log_out(data.refresh_token, uow, ports))

@@ -75,7 +75,7 @@ class TimesChecked(msgspec.Struct):
     def __post_init__(self) -> None:
         for attribute, name, is_instant in _time_fields(type(self)):
             value = getattr(self, attribute)
-            if value is None:
+            if value is None or value is msgspec.UNSET:
                 continue
             if is_instant:
                 require_instant(value, name)

@@ -145,22 +145,6 @@ def _percent(odds: Odds) -> str:
     return f"{units // 10_000}.{units % 10_000:04d}"
 
 
-class ChanceOut(Output, kw_only=True):
-    chance_id: UUID
-    campaign_id: UUID
-    expires_at: datetime
-
-    @classmethod
-    def of(cls, chance: Chance) -> ChanceOut:
-        return cls(
-            chance_id=chance.id, campaign_id=chance.campaign_id, expires_at=chance.expires_at
-        )
-
-
-class ChancePageOut(Page, kw_only=True):
-    items: list[ChanceOut]
-
-
 class WonCouponOut(Output, kw_only=True):
     coupon_id: UUID
     code: str
@@ -173,6 +157,58 @@ class WonPrizeOut(Output, kw_only=True):
     name: str
     coupon: WonCouponOut | None = None
 
+    @classmethod
+    def of(cls, played: Played) -> WonPrizeOut | None:
+        if played.prize is None:
+            return None
+        coupon = None
+        if played.coupon is not None:
+            coupon = WonCouponOut(
+                coupon_id=played.coupon.id,
+                code=display(played.coupon.code),
+                title=played.coupon.title,
+                expires_at=played.coupon.expires_at,
+            )
+        return cls(code=played.prize.code, name=played.prize.name, coupon=coupon)
+
+
+class ChanceOut(Output, kw_only=True):
+    chance_id: UUID
+    campaign_id: UUID
+    expires_at: datetime
+    status: Annotated[str, Meta(examples=["unplayed", "played", "revoked"])] = "unplayed"
+    played_at: datetime | None = None
+    prize: Annotated[
+        WonPrizeOut | None,
+        Meta(description="what a played chance won; null for unplayed ones and for no prize"),
+    ] = None
+
+    @classmethod
+    def of(cls, chance: Chance) -> ChanceOut:
+        return cls(
+            chance_id=chance.id,
+            campaign_id=chance.campaign_id,
+            expires_at=chance.expires_at,
+            status=chance.status.value,
+            played_at=chance.played_at,
+        )
+
+    @classmethod
+    def of_played(cls, played: Played) -> ChanceOut:
+        chance = played.chance
+        return cls(
+            chance_id=chance.id,
+            campaign_id=chance.campaign_id,
+            expires_at=chance.expires_at,
+            status=chance.status.value,
+            played_at=chance.played_at,
+            prize=WonPrizeOut.of(played),
+        )
+
+
+class ChancePageOut(Page, kw_only=True):
+    items: list[ChanceOut]
+
 
 class PlayOut(Output, kw_only=True):
     chance_id: UUID
@@ -180,15 +216,4 @@ class PlayOut(Output, kw_only=True):
 
     @classmethod
     def of(cls, played: Played) -> PlayOut:
-        prize = None
-        if played.prize is not None:
-            coupon = None
-            if played.coupon is not None:
-                coupon = WonCouponOut(
-                    coupon_id=played.coupon.id,
-                    code=display(played.coupon.code),
-                    title=played.coupon.title,
-                    expires_at=played.coupon.expires_at,
-                )
-            prize = WonPrizeOut(code=played.prize.code, name=played.prize.name, coupon=coupon)
-        return cls(chance_id=played.chance.id, prize=prize)
+        return cls(chance_id=played.chance.id, prize=WonPrizeOut.of(played))

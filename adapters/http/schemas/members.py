@@ -11,7 +11,7 @@ from adapters.http.schemas.common import BalancesOut, Input, Output, Page, TierO
 from adapters.http.schemas.coupons import MyCouponOut
 from adapters.http.schemas.crm import MemberCrmOut
 from adapters.http.schemas.feedback import FeedbackOut
-from adapters.http.schemas.me import LedgerEntryOut
+from adapters.http.schemas.me import ConsentOut, LedgerEntryOut
 from app.use_cases.member_360 import MemberOverview
 from domain.member_search import FoundMember
 from domain.repositories import TierChangeRecord
@@ -55,6 +55,8 @@ class ProfileOut(Output, kw_only=True):
     birthday: date | None
     enrolled_at: datetime
     enrolled_store_id: UUID | None
+    preferred_language: str | None = None
+    marketing_consent: ConsentOut | None = None
 
 
 class TierChangeOut(Output, kw_only=True):
@@ -107,6 +109,8 @@ class MemberOverviewOut(Output, kw_only=True):
                 birthday=m.birthday,
                 enrolled_at=m.enrolled_at,
                 enrolled_store_id=m.enrolled_store_id,
+                preferred_language=m.preferred_language,
+                marketing_consent=ConsentOut.of(m.consents),
             ),
             cards=[
                 CardOut(card_number=c.card_number, status=c.status.value, issued_at=c.issued_at)
@@ -129,7 +133,7 @@ class MemberOverviewOut(Output, kw_only=True):
                 )
                 for lot in view.lots
             ],
-            ledger=[LedgerEntryOut.of(e) for e in view.ledger],
+            ledger=[LedgerEntryOut.of(e, view.ledger_sources) for e in view.ledger],
             sales=[
                 SaleSummaryOut(
                     sale_id=s.id,

@@ -226,3 +226,14 @@ class PostgresDrawRepository:
             args.append(after)
         rows = await DrawChanceRow.raw(sql + "ORDER BY expires_at, id LIMIT {}", *args, limit)
         return [_chance(row) for row in rows]
+
+    async def played(self, member_id: UUID, *, after: UUID | None, limit: int) -> Sequence[Chance]:
+        sql = "SELECT * FROM draw_chances WHERE member_id = {} AND played_at IS NOT NULL "
+        args: list[Any] = [member_id]
+        if after is not None:
+            sql += "AND (played_at, id) < (SELECT played_at, id FROM draw_chances WHERE id = {}) "
+            args.append(after)
+        rows = await DrawChanceRow.raw(
+            sql + "ORDER BY played_at DESC, id DESC LIMIT {}", *args, limit
+        )
+        return [_chance(row) for row in rows]

@@ -77,12 +77,16 @@ class PostgresFeedbackRepository:
             items=items, next_after=(items[-1].created_at, items[-1].id) if more else None
         )
 
-    async def of_member(self, member_id: UUID, limit: int) -> list[Feedback]:
-        rows = (
-            await FeedbackRow.select()
-            .where(FeedbackRow.member_id == member_id)
-            .order_by(FeedbackRow.created_at, ascending=False)
-            .limit(limit)
+    async def of_member(
+        self, member_id: UUID, limit: int, *, after: tuple[datetime, UUID] | None = None
+    ) -> list[Feedback]:
+        sql = "SELECT * FROM feedback WHERE member_id = {} "
+        args: list[Any] = [member_id]
+        if after is not None:
+            sql += "AND (created_at, id) < ({}, {}) "
+            args.extend(after)
+        rows = await FeedbackRow.raw(
+            sql + "ORDER BY created_at DESC, id DESC LIMIT {}", *args, limit
         )
         return [_feedback(row) for row in rows]
 

@@ -106,3 +106,17 @@ class PostgresRefreshTokenRepository:
             .returning(RefreshTokenRow.id)
         )
         return len(rows)
+
+    async def lock_family_of(self, token_hash: str) -> UUID | None:
+        rows = await RefreshTokenRow.raw(
+            "SELECT family_id FROM refresh_tokens WHERE token_hash = {}", token_hash
+        )
+        if not rows:
+            return None
+        family_id: UUID = rows[0]["family_id"]
+        # A statement of its own: the revoking UPDATE that follows takes a new snapshot, which
+        # includes the successor a refresh holding one of these locks committed meanwhile.
+        await RefreshTokenRow.raw(
+            "SELECT id FROM refresh_tokens WHERE family_id = {} ORDER BY id FOR UPDATE", family_id
+        )
+        return family_id

@@ -44,10 +44,15 @@ ORDER BY c.table_name
 # Each statement changes what identifies a person and returns one row per row changed.
 _ERASE: dict[str, str] = {
     "members": """
-        UPDATE members SET phone = {}, name = NULL, email = NULL, birthday = NULL
+        UPDATE members SET phone = {}, name = NULL, email = NULL, birthday = NULL,
+                           preferred_language = NULL, consent_sms = false,
+                           consent_email = false, consent_push = false
         WHERE id = {} AND (phone <> {} OR name IS NOT NULL OR email IS NOT NULL
-                           OR birthday IS NOT NULL)
+                           OR birthday IS NOT NULL OR preferred_language IS NOT NULL
+                           OR consent_sms OR consent_email OR consent_push)
         RETURNING 1""",
+    # The consent history stays: it is the record of what the member agreed to, and names
+    # them only by the member id, as the ledger does.
     # The shop's customer id names the person in another system: the link goes.
     "shop_customers": "DELETE FROM shop_customers WHERE member_id = {} RETURNING 1",
     # Ids in other systems (imported customer files) name the person elsewhere.

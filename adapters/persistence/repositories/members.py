@@ -7,13 +7,14 @@ from uuid import UUID
 from adapters.persistence.tables import MemberCardRow, MemberRow, TierChangeRow
 from domain.cards import CardStatus, MemberCard
 from domain.member_privacy import is_erased_phone
-from domain.members import Member
+from domain.members import ConsentChannel, Member
 from domain.repositories import TierChangeRecord, TierEvent
 from domain.tier_policy import Decision, MemberTier, TierChange, TierChangeReason
 
 _SELECT_MEMBER = """
 SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store_id,
-       m.enrolled_at, c.card_number
+       m.enrolled_at, m.preferred_language, m.consent_sms, m.consent_email, m.consent_push,
+       c.card_number
 FROM members m
 JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
 """
@@ -23,7 +24,8 @@ JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
 # while this waited shows as erased (an unlocked join would show the row as it was before).
 _HOLD_MEMBER = """
 SELECT m.id, m.phone, m.name, m.email, m.birthday, m.tier_code, m.enrolled_store_id,
-       m.enrolled_at, c.card_number
+       m.enrolled_at, m.preferred_language, m.consent_sms, m.consent_email, m.consent_push,
+       c.card_number
 FROM points_accounts a
 JOIN members m ON m.id = a.member_id
 JOIN member_cards c ON c.member_id = m.id AND c.status = 'active'
@@ -43,6 +45,10 @@ def member_from_row(row: Mapping[str, Any]) -> Member:
         email=row["email"],
         birthday=row["birthday"],
         enrolled_store_id=row["enrolled_store_id"],
+        preferred_language=row.get("preferred_language"),
+        consents=frozenset(
+            channel for channel in ConsentChannel if row.get(f"consent_{channel.value}")
+        ),
     )
 
 

@@ -327,6 +327,23 @@ makes("POST /v1/admin/members/{member_id}/tier")(
 )
 
 
+makes("POST /v1/admin/members/{member_id}/birthday")(
+    lambda w: _member_path(
+        w,
+        "POST /v1/admin/members/{member_id}/birthday",
+        {"birthday": "1990-05-17", "reason": "ID card checked at the desk"},
+    )
+)
+makes("GET /v1/admin/members/{member_id}/consents")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/members/{member_id}/consents",
+        path_params={"member_id": w.member.member_id if w.member else ""},
+        query={"limit": "5"},
+    )
+)
+
+
 @makes("POST /v1/admin/members/{member_id}/erase")
 def _erase(w: World) -> Request:
     # Erasure uses its member up: a new one each time.
@@ -387,6 +404,9 @@ makes("POST /v1/auth/otp/verify")(
 makes("POST /v1/auth/refresh")(
     lambda w: Request("POST /v1/auth/refresh", body={"refresh_token": unique("refresh")})
 )
+makes("POST /v1/auth/logout")(
+    lambda w: Request("POST /v1/auth/logout", body={"refresh_token": unique("refresh")})
+)
 makes("POST /v1/auth/terminal-token")(
     lambda w: Request(
         "POST /v1/auth/terminal-token",
@@ -401,10 +421,24 @@ for _path in ("/v1/me", "/v1/me/card-token", "/v1/me/feedback", "/v1/me/tier"):
 makes("GET /v1/me/coupons")(
     lambda w: member(w, "GET /v1/me/coupons", query={"status": "available", "limit": "5"})
 )
-makes("GET /v1/me/draws")(lambda w: member(w, "GET /v1/me/draws", query={"limit": "5"}))
+makes("GET /v1/me/draws")(
+    lambda w: member(w, "GET /v1/me/draws", query={"limit": "5", "status": "played"})
+)
 makes("GET /v1/me/ledger")(lambda w: member(w, "GET /v1/me/ledger", query={"limit": "5"}))
 makes("POST /v1/me/draws/{chance_id}/play")(
     lambda w: member(w, "POST /v1/me/draws/{chance_id}/play", path_params={"chance_id": w.chance()})
+)
+makes("PATCH /v1/me")(
+    lambda w: member(
+        w,
+        "PATCH /v1/me",
+        {
+            "name": "Li Wei",
+            "email": "li.wei@example.com",
+            "preferred_language": "zh-CN",
+            "marketing_consent": {"sms": True, "email": False},
+        },
+    )
 )
 makes("POST /v1/me/feedback")(
     lambda w: member(

@@ -35,6 +35,7 @@ from tests.support.fakes.notifications import FakeSecretBox, RecordingMemberNoti
 from tests.support.fakes.outbox import FakeOutbox
 from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository, StoredLot, StoredMovement
+from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
@@ -61,6 +62,7 @@ __all__ = [
     "FakeIdempotencyStore",
     "FakeLoginChallengeRepository",
     "FakeMemberPrivacyRepository",
+    "FakeMemberProfileRepository",
     "FakeMemberRepository",
     "FakeOutbox",
     "FakePaymentRepository",

@@ -37,6 +37,7 @@ from tests.support.fakes.notifications import FakeSecretBox, RecordingMemberNoti
 from tests.support.fakes.outbox import FakeOutbox
 from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository
+from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
@@ -76,6 +77,7 @@ class FakeDatabase:
         self.refresh_tokens = FakeRefreshTokenRepository()
         self.outbox = FakeOutbox()
         self.follow_ups = FakeFollowUpRepository()
+        self.profiles = FakeMemberProfileRepository()
         self._link()
 
     def _link(self) -> None:
@@ -120,6 +122,7 @@ class FakeUnitOfWork:
         self.outbox = self.db.outbox
         self.segments = FakeSegmentResolver(self.db)
         self.follow_ups = self.db.follow_ups
+        self.profiles = self.db.profiles
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False

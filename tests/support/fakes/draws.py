@@ -90,3 +90,18 @@ class FakeDrawRepository(Linked):
             anchor = self.chances[after]
             mine = [c for c in mine if (c.expires_at, c.id) > (anchor.expires_at, anchor.id)]
         return mine[:limit]
+
+    async def played(self, member_id: UUID, *, after: UUID | None, limit: int) -> Sequence[Chance]:
+        mine = sorted(
+            (
+                c
+                for c in self.chances.values()
+                if c.member_id == member_id and c.played_at is not None
+            ),
+            key=lambda c: (c.played_at, c.id),
+            reverse=True,
+        )
+        if after is not None:
+            anchor = self.chances[after]
+            mine = [c for c in mine if (c.played_at, c.id) < (anchor.played_at, anchor.id)]
+        return mine[:limit]

@@ -49,6 +49,13 @@ class FakeFeedbackRepository(Linked):
         more = len(newest) > limit
         return FeedbackPage(items, (items[-1].created_at, items[-1].id) if more else None)
 
-    async def of_member(self, member_id: UUID, limit: int) -> list[Feedback]:
-        mine = [f for f in self.records.values() if f.member_id == member_id]
-        return copy.deepcopy(sorted(mine, key=lambda f: f.created_at, reverse=True)[:limit])
+    async def of_member(
+        self, member_id: UUID, limit: int, *, after: tuple[datetime, UUID] | None = None
+    ) -> list[Feedback]:
+        mine = [
+            f
+            for f in self.records.values()
+            if f.member_id == member_id and (after is None or (f.created_at, f.id) < after)
+        ]
+        newest = sorted(mine, key=lambda f: (f.created_at, f.id), reverse=True)
+        return copy.deepcopy(newest[:limit])

@@ -52,6 +52,10 @@ class FakeRefreshTokenRepository(Linked):
     async def mark_used(self, token_id: UUID, at: datetime) -> None:
         self.tokens[token_id] = replace(self.tokens[token_id], used_at=at)
 
+    async def lock_family_of(self, token_hash: str) -> UUID | None:
+        token = await self.get_for_update(token_hash)
+        return token.family_id if token else None
+
     async def revoke_family(self, family_id: UUID, at: datetime) -> int:
         revoked = 0
         for token_id, token in list(self.tokens.items()):
