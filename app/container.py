@@ -15,6 +15,7 @@ from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
+from app.use_cases.staff import StaffPorts
 from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
@@ -45,6 +46,8 @@ class Container:
     member_notifier: MemberNotifier
     # The till's and the app's member reads, one statement each.
     member_reads: MemberReads
+    # Staff accounts and console sessions (None only in tests that need no console).
+    staff: StaffPorts | None = None
 
     @property
     def sale_dating(self) -> SaleDating:

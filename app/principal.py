@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from domain.staff import StaffRole
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -21,6 +23,9 @@ class Principal:
     store_id: UUID | None = None
     terminal_id: UUID | None = None
     member_id: UUID | None = None
+    # An admin's staff role (issue #18): what app/permissions.py lets the token do. A token
+    # without the claim is an owner's, as every admin token was before roles existed.
+    staff_role: StaffRole | None = None
 
     @property
     def caller_key(self) -> str:

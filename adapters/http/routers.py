@@ -39,7 +39,8 @@ from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from adapters.http.controllers.webhooks_shop import ShopWebhookController
 from adapters.http.controllers.webhooks_stripe import StripeWebhookController
-from adapters.http.query_times import with_query_times
+from adapters.http.permissions import admin_guard
+from adapters.http.query_times import check_query_times, with_query_times
 from app.principal import Role
 
 
@@ -53,15 +54,26 @@ def _area(path: str, role: Role, handlers: list[ControllerRouterHandler]) -> Rou
     )
 
 
+def _admin_area(handlers: list[ControllerRouterHandler]) -> Router:
+    """The admin area checks by guard (admin_guard), not by before-request hook: each
+    operation needs its own permission, and guards run before the hook and the parsing."""
+    return Router(
+        path="/v1/admin",
+        route_handlers=handlers,
+        guards=[admin_guard],
+        before_request=check_query_times,
+        security=SECURITY,
+        dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
+    )
+
+
 def route_handlers() -> list[ControllerRouterHandler]:
     return [
         HealthController,
         AuthController,
         DrawOddsController,
         MemberLoginController,
-        _area(
-            "/v1/admin",
-            Role.ADMIN,
+        _admin_area(
             [
                 AdminStoresController,
                 AdminTerminalsController,

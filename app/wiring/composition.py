@@ -27,7 +27,9 @@ from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from adapters.persistence.repositories.staff import PostgresStaffRepository
 from adapters.secret_box import AesGcmSecretBox
+from adapters.staff_credentials import Argon2Passwords, PyotpCodes
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
 from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
@@ -36,6 +38,7 @@ from app.principal import Role
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginLimits, LoginPorts
+from app.use_cases.staff import StaffLimits, StaffPorts
 from domain.card_tokens import CardTokenCodec
 from domain.login import LoginCodeHasher, RateLimit
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
@@ -97,6 +100,7 @@ async def start_service(
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
         member_reads=PostgresMemberReads(engine),
+        staff=staff_ports(settings, engine, clock),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -183,6 +187,29 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
         "sms": FileSmsSender(settings.dev_sms_dir) if settings.dev_sms_dir else LogSmsSender(),
         "member_notifier": LogMemberNotifier(),
     }
+
+
+def staff_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> StaffPorts:
+    random = CryptoRandom()
+    passwords = Argon2Passwords()
+    return StaffPorts(
+        staff=PostgresStaffRepository(),
+        clock=clock,
+        ids=UuidGenerator(),
+        random=random,
+        passwords=passwords,
+        totp=PyotpCodes(),
+        secrets=AesGcmSecretBox(
+            derived_key(settings, "loyalty/staff-totp"), purpose=b"loyalty/staff-totp"
+        ),
+        limiter=PostgresRateLimiter(engine),
+        limits=StaffLimits(
+            logins_per_ip=_limit(settings.staff_logins_per_ip),
+            logins_per_email=_limit(settings.staff_logins_per_email),
+        ),
+        # Verified when the e-mail is unknown, so that answer takes as long as a wrong password.
+        decoy_hash=passwords.hash(random.token_bytes(16).hex()),
+    )
 
 
 async def stop_service(service: Service) -> None:

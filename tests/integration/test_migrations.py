@@ -31,7 +31,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # config_epoch is raw SQL: no Piccolo table, so the tests' reset never empties it.
 EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "config_epoch"}
 # The baseline (migrations/baseline.sql); migrations added later go after it.
-MIGRATIONS = ["2026-11-24T10:20:00:000001"]
+MIGRATIONS = [
+    "2026-11-24T10:20:00:000001",
+    "2026-12-07T20:47:08:438149",  # staff accounts and console sessions (issue #18)
+]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.
 NOT_AS_PICCOLO_DECLARES = {
