@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean
+.PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean messages browser
 
 run: $(STAMP)
 	$(BIN)/loyalty serve --migrate
@@ -58,3 +58,12 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The console's message catalogues (docs/console.md): extract every text, merge into each
+# language's .po (then translate the new entries; a test fails while one is missing).
+CONSOLE := adapters/http/console
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F $(CONSOLE)/babel.cfg -k _ -k N_ --no-location --omit-header \
+		-o $(CONSOLE)/locales/messages.pot .
+	$(BIN)/pybabel update --no-location --omit-header --no-fuzzy-matching \
+		-i $(CONSOLE)/locales/messages.pot -d $(CONSOLE)/locales -l zh_Hans

@@ -141,9 +141,7 @@ class StaffSession:
     revoked_at: datetime | None = None
 
     @classmethod
-    def open(
-        cls, id_hash: str, staff_id: UUID, now: datetime, *, pending: bool
-    ) -> StaffSession:
+    def open(cls, id_hash: str, staff_id: UUID, now: datetime, *, pending: bool) -> StaffSession:
         ends = now + (SECOND_FACTOR_TTL if pending else ABSOLUTE_TIMEOUT)
         return cls(id_hash, staff_id, now, now, ends, second_factor_pending=pending)
 

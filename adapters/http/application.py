@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.http.console import template_config
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.query_times import check_query_times
@@ -70,6 +71,7 @@ def build_http_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_query_times,
         openapi_config=openapi_config(),
+        template_config=template_config(),
         lifespan=[lifespan],
         request_max_body_size=max_body_bytes,
         debug=debug,

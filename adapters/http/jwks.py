@@ -17,8 +17,8 @@ import jwt
 import structlog
 
 from app.principal import Principal, Role
-from domain.staff import StaffRole
 from domain.ports import Clock
+from domain.staff import StaffRole
 
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 30

@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.console import console_router
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
@@ -106,6 +107,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 MeCardTokenController,
             ],
         ),
+        # The back-office console: cookie sessions, the same permission table (issue #18).
+        console_router(),
         # Webhooks authenticate by the signature over their body, not by a bearer token.
         Router(
             path="/v1/webhooks",

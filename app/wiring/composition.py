@@ -26,8 +26,8 @@ from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
-from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.persistence.repositories.staff import PostgresStaffRepository
+from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.staff_credentials import Argon2Passwords, PyotpCodes
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
