@@ -9,10 +9,21 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/loyalty serve --migrate
 
-test: $(STAMP) check
+test: $(STAMP) check browser
 	$(BIN)/pytest -q
 
 check: lint typecheck imports
+
+# The console's browser tests (tests/browser) drive Debian's Chromium; `playwright install`
+# cannot download browsers here. Installed when missing and the machine allows it (root with
+# apt-get), with a CJK font for the Chinese pages; otherwise the tests skip saying so (and
+# fail under CI=true).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	else echo "no Chromium: browser tests will skip (apt-get install -y chromium fonts-wqy-microhei)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
