@@ -43,10 +43,11 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(db_url: str) -> Iterator[Any]:
-    # db_url first: Playwright's sync API runs an event loop of its own in this thread, and
-    # pytest-asyncio could no longer set up an async fixture once it runs.
+    # Playwright's sync API runs an event loop of its own in this thread for as long as it is
+    # open, and pytest-asyncio cannot run an async fixture meanwhile: db_url is set up first,
+    # and Playwright is closed at the end of the module, before any other test's fixtures.
     path = chromium_path()
     if path is None:
         if os.environ.get("CI", "").lower() == "true":
