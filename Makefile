@@ -76,5 +76,5 @@ CONSOLE := adapters/http/console
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F $(CONSOLE)/babel.cfg -k _ -k N_ --no-location --omit-header \
 		-o $(CONSOLE)/locales/messages.pot .
-	$(BIN)/pybabel update --no-location --omit-header --no-fuzzy-matching \
+	$(BIN)/pybabel update --omit-header --no-fuzzy-matching \
 		-i $(CONSOLE)/locales/messages.pot -d $(CONSOLE)/locales -l zh_Hans

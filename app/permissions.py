@@ -99,6 +99,9 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.members.search": P.MEMBERS_READ,
     "console.members.view": P.MEMBERS_READ,
     "console.staff.list": P.STAFF_MANAGE,
+    "console.staff.create": P.STAFF_MANAGE,
+    "console.staff.role": P.STAFF_MANAGE,
+    "console.staff.disable": P.STAFF_MANAGE,
 }
 
 

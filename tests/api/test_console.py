@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -335,3 +336,81 @@ def _without_csrf(html: str) -> str:
     import re
 
     return re.sub(r'value="[0-9a-f]{64}"', "", html)
+
+
+async def test_an_owner_manages_staff_in_the_console_and_others_cannot(
+    console: AsyncTestClient[Any], app: Litestar, service: Container, clean_db: str
+) -> None:
+    import asyncpg
+
+    make_staff(service, "boss@example.com", StaffRole.OWNER, client=console)
+    make_staff(service, "agent@example.com", StaffRole.SERVICE, client=console)
+    # A service agent's valid session and CSRF token do not make it an owner.
+    assert (await console_login(console, "agent@example.com")).status_code == 303
+    page = await console.get("/console")
+    forged = await console.post(
+        "/console/staff",
+        data={"_csrf": csrf_of(page.text), "email": "mole@example.com", "role": "owner"},
+    )
+    assert forged.status_code == 403
+    agent_cookies = dict(console.cookies)
+    console.cookies.clear()
+
+    assert (await console_login(console, "boss@example.com")).status_code == 303
+    token = csrf_of((await console.get("/console/staff")).text)
+    created = await console.post(
+        "/console/staff",
+        data={
+            "_csrf": token,
+            "email": "New.Hire@example.com",
+            "display_name": "New",
+            "role": "analyst",
+        },
+    )
+    assert created.status_code == 201
+    link = re.search(r'id="set-password-link">([^<]+)<', created.text)
+    assert link
+    assert "/console/set-password?token=" in link.group(1)
+    assert "mole@example.com" not in created.text
+
+    agent = await _staff_id(clean_db, "agent@example.com")
+    boss = await _staff_id(clean_db, "boss@example.com")
+    demoted = await console.post(
+        f"/console/staff/{agent}/role", data={"_csrf": token, "role": "analyst"}
+    )
+    assert demoted.status_code == 200
+    self_change = await console.post(
+        f"/console/staff/{boss}/role", data={"_csrf": token, "role": "analyst"}
+    )
+    assert self_change.status_code == 422
+    # The demotion ended the agent's session.
+    console.cookies.clear()
+    for name, value in agent_cookies.items():
+        console.cookies.set(name, value, path="/console")
+    assert (await console.get("/console")).status_code == 303
+
+    connection = await asyncpg.connect(clean_db)
+    try:
+        rows = await connection.fetch(
+            "SELECT actor, action, details FROM audit_log WHERE actor = 'staff:boss@example.com'"
+            " ORDER BY id"
+        )
+    finally:
+        await connection.close()
+    assert [r["action"] for r in rows] == [
+        "staff.password_set",
+        "staff.login",
+        "staff.create",
+        "staff.set_password_link",
+        "staff.role_change",
+    ]
+
+
+async def _staff_id(url: str, email: str) -> str:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        return str(await connection.fetchval("SELECT id FROM staff WHERE email = $1", email))
+    finally:
+        await connection.close()

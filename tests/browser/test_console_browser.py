@@ -119,3 +119,33 @@ def test_a_member_named_like_a_script_is_shown_as_text(
     finally:
         context.close()
     assert dialogs == []
+
+
+def test_an_owner_creates_an_account_whose_link_lets_its_holder_in(
+    browser: Any, served: tuple[str, dict[str, str]]
+) -> None:
+    base, env = served
+    link = new_staff(env, "owner.hiring@example.com", "owner")
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        _log_in(page, base, link, "owner.hiring@example.com", "owner")
+        page.goto(f"{base}/console/staff")
+        page.fill("#new-email", "marketing.hired@example.com")
+        page.fill("#new-name", "Hired")
+        page.select_option("#new-role", "marketing")
+        page.click("text=Create account")
+        shown = page.locator("#set-password-link").inner_text()
+        # The link is built from LOYALTY_CONSOLE_URL; this server listens on a port of its own.
+        created = base + shown[shown.index("/console/") :]
+        shoot(page, "owner-staff-created")
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+    newcomer = browser.new_context()
+    page = newcomer.new_page()
+    try:
+        _log_in(page, base, created, "marketing.hired@example.com", "marketing")
+        assert "Staff" not in page.locator("nav").inner_text()
+    finally:
+        newcomer.close()

@@ -46,9 +46,16 @@ from app.permissions import allows
 from app.use_cases.member_360 import member_overview
 from app.use_cases.member_lookup import find_member
 from app.use_cases.staff import (
+    ChangeStaffRole,
+    CreateStaff,
+    DisableStaff,
     GiveSecondFactor,
     LogIn,
     SetPassword,
+    actor_of,
+    change_role,
+    create_staff,
+    disable_staff,
     give_second_factor,
     list_staff,
     log_in,
@@ -58,7 +65,13 @@ from app.use_cases.staff import (
 from domain.errors import DomainError, RateLimited
 from domain.program import ProgramSettings
 from domain.reporting import period
-from domain.staff import MAX_PASSWORD_LENGTH, InvalidSetPasswordLink, StaffLoginFailed, WeakPassword
+from domain.staff import (
+    MAX_PASSWORD_LENGTH,
+    InvalidSetPasswordLink,
+    StaffLoginFailed,
+    StaffRole,
+    WeakPassword,
+)
 from domain.staff import StaffMember as Staff
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -371,8 +384,95 @@ class ConsoleController(Controller):
     async def staff(
         self, request: Request[Any, Any, Any], container: NamedDependency[Container]
     ) -> Template:
-        members = await transactions.read(
-            container.uow, lambda uow: list_staff(uow, staff_ports(request))
-        )
-        program = await _program(container)
-        return _page(request, "staff.html", _formats(request, program), members=members)
+        return await _staff_page(request, container)
+
+    @post("/staff", operation_id="console.staff.create")
+    async def create_staff(
+        self, request: Request[Any, Any, Any], data: Form, container: NamedDependency[Container]
+    ) -> Template:
+        """An owner creates an account; its one-time set-password link is shown once."""
+        owner: Staff = request.state.staff
+        try:
+            role = StaffRole(str(data.get("role", "")))
+            link = await transactions.write(
+                container.uow,
+                lambda uow: create_staff(
+                    CreateStaff(
+                        str(data.get("email", ""))[:254],
+                        role,
+                        actor_of(owner),
+                        str(data.get("display_name", ""))[:200],
+                    ),
+                    uow,
+                    staff_ports(request),
+                ),
+            )
+        except (ValueError, DomainError):
+            return await _staff_page(request, container, 422, refused="create")
+        url = f"{container.settings.console_url}/set-password?token={link.token}"
+        return await _staff_page(request, container, 201, link=url, created=link.member)
+
+    @post("/staff/{staff_id:uuid}/role", operation_id="console.staff.role")
+    async def staff_role(
+        self,
+        request: Request[Any, Any, Any],
+        staff_id: FromPath[UUID],
+        data: Form,
+        container: NamedDependency[Container],
+    ) -> Template:
+        owner: Staff = request.state.staff
+        if staff_id == owner.id:  # no owner locks the programme out by demoting himself
+            return await _staff_page(request, container, 422, refused="self")
+        try:
+            role = StaffRole(str(data.get("role", "")))
+            await transactions.write(
+                container.uow,
+                lambda uow: change_role(
+                    ChangeStaffRole(staff_id, role, actor_of(owner)), uow, staff_ports(request)
+                ),
+            )
+        except (ValueError, DomainError):
+            return await _staff_page(request, container, 422, refused="role")
+        return await _staff_page(request, container)
+
+    @post("/staff/{staff_id:uuid}/disable", operation_id="console.staff.disable")
+    async def staff_disable(
+        self,
+        request: Request[Any, Any, Any],
+        staff_id: FromPath[UUID],
+        container: NamedDependency[Container],
+    ) -> Template:
+        owner: Staff = request.state.staff
+        if staff_id == owner.id:
+            return await _staff_page(request, container, 422, refused="self")
+        try:
+            await transactions.write(
+                container.uow,
+                lambda uow: disable_staff(
+                    DisableStaff(staff_id, actor_of(owner)), uow, staff_ports(request)
+                ),
+            )
+        except DomainError:
+            return await _staff_page(request, container, 422, refused="role")
+        return await _staff_page(request, container)
+
+
+async def _staff_page(
+    request: Request[Any, Any, Any],
+    container: Container,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    members = await transactions.read(
+        container.uow, lambda uow: list_staff(uow, staff_ports(request))
+    )
+    program = await _program(container)
+    return _page(
+        request,
+        "staff.html",
+        _formats(request, program),
+        status_code,
+        members=members,
+        roles=[role.value for role in StaffRole],
+        **context,
+    )
