@@ -414,3 +414,39 @@ async def _staff_id(url: str, email: str) -> str:
         return str(await connection.fetchval("SELECT id FROM staff WHERE email = $1", email))
     finally:
         await connection.close()
+
+
+class _CountingPasswords:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.verified = 0
+
+    def hash(self, password: str) -> str:
+        return str(self.inner.hash(password))
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.verified += 1
+        return bool(self.inner.verify(stored, password))
+
+    def needs_rehash(self, stored: str) -> bool:
+        return bool(self.inner.needs_rehash(stored))
+
+
+async def test_an_unknown_email_costs_the_same_argon2_verification_as_a_wrong_password(
+    console: AsyncTestClient[Any], app: Litestar, service: Container
+) -> None:
+    from dataclasses import replace
+
+    make_staff(service, "timed@example.com", StaffRole.ANALYST, client=console)
+    ports = service.staff
+    assert ports is not None
+    counting = _CountingPasswords(ports.passwords)
+    service.staff = replace(ports, passwords=counting)
+    try:
+        await console_login(console, "nobody.here@example.com")
+        unknown = counting.verified
+        await console_login(console, "timed@example.com", "not the password 1")
+        wrong = counting.verified - unknown
+    finally:
+        service.staff = ports
+    assert unknown == wrong == 1
