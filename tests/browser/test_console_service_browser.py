@@ -153,8 +153,8 @@ def test_a_service_agent_finds_a_member_adjusts_points_and_records_a_follow_up_c
         page.click("a[lang=zh-Hans]")
         page.wait_for_url(f"{base}/console/follow-ups")  # the switch keeps the path
         assert "回访电话" in page.locator("h1").inner_text()
-        _checked(page, "service-follow-ups-zh")
         for path, name in (
+            ("/console/follow-ups?show=all", "service-follow-ups-zh"),
             (f"/console/members/{member_id}", "service-member-360-zh"),
             ("/console/feedback?status=all", "service-feedback-zh"),
             ("/console/members?q=zhou", "service-search-zh"),
