@@ -327,3 +327,34 @@ async def test_roles_without_the_permission_are_refused_by_the_server_even_when_
     assert await _points(console, member_id) == 0
     listed = await api.client.get("/v1/admin/feedback", headers=api.admin_headers)
     assert [f["status"] for f in listed.json()["items"]] == ["new"]
+
+
+async def test_a_form_sent_twice_adjusts_points_once(
+    console: AsyncTestClient[Any], app: Litestar, api: Api
+) -> None:
+    till = await api.open_till()
+    member_id = (await till.enrol("+8613800138181"))["member_id"]
+    csrf = await _as(console, app, StaffRole.SERVICE)
+    page = (await console.get(f"/console/members/{member_id}")).text
+    once = re.search(r'name="once" value="([^"]+)"', page)
+    assert once
+    form = {"_csrf": csrf, "once": once.group(1), "points": "40", "reason": "double click"}
+    path = f"/console/members/{member_id}/adjust"
+    first = await console.post(path, data=form)
+    second = await console.post(path, data=form)
+    assert first.status_code == second.status_code == 303
+    assert await _points(console, member_id) == 40
+    # The same form with other values is refused, and changes nothing.
+    other = await console.post(path, data={**form, "points": "400"})
+    assert other.status_code == 409
+    assert "already sent" in other.text
+    assert await _points(console, member_id) == 40
+    # A new form (a new key) adjusts again; a refusal is the form's answer too.
+    over = {**form, "once": "form-2", "points": "5000"}
+    assert (await console.post(path, data=over)).status_code == 403
+    assert (await console.post(path, data=over)).status_code == 403
+    card = {"_csrf": csrf, "once": "form-3"}
+    assert (await console.post(f"/console/members/{member_id}/card", data=card)).status_code == 303
+    assert (await console.post(f"/console/members/{member_id}/card", data=card)).status_code == 303
+    cards = (await console.get(f"/console/members/{member_id}")).text
+    assert cards.count(">blocked<") == 1

@@ -8,6 +8,8 @@ the permission table, CSRF on every POST) and named in app/permissions.py.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -20,8 +22,12 @@ from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.idempotency import VALID_KEY
+from adapters.http.problems import status_for
 from app import transactions
 from app.container import Container
+from app.idempotency import request_fingerprint, run_idempotently
+from app.idempotency_store import StoredResponse
 from app.permissions import adjustment_limit, allows
 from app.unit_of_work import UnitOfWork
 from app.use_cases.member_360 import member_ledger, member_overview
@@ -33,6 +39,7 @@ from app.use_cases.staff import actor_of
 from domain.errors import (
     AdjustmentOverLimit,
     DomainError,
+    IdempotencyKeyReused,
     InsufficientPoints,
     InvalidInput,
     MemberErased,
@@ -79,6 +86,8 @@ TRANSLATED_BY_VALUE = (
     N_("granted"),
     N_("withdrawn"),
 )
+
+FORM_KEY = "once"  # each form's idempotency key: a double click runs the action once
 
 DONE = {
     "adjusted": N_("Points adjusted."),
@@ -205,63 +214,96 @@ class MembersPagesController(Controller):
             actor=actor_of(staff),
             limit=adjustment_limit(staff.role, container.settings.service_adjustment_limit),
         )
-        try:
-            await transactions.write(
-                container.uow,
-                lambda uow: adjust_points(command, uow, clock=container.clock, ids=container.ids),
-            )
-        except MemberNotFound:
-            raise NotFoundException() from None
-        except AdjustmentOverLimit as over:
-            return await _member_page(
-                request,
-                container,
-                member_id,
-                403,
-                refused="limit",
-                limit=over.limit,
-                points=points,
-                reason=reason,
-            )
-        except InsufficientPoints:
-            return await _member_page(
-                request,
-                container,
-                member_id,
-                422,
-                refused="insufficient",
-                points=points,
-                reason=reason,
-            )
-        except MemberErased:
-            return await _member_page(request, container, member_id, 422, refused="erased")
-        except InvalidInput:
-            return await _member_page(
-                request, container, member_id, 422, refused="reason", points=points
-            )
-        return Redirect(f"/console/members/{member_id}?done=adjusted", status_code=303)
+        done = await _once(
+            request,
+            container,
+            data,
+            f"{points}\n{reason}",
+            lambda uow: adjust_points(command, uow, clock=container.clock, ids=container.ids),
+        )
+        refused = {
+            AdjustmentOverLimit.code: "limit",
+            InsufficientPoints.code: "insufficient",
+            MemberErased.code: "erased",
+            MemberNotFound.code: "missing",
+            IdempotencyKeyReused.code: "resent",
+        }.get(done.body.decode(), "reason")
+        if done.status_code == 303:
+            return Redirect(f"/console/members/{member_id}?done=adjusted", status_code=303)
+        if refused == "missing":
+            raise NotFoundException()
+        return await _member_page(
+            request,
+            container,
+            member_id,
+            done.status_code,
+            refused=refused,
+            limit=command.limit,
+            points=points,
+            reason=reason,
+        )
 
     @post("/members/{member_id:uuid}/card", operation_id="console.members.replace_card")
     async def replace_card(
         self,
         request: Request[Any, Any, Any],
         member_id: FromPath[UUID],
+        data: Form,
         container: NamedDependency[Container],
     ) -> Response[Any]:
         staff: Staff = request.state.staff
         command = ReplaceCard(member_id=member_id, actor=actor_of(staff))
-        try:
-            await transactions.write(
-                container.uow,
-                lambda uow: replace_card(
-                    command, uow, clock=container.clock, random=container.random
-                ),
+        done = await _once(
+            request,
+            container,
+            data,
+            "",
+            lambda uow: replace_card(command, uow, clock=container.clock, random=container.random),
+        )
+        if done.body == MemberNotFound.code.encode():
+            raise NotFoundException()
+        if done.status_code != 303:
+            return await _member_page(
+                request, container, member_id, done.status_code, refused="erased"
             )
-        except MemberNotFound:
-            raise NotFoundException() from None
-        except DomainError:
-            return await _member_page(request, container, member_id, 422, refused="erased")
         return Redirect(f"/console/members/{member_id}?done=card_replaced", status_code=303)
+
+
+def _refusal(error: DomainError) -> StoredResponse:
+    return StoredResponse(status_for(error), error.code.encode(), "text/plain")
+
+
+async def _once(
+    request: Request[Any, Any, Any],
+    container: Container,
+    data: dict[str, str],
+    fields: str,
+    action: Callable[[UnitOfWork], Awaitable[object]],
+) -> StoredResponse:
+    """Runs a console action once per form (its hidden idempotency key, through the same
+    runner as the API's Idempotency-Key): a double click or a resent form gets the first
+    answer. The answer kept is 303 (done) or the refusal's status and code."""
+    staff: Staff = request.state.staff
+    key = str(data.get(FORM_KEY, ""))[:64]
+    if not VALID_KEY.match(key):
+        key = secrets.token_urlsafe(18)  # a form without one (a script): runs once anyway
+
+    async def operation(uow: UnitOfWork) -> StoredResponse:
+        await action(uow)
+        return StoredResponse(303, b"", "text/plain")
+
+    try:
+        return await run_idempotently(
+            container.uow,
+            container.clock,
+            caller=f"console:{staff.id}",
+            key=key,
+            request_hash=request_fingerprint("POST", request.url.path, fields.encode()),
+            operation=operation,
+            render_error=_refusal,
+        )
+    except IdempotencyKeyReused as reused:  # the same form sent again with other values
+        return _refusal(reused)
 
 
 async def _member_page(
@@ -305,5 +347,6 @@ async def _member_page(
         can_adjust=allows(staff.role, "console.members.adjust"),
         limit_of_role=adjustment_limit(staff.role, container.settings.service_adjustment_limit),
         max_reason=MAX_REASON_LENGTH,
+        once=secrets.token_urlsafe(18),
         **context,
     )
