@@ -127,6 +127,7 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.staff.disable": P.STAFF_MANAGE,
     "console.members.adjust": P.MEMBERS_ADJUST,
     "console.members.replace_card": P.MEMBERS_ADJUST,
+    "console.members.erase": P.MEMBERS_ERASE,
     "console.feedback.list": P.FEEDBACK_MANAGE,
     "console.feedback.update": P.FEEDBACK_MANAGE,
     "console.follow_ups.list": P.FOLLOW_UPS_MANAGE,

@@ -308,6 +308,7 @@ async def test_roles_without_the_permission_are_refused_by_the_server_even_when_
         f"/console/members/{member_id}/card": {},
         f"/console/feedback/{feedback_id}": {"status": "resolved"},
         "/console/follow-ups/1": {"status": "declined"},
+        f"/console/members/{member_id}/erase": {"confirm": "ERASE"},
     }
     pages = ["/console/members", f"/console/members/{member_id}", "/console/feedback"]
     pages.append("/console/follow-ups")
@@ -324,6 +325,12 @@ async def test_roles_without_the_permission_are_refused_by_the_server_even_when_
         assert (await console.post(path, data=data)).status_code == 403, path
         wrong = await console.post(path, data={"_csrf": "0" * 64, **data})
         assert wrong.status_code == 403, path
+    # Erasure is an owner's alone.
+    erase = {"_csrf": csrf, "confirm": "ERASE"}
+    assert (
+        await console.post(f"/console/members/{member_id}/erase", data=erase)
+    ).status_code == 403
+    assert 'id="erase"' not in (await console.get(f"/console/members/{member_id}")).text
     assert await _points(console, member_id) == 0
     listed = await api.client.get("/v1/admin/feedback", headers=api.admin_headers)
     assert [f["status"] for f in listed.json()["items"]] == ["new"]
@@ -358,3 +365,26 @@ async def test_a_form_sent_twice_adjusts_points_once(
     assert (await console.post(f"/console/members/{member_id}/card", data=card)).status_code == 303
     cards = (await console.get(f"/console/members/{member_id}")).text
     assert cards.count(">blocked<") == 1
+
+
+async def test_an_owner_erases_a_member_after_typing_the_confirmation(
+    console: AsyncTestClient[Any], app: Litestar, api: Api
+) -> None:
+    till = await api.open_till()
+    member_id = (await till.enrol("+8613800138191", name="Sun Li"))["member_id"]
+    csrf = await _as(console, app, StaffRole.OWNER)
+    path = f"/console/members/{member_id}/erase"
+    page = (await console.get(f"/console/members/{member_id}")).text
+    assert 'id="erase"' in page
+    for typed in ("", "erase", "yes"):
+        refused = await console.post(path, data={"_csrf": csrf, "confirm": typed})
+        assert refused.status_code == 422
+        assert "Sun Li" in refused.text
+    done = await console.post(path, data={"_csrf": csrf, "confirm": "ERASE"})
+    assert done.status_code == 303
+    erased = (await console.get(done.headers["location"])).text
+    assert "Sun Li" not in erased
+    assert "personal data was erased" in erased
+    assert 'id="erase"' not in erased
+    found = await console.get("/console/members", params={"q": "+8613800138191"})
+    assert member_id not in found.text

@@ -31,6 +31,7 @@ from app.idempotency_store import StoredResponse
 from app.permissions import adjustment_limit, allows
 from app.unit_of_work import UnitOfWork
 from app.use_cases.member_360 import member_ledger, member_overview
+from app.use_cases.member_privacy import EraseMember, erase_member
 from app.use_cases.member_search import MemberQuery, find_members
 from app.use_cases.members import ReplaceCard, replace_card
 from app.use_cases.points import AdjustPoints, adjust_points
@@ -92,7 +93,9 @@ FORM_KEY = "once"  # each form's idempotency key: a double click runs the action
 DONE = {
     "adjusted": N_("Points adjusted."),
     "card_replaced": N_("A new card was issued; the old number is blocked."),
+    "erased": N_("The member's personal data was erased."),
 }
+ERASE_WORD = "ERASE"  # what an owner types to confirm an erasure, in either language
 
 
 def _query(by: SearchBy, text: str) -> MemberQuery:
@@ -268,6 +271,35 @@ class MembersPagesController(Controller):
             )
         return Redirect(f"/console/members/{member_id}?done=card_replaced", status_code=303)
 
+    @post("/members/{member_id:uuid}/erase", operation_id="console.members.erase")
+    async def erase(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: FromPath[UUID],
+        data: Form,
+        container: NamedDependency[Container],
+    ) -> Response[Any]:
+        """An owner erases a member's personal data, after typing ERASE (the ledger's amounts
+        and hash chain stay; app/use_cases/member_privacy.py)."""
+        staff: Staff = request.state.staff
+        if str(data.get("confirm", "")).strip() != ERASE_WORD:
+            return await _member_page(request, container, member_id, 422, refused="confirm")
+        command = EraseMember(member_id=member_id, actor=actor_of(staff))
+        done = await _once(
+            request,
+            container,
+            data,
+            ERASE_WORD,
+            lambda uow: erase_member(command, uow, clock=container.clock),
+        )
+        if done.body == MemberNotFound.code.encode():
+            raise NotFoundException()
+        if done.status_code != 303:
+            return await _member_page(
+                request, container, member_id, done.status_code, refused="erased"
+            )
+        return Redirect(f"/console/members/{member_id}?done=erased", status_code=303)
+
 
 def _refusal(error: DomainError) -> StoredResponse:
     return StoredResponse(status_for(error), error.code.encode(), "text/plain")
@@ -345,6 +377,8 @@ async def _member_page(
         consent=consent,
         done=DONE.get(done),
         can_adjust=allows(staff.role, "console.members.adjust"),
+        can_erase=allows(staff.role, "console.members.erase"),
+        erase_word=ERASE_WORD,
         limit_of_role=adjustment_limit(staff.role, container.settings.service_adjustment_limit),
         max_reason=MAX_REASON_LENGTH,
         once=secrets.token_urlsafe(18),
