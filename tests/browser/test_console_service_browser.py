@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.conftest import admin_token, new_staff, serious_violations, shoot
+from tests.browser.conftest import admin_token, enrol, new_staff, serious_violations, shoot
 from tests.browser.test_console_browser import _log_in
 from tests.e2e.conftest import cli
 
@@ -163,5 +163,31 @@ def test_a_service_agent_finds_a_member_adjusts_points_and_records_a_follow_up_c
             _checked(page, name)
         page.goto(f"{base}/console/members/{member_id}")
         assert "调整积分" in page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+def test_an_owner_erases_a_member_after_typing_the_confirmation(
+    browser: Any, served: tuple[str, dict[str, str]]
+) -> None:
+    base, env = served
+    member_id = enrol(base, env, "+8613700137002", "Qian Hui")
+    link = new_staff(env, "owner.erase@example.com", "owner")
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    try:
+        _log_in(page, base, link, "owner.erase@example.com", "owner")
+        page.goto(f"{base}/console/members/{member_id}")
+        _checked(page, "owner-member-360-erase")
+        page.fill("#confirm", "yes")
+        with page.expect_response(lambda r: r.request.method == "POST") as refused:
+            page.click("#erase button")
+        assert refused.value.status == 422
+        page.wait_for_selector("#refused")
+        page.fill("#confirm", "ERASE")
+        page.click("#erase button")
+        page.wait_for_selector("#erased-note")
+        assert "Qian Hui" not in page.locator("main").inner_text()
+        _checked(page, "owner-member-erased")
     finally:
         context.close()
