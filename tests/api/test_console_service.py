@@ -206,6 +206,10 @@ async def test_the_ledger_of_the_360_view_is_paged(
     assert first_reasons | second_reasons == {str(n) for n in range(1, 23)}
     assert not first_reasons & second_reasons
     assert 'id="older"' not in second
+    beyond = await console.get(f"/console/members/{member_id}?before={2**63}")
+    assert beyond.status_code in (400, 422)
+    calls = await console.get("/console/follow-ups", params={"after": str(2**63)})
+    assert calls.status_code in (400, 422)
 
 
 async def test_feedback_is_acknowledged_then_resolved_with_a_note(

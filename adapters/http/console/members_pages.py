@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.controllers.me import MAX_BIGINT
 from adapters.http.idempotency import VALID_KEY
 from adapters.http.problems import status_for
 from app import transactions
@@ -185,7 +186,7 @@ class MembersPagesController(Controller):
         request: Request[Any, Any, Any],
         member_id: FromPath[UUID],
         container: NamedDependency[Container],
-        before: FromQuery[int | None] = None,
+        before: Annotated[int | None, QueryParameter(ge=1, le=MAX_BIGINT)] = None,
         done: FromQuery[str] = "",
     ) -> Template:
         return await _member_page(request, container, member_id, before=before, done=done)

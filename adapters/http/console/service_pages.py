@@ -7,19 +7,20 @@ console_guard (session, the permission table, CSRF on every POST).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
 from adapters.http.controllers.admin_feedback import decode_cursor, encode_cursor
+from adapters.http.controllers.me import MAX_BIGINT
 from app import transactions
 from app.container import Container
 from app.use_cases.feedback import ListFeedback, UpdateFeedback, list_feedback, update_feedback
@@ -113,7 +114,7 @@ class ServicePagesController(Controller):
         request: Request[Any, Any, Any],
         container: NamedDependency[Container],
         show: FromQuery[str] = "today",
-        after: FromQuery[int | None] = None,
+        after: Annotated[int | None, QueryParameter(ge=1, le=MAX_BIGINT)] = None,
         done: FromQuery[str] = "",
     ) -> Template:
         return await _calls_page(request, container, show, after, done=bool(done))
@@ -134,7 +135,7 @@ class ServicePagesController(Controller):
             satisfaction = int(raw_satisfaction) if raw_satisfaction else None
         except ValueError:
             return await _calls_page(request, container, show, None, 422, refused="status")
-        if not 1 <= follow_up_id <= 2**63 - 1:
+        if not 1 <= follow_up_id <= MAX_BIGINT:
             raise NotFoundException()
         command = RecordCall(
             follow_up_id=follow_up_id,
