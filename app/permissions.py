@@ -125,6 +125,13 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.staff.create": P.STAFF_MANAGE,
     "console.staff.role": P.STAFF_MANAGE,
     "console.staff.disable": P.STAFF_MANAGE,
+    "console.members.adjust": P.MEMBERS_ADJUST,
+    "console.members.replace_card": P.MEMBERS_ADJUST,
+    "console.members.erase": P.MEMBERS_ERASE,
+    "console.feedback.list": P.FEEDBACK_MANAGE,
+    "console.feedback.update": P.FEEDBACK_MANAGE,
+    "console.follow_ups.list": P.FOLLOW_UPS_MANAGE,
+    "console.follow_ups.record": P.FOLLOW_UPS_MANAGE,
 }
 
 
@@ -143,6 +150,18 @@ def allows(role: StaffRole, operation: str) -> bool:
         return False
     needed = OPERATIONS[operation]
     return needed is None or needed in ROLE_PERMISSIONS[role]
+
+
+def adjustment_limit(role: StaffRole | None, service_limit: int) -> int | None:
+    """The most points, either way, ``role`` may adjust in one go: none for an owner (and an
+    admin token without a staff role, which is an owner's), ``service_limit`` for the
+    service role (LOYALTY_SERVICE_ADJUSTMENT_LIMIT); nothing for a role without
+    members.adjust, whom the guard refuses before."""
+    if role is None or role is StaffRole.OWNER:
+        return None
+    if Permission.MEMBERS_ADJUST not in ROLE_PERMISSIONS[role]:
+        return 0
+    return service_limit
 
 
 # The table as docs/console.md shows it (a test keeps the page equal to this).

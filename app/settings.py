@@ -118,6 +118,8 @@ class Settings:
     console_url: str = "http://127.0.0.1:8000/console"
     # Secure cookies also over plain HTTP (behind a TLS-terminating proxy); on in production.
     console_secure_cookies: bool = False
+    # The most points, either way, a staff member of role service adjusts in one go.
+    service_adjustment_limit: int = 1000
 
     @property
     def is_production(self) -> bool:
@@ -169,6 +171,7 @@ class Settings:
                 "LOYALTY_CONSOLE_SECURE_COOKIES",
                 env.get("LOYALTY_ENV", "development") == "production",
             ),
+            service_adjustment_limit=_int(env, "LOYALTY_SERVICE_ADJUSTMENT_LIMIT", 1000),
         )
         settings.check()
         return settings
@@ -195,6 +198,8 @@ class Settings:
             raise SettingsError(
                 f"LOYALTY_MAX_BACKDATE_DAYS must be between 0 and {MAX_BACKDATE_DAYS}"
             )
+        if self.service_adjustment_limit < 0:
+            raise SettingsError("LOYALTY_SERVICE_ADJUSTMENT_LIMIT must be 0 or more points")
         if self.outbox_interval_seconds < 1:
             raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")
         if self.admin_jwks_url and not (self.admin_jwt_issuer and self.admin_jwt_audience):

@@ -65,6 +65,21 @@ class Forbidden(DomainError):
     title = "Not allowed for this caller"
 
 
+class AdjustmentOverLimit(Forbidden):
+    """A staff member adjusts more points in one go than their role may (the service role's
+    LOYALTY_SERVICE_ADJUSTMENT_LIMIT); an owner has no limit."""
+
+    code = "adjustment_over_limit"
+    title = "This adjustment is larger than your role may make"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"at most {limit} points either way in one adjustment")
+
+    def extras(self) -> dict[str, object]:
+        return {"limit": self.limit}
+
+
 # Members and cards -------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from app.unit_of_work import WithAudit, WithFeedback, WithFollowUps
 from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from domain.feedback import Feedback, FeedbackKind
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpNotFound, FollowUpStatus
+from domain.members import Member
 from domain.ports import Clock
 from domain.repositories import AuditRecord
 
@@ -118,3 +119,30 @@ async def _feed_back(follow_up: FollowUp, uow: FollowUpsUnit, now: datetime) -> 
             now=now,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CallSheet:
+    """The call list as an agent works through it: each follow-up with whom to call."""
+
+    page: FollowUpPage
+    members: dict[UUID, Member]
+
+
+async def call_sheet(
+    uow: FollowUpsUnit,
+    *,
+    status: FollowUpStatus | None,
+    due_by: date | None,
+    after_id: int | None,
+    limit: int,
+) -> CallSheet:
+    page = await list_follow_ups(uow, status=status, due_by=due_by, after_id=after_id, limit=limit)
+    members: dict[UUID, Member] = {}
+    for item in page.items:
+        member_id = item.follow_up.member_id
+        if member_id not in members:
+            member = await uow.members.get(member_id)
+            if member is not None:
+                members[member_id] = member
+    return CallSheet(page, members)

@@ -88,3 +88,29 @@ async def member_overview(
         crm=await crm_profile(member_id, uow, clock=clock) if clock else None,
         ledger_sources=await sources.of([e.reference for e in ledger]) if sources else {},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLedgerPage:
+    entries: Sequence[LedgerEntry]
+    next_before_id: int | None
+    sources: Mapping[Reference, EntrySource] = field(default_factory=dict)
+
+
+async def member_ledger(
+    member_id: UUID,
+    uow: Member360Unit,
+    *,
+    before_id: int | None,
+    limit: int,
+    sources: LedgerSources | None = None,
+) -> MemberLedgerPage:
+    """A member's ledger for the back office, newest first, a page at a time (erased members
+    too: their books are kept)."""
+    if await uow.members.get(member_id) is None:
+        raise MemberNotFound()
+    rows = await uow.points.entries(member_id, before_id=before_id, limit=limit + 1)
+    page = list(rows[:limit])
+    next_before = page[-1].id if len(rows) > limit and page else None
+    found = await sources.of([e.reference for e in page]) if sources and page else {}
+    return MemberLedgerPage(page, next_before, found)

@@ -9,6 +9,7 @@ from uuid import UUID
 from app.unit_of_work import WithAudit, WithPoints, WithProgram
 from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import Balances
+from domain.errors import AdjustmentOverLimit
 from domain.points import Reference
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
@@ -24,6 +25,9 @@ class AdjustPoints:
     points: int
     reason: str
     actor: str
+    # The most points, either way, this actor may adjust in one go (the service role's
+    # limit, app/permissions.py: adjustment_limit); None: no limit (an owner).
+    limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,10 @@ class Adjustment:
 async def adjust_points(
     cmd: AdjustPoints, uow: PointsUnit, *, clock: Clock, ids: IdGenerator
 ) -> Adjustment:
-    """Credits or debits points with a reason; a debit can never exceed what is available."""
+    """Credits or debits points with a reason; a debit can never exceed what is available,
+    and neither way more than the actor's limit."""
+    if cmd.limit is not None and abs(cmd.points) > cmd.limit:
+        raise AdjustmentOverLimit(cmd.limit)
     await hold_named_member(uow, cmd.member_id)
     program = await uow.program.get()
     now = clock.now()

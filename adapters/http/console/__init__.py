@@ -12,12 +12,14 @@ from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
 from adapters.http.console.controller import ConsoleController, _formats
+from adapters.http.console.members_pages import MembersPagesController
 from adapters.http.console.security import (
     ConsoleForbidden,
     CsrfRefused,
     LoginRequired,
     console_guard,
 )
+from adapters.http.console.service_pages import ServicePagesController
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -68,7 +70,7 @@ def _csrf(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[ConsoleController],
+        route_handlers=[ConsoleController, MembersPagesController, ServicePagesController],
         guards=[console_guard],
         include_in_schema=False,
         exception_handlers={

@@ -43,8 +43,6 @@ from adapters.http.console.security import (
 from app import transactions
 from app.container import Container
 from app.permissions import allows
-from app.use_cases.member_360 import member_overview
-from app.use_cases.member_lookup import find_member
 from app.use_cases.staff import (
     ChangeStaffRole,
     CreateStaff,
@@ -91,6 +89,8 @@ class NavItem:
 NAV = (
     NavItem("console.dashboard", "/console", "Dashboard"),
     NavItem("console.members.search", "/console/members", "Members"),
+    NavItem("console.feedback.list", "/console/feedback", "Feedback"),
+    NavItem("console.follow_ups.list", "/console/follow-ups", "Follow-up calls"),
     NavItem("console.staff.list", "/console/staff", "Staff"),
 )
 
@@ -339,46 +339,6 @@ class ConsoleController(Controller):
             value_debt=_value_of_points(outstanding.debt, program.point_value),
             largest=largest,
         )
-
-    @get("/members", operation_id="console.members.search")
-    async def members(
-        self,
-        request: Request[Any, Any, Any],
-        container: NamedDependency[Container],
-        q: FromQuery[str] = "",
-    ) -> Template:
-        query = q.strip()[:64]
-        found = None
-        if query:
-            found = await transactions.read(
-                container.uow, lambda uow: find_member(query, uow, container.contacts)
-            )
-        program = await _program(container)
-        name = "members_results.html" if request.headers.get("hx-request") else "members.html"
-        return _page(
-            request,
-            name,
-            _formats(request, program),
-            query=query,
-            found=found,
-            searched=bool(query),
-        )
-
-    @get("/members/{member_id:uuid}", operation_id="console.members.view")
-    async def member(
-        self,
-        request: Request[Any, Any, Any],
-        member_id: FromPath[UUID],
-        container: NamedDependency[Container],
-    ) -> Template:
-        try:
-            view = await transactions.read(
-                container.uow, lambda uow: member_overview(member_id, uow, container.clock)
-            )
-        except DomainError:
-            raise NotFoundException() from None
-        program = await _program(container)
-        return _page(request, "member.html", _formats(request, program), view=view)
 
     @get("/staff", operation_id="console.staff.list")
     async def staff(

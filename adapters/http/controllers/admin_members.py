@@ -23,6 +23,7 @@ from adapters.http.schemas.problem import problems
 from adapters.http.strict_input import DECODABLE_TEXT
 from app import transactions
 from app.container import Container
+from app.permissions import adjustment_limit
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 from app.use_cases.member_360 import member_overview
@@ -129,6 +130,9 @@ class AdminMembersController(Controller):
         "/{member_id:uuid}/adjustments",
         operation_id="adjustMemberPoints",
         summary="Credit or debit a member's points with a reason (audited)",
+        description="A token of staff role `service` adjusts at most "
+        "LOYALTY_SERVICE_ADJUSTMENT_LIMIT points either way (403 `adjustment_over_limit`, "
+        "with `limit`); an owner's has no limit.",
         status_code=201,
         responses=problems(401, 403, 404, 422),
     )
@@ -142,7 +146,13 @@ class AdminMembersController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> Response[AdjustmentOut]:
         command = AdjustPoints(
-            member_id=member_id, points=data.points, reason=data.reason, actor=principal.actor
+            member_id=member_id,
+            points=data.points,
+            reason=data.reason,
+            actor=principal.actor,
+            limit=adjustment_limit(
+                principal.staff_role, container.settings.service_adjustment_limit
+            ),
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, AdjustmentOut]:
