@@ -20,6 +20,7 @@ from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.member_search import MemberDirectory
+from domain.messages import MessageRenderer
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
@@ -53,6 +54,8 @@ class Container:
     member_directory: MemberDirectory
     # What a ledger entry's sale or refund was: receipt, store, channel.
     ledger_sources: LedgerSources
+    # Message templates: the sandboxed renderer behind the admins' save and preview.
+    message_renderer: MessageRenderer
 
     @property
     def sale_dating(self) -> SaleDating:
