@@ -6,6 +6,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 
+from adapters.http.idempotency import PreviewKey
 from adapters.http.schemas.messages import (
     MessagePreviewIn,
     MessagePreviewOut,
@@ -123,6 +124,7 @@ class AdminMessageTemplatesController(Controller):
         language: FromPath[Language],
         data: JSONBody[MessagePreviewIn],
         container: NamedDependency[Container],
+        idempotency_key: PreviewKey = None,
     ) -> MessagePreviewOut:
         command = PreviewTemplate(kind, language, data.subject, data.body)
         rendered = await transactions.read(
