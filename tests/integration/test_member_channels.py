@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (Chinese text uses full-width punctuation)
 """The member channels against local stand-ins of the outside world: e-mail to a real SMTP
 server (aiosmtpd) and SMS to a fake of Aliyun's SMS API that checks the request signature."""
 
