@@ -96,9 +96,11 @@ async def test_a_login_code_reaches_the_aliyun_api_signed_as_a_template_with_par
 
 
 async def test_a_wrong_secret_is_refused_by_the_api_and_the_send_fails_to_be_retried() -> None:
-    with aliyun_sms_server() as (fake, endpoint):
-        with pytest.raises(DeliveryFailed, match="SignatureDoesNotMatch"):
-            await aliyun(endpoint, secret="not-the-secret").send(PHONE, "x", template=LOGIN)
+    with (
+        aliyun_sms_server() as (fake, endpoint),
+        pytest.raises(DeliveryFailed, match="SignatureDoesNotMatch"),
+    ):
+        await aliyun(endpoint, secret="not-the-secret").send(PHONE, "x", template=LOGIN)
 
     assert fake.sent == []
 
