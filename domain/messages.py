@@ -118,7 +118,7 @@ DEFAULT_TEMPLATES: Mapping[tuple[NotificationKind, str], MessageTemplate] = {
     for t in [
         *_t(
             _K.LOGIN_CODE,
-            ("登录验证码", "您的登录验证码为{{ code }}，{{ minutes }}分钟内有效。请勿告诉他人。"),
+            ("登录验证码", "您的登录验证码：{{ code }}，{{ minutes }}分钟内有效。请勿告诉他人。"),
             (
                 "Your login code",
                 "Your login code is {{ code }}. It expires in {{ minutes }} minutes. "
