@@ -68,6 +68,7 @@ def test_every_shipped_template_renders_its_sample_data() -> None:
         "{% include 'x' %}",
         "{{ unknown_placeholder }}",
         "{{ code ",
+        "{{ " + "(" * 900 + "code" + ")" * 900 + " }}",  # the parser's recursion, not a 500
     ],
 )
 def test_a_template_reaching_outside_its_placeholders_is_invalid(body: str) -> None:
