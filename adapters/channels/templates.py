@@ -134,7 +134,14 @@ class SandboxedTemplates:
             params = {name: _param(name, value, locale) for name, value in context.items()}
         except MessageTemplateInvalid:
             raise
-        except (TemplateError, _Refused, TypeError, ValueError, ArithmeticError, RecursionError) as error:
+        except (
+            TemplateError,
+            _Refused,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            RecursionError,
+        ) as error:
             raise MessageTemplateInvalid(f"{type(error).__name__}: {error}") from error
         return RenderedMessage(subject=subject.strip(), body=body.strip(), params=params)
 
@@ -145,7 +152,14 @@ class SandboxedTemplates:
         try:
             _check_shape(environment, source)
             text = environment.from_string(source).render(**dict(context))
-        except (TemplateError, _Refused, TypeError, ValueError, ArithmeticError, RecursionError) as error:
+        except (
+            TemplateError,
+            _Refused,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            RecursionError,
+        ) as error:
             raise MessageTemplateInvalid(
                 f"{field}: {type(error).__name__}: {error}", field=field
             ) from error
