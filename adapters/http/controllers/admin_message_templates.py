@@ -44,8 +44,12 @@ class AdminMessageTemplatesController(Controller):
     tags = ["admin"]
 
     @get(
-        operation_id="listMessageTemplates",
+        operation_id="getMessageTemplateCatalogue",
         summary="Every message template, per kind and language: the shipped one or an override",
+        description=(
+            "A fixed catalogue (each kind in each language, twelve entries), not a list that"
+            " grows, so it comes whole rather than in pages."
+        ),
         responses=problems(401, 403),
     )
     async def list_all(self, container: NamedDependency[Container]) -> MessageTemplateListOut:
