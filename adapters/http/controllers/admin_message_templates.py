@@ -28,8 +28,9 @@ from app.use_cases.message_templates import (
     save_template,
 )
 
-Kind = Annotated[str, PathParameter(max_length=32, description="login_code, tier_changed, ...")]
-Language = Annotated[str, PathParameter(max_length=8, description="zh-CN or en")]
+# Any other value is 404 message_template_not_found (the use case names the kinds).
+Kind = Annotated[str, PathParameter(description="login_code, tier_changed, ...")]
+Language = Annotated[str, PathParameter(description="zh-CN or en")]
 SANDBOX = (
     " Placeholders are `{{ name }}` (the kind's `placeholders`), with the filters `money`"
     " (minor units in the programme's currency), `number`, `date`, `datetime`, `default`,"
