@@ -22,13 +22,13 @@ from uuid import UUID
 import structlog
 
 from domain.contacts import mask_phone
-from domain.notifications import NotificationKind
+from domain.notifications import NotificationKind, SmsTemplate
 
 log = structlog.get_logger("loyalty.notifications")
 
 
 class LogSmsSender:
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: SmsTemplate | None = None) -> None:
         log.info("sms.sent", to=mask_phone(phone), characters=len(text))
 
 
@@ -38,7 +38,7 @@ class FileSmsSender:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: SmsTemplate | None = None) -> None:
         await asyncio.to_thread(self._write, phone, text)
         log.info("sms.written", to=mask_phone(phone), directory=str(self._directory))
 
@@ -55,7 +55,7 @@ class ConsoleSmsSender:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: SmsTemplate | None = None) -> None:
         stream = self._stream or sys.stderr
         rule = "=" * 72
         stream.write(
@@ -71,3 +71,28 @@ class LogMemberNotifier:
         self, member_id: UUID, kind: NotificationKind, payload: Mapping[str, object]
     ) -> None:
         log.info("member.notified", member_id=str(member_id), kind=kind.value)
+
+
+class LogEmailSender:
+    """``LOYALTY_MESSAGES=none``: no e-mail leaves; a log line without address or text."""
+
+    async def send_email(self, to: str, subject: str, text: str) -> None:
+        log.info("email.withheld", domain=to.rpartition("@")[2], characters=len(text))
+
+
+class ConsoleEmailSender:
+    """Development only (``LOYALTY_MESSAGES=log``): prints each e-mail where the developer
+    running the service sees it."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    async def send_email(self, to: str, subject: str, text: str) -> None:
+        stream = self._stream or sys.stderr
+        rule = "=" * 72
+        stream.write(
+            f"\n{rule}\n DEVELOPMENT E-MAIL to {to} (not sent)\n Subject: {subject}\n\n"
+            f" {text}\n{rule}\n\n"
+        )
+        stream.flush()
+        log.info("email.printed", domain=to.rpartition("@")[2], characters=len(text))

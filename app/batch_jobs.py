@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from app.messages import LoginCodeSender
 from app.notifications import NotificationQueue
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayCalendar
@@ -147,3 +148,6 @@ class JobPorts:
     login_state: LoginStatePurge
     follow_ups: FollowUpScheduling
     rfm: RfmSnapshots
+    # Login codes in the templates and the member's language (app.messages); None sends
+    # the fixed English text through ``sms``.
+    login_codes: LoginCodeSender | None = None

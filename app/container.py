@@ -21,6 +21,7 @@ from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.member_search import MemberDirectory
+from domain.messages import MessageRenderer
 from domain.notifications import MemberNotifier, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
@@ -54,6 +55,8 @@ class Container:
     member_directory: MemberDirectory
     # What a ledger entry's sale or refund was: receipt, store, channel.
     ledger_sources: LedgerSources
+    # Message templates: the sandboxed renderer behind the admins' save and preview.
+    message_renderer: MessageRenderer
     # Staff accounts and console sessions (None only in tests that need no console).
     staff: StaffPorts | None = None
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from app.messages import LoginCodeSender
 from domain.notifications import (
     MemberNotifier,
     NotificationKind,
@@ -75,10 +76,13 @@ async def deliver_notifications(
     members: MemberNotifier,
     *,
     secrets: SecretBox,
+    login_codes: LoginCodeSender | None = None,
     batch_size: int = DELIVERY_BATCH_SIZE,
     lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryReport:
-    """Delivers every message due now, batch after batch, until none is left."""
+    """Delivers every message due now, batch after batch, until none is left. Login codes go
+    through ``login_codes`` (the templates in the member's language) when given, else as the
+    fixed English text straight to ``sms``."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     delivered = retrying = dead = 0
@@ -92,7 +96,7 @@ async def deliver_notifications(
                 dead += 1
                 continue
             try:
-                await _send(message, sms, members, secrets)
+                await _send(message, sms, members, secrets, login_codes)
             except Exception as error:  # any notifier failure is retried, never fatal
                 text = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
                 if gives_up_after(message.attempts):
@@ -109,7 +113,11 @@ async def deliver_notifications(
 
 
 async def _send(
-    message: PendingNotification, sms: SmsSender, members: MemberNotifier, secrets: SecretBox
+    message: PendingNotification,
+    sms: SmsSender,
+    members: MemberNotifier,
+    secrets: SecretBox,
+    login_codes: LoginCodeSender | None,
 ) -> None:
     kind = NotificationKind(message.kind)  # unknown: ValueError, retried by a newer worker
     if kind is NotificationKind.LOGIN_CODE:
@@ -117,7 +125,10 @@ async def _send(
             raise ValueError("a login code without a phone number")
         code = secrets.open(str(message.payload["sealed_code"]))
         minutes = int(str(message.payload.get("minutes", 5)))
-        await sms.send(message.phone, login_code_text(code, minutes))
+        if login_codes is not None:
+            await login_codes.send_login_code(message.phone, code, minutes)
+        else:
+            await sms.send(message.phone, login_code_text(code, minutes))
         return
     if message.member_id is None:
         raise ValueError(f"a {kind.value} notification without a member")

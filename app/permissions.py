@@ -106,6 +106,11 @@ OPERATIONS: dict[str, Permission | None] = {
     "exportSegmentMembers": P.REPORTS_READ,
     "exportFeedback": P.REPORTS_READ,
     "exportFollowUps": P.REPORTS_READ,
+    "getMessageTemplateCatalogue": P.CAMPAIGNS_READ,
+    "getMessageTemplate": P.CAMPAIGNS_READ,
+    "previewMessageTemplate": P.CAMPAIGNS_READ,
+    "saveMessageTemplate": P.CAMPAIGNS_MANAGE,
+    "resetMessageTemplate": P.CAMPAIGNS_MANAGE,
     "listAuditLog": P.AUDIT_READ,
     "exportAuditLog": P.AUDIT_READ,
     # The console, by action id

@@ -221,6 +221,7 @@ async def _deliver_notifications(ports: JobPorts, options: JobOptions) -> JobOut
         ports.sms,
         ports.member_notifier,
         secrets=ports.secrets,
+        login_codes=ports.login_codes,
         batch_size=_batch(options),
     )
     return JobOutcome(

@@ -120,6 +120,28 @@ class Settings:
     console_secure_cookies: bool = False
     # The most points, either way, a staff member of role service adjusts in one go.
     service_adjustment_limit: int = 1000
+    # Messages to members (login codes, notices): "live" sends them (SMS through Aliyun,
+    # e-mail through SMTP), "log" prints them for a developer, "none" lets nothing leave.
+    # Empty: "log" on a development machine; production refuses to start without a choice.
+    messages: str = ""
+    message_language: str = "zh-CN"  # the programme's, for members who chose none
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_sms_sign_name: str | None = None
+    aliyun_sms_templates: str = ""  # login_code=SMS_1,login_code.en=SMS_2,...
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    aliyun_region: str = "cn-hangzhou"
+
+    @property
+    def message_mode(self) -> str:
+        """What happens to messages: live, log or none (see ``messages``)."""
+        return self.messages or ("none" if self.is_production else "log")
 
     @property
     def is_production(self) -> bool:
@@ -172,6 +194,21 @@ class Settings:
                 env.get("LOYALTY_ENV", "development") == "production",
             ),
             service_adjustment_limit=_int(env, "LOYALTY_SERVICE_ADJUSTMENT_LIMIT", 1000),
+            messages=env.get("LOYALTY_MESSAGES", "").strip().lower(),
+            message_language=env.get("LOYALTY_MESSAGE_LANGUAGE") or "zh-CN",
+            smtp_host=env.get("LOYALTY_SMTP_HOST") or None,
+            smtp_port=_int(env, "LOYALTY_SMTP_PORT", 587),
+            smtp_security=(env.get("LOYALTY_SMTP_SECURITY") or "starttls").strip().lower(),
+            smtp_username=env.get("LOYALTY_SMTP_USERNAME") or None,
+            smtp_password=env.get("LOYALTY_SMTP_PASSWORD") or None,
+            smtp_from=env.get("LOYALTY_SMTP_FROM") or None,
+            aliyun_access_key_id=env.get("LOYALTY_ALIYUN_ACCESS_KEY_ID") or None,
+            aliyun_access_key_secret=env.get("LOYALTY_ALIYUN_ACCESS_KEY_SECRET") or None,
+            aliyun_sms_sign_name=env.get("LOYALTY_ALIYUN_SMS_SIGN_NAME") or None,
+            aliyun_sms_templates=env.get("LOYALTY_ALIYUN_SMS_TEMPLATES", ""),
+            aliyun_sms_endpoint=env.get("LOYALTY_ALIYUN_SMS_ENDPOINT")
+            or "https://dysmsapi.aliyuncs.com/",
+            aliyun_region=env.get("LOYALTY_ALIYUN_REGION") or "cn-hangzhou",
         )
         settings.check()
         return settings
@@ -216,3 +253,57 @@ class Settings:
                 ) from None
         if self.is_production and self.dev_sms_dir is not None:
             raise SettingsError("LOYALTY_DEV_SMS_DIR writes login codes to disk: not in production")
+        self._check_messages()
+
+    def _check_messages(self) -> None:
+        if self.messages not in ("", "live", "log", "none"):
+            raise SettingsError(
+                f"LOYALTY_MESSAGES must be live, log or none, not {self.messages!r}"
+            )
+        if self.is_production and not self.messages:
+            raise SettingsError(
+                "set LOYALTY_MESSAGES in production: live (with the SMTP and Aliyun SMS "
+                "settings) sends messages to members; none says explicitly that none leave"
+            )
+        if self.is_production and self.messages == "log":
+            raise SettingsError("LOYALTY_MESSAGES=log prints login codes: not in production")
+        if self.message_language not in ("zh-CN", "en"):
+            raise SettingsError("LOYALTY_MESSAGE_LANGUAGE must be zh-CN or en")
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise SettingsError("LOYALTY_SMTP_SECURITY must be starttls, tls or none")
+        if self.smtp_host and not self.smtp_from:
+            raise SettingsError("LOYALTY_SMTP_HOST needs LOYALTY_SMTP_FROM (the sender address)")
+        if self.message_mode != "live":
+            return
+        missing = [
+            name
+            for name, value in (
+                ("LOYALTY_ALIYUN_ACCESS_KEY_ID", self.aliyun_access_key_id),
+                ("LOYALTY_ALIYUN_ACCESS_KEY_SECRET", self.aliyun_access_key_secret),
+                ("LOYALTY_ALIYUN_SMS_SIGN_NAME", self.aliyun_sms_sign_name),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(
+                "LOYALTY_MESSAGES=live sends login codes by SMS: set " + ", ".join(missing)
+            )
+        codes = self.sms_template_codes()
+        if "login_code" not in codes and not any(k.startswith("login_code.") for k in codes):
+            raise SettingsError(
+                "LOYALTY_ALIYUN_SMS_TEMPLATES must map login_code to an approved template code"
+            )
+
+    def sms_template_codes(self) -> dict[str, str]:
+        codes: dict[str, str] = {}
+        for part in self.aliyun_sms_templates.split(","):
+            if not part.strip():
+                continue
+            key, sep, code = part.partition("=")
+            if not sep or not key.strip() or not code.strip():
+                raise SettingsError(
+                    "LOYALTY_ALIYUN_SMS_TEMPLATES: expected kind[.language]=TEMPLATE_CODE, "
+                    f"got {part.strip()!r}"
+                )
+            codes[key.strip()] = code.strip()
+        return codes

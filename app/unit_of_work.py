@@ -26,6 +26,7 @@ from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
 from domain.members import MemberProfileRepository
+from domain.messages import MessageTemplateRepository
 from domain.notifications import Outbox
 from domain.payments import PaymentRepository
 from domain.repositories import (
@@ -155,6 +156,11 @@ class WithProfiles(Protocol):
     def profiles(self) -> MemberProfileRepository: ...
 
 
+class WithMessageTemplates(Protocol):
+    @property
+    def message_templates(self) -> MessageTemplateRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -201,6 +207,7 @@ class UnitOfWork(
     WithFollowUps,
     WithMemberPrivacy,
     WithProfiles,
+    WithMessageTemplates,
     Transaction,
     Protocol,
 ):

@@ -350,3 +350,16 @@ class BirthdayLocked(Conflict):
 
     code = "birthday_locked"
     title = "The birthday is already set; only the programme's staff can change it"
+
+
+class MessageTemplateInvalid(InvalidInput):
+    """A message template that does not compile, reaches outside its placeholders, or fails
+    to render with the kind's sample data."""
+
+    code = "message_template_invalid"
+    title = "The message template cannot be used"
+
+
+class MessageTemplateNotFound(NotFound):
+    code = "message_template_not_found"
+    title = "No message template of this kind and language"

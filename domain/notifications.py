@@ -31,6 +31,8 @@ class NotificationKind(StrEnum):
     TIER_CHANGED = "tier_changed"
     POINTS_EXPIRING = "points_expiring"
     COUPON_ISSUED = "coupon_issued"
+    BIRTHDAY = "birthday"  # a birthday coupon
+    REWARD_REDEEMED = "reward_redeemed"  # a receipt of points spent on a reward
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,27 @@ class DeliveryFailed(Exception):
     """A notifier could not deliver; the message is retried later."""
 
 
+@dataclass(frozen=True, slots=True)
+class SmsTemplate:
+    """What a gateway that sends only approved templates needs (mainland China's carriers
+    require them: Aliyun and Tencent Cloud send a template code with parameters, not text):
+    the message's kind and language, and each placeholder's value formatted for the locale."""
+
+    kind: str
+    language: str
+    params: Mapping[str, str]
+
+
 class SmsSender(Protocol):
-    async def send(self, phone: str, text: str) -> None:
-        """Hands the text to the gateway; raises DeliveryFailed (or anything) on failure."""
+    async def send(self, phone: str, text: str, *, template: SmsTemplate | None = None) -> None:
+        """Hands the text (or the template it was rendered from) to the gateway; raises
+        DeliveryFailed (or anything) on failure."""
+        ...
+
+
+class EmailSender(Protocol):
+    async def send_email(self, to: str, subject: str, text: str) -> None:
+        """Hands a plain-text e-mail to the mail server; raises on failure."""
         ...
 
 
@@ -130,15 +150,16 @@ def tier_changed(member_id: UUID, change: TierChange, at: datetime) -> Notificat
     )
 
 
-def coupon_issued(coupon: Coupon, at: datetime) -> Notification:
-    """No code in the payload: the member's wallet shows it; a notice only points there."""
-    return Notification.to_member(
-        NotificationKind.COUPON_ISSUED,
-        coupon.member_id,
-        {
-            "coupon_id": str(coupon.id),
-            "title": coupon.title,
-            "expires_at": coupon.expires_at.isoformat(),
-        },
-        at=at,
-    )
+def coupon_issued(coupon: Coupon, at: datetime, source: str | None = None) -> Notification:
+    """No code in the payload: the member's wallet shows it; a notice only points there. A
+    birthday coupon is a birthday greeting; the source tells a campaign's coupon (marketing)
+    from a prize or a review reward (a receipt of the member's own action)."""
+    kind = NotificationKind.BIRTHDAY if source == "birthday" else NotificationKind.COUPON_ISSUED
+    payload: dict[str, object] = {
+        "coupon_id": str(coupon.id),
+        "title": coupon.title,
+        "expires_at": coupon.expires_at.isoformat(),
+    }
+    if source is not None:
+        payload["source"] = source
+    return Notification.to_member(kind, coupon.member_id, payload, at=at)

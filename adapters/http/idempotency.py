@@ -65,6 +65,9 @@ QuoteKey = _read_key(
 SimulationKey = _read_key(
     "Optional and unused: a simulation only reads and stores nothing, so a repeat recomputes."
 )
+PreviewKey = _read_key(
+    "Optional and unused: a preview only renders sample data and stores nothing."
+)
 
 # What the OpenAPI document says on every operation that takes the key (see
 # document_idempotent_operations): the parameter alone is easy to miss in a long list.

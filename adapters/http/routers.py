@@ -18,6 +18,7 @@ from adapters.http.controllers.admin_follow_ups import AdminFollowUpsController
 from adapters.http.controllers.admin_member_privacy import AdminMemberPrivacyController
 from adapters.http.controllers.admin_member_profile import AdminMemberProfileController
 from adapters.http.controllers.admin_members import AdminMembersController
+from adapters.http.controllers.admin_message_templates import AdminMessageTemplatesController
 from adapters.http.controllers.admin_program import AdminProgramController
 from adapters.http.controllers.admin_reports import AdminReportsController
 from adapters.http.controllers.admin_rewards import (
@@ -97,6 +98,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminFollowUpsController,
                 AdminMemberPrivacyController,
                 AdminAuditLogController,
+                AdminMessageTemplatesController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

@@ -24,6 +24,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     Numeric,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -494,6 +495,18 @@ class OutboxRow(Table, tablename="outbox"):
     dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
 
 
+class MessageTemplateRow(Table, tablename="message_templates"):
+    """An admin's override of a shipped message template, one per kind and language."""
+
+    key = Varchar(length=64, primary_key=True)  # "<kind>.<language>"
+    kind = Varchar(length=32)
+    language = Varchar(length=8)
+    subject = Varchar(length=200)
+    body = Text()
+    updated_at = Timestamptz()
+    actor = Varchar(length=200)
+
+
 class MemberExternalIdRow(Table, tablename="member_external_ids"):
     """A member's id in another system (a web shop, an imported customer file)."""
 
@@ -608,6 +621,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     RefreshTokenRow,
     RateLimitCounterRow,
     OutboxRow,
+    MessageTemplateRow,
     MemberExternalIdRow,
     FollowUpRow,
     MemberRfmRow,

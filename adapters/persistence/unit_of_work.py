@@ -36,6 +36,9 @@ from adapters.persistence.repositories.login import (
 )
 from adapters.persistence.repositories.member_privacy import PostgresMemberPrivacyRepository
 from adapters.persistence.repositories.members import PostgresMemberRepository
+from adapters.persistence.repositories.message_templates import (
+    PostgresMessageTemplateRepository,
+)
 from adapters.persistence.repositories.outbox import PostgresOutbox
 from adapters.persistence.repositories.points import PostgresPointsRepository
 from adapters.persistence.repositories.profiles import PostgresMemberProfileRepository
@@ -78,6 +81,7 @@ class PostgresUnitOfWork:
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
     profiles = PostgresMemberProfileRepository()
+    message_templates = PostgresMessageTemplateRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

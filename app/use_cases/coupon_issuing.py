@@ -115,7 +115,9 @@ async def issue_from_template(
     if coupons:
         await uow.coupon_templates.count_issued(template.id, len(coupons))
         # Told in the same transaction: a rolled-back issue sends nothing.
-        await uow.outbox.add_all([coupon_issued(c, issuer.now) for c in coupons])
+        await uow.outbox.add_all(
+            [coupon_issued(c, issuer.now, origin.source.value) for c in coupons]
+        )
     return Issued(template, tuple(coupons), tuple(skipped))
 
 

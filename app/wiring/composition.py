@@ -11,13 +11,17 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.channels.aliyun_sms import AliyunSmsSender
+from adapters.channels.smtp import SmtpEmailSender
+from adapters.channels.templates import SandboxedTemplates
 from adapters.contacts import LibraryContactNormaliser
 from adapters.http.jwks import AdminJwksVerifier
 from adapters.http.tokens import TokenService
 from adapters.notifications import (
+    ConsoleEmailSender,
     ConsoleSmsSender,
     FileSmsSender,
-    LogMemberNotifier,
+    LogEmailSender,
     LogSmsSender,
 )
 from adapters.payments.stripe_webhooks import StripeSignatureVerifier
@@ -27,6 +31,7 @@ from adapters.persistence.config_health import PostgresProbe
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.member_search import PostgresMemberDirectory
+from adapters.persistence.message_directory import PostgresMessageDirectory
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
@@ -41,6 +46,7 @@ from adapters.system import CryptoRandom, SystemClock, UuidGenerator
 from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
 from app.container import Container
+from app.messages import LoginCodeSender, Messenger
 from app.principal import Role
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
@@ -48,7 +54,7 @@ from app.use_cases.login import LoginLimits, LoginPorts
 from app.use_cases.staff import StaffLimits, StaffPorts
 from domain.card_tokens import CardTokenCodec
 from domain.login import LoginCodeHasher, RateLimit
-from domain.notifications import MemberNotifier, SecretBox, SmsSender
+from domain.notifications import EmailSender, MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 
 
@@ -111,6 +117,7 @@ async def start_service(
         member_directory=PostgresMemberDirectory(engine),
         ledger_sources=PostgresLedgerSources(engine),
         staff=staff_ports(settings, engine, clock),
+        message_renderer=SandboxedTemplates(),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -122,6 +129,9 @@ async def start_service(
         sms=container.sms,
         member_notifier=container.member_notifier,
         secrets=container.login.secrets,
+        login_codes=container.member_notifier
+        if isinstance(container.member_notifier, Messenger)
+        else None,
     )
     return Service(container, jobs, engine)
 
@@ -136,6 +146,7 @@ def job_ports(
     sms: SmsSender,
     member_notifier: MemberNotifier,
     secrets: SecretBox,
+    login_codes: LoginCodeSender | None = None,
 ) -> JobPorts:
     batch = PostgresBatchJobs(engine)
     queue = PostgresNotificationQueue(engine)
@@ -159,6 +170,7 @@ def job_ports(
         login_state=batch,
         follow_ups=batch,
         rfm=batch,
+        login_codes=login_codes,
     )
 
 
@@ -177,17 +189,66 @@ def _limit(rate: tuple[int, int]) -> RateLimit:
     return RateLimit(rate[0], timedelta(seconds=rate[1]))
 
 
-def sms_sender(settings: Settings) -> SmsSender:
-    """Production logs a masked number and never the text; a development machine, which has
-    no SMS gateway, shows the text (a login code) to the developer."""
-    if settings.is_production:
+def sms_sender(settings: Settings, clock: Clock | None = None) -> SmsSender:
+    """LOYALTY_MESSAGES: live sends through Aliyun's SMS API; none logs a masked number and
+    never the text; log (a development machine's default) shows the text, a login code
+    included, to the developer."""
+    mode = settings.message_mode
+    if mode == "live":
+        assert settings.aliyun_access_key_id
+        assert settings.aliyun_access_key_secret
+        assert settings.aliyun_sms_sign_name
+        return AliyunSmsSender(
+            access_key_id=settings.aliyun_access_key_id,
+            access_key_secret=settings.aliyun_access_key_secret,
+            sign_name=settings.aliyun_sms_sign_name,
+            template_codes=settings.sms_template_codes(),
+            clock=clock or SystemClock(),
+            endpoint=settings.aliyun_sms_endpoint,
+            region=settings.aliyun_region,
+        )
+    if mode == "none":
         return LogSmsSender()
     if settings.dev_sms_dir:
         return FileSmsSender(settings.dev_sms_dir)
     return ConsoleSmsSender()
 
 
+def email_sender(settings: Settings, clock: Clock | None = None) -> EmailSender | None:
+    """None when live without LOYALTY_SMTP_HOST: members are reached by SMS only."""
+    mode = settings.message_mode
+    if mode == "none":
+        return LogEmailSender()
+    if mode == "log":
+        return ConsoleEmailSender()
+    if not settings.smtp_host:
+        return None
+    assert settings.smtp_from  # check()
+    return SmtpEmailSender(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        clock=clock or SystemClock(),
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        security=settings.smtp_security,
+    )
+
+
+def messenger(
+    settings: Settings, engine: PostgresEngine, clock: Clock, sms: SmsSender
+) -> Messenger:
+    return Messenger(
+        directory=PostgresMessageDirectory(engine),
+        renderer=SandboxedTemplates(),
+        sms=sms,
+        email=email_sender(settings, clock),
+        default_language=settings.message_language,
+    )
+
+
 def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dict[str, Any]:
+    sms = sms_sender(settings, clock)
     return {
         "login": LoginPorts(
             clock=clock,
@@ -204,8 +265,8 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
             secrets=outbox_secrets(settings),
         ),
         "card_tokens": CardTokenCodec(derived_key(settings, "loyalty/card-tokens")),
-        "sms": sms_sender(settings),
-        "member_notifier": LogMemberNotifier(),
+        "sms": sms,
+        "member_notifier": messenger(settings, engine, clock, sms),
     }
 
 

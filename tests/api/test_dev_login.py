@@ -28,6 +28,7 @@ PRODUCTION = Settings(
     shop_webhook_secrets=("shop",),
     stripe_webhook_secrets=("stripe",),
     database_url="postgresql://db/loyalty",
+    messages="none",
 )
 
 
@@ -99,6 +100,7 @@ def test_loyalty_dev_otp_is_refused_in_production(
     monkeypatch.setenv("LOYALTY_SHOP_WEBHOOK_SECRET", "shop-secret")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://nowhere.invalid/loyalty")
+    monkeypatch.setenv("LOYALTY_MESSAGES", "none")
 
     assert main(["dev", "otp", "--phone", PHONE]) == 2
     assert "refused" in capsys.readouterr().err

@@ -40,6 +40,8 @@ MIGRATIONS = [
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
+    "2026-12-07T21:38:52:162986",  # message_templates: admins' overrides
+    "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from uuid import UUID
 
 from structlog.testing import capture_logs
 
-from adapters.notifications import FileSmsSender, LogMemberNotifier, LogSmsSender
+from adapters.notifications import (
+    ConsoleEmailSender,
+    FileSmsSender,
+    LogEmailSender,
+    LogMemberNotifier,
+    LogSmsSender,
+)
 from domain.notifications import NotificationKind, login_code_text
 
 PHONE = "+8613800138000"
@@ -43,3 +50,27 @@ async def test_the_log_member_notifier_logs_the_kind_not_the_payload() -> None:
 
     assert "SECRET-COUPON" not in str(logs)
     assert logs[0]["kind"] == "coupon_issued"
+
+
+async def test_the_log_email_sender_logs_the_domain_never_the_address_or_text() -> None:
+    with capture_logs() as logs:
+        await LogEmailSender().send_email("li.lei@example.com", "Your code", TEXT)
+
+    assert logs == [
+        {
+            "event": "email.withheld",
+            "domain": "example.com",
+            "characters": len(TEXT),
+            "log_level": "info",
+        }
+    ]
+
+
+async def test_the_console_email_sender_shows_a_developer_the_whole_message() -> None:
+    stream = io.StringIO()
+
+    await ConsoleEmailSender(stream).send_email("li.lei@example.com", "Your code", TEXT)
+
+    assert "DEVELOPMENT E-MAIL to li.lei@example.com" in stream.getvalue()
+    assert "Subject: Your code" in stream.getvalue()
+    assert TEXT in stream.getvalue()

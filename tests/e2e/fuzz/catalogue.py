@@ -395,6 +395,35 @@ makes("POST /v1/admin/tiers/simulate")(
     lambda w: admin(w, "POST /v1/admin/tiers/simulate", tiers_body())
 )
 
+# -- message templates -----------------------------------------------------------------------
+
+_TEMPLATE = {"kind": "birthday", "language": "en"}
+makes("GET /v1/admin/message-templates")(lambda w: admin(w, "GET /v1/admin/message-templates"))
+makes("GET /v1/admin/message-templates/{kind}/{language}")(
+    lambda w: admin(w, "GET /v1/admin/message-templates/{kind}/{language}", path_params=_TEMPLATE)
+)
+makes("PUT /v1/admin/message-templates/{kind}/{language}")(
+    lambda w: admin(
+        w,
+        "PUT /v1/admin/message-templates/{kind}/{language}",
+        {"subject": "Happy birthday", "body": "Happy birthday, {{ name }}: {{ title }}"},
+        path_params=_TEMPLATE,
+    )
+)
+makes("DELETE /v1/admin/message-templates/{kind}/{language}")(
+    lambda w: admin(
+        w, "DELETE /v1/admin/message-templates/{kind}/{language}", path_params=_TEMPLATE
+    )
+)
+makes("POST /v1/admin/message-templates/{kind}/{language}/preview")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/message-templates/{kind}/{language}/preview",
+        {"body": "{{ title }} until {{ expires_at|date }}"},
+        path_params=_TEMPLATE,
+    )
+)
+
 # -- auth ----------------------------------------------------------------------------------
 
 makes("POST /v1/auth/otp")(lambda w: Request("POST /v1/auth/otp", body={"phone": fresh_phone()}))

@@ -31,6 +31,8 @@ from tests.support.fakes.login import (
 )
 from tests.support.fakes.member_privacy import FakeMemberPrivacyRepository
 from tests.support.fakes.members import FakeMemberRepository
+from tests.support.fakes.message_templates import FakeMessageTemplateRepository
+from tests.support.fakes.messages import FakeMessageDirectory, RecordingEmail
 from tests.support.fakes.notifications import FakeSecretBox, RecordingMemberNotifier, RecordingSms
 from tests.support.fakes.outbox import FakeOutbox
 from tests.support.fakes.payments import FakePaymentRepository
@@ -64,6 +66,8 @@ __all__ = [
     "FakeMemberPrivacyRepository",
     "FakeMemberProfileRepository",
     "FakeMemberRepository",
+    "FakeMessageDirectory",
+    "FakeMessageTemplateRepository",
     "FakeOutbox",
     "FakePaymentRepository",
     "FakePointsRepository",
@@ -83,6 +87,7 @@ __all__ = [
     "FakeWorld",
     "FixedClock",
     "Link",
+    "RecordingEmail",
     "RecordingMemberNotifier",
     "RecordingSms",
     "SequenceRandom",

@@ -33,6 +33,7 @@ from tests.support.fakes.login import (
 )
 from tests.support.fakes.member_privacy import FakeMemberPrivacyRepository
 from tests.support.fakes.members import FakeMemberRepository
+from tests.support.fakes.message_templates import FakeMessageTemplateRepository
 from tests.support.fakes.notifications import FakeSecretBox, RecordingMemberNotifier, RecordingSms
 from tests.support.fakes.outbox import FakeOutbox
 from tests.support.fakes.payments import FakePaymentRepository
@@ -78,6 +79,7 @@ class FakeDatabase:
         self.outbox = FakeOutbox()
         self.follow_ups = FakeFollowUpRepository()
         self.profiles = FakeMemberProfileRepository()
+        self.message_templates = FakeMessageTemplateRepository()
         self._link()
 
     def _link(self) -> None:
@@ -123,6 +125,7 @@ class FakeUnitOfWork:
         self.segments = FakeSegmentResolver(self.db)
         self.follow_ups = self.db.follow_ups
         self.profiles = self.db.profiles
+        self.message_templates = self.db.message_templates
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from uuid import UUID
 
-from domain.notifications import DeliveryFailed, NotificationKind
+from domain.notifications import DeliveryFailed, NotificationKind, SmsTemplate
 
 
 class FakeSecretBox:
@@ -24,12 +24,14 @@ class FakeSecretBox:
 class RecordingSms:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.templates: list[SmsTemplate | None] = []
         self.failing = False
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: SmsTemplate | None = None) -> None:
         if self.failing:
             raise DeliveryFailed("the SMS gateway is down")
         self.sent.append((phone, text))
+        self.templates.append(template)
 
     def last_code(self, phone: str) -> str:
         texts = [text for to, text in self.sent if to == phone]
