@@ -91,6 +91,12 @@ class NavItem:
 NAV = (
     NavItem("console.dashboard", "/console", "Dashboard"),
     NavItem("console.members.search", "/console/members", "Members"),
+    NavItem("console.programme.view", "/console/programme", "Programme"),
+    NavItem("console.tiers.view", "/console/tiers", "Tiers"),
+    NavItem("console.campaigns.view", "/console/campaigns", "Campaigns"),
+    NavItem("console.crm.rfm", "/console/crm", "CRM"),
+    NavItem("console.stores", "/console/stores", "Stores"),
+    NavItem("console.audit", "/console/audit", "Audit log"),
     NavItem("console.staff.list", "/console/staff", "Staff"),
 )
 
