@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
+from adapters.http.console.i18n import N_
 from app import transactions
 from app.container import Container
 from app.permissions import allows
@@ -191,3 +192,32 @@ async def _campaigns_page(
         can_manage=allows(staff.role, "console.campaigns.issue"),
         **context,
     )
+
+
+# Values the pages translate by name: RFM segments, lifecycle stages, campaign skip reasons.
+TRANSLATED_BY_VALUE = (
+    N_("champions"),
+    N_("loyal"),
+    N_("potential_loyalists"),
+    N_("new_customers"),
+    N_("promising"),
+    N_("need_attention"),
+    N_("about_to_sleep"),
+    N_("at_risk"),
+    N_("cant_lose_them"),
+    N_("hibernating"),
+    N_("lost"),
+    N_("prospect"),
+    N_("new"),
+    N_("dormant"),
+    N_("churned"),
+    N_("member_erased"),
+    N_("per_member_limit_reached"),
+    N_("total_limit_reached"),
+    N_("Programme"),
+    N_("Tiers"),
+    N_("Campaigns"),
+    N_("CRM"),
+    N_("Stores"),
+    N_("Audit log"),
+)
