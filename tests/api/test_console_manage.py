@@ -105,10 +105,9 @@ async def test_an_owner_reads_the_simulation_then_saves_the_ladder(
     saved = await console.post("/console/tiers", data={"_csrf": token, **_ladder(version)})
     assert saved.status_code == 200, saved.text
     assert 'id="saved"' in saved.text
-    assert "tiers.updated" not in saved.text and "silver" in saved.text  # in the history
-    stale = await console.post(
-        "/console/tiers", data={"_csrf": token, **_ladder(version, "200")}
-    )
+    assert "tiers.updated" not in saved.text
+    assert "silver" in saved.text
+    stale = await console.post("/console/tiers", data={"_csrf": token, **_ladder(version, "200")})
     assert stale.status_code == 409
     assert 'id="stale"' in stale.text
 
@@ -223,7 +222,8 @@ async def test_an_owner_rotates_a_terminal_secret_shown_once_and_deactivates_it(
     terminal = await api.create_terminal(store["store_id"])
     token = await _as(console, service, StaffRole.OWNER)
     stores = await console.get("/console/stores")
-    assert stores.status_code == 200 and "S-console" in stores.text
+    assert stores.status_code == 200
+    assert "S-console" in stores.text
     rotated = await console.post(
         f"/console/terminals/{terminal['terminal_id']}/rotate", data={"_csrf": token}
     )

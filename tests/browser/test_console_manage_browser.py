@@ -5,6 +5,7 @@ serious or critical violation) and photographed to tests/artifacts/screenshots/.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,7 +88,8 @@ def test_an_owner_saves_a_tier_ladder_after_reading_its_simulation(
             ("/console/audit", "owner-audit"),
         ):
             answer = page.goto(f"{base}{path}")
-            assert answer is not None and answer.status == 200
+            assert answer is not None
+            assert answer.status == 200
             _look(page, name)
         assert "tiers.updated" in page.locator("#audit").inner_text()
     finally:
@@ -151,7 +153,7 @@ def test_an_analyst_exports_the_rfm_members(
             page.click("#rfm-csv")
         download = waiting.value
         assert download.suggested_filename == "rfm-members.csv"
-        content = open(download.path(), "rb").read()
+        content = Path(download.path()).read_bytes()
         assert content.startswith("\ufeff".encode())
         lines = content.decode("utf-8-sig").splitlines()
         assert lines[0] == "member_id,name,tier_code,recency_days,frequency,monetary,r,f,m,segment"

@@ -117,9 +117,7 @@ class CampaignPages(Controller):
         except (LookupError, DomainError) as refused:
             code = getattr(refused, "code", "validation_error")
             return await _campaigns_page(request, container, 422, refused=code)
-        return Redirect(
-            "/console/campaigns/sent", query_params={"key": key}, status_code=303
-        )
+        return Redirect("/console/campaigns/sent", query_params={"key": key}, status_code=303)
 
     @get("/campaigns/sent", operation_id="console.campaigns.sent")
     async def sent(

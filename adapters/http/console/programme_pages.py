@@ -110,8 +110,10 @@ class ProgrammePages(Controller):
         except ProgramChanged:
             return _programme_page(request, await _program(container), 409, stale=True)
         except (FormError, DomainError) as refused:
-            field = refused.args[0] if isinstance(refused, FormError) else getattr(
-                refused, "field", None
+            field = (
+                refused.args[0]
+                if isinstance(refused, FormError)
+                else getattr(refused, "field", None)
             )
             return _programme_page(request, current, 422, invalid=field or True)
         return _programme_page(request, updated, saved=True)
@@ -265,7 +267,7 @@ async def _tiers_page(
         status_code,
         policy=policy,
         program=program,
-        rows=rows[:-1] + [{}],
+        rows=[*rows[:-1], {}],
         window_days=settings_row.get("window_days", ""),
         grace_days=settings_row.get("grace_days", ""),
         history=history,
