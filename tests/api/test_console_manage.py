@@ -101,6 +101,7 @@ async def test_an_owner_reads_the_simulation_then_saves_the_ladder(
     assert simulated.status_code == 200, simulated.text
     assert 'id="simulation"' in simulated.text
     assert re.search(r'id="moving-up">1<', simulated.text), simulated.text
+    assert re.search(r'id="up-silver">1<', simulated.text), simulated.text
     assert (await console.get("/console/tiers")).text.count("silver") == 0  # nothing saved yet
     saved = await console.post("/console/tiers", data={"_csrf": token, **_ladder(version)})
     assert saved.status_code == 200, saved.text
@@ -110,6 +111,12 @@ async def test_an_owner_reads_the_simulation_then_saves_the_ladder(
     stale = await console.post("/console/tiers", data={"_csrf": token, **_ladder(version, "200")})
     assert stale.status_code == 409
     assert 'id="stale"' in stale.text
+    # The member, now silver, would fall below it on a higher threshold: into grace first.
+    higher = await console.post(
+        "/console/tiers/simulate", data={"_csrf": token, **_ladder(version + 1, "500")}
+    )
+    assert re.search(r'id="down-member">1<', higher.text), higher.text
+    assert 'id="grace-note"' in higher.text
 
 
 async def test_marketing_previews_issues_a_segment_campaign_and_lists_its_recipients(
