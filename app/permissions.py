@@ -161,3 +161,28 @@ def allows(role: StaffRole, operation: str) -> bool:
         return False
     needed = OPERATIONS[operation]
     return needed is None or needed in ROLE_PERMISSIONS[role]
+
+
+# The table as docs/console.md shows it (a test keeps the page equal to this).
+ROLES = (StaffRole.OWNER, StaffRole.MARKETING, StaffRole.SERVICE, StaffRole.ANALYST)
+
+
+def markdown_table() -> str:
+    """One row per permission (then the public operations): which roles have it, and the
+    operations that need it, in the table's order."""
+    lines = [
+        "| permission | " + " | ".join(r.value for r in ROLES) + " | operations |",
+        "|---|" + "---|" * len(ROLES) + "---|",
+    ]
+    for permission in Permission:
+        operations = [op for op, needed in OPERATIONS.items() if needed is permission]
+        has = ["yes" if permission in ROLE_PERMISSIONS[r] else "-" for r in ROLES]
+        lines.append(_row(f"`{permission.value}`", has, operations))
+    public = [op for op, needed in OPERATIONS.items() if needed is None]
+    lines.append(_row("public", ["yes"] * len(ROLES), public))
+    return "\n".join(lines) + "\n"
+
+
+def _row(name: str, has: list[str], operations: list[str]) -> str:
+    listed = ", ".join(f"`{op}`" for op in operations) or "-"
+    return f"| {name} | " + " | ".join(has) + f" | {listed} |"

@@ -44,3 +44,14 @@ def test_money_and_dates_follow_the_locale_currency_and_time_zone() -> None:
     instant = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)  # 1 January in Shanghai
     assert "Jan 1, 2027" in english.datetime(instant)
     assert "2027年1月1日" in chinese.datetime(instant)
+
+
+def test_the_permission_table_in_the_docs_is_the_one_the_server_enforces() -> None:
+    from pathlib import Path
+
+    from app.permissions import markdown_table
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "console.md").read_text()
+    assert markdown_table() in page, (
+        "docs/console.md: paste app.permissions.markdown_table() over the permission table"
+    )
