@@ -139,6 +139,7 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.crm.cell": P.REPORTS_READ,
     "console.crm.rfm_csv": P.REPORTS_READ,
     "console.crm.churn": P.REPORTS_READ,
+    "console.crm.churn_csv": P.REPORTS_READ,
     "console.stores": P.STORES_MANAGE,
     "console.terminals.deactivate": P.STORES_MANAGE,
     "console.terminals.rotate": P.STORES_MANAGE,

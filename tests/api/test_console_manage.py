@@ -217,6 +217,9 @@ async def test_an_analyst_downloads_the_rfm_members_as_csv(
     listed = await console.get(cell.group(1).replace("&amp;", "&"))
     assert listed.status_code == 200
     assert (await console.get("/console/crm/churn")).status_code == 200
+    churn = await console.get("/console/crm/churn.csv")
+    assert churn.status_code == 200
+    assert churn.content.startswith("\ufeff".encode())
     # Service staff have no reports.
     await _as(console, service, StaffRole.SERVICE)
     assert (await console.get("/console/crm/rfm.csv")).status_code == 403

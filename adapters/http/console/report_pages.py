@@ -1,5 +1,5 @@
 """Console pages of the CRM (issue #18): the RFM grid as a heat map, a cell's members, the
-churn-risk list, and the RFM members as CSV.
+churn-risk list, and the RFM members and the churn-risk list as CSV.
 
 Everything comes from the report ports /v1/admin/reports uses (``rfm``, ``rfm_members``,
 ``churn_risk``); the CSV is streamed by the same helper as the API's
@@ -18,7 +18,7 @@ from litestar.response import Stream, Template
 
 from adapters.http.console.controller import _formats, _page, _program
 from adapters.http.csv_export import csv_download, mapped
-from adapters.http.schemas.crm import RfmMemberOut
+from adapters.http.schemas.crm import ChurnRiskOut, RfmMemberOut
 from app.container import Container
 from app.reports import ChurnRiskQuery, ScoredMember
 from domain.crm import DEFAULT_WINDOW_DAYS, RfmSegment
@@ -129,3 +129,18 @@ class ReportPages(Controller):
             )
         )
         return _page(request, "churn.html", _formats(request, program), rows=rows)
+
+    @get("/crm/churn.csv", operation_id="console.crm.churn_csv")
+    async def churn_csv(self, container: NamedDependency[Container]) -> Stream:
+        """The whole churn-risk list, streamed as the API's CSV."""
+        program = await _program(container)
+        query = ChurnRiskQuery(
+            zone=program.time_zone,
+            today=_today(container, program),
+            crm=program.crm,
+            window_days=DEFAULT_WINDOW_DAYS,
+            within_days=30,
+            limit=0,
+        )
+        rows = mapped(container.reports.churn_risk_all(query), ChurnRiskOut.of)
+        return csv_download(ChurnRiskOut, rows, "churn-risk.csv")
