@@ -8,7 +8,7 @@ controller asks a port and turns the frozen result into its response. Nothing he
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Protocol
@@ -187,6 +187,10 @@ class TierSimulation:
     proposed_points: int  # ... at the proposed ones
     current_points_per_month: int
     proposed_points_per_month: int
+    # Per proposed tier: members it would take up into it, and members it would place in it
+    # below their current tier (a review moves them down once their grace period has run out).
+    up_per_tier: dict[str, int] = field(default_factory=dict)
+    down_per_tier: dict[str, int] = field(default_factory=dict)
 
     @property
     def points_per_month_change(self) -> int:

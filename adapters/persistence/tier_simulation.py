@@ -111,6 +111,14 @@ async def simulate_tiers(
             t.code: int(by_level[level]["members"]) if level in by_level else 0
             for level, t in enumerate(tiers, start=1)
         },
+        up_per_tier={
+            t.code: int(by_level[level]["moving_up"]) if level in by_level else 0
+            for level, t in enumerate(tiers, start=1)
+        },
+        down_per_tier={
+            t.code: int(by_level[level]["moving_down"]) if level in by_level else 0
+            for level, t in enumerate(tiers, start=1)
+        },
         moving_up=sum(int(row["moving_up"]) for row in rows),
         moving_down=sum(int(row["moving_down"]) for row in rows),
         current_points=current_points,

@@ -11,8 +11,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
+from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
 from adapters.http.console.members_pages import MembersPagesController
+from adapters.http.console.owner_pages import OwnerPages
+from adapters.http.console.programme_pages import ProgrammePages
+from adapters.http.console.report_pages import ReportPages
 from adapters.http.console.security import (
     ConsoleForbidden,
     CsrfRefused,
@@ -70,7 +74,15 @@ def _csrf(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[ConsoleController, MembersPagesController, ServicePagesController],
+        route_handlers=[
+            ConsoleController,
+            MembersPagesController,
+            ServicePagesController,
+            ProgrammePages,
+            CampaignPages,
+            ReportPages,
+            OwnerPages,
+        ],
         guards=[console_guard],
         include_in_schema=False,
         exception_handlers={

@@ -91,6 +91,12 @@ NAV = (
     NavItem("console.members.search", "/console/members", "Members"),
     NavItem("console.feedback.list", "/console/feedback", "Feedback"),
     NavItem("console.follow_ups.list", "/console/follow-ups", "Follow-up calls"),
+    NavItem("console.programme.view", "/console/programme", "Programme"),
+    NavItem("console.tiers.view", "/console/tiers", "Tiers"),
+    NavItem("console.campaigns.view", "/console/campaigns", "Campaigns"),
+    NavItem("console.crm.rfm", "/console/crm", "CRM"),
+    NavItem("console.stores", "/console/stores", "Stores"),
+    NavItem("console.audit", "/console/audit", "Audit log"),
     NavItem("console.staff.list", "/console/staff", "Staff"),
 )
 
