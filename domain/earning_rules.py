@@ -219,9 +219,12 @@ class EarningRule:
             raise InvalidInput(f"name has 1-{MAX_NAME} characters", field="name")
         if not -1_000_000 <= self.priority <= 1_000_000:
             raise InvalidInput("priority is between -1000000 and 1000000", field="priority")
-        if self.starts_at is not None and self.ends_at is not None:
-            if self.ends_at <= self.starts_at:
-                raise InvalidInput("ends_at must be after starts_at", field="ends_at")
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.ends_at <= self.starts_at
+        ):
+            raise InvalidInput("ends_at must be after starts_at", field="ends_at")
         if self.effect.kind is EffectKind.EXCLUDE and not self.conditions.picks_lines:
             raise InvalidInput(
                 "an exclusion names the SKUs or categories that earn nothing",
