@@ -21,6 +21,7 @@ from domain.coupon_repositories import (
     RewardSettingsRepository,
 )
 from domain.crm import SegmentResolver
+from domain.earning_rules import EarningRuleRepository
 from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
@@ -155,6 +156,11 @@ class WithProfiles(Protocol):
     def profiles(self) -> MemberProfileRepository: ...
 
 
+class WithEarningRules(Protocol):
+    @property
+    def earning_rules(self) -> EarningRuleRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -201,6 +207,7 @@ class UnitOfWork(
     WithFollowUps,
     WithMemberPrivacy,
     WithProfiles,
+    WithEarningRules,
     Transaction,
     Protocol,
 ):

@@ -37,10 +37,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.crm import LifecycleStage, RfmSegment
+from domain.crm import CrmSettings, LifecycleStage, RfmSegment
 from domain.errors import InvalidInput
 from domain.money import floor_int, floor_share
 
@@ -523,3 +524,207 @@ def reversed_after(
             by_amount = floor_share(points, refunded_by_amount, payable)
             total += max(by_units, by_amount)
     return total
+
+
+def rule_document(rule: EarningRule) -> dict[str, object]:
+    """The rule as stored and answered: plain JSON values, Decimals as strings."""
+    c = rule.conditions
+    return {
+        "id": str(rule.id),
+        "version": rule.version,
+        "name": rule.name,
+        "priority": rule.priority,
+        "exclusive": rule.exclusive,
+        "status": rule.status.value,
+        "starts_at": rule.starts_at.isoformat() if rule.starts_at else None,
+        "ends_at": rule.ends_at.isoformat() if rule.ends_at else None,
+        "effect": {"kind": rule.effect.kind.value, "value": str(rule.effect.value)},
+        "conditions": {
+            "skus": sorted(c.skus),
+            "categories": sorted(c.categories),
+            "stores": sorted(str(s) for s in c.stores),
+            "channels": sorted(c.channels),
+            "tiers": sorted(c.tiers),
+            "rfm_segments": sorted(c.rfm_segments),
+            "lifecycle_stages": sorted(c.lifecycle_stages),
+            "days_of_week": sorted(c.days_of_week),
+            "hours": sorted(c.hours),
+            "min_payable": c.min_payable,
+            "first_purchase": c.first_purchase,
+            "birthday_month": c.birthday_month,
+        },
+        "limits": {
+            "per_order": rule.limits.per_order,
+            "per_member_day": rule.limits.per_member_day,
+            "per_member_week": rule.limits.per_member_week,
+            "per_member_month": rule.limits.per_member_month,
+            "budget": rule.limits.budget,
+        },
+    }
+
+
+def rule_from_document(doc: Mapping[str, Any]) -> EarningRule:
+    """The inverse of ``rule_document`` (stored rows only: the API validates its own input)."""
+    c: Mapping[str, Any] = doc["conditions"]
+    e: Mapping[str, Any] = doc["effect"]
+    lim: Mapping[str, Any] = doc["limits"]
+
+    def instant(value: object) -> datetime | None:
+        return datetime.fromisoformat(str(value)) if value else None
+
+    return EarningRule(
+        id=UUID(str(doc["id"])),
+        version=int(doc["version"]),
+        name=str(doc["name"]),
+        priority=int(doc["priority"]),
+        exclusive=bool(doc["exclusive"]),
+        status=RuleStatus(doc["status"]),
+        starts_at=instant(doc.get("starts_at")),
+        ends_at=instant(doc.get("ends_at")),
+        effect=Effect(EffectKind(e["kind"]), Decimal(str(e["value"]))),
+        conditions=Conditions(
+            skus=frozenset(c["skus"]),
+            categories=frozenset(c["categories"]),
+            stores=frozenset(UUID(s) for s in c["stores"]),
+            channels=frozenset(c["channels"]),
+            tiers=frozenset(c["tiers"]),
+            rfm_segments=frozenset(c["rfm_segments"]),
+            lifecycle_stages=frozenset(c["lifecycle_stages"]),
+            days_of_week=frozenset(c["days_of_week"]),
+            hours=frozenset(c["hours"]),
+            min_payable=int(c["min_payable"]),
+            first_purchase=bool(c["first_purchase"]),
+            birthday_month=bool(c["birthday_month"]),
+        ),
+        limits=Limits(**{k: (int(v) if v is not None else None) for k, v in lim.items()}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """What rules may ask of a member beyond the sale: read only when a live rule asks."""
+
+    first_purchase: bool = False
+    rfm_segment: str | None = None
+    lifecycle_stage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """Points a rule gave a sale (positive) or a refund took back (negative)."""
+
+    rule_id: UUID
+    rule_version: int
+    sale_id: UUID
+    member_id: UUID
+    points: int
+    occurred_at: datetime
+    refund_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """What a draft rule would have given over a past period."""
+
+    extra_points: int
+    members: int
+    sales: int
+    cost_minor: int  # floor(extra points x point value)
+
+
+class EarningRuleRepository(Protocol):
+    async def live(self) -> tuple[EarningRule, ...]:
+        """Every rule not ended, current versions (cached configuration)."""
+        ...
+
+    async def get(self, rule_id: UUID) -> EarningRule | None: ...
+
+    async def get_for_update(self, rule_id: UUID) -> EarningRule | None: ...
+
+    async def page(self, *, after: UUID | None, limit: int) -> list[EarningRule]: ...
+
+    async def versions(self, rule_id: UUID) -> list[EarningRule]: ...
+
+    async def add(self, rule: EarningRule, actor: str, at: datetime) -> None:
+        """Stores a new rule (version 1) and its budget row."""
+        ...
+
+    async def save(self, rule: EarningRule, actor: str, at: datetime) -> None:
+        """Stores the rule's next version as current."""
+        ...
+
+    async def member_facts(
+        self, member_id: UUID, *, zone: str, today: date, crm: CrmSettings, need_crm: bool
+    ) -> MemberFacts: ...
+
+    async def earned_in_periods(
+        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime]]
+    ) -> dict[tuple[UUID, LimitCut], int]:
+        """Net points the member has from each rule since each period's start."""
+        ...
+
+    async def budgets_spent(self, rule_ids: Sequence[UUID], *, lock: bool) -> dict[UUID, int]:
+        """The points spent of each rule's budget; ``lock``: the rows are locked in key order
+        until the transaction ends (a sale takes the last points of a budget alone)."""
+        ...
+
+    async def spend(self, spent: Mapping[UUID, int]) -> None:
+        """Adds to (or, negative, gives back to) the budgets spent; rows locked by the caller."""
+        ...
+
+    async def add_awards(self, awards: Sequence[Award]) -> None: ...
+
+    async def forecast(
+        self,
+        rule: EarningRule,
+        *,
+        start: datetime,
+        end: datetime,
+        zone: str,
+        currency_exponent: int,
+        earn_rate: Decimal,
+        point_value: Decimal,
+    ) -> Forecast: ...
+
+
+def breakdown_document(b: Breakdown) -> dict[str, Any]:
+    """The breakdown as the sale keeps it (sales.points_breakdown)."""
+    return {
+        "base": b.base,
+        "tier_multiplier": str(b.tier_multiplier),
+        "excluded_lines": list(b.excluded_lines),
+        "rules": [
+            {
+                "rule_id": str(r.rule_id),
+                "version": r.version,
+                "name": r.name,
+                "kind": r.kind.value,
+                "points": r.points,
+                "wanted": r.wanted,
+                "cut_by": r.cut_by.value if r.cut_by else None,
+                "lines": [[n, p] for n, p in r.lines],
+            }
+            for r in b.rules
+        ],
+    }
+
+
+def breakdown_from_document(doc: Mapping[str, Any]) -> Breakdown:
+    return Breakdown(
+        base=int(doc["base"]),
+        tier_multiplier=Decimal(str(doc["tier_multiplier"])),
+        excluded_lines=tuple(int(n) for n in doc.get("excluded_lines", ())),
+        rules=tuple(
+            RulePoints(
+                rule_id=UUID(r["rule_id"]),
+                version=int(r["version"]),
+                name=str(r["name"]),
+                kind=EffectKind(r["kind"]),
+                points=int(r["points"]),
+                wanted=int(r["wanted"]),
+                cut_by=LimitCut(r["cut_by"]) if r.get("cut_by") else None,
+                lines=tuple((None if n is None else int(n), int(p)) for n, p in r["lines"]),
+            )
+            for r in doc["rules"]
+        ),
+    )

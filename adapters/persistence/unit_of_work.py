@@ -28,6 +28,7 @@ from adapters.persistence.repositories.coupons import (
     PostgresRewardSettingsRepository,
 )
 from adapters.persistence.repositories.draws import PostgresDrawRepository
+from adapters.persistence.repositories.earning_rules import PostgresEarningRuleRepository
 from adapters.persistence.repositories.feedback import PostgresFeedbackRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.login import (
@@ -78,6 +79,7 @@ class PostgresUnitOfWork:
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
     profiles = PostgresMemberProfileRepository()
+    earning_rules = PostgresEarningRuleRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

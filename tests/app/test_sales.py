@@ -21,6 +21,7 @@ from app.use_cases.sales import (
 )
 from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import check_symbol
+from domain.earning_rules import Breakdown
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -104,6 +105,7 @@ async def test_a_quote_prices_the_basket_and_shows_the_points_it_would_earn(
             points_redeemed=0,
             points_value=0,
             points_earned=250,
+            breakdown=Breakdown(base=250, tier_multiplier=Decimal(1)),
         ),
         points=Balances(0, 0),
         tier=TierView("member", "Member"),
