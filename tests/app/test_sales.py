@@ -206,6 +206,7 @@ async def test_a_sale_paid_partly_with_points_debits_them_and_earns_on_what_is_l
         points_redeemed=300,
         points_value=300,
         points_earned=247,  # on the 247.00 paid, not on 250.00
+        breakdown=Breakdown(base=247, tier_multiplier=Decimal(1)),
     )
     assert outcome.pricing.payable == 24_700
     assert outcome.points == Balances(available=500 - 300 + 247, pending=0)
