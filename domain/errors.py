@@ -335,3 +335,18 @@ class BirthdayLocked(Conflict):
 
     code = "birthday_locked"
     title = "The birthday is already set; only the programme's staff can change it"
+
+
+class EarningRuleNotFound(NotFound):
+    code = "earning_rule_not_found"
+    title = "No such earning rule"
+
+
+class EarningRuleEnded(Conflict):
+    code = "earning_rule_ended"
+    title = "The earning rule has ended; an ended rule is never changed again"
+
+
+class EarningRuleChanged(Conflict):
+    code = "earning_rule_changed"
+    title = "Another change to the earning rule was saved first; reload and try again"
