@@ -107,12 +107,15 @@ per_sale AS (
 ),
 wanted AS (
     SELECT id, member_id, occurred_at, local_at,
-           CASE $15
-             WHEN 'multiplier' THEN floor(ep / $18 * $17 * tier_mult * ($16 - 1))
-             WHEN 'earn_rate' THEN floor(ep / $18 * ($16 - $17) * tier_mult)
-             WHEN 'bonus_per_order' THEN $16
-             WHEN 'bonus_per_unit' THEN $16 * units
-             ELSE floor((p_all - ep) / $18 * $17 * tier_mult) - floor(p_all / $18 * $17 * tier_mult)
+           CASE $15::text
+             WHEN 'multiplier' THEN floor(ep / $18::numeric * $17::numeric * tier_mult
+                                          * ($16::numeric - 1))
+             WHEN 'earn_rate' THEN floor(ep / $18::numeric * ($16::numeric - $17::numeric)
+                                         * tier_mult)
+             WHEN 'bonus_per_order' THEN $16::numeric
+             WHEN 'bonus_per_unit' THEN $16::numeric * units
+             ELSE floor((p_all - ep) / $18::numeric * $17::numeric * tier_mult)
+                  - floor(p_all / $18::numeric * $17::numeric * tier_mult)
            END AS want
     FROM per_sale
 ),
