@@ -45,7 +45,11 @@ def test_the_document_describes_every_contract_operation(
 
 
 # The POSTs that only read: a key is taken but not needed.
-READ_ONLY_POSTS = {"/v1/pos/quote", "/v1/admin/tiers/simulate"}
+READ_ONLY_POSTS = {
+    "/v1/pos/quote",
+    "/v1/admin/tiers/simulate",
+    "/v1/admin/earning-rules/simulate",
+}
 
 
 def test_every_write_under_pos_and_admin_requires_an_idempotency_key(document: dict) -> None:
