@@ -345,6 +345,18 @@ def period_start(period: LimitCut, at: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(local, datetime.min.time(), tzinfo=zone)
 
 
+def period_end(period: LimitCut, at: datetime, zone: ZoneInfo) -> datetime:
+    """End (exclusive) of the local day, ISO week or month holding ``at``, as an instant."""
+    start = period_start(period, at, zone).date()
+    if period is LimitCut.PER_MEMBER_DAY:
+        end = start + timedelta(days=1)
+    elif period is LimitCut.PER_MEMBER_WEEK:
+        end = start + timedelta(days=7)
+    else:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(end, datetime.min.time(), tzinfo=zone)
+
+
 def order_matches(rule: EarningRule, ctx: EarnContext) -> bool:
     """The rule's conditions on the order as a whole (not its lines)."""
     c = rule.conditions
@@ -658,9 +670,10 @@ class EarningRuleRepository(Protocol):
     ) -> MemberFacts: ...
 
     async def earned_in_periods(
-        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime]]
+        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime, datetime]]
     ) -> dict[tuple[UUID, LimitCut], int]:
-        """Net points the member has from each rule since each period's start."""
+        """Net points the member has from each rule in each period [start, end), by the
+        time of the sales (a till that syncs late counts in the period of its sale)."""
         ...
 
     async def budgets_spent(self, rule_ids: Sequence[UUID], *, lock: bool) -> dict[UUID, int]:

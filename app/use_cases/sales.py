@@ -31,6 +31,7 @@ from domain.earning_rules import (
     Line,
     candidates,
     evaluate,
+    period_end,
     period_start,
 )
 from domain.errors import (
@@ -205,7 +206,7 @@ async def earn(
         )
     acting = [r for r in candidates(rules, ctx) if r.effect.kind is not EffectKind.EXCLUDE]
     periods = [
-        (r.id, p, period_start(p, at, program.zone))
+        (r.id, p, period_start(p, at, program.zone), period_end(p, at, program.zone))
         for r in acting
         for p in PERIODS
         if r.limits.per_member(p) is not None

@@ -23,6 +23,7 @@ from domain.earning_rules import (
     RuleStatus,
     evaluate,
     line_payables,
+    period_end,
     period_start,
     reversed_after,
 )
@@ -220,6 +221,11 @@ def test_periods_are_local_days_iso_weeks_and_months():
     assert period_start(LimitCut.PER_MEMBER_DAY, at, ZONE).date() == date(2026, 3, 5)
     assert period_start(LimitCut.PER_MEMBER_WEEK, at, ZONE).date() == date(2026, 3, 2)
     assert period_start(LimitCut.PER_MEMBER_MONTH, at, ZONE).date() == date(2026, 3, 1)
+    assert period_end(LimitCut.PER_MEMBER_DAY, at, ZONE).date() == date(2026, 3, 6)
+    assert period_end(LimitCut.PER_MEMBER_WEEK, at, ZONE).date() == date(2026, 3, 9)
+    assert period_end(LimitCut.PER_MEMBER_MONTH, at, ZONE).date() == date(2026, 4, 1)
+    december = datetime(2026, 12, 31, 12, tzinfo=UTC)
+    assert period_end(LimitCut.PER_MEMBER_MONTH, december, ZONE).date() == date(2027, 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -47,9 +47,11 @@ _BUDGETS_LOCKED = _BUDGETS + " FOR UPDATE"
 
 _EARNED = """
 SELECT w.rule_id, w.period, coalesce(sum(a.points), 0)::bigint AS points
-FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS w(rule_id, period, since)
+FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+    AS w(rule_id, period, since, until)
 LEFT JOIN earning_rule_awards a
     ON a.member_id = $1 AND a.rule_id = w.rule_id AND a.occurred_at >= w.since
+   AND a.occurred_at < w.until
 GROUP BY w.rule_id, w.period
 """
 
@@ -238,7 +240,7 @@ class PostgresEarningRuleRepository:
         return MemberFacts(first_purchase=first, rfm_segment=segment, lifecycle_stage=stage.value)
 
     async def earned_in_periods(
-        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime]]
+        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime, datetime]]
     ) -> dict[tuple[UUID, LimitCut], int]:
         if not wanted:
             return {}
@@ -248,6 +250,7 @@ class PostgresEarningRuleRepository:
             [w[0] for w in wanted],
             [w[1].value for w in wanted],
             [w[2] for w in wanted],
+            [w[3] for w in wanted],
         )
         return {(r["rule_id"], LimitCut(r["period"])): r["points"] for r in rows}
 

@@ -98,11 +98,16 @@ async def test_earned_in_a_period_is_net_of_refunds_and_counts_from_its_start(
         got = await uow.earning_rules.earned_in_periods(
             member.id,
             [
-                (RULE.id, LimitCut.PER_MEMBER_DAY, NOW - timedelta(hours=1)),
-                (RULE.id, LimitCut.PER_MEMBER_WEEK, NOW - timedelta(days=6)),
+                (
+                    RULE.id,
+                    LimitCut.PER_MEMBER_DAY,
+                    NOW - timedelta(hours=1),
+                    NOW + timedelta(hours=1),
+                ),
+                (RULE.id, LimitCut.PER_MEMBER_WEEK, NOW - timedelta(days=6), NOW),
             ],
         )
-    assert got == {(RULE.id, LimitCut.PER_MEMBER_DAY): 50, (RULE.id, LimitCut.PER_MEMBER_WEEK): 100}
+    assert got == {(RULE.id, LimitCut.PER_MEMBER_DAY): 50, (RULE.id, LimitCut.PER_MEMBER_WEEK): 50}
 
 
 DRAFTS = {

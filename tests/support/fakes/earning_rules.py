@@ -26,6 +26,7 @@ from domain.earning_rules import (
     MemberFacts,
     RuleStatus,
     evaluate,
+    period_end,
     period_start,
 )
 from domain.money import floor_int
@@ -87,15 +88,17 @@ class FakeEarningRuleRepository(Linked):
         return MemberFacts(first, self.rfm_segments.get(member_id), stage.value)
 
     async def earned_in_periods(
-        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime]]
+        self, member_id: UUID, wanted: Sequence[tuple[UUID, LimitCut, datetime, datetime]]
     ) -> dict[tuple[UUID, LimitCut], int]:
         return {
             (rule_id, period): sum(
                 a.points
                 for a in self.awards
-                if a.member_id == member_id and a.rule_id == rule_id and a.occurred_at >= since
+                if a.member_id == member_id
+                and a.rule_id == rule_id
+                and since <= a.occurred_at < until
             )
-            for rule_id, period, since in wanted
+            for rule_id, period, since, until in wanted
         }
 
     async def budgets_spent(self, rule_ids: Sequence[UUID], *, lock: bool) -> dict[UUID, int]:
@@ -168,7 +171,10 @@ class FakeEarningRuleRepository(Linked):
                     (draft.id, p): sum(
                         pts
                         for m, at, pts in earned
-                        if m == sale.member_id and at >= period_start(p, sale.occurred_at, tz)
+                        if m == sale.member_id
+                        and period_start(p, sale.occurred_at, tz)
+                        <= at
+                        < period_end(p, sale.occurred_at, tz)
                     )
                     for p in PERIODS
                 },
