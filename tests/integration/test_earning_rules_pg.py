@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from adapters.persistence.ledger_audit import verify_ledger_at
 from adapters.persistence.repositories.earning_rules import PostgresEarningRuleRepository
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
@@ -177,6 +178,10 @@ async def test_a_refund_reverses_rule_points_with_their_lines_and_gives_the_budg
             )
             == 0
         )
+        # The entry naming the rules is in the hash chain, and the chain verifies clean.
+        report = await verify_ledger_at(db_url)
+        assert report.ok, report.mismatches
+        assert report.entries >= 4
     finally:
         await connection.close()
 
