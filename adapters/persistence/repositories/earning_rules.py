@@ -61,7 +61,7 @@ GROUP BY w.rule_id, w.period
 # $9 rfm segments, $10 days of week, $11 hours, $12 min payable, $13 first purchase,
 # $14 birthday month, $15 kind, $16 value, $17 earn rate, $18 minor units per major unit,
 # $19 per order, $20 per day, $21 per week, $22 per month, $23 budget.
-_FORECAST = """
+_FORECAST_TEMPLATE = """
 WITH s AS (
     SELECT s.id, s.member_id, s.payable, s.subtotal, s.occurred_at,
            (s.occurred_at AT TIME ZONE $3) AS local_at,
@@ -87,7 +87,38 @@ WITH s AS (
       AND (NOT $14 OR extract(month FROM m.birthday)
                       = extract(month FROM s.occurred_at AT TIME ZONE $3))
 ),
-l AS (
+{per_sale}wanted AS (
+    SELECT id, member_id, occurred_at, local_at,
+           CASE $15::text
+             WHEN 'multiplier' THEN floor(ep / $18::numeric * $17::numeric * tier_mult
+                                          * ($16::numeric - 1))
+             WHEN 'earn_rate' THEN floor(ep / $18::numeric * ($16::numeric - $17::numeric)
+                                         * tier_mult)
+             WHEN 'bonus_per_order' THEN $16::numeric
+             WHEN 'bonus_per_unit' THEN $16::numeric * units
+             ELSE floor((p_all - ep) / $18::numeric * $17::numeric * tier_mult)
+                  - floor(p_all / $18::numeric * $17::numeric * tier_mult)
+           END AS want
+    FROM per_sale
+),
+per_order AS (
+    SELECT id, member_id, occurred_at, local_at,
+           CASE WHEN $15 = 'exclude' THEN want
+                ELSE greatest(least(want, coalesce($19::numeric, want)), 0) END AS pts,
+           -- the caps not applied below are still parameters of the statement
+           coalesce($20::numeric, $21::numeric, $22::numeric, $23::numeric) AS caps
+    FROM wanted
+),
+{caps}
+SELECT coalesce(sum(pts), 0)::bigint AS extra,
+       count(DISTINCT member_id) FILTER (WHERE pts <> 0) AS members,
+       count(*) FILTER (WHERE pts <> 0) AS sales
+FROM {last}
+"""
+
+# The rule picks lines: the payable's share of each line (cumulative floor shares, as
+# domain.earning_rules.line_payables), summed over the eligible ones.
+_PER_SALE_BY_LINES = """l AS (
     SELECT s.id, sl.quantity,
            (cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0)
                OR sl.sku = ANY($4) OR sl.category = ANY($5) AS eligible,
@@ -107,58 +138,67 @@ per_sale AS (
     GROUP BY s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult
     HAVING bool_or(l.eligible)
 ),
-wanted AS (
-    SELECT id, member_id, occurred_at, local_at,
-           CASE $15::text
-             WHEN 'multiplier' THEN floor(ep / $18::numeric * $17::numeric * tier_mult
-                                          * ($16::numeric - 1))
-             WHEN 'earn_rate' THEN floor(ep / $18::numeric * ($16::numeric - $17::numeric)
-                                         * tier_mult)
-             WHEN 'bonus_per_order' THEN $16::numeric
-             WHEN 'bonus_per_unit' THEN $16::numeric * units
-             ELSE floor((p_all - ep) / $18::numeric * $17::numeric * tier_mult)
-                  - floor(p_all / $18::numeric * $17::numeric * tier_mult)
-           END AS want
-    FROM per_sale
-),
-per_order AS (
-    SELECT id, member_id, occurred_at, local_at,
-           CASE WHEN $15 = 'exclude' THEN want
-                ELSE greatest(least(want, coalesce($19::numeric, want)), 0) END AS pts
-    FROM wanted
-),
-per_day AS (
-    SELECT id, member_id, occurred_at, local_at,
-           CASE WHEN $20::numeric IS NULL THEN pts
-                ELSE least($20, c) - least($20, c - pts) END AS pts
-    FROM (SELECT *, sum(pts) OVER (PARTITION BY member_id, date_trunc('day', local_at)
-                                   ORDER BY occurred_at, id) AS c FROM per_order) x
-),
-per_week AS (
-    SELECT id, member_id, occurred_at, local_at,
-           CASE WHEN $21::numeric IS NULL THEN pts
-                ELSE least($21, c) - least($21, c - pts) END AS pts
-    FROM (SELECT *, sum(pts) OVER (PARTITION BY member_id, date_trunc('week', local_at)
-                                   ORDER BY occurred_at, id) AS c FROM per_day) x
-),
-per_month AS (
-    SELECT id, member_id, occurred_at,
-           CASE WHEN $22::numeric IS NULL THEN pts
-                ELSE least($22, c) - least($22, c - pts) END AS pts
-    FROM (SELECT *, sum(pts) OVER (PARTITION BY member_id, date_trunc('month', local_at)
-                                   ORDER BY occurred_at, id) AS c FROM per_week) x
-),
-budgeted AS (
-    SELECT member_id,
-           CASE WHEN $23::numeric IS NULL THEN pts
-                ELSE least($23, c) - least($23, c - pts) END AS pts
-    FROM (SELECT *, sum(pts) OVER (ORDER BY occurred_at, id) AS c FROM per_month) x
-)
-SELECT coalesce(sum(pts), 0)::bigint AS extra,
-       count(DISTINCT member_id) FILTER (WHERE pts <> 0) AS members,
-       count(*) FILTER (WHERE pts <> 0) AS sales
-FROM budgeted
 """
+
+# The rule picks no lines: every line is eligible and the shares add up to the payable, so
+# sale_lines is not read at all ($4, $5 are empty; bonus_per_unit always picks lines).
+_PER_SALE_WHOLE = """
+per_sale AS (
+    SELECT s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult,
+           s.payable::numeric AS ep, s.payable::numeric AS p_all, 0::numeric AS units
+    FROM s
+    WHERE cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0
+),
+"""
+
+# Each cumulative cap, when set, as a running sum in time order: the points it grants are
+# min(cap, sum so far) - min(cap, sum before), i.e. what is left of the cap, in order.
+_CAPS = (
+    (
+        "per_day",
+        "$20",
+        "PARTITION BY member_id, date_trunc('day', local_at) ORDER BY occurred_at, id",
+    ),
+    (
+        "per_week",
+        "$21",
+        "PARTITION BY member_id, date_trunc('week', local_at) ORDER BY occurred_at, id",
+    ),
+    (
+        "per_month",
+        "$22",
+        "PARTITION BY member_id, date_trunc('month', local_at) ORDER BY occurred_at, id",
+    ),
+    ("budgeted", "$23", "ORDER BY occurred_at, id"),
+)
+
+
+def _forecast_sql(*, by_lines: bool, caps: tuple[bool, bool, bool, bool]) -> str:
+    """The statement for this shape of rule: lines read only when it picks lines, a window
+    (a sort) only for each cap it has."""
+    stages = []
+    previous = "per_order"
+    for (name, parameter, window), wanted in zip(_CAPS, caps, strict=True):
+        if not wanted:
+            continue
+        stages.append(
+            f"{name} AS (\n"  # noqa: S608 (constant fragments, no input)
+            f"    SELECT id, member_id, occurred_at, local_at,\n"
+            f"           least({parameter}::numeric, c) - least({parameter}::numeric, c - pts)"
+            f" AS pts\n"
+            f"    FROM (SELECT *, sum(pts) OVER ({window}) AS c FROM {previous}) x\n"
+            f"),"
+        )
+        previous = name
+    text = _FORECAST_TEMPLATE.replace(
+        "{per_sale}", _PER_SALE_BY_LINES if by_lines else _PER_SALE_WHOLE
+    )
+    caps_text = "\n".join(stages)
+    if not stages:
+        text = text.replace("),\n{caps}", ")\n")
+    else:
+        text = text.replace("),\n{caps}", "),\n" + caps_text.rstrip(","))
+    return text.replace("{last}", previous)
 
 
 def _rule(row: Mapping[str, Any]) -> EarningRule:
@@ -310,7 +350,15 @@ class PostgresEarningRuleRepository:
         if rule.ends_at is not None:
             end = min(end, rule.ends_at)
         row = await connection().fetchrow(
-            _FORECAST,
+            _forecast_sql(
+                by_lines=c.picks_lines,
+                caps=(
+                    lim.per_member_day is not None,
+                    lim.per_member_week is not None,
+                    lim.per_member_month is not None,
+                    lim.budget is not None,
+                ),
+            ),
             start,
             end,
             zone,
