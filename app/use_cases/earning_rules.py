@@ -101,9 +101,13 @@ async def list_rules(uow: EarningRulesUnit, *, after: UUID | None, limit: int) -
     return await uow.earning_rules.page(after=after, limit=limit)
 
 
-async def rule_versions(rule_id: UUID, uow: EarningRulesUnit) -> list[EarningRule]:
+async def rule_versions(
+    rule_id: UUID, uow: EarningRulesUnit, *, after: int | None = None, limit: int = 50
+) -> list[EarningRule]:
+    """The rule's versions, oldest first, after version ``after`` (a rule has few)."""
     await get_rule(rule_id, uow)
-    return await uow.earning_rules.versions(rule_id)
+    versions = await uow.earning_rules.versions(rule_id)
+    return [v for v in versions if after is None or v.version > after][:limit]
 
 
 async def _next(rule_id: UUID, uow: EarningRulesUnit, expected_version: int | None) -> EarningRule:

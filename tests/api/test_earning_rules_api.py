@@ -70,6 +70,25 @@ async def test_an_admin_creates_lists_reads_revises_schedules_pauses_and_ends_a_
         f"/v1/admin/earning-rules/{rid}/versions", headers=api.admin_headers
     )
     assert [v["version"] for v in versions.json()["items"]] == [1, 2, 3, 4, 5, 6]
+    first = await api.client.get(
+        f"/v1/admin/earning-rules/{rid}/versions",
+        params={"limit": 4},
+        headers=api.admin_headers,
+    )
+    rest = await api.client.get(
+        f"/v1/admin/earning-rules/{rid}/versions",
+        params={"limit": 4, "cursor": first.json()["next_cursor"]},
+        headers=api.admin_headers,
+    )
+    assert [v["version"] for v in first.json()["items"] + rest.json()["items"]] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert rest.json()["next_cursor"] is None
     audit = await api.client.get(
         "/v1/admin/audit-log", params={"limit": 50}, headers=api.admin_headers
     )

@@ -109,13 +109,27 @@ class AdminEarningRulesController(Controller):
         "/{rule_id:uuid}/versions",
         operation_id="listEarningRuleVersions",
         summary="Every version of an earning rule, oldest first",
-        responses=problems(401, 403, 404),
+        responses=problems(401, 403, 404, 422),
     )
     async def versions(
-        self, rule_id: FromPath[UUID], container: NamedDependency[Container]
+        self,
+        rule_id: FromPath[UUID],
+        container: NamedDependency[Container],
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> EarningRuleVersionsOut:
-        rules = await transactions.read(container.uow, lambda uow: rule_versions(rule_id, uow))
-        return EarningRuleVersionsOut(items=[EarningRuleOut.of(r) for r in rules])
+        # The cursor names a version number, carried as the UUID whose integer it is.
+        after = decode_after(cursor)
+        rules = await transactions.read(
+            container.uow,
+            lambda uow: rule_versions(
+                rule_id, uow, after=after.int if after else None, limit=limit
+            ),
+        )
+        return EarningRuleVersionsOut(
+            items=[EarningRuleOut.of(r) for r in rules],
+            next_cursor=next_cursor([UUID(int=r.version) for r in rules], limit),
+        )
 
     @put(
         "/{rule_id:uuid}",

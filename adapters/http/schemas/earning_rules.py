@@ -201,7 +201,7 @@ class EarningRulePageOut(Page, kw_only=True):
     items: list[EarningRuleOut]
 
 
-class EarningRuleVersionsOut(Output, kw_only=True):
+class EarningRuleVersionsOut(Page, kw_only=True):
     items: list[EarningRuleOut]
 
 
