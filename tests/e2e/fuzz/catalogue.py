@@ -466,7 +466,7 @@ for _operation in (
     "POST /v1/admin/earning-rules/{rule_id}/resume",
     "POST /v1/admin/earning-rules/{rule_id}/end",
 ):
-    makes(_operation)(_on_fresh_rule(_operation, {}))
+    makes(_operation)(_on_fresh_rule(_operation, {"version": 1}))
 
 # -- auth ----------------------------------------------------------------------------------
 
