@@ -28,7 +28,7 @@ class Permission(StrEnum):
     MEMBERS_EXPORT = "members.export"
     MEMBERS_ERASE = "members.erase"
     CAMPAIGNS_READ = "campaigns.read"
-    CAMPAIGNS_MANAGE = "campaigns.manage"  # templates, coupons, rewards, draws, segments
+    CAMPAIGNS_MANAGE = "campaigns.manage"  # templates, coupons, rewards, draws, segments, rules
     FEEDBACK_MANAGE = "feedback.manage"
     FOLLOW_UPS_MANAGE = "follow_ups.manage"
     REPORTS_READ = "reports.read"  # reports and every CSV download of a list
@@ -111,6 +111,16 @@ OPERATIONS: dict[str, Permission | None] = {
     "previewMessageTemplate": P.CAMPAIGNS_READ,
     "saveMessageTemplate": P.CAMPAIGNS_MANAGE,
     "resetMessageTemplate": P.CAMPAIGNS_MANAGE,
+    "listEarningRules": P.CAMPAIGNS_READ,
+    "getEarningRule": P.CAMPAIGNS_READ,
+    "listEarningRuleVersions": P.CAMPAIGNS_READ,
+    "simulateEarningRule": P.CAMPAIGNS_MANAGE,
+    "createEarningRule": P.CAMPAIGNS_MANAGE,
+    "reviseEarningRule": P.CAMPAIGNS_MANAGE,
+    "scheduleEarningRule": P.CAMPAIGNS_MANAGE,
+    "pauseEarningRule": P.CAMPAIGNS_MANAGE,
+    "resumeEarningRule": P.CAMPAIGNS_MANAGE,
+    "endEarningRule": P.CAMPAIGNS_MANAGE,
     "listAuditLog": P.AUDIT_READ,
     "exportAuditLog": P.AUDIT_READ,
     # The console, by action id

@@ -21,6 +21,7 @@ from domain.coupon_repositories import (
     RewardSettingsRepository,
 )
 from domain.crm import SegmentResolver
+from domain.earning_rules import EarningRuleRepository
 from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
@@ -161,6 +162,11 @@ class WithMessageTemplates(Protocol):
     def message_templates(self) -> MessageTemplateRepository: ...
 
 
+class WithEarningRules(Protocol):
+    @property
+    def earning_rules(self) -> EarningRuleRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -208,6 +214,7 @@ class UnitOfWork(
     WithMemberPrivacy,
     WithProfiles,
     WithMessageTemplates,
+    WithEarningRules,
     Transaction,
     Protocol,
 ):

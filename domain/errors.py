@@ -363,3 +363,18 @@ class MessageTemplateInvalid(InvalidInput):
 class MessageTemplateNotFound(NotFound):
     code = "message_template_not_found"
     title = "No message template of this kind and language"
+
+
+class EarningRuleNotFound(NotFound):
+    code = "earning_rule_not_found"
+    title = "No such earning rule"
+
+
+class EarningRuleEnded(Conflict):
+    code = "earning_rule_ended"
+    title = "The earning rule has ended; an ended rule is never changed again"
+
+
+class EarningRuleChanged(Conflict):
+    code = "earning_rule_changed"
+    title = "Another change to the earning rule was saved first; reload and try again"

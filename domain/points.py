@@ -133,8 +133,10 @@ class PointsAccount:
         now: datetime,
         expires_at: datetime | None = None,
         pending_until: datetime | None = None,
+        reason: str | None = None,
     ) -> LedgerEntry | None:
-        """Credits earned points in a new lot; pending ones wait outside the ledger."""
+        """Credits earned points in a new lot; pending ones wait outside the ledger.
+        ``reason`` names what earned them (the earning rules and their versions)."""
         _require_non_negative(points, "earned points")
         if points == 0:
             return None
@@ -146,7 +148,7 @@ class PointsAccount:
             self._add_lot(lot)
             return None
         self._add_lot(lot)
-        return self._credit(EntryType.EARN, lot, reference, now)
+        return self._credit(EntryType.EARN, lot, reference, now, reason=reason)
 
     def release(self, lot: Lot, *, now: datetime) -> LedgerEntry | None:
         """Pending points become available: now they enter the ledger as earned."""

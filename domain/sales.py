@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from uuid import UUID
 
+from domain.earning_rules import Breakdown, reversed_after
 from domain.errors import (
     AmountTooLarge,
     InvalidInput,
@@ -81,6 +82,8 @@ class Pricing:
     applied_coupons: tuple[str, ...] = ()
     rejected_coupons: tuple[RejectedCoupon, ...] = ()
     draw_chances: int = 0
+    # How points_earned came about (None: a guest, or a sale from before earning rules)
+    breakdown: Breakdown | None = None
 
     @property
     def payable(self) -> int:
@@ -132,6 +135,8 @@ class RefundDecision:
     points_restored: int
     # (line number, quantity refunded now) for every sale line the refund touches
     line_quantities: tuple[tuple[int, int], ...]
+    # (rule id, rule version, points of the rule this refund reverses), rules with any
+    rule_reversals: tuple[tuple[UUID, int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -152,6 +157,8 @@ class Sale:
     channel: str = "pos"
     # line number (0-based, as in ``lines``) -> quantity refunded so far
     refunded_quantities: dict[int, int] = field(default_factory=dict)
+    # the part of refunded_amount refunded by amount, naming no lines
+    refunded_by_amount: int = 0
 
     @property
     def payable(self) -> int:
@@ -226,11 +233,16 @@ class Sale:
             share = floor_share(self.payable, after, subtotal)
             amount = share - floor_share(self.payable, before, subtotal)
             amount = min(amount, self.refundable_amount)
+        quantities = dict(self.refunded_quantities)
+        for number, qty in taken:
+            quantities[number] = quantities.get(number, 0) + qty
+        reversed_total, rules = self._reversal(amount, quantities, self.refunded_by_amount)
         return RefundDecision(
             amount=amount,
-            points_reversed=self._points_to_reverse(amount),
+            points_reversed=reversed_total,
             points_restored=self._points_to_restore(amount, after),
             line_quantities=tuple(sorted(taken)),
+            rule_reversals=rules,
         )
 
     def refund_amount(self, amount: int) -> RefundDecision:
@@ -240,15 +252,21 @@ class Sale:
             raise RefundExceedsSale(
                 f"{amount} requested, {self.refundable_amount} left to refund on this sale"
             )
+        reversed_total, rules = self._reversal(
+            amount, self.refunded_quantities, self.refunded_by_amount + amount
+        )
         return RefundDecision(
             amount=amount,
-            points_reversed=self._points_to_reverse(amount),
+            points_reversed=reversed_total,
             points_restored=self._points_to_restore(amount, None),
             line_quantities=(),
+            rule_reversals=rules,
         )
 
     def apply_refund(self, decision: RefundDecision) -> None:
         self.refunded_amount += decision.amount
+        if not decision.line_quantities:
+            self.refunded_by_amount += decision.amount
         self.points_reversed += decision.points_reversed
         self.points_restored += decision.points_restored
         for number, quantity in decision.line_quantities:
@@ -270,10 +288,54 @@ class Sale:
         restored_after = redeemed if done >= whole else floor_share(redeemed, done, whole)
         return restored_after - self.points_restored
 
-    def _points_to_reverse(self, amount: int) -> int:
-        earned = self.pricing.points_earned
-        after = self.refunded_amount + amount
-        reversed_after = (
-            earned if after >= self.payable else floor_share(earned, after, self.payable)
+    def _reversed_as_of(
+        self, refunded: int, quantities: dict[int, int], by_amount: int
+    ) -> tuple[int, dict[tuple[UUID, int], int]]:
+        """Points reversed in all once the sale stands refunded this far, and of each rule.
+
+        The base follows the payable refunded; each rule's points follow the lines they came
+        from (docs/rules.md#earning-rules); everything on a full refund. A pure function of
+        the refund state, so each refund reverses the difference and no rounding drifts.
+        """
+        full = refunded >= self.payable
+        breakdown = self.pricing.breakdown
+        base = breakdown.base if breakdown is not None else self.pricing.points_earned
+        total = base if full else floor_share(base, refunded, self.payable)
+        rules: dict[tuple[UUID, int], int] = {}
+        if breakdown is not None:
+            sale_quantities = [line.quantity for line in self.lines]
+            for rule in breakdown.rules:
+                if not rule.points:
+                    continue
+                done = reversed_after(
+                    rule.lines,
+                    quantities=sale_quantities,
+                    refunded_quantities=quantities,
+                    refunded_amount=refunded,
+                    refunded_by_amount=by_amount,
+                    payable=self.payable,
+                    fully_refunded=full,
+                )
+                key = (rule.rule_id, rule.version)
+                rules[key] = rules.get(key, 0) + done
+                total += done
+        return total, rules
+
+    def _reversal(
+        self, amount: int, quantities: dict[int, int], by_amount: int
+    ) -> tuple[int, tuple[tuple[UUID, int, int], ...]]:
+        before_total, before = self._reversed_as_of(
+            self.refunded_amount, self.refunded_quantities, self.refunded_by_amount
         )
-        return reversed_after - self.points_reversed
+        after_total, after = self._reversed_as_of(
+            self.refunded_amount + amount, quantities, by_amount
+        )
+        # Sales from before earning rules reversed by the same formula: before_total is
+        # what they reversed so far.
+        del before_total
+        rules = tuple(
+            (rule_id, version, after[(rule_id, version)] - before.get((rule_id, version), 0))
+            for rule_id, version in after
+            if after[(rule_id, version)] != before.get((rule_id, version), 0)
+        )
+        return after_total - self.points_reversed, rules

@@ -13,6 +13,7 @@ from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplate
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
 from adapters.http.controllers.admin_draw_campaigns import AdminDrawCampaignsController
+from adapters.http.controllers.admin_earning_rules import AdminEarningRulesController
 from adapters.http.controllers.admin_feedback import AdminFeedbackController
 from adapters.http.controllers.admin_follow_ups import AdminFollowUpsController
 from adapters.http.controllers.admin_member_privacy import AdminMemberPrivacyController
@@ -88,6 +89,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminTiersController,
                 AdminTierSimulationController,
                 AdminCouponTemplatesController,
+                AdminEarningRulesController,
                 AdminCouponsController,
                 AdminReviewRewardController,
                 AdminBirthdayRewardController,

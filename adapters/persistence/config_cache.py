@@ -29,6 +29,7 @@ import structlog
 from app.health import ConfigurationUnavailable, RefusedRow
 from domain.crm import CrmSettings
 from domain.draws import ChanceRule, DrawCampaign, Prize
+from domain.earning_rules import EarningRule, rule_from_document
 from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.tier_policy import TierPolicy
 from domain.tiers import Tier, TierLadder
@@ -49,7 +50,9 @@ SELECT (SELECT epoch FROM config_epoch WHERE id = 1) AS epoch, json_build_object
     'campaigns', (SELECT coalesce(json_agg(c ORDER BY c.created_at, c.id), '[]')
                   FROM draw_campaigns c),
     'prizes', (SELECT coalesce(json_agg(p ORDER BY p.campaign_id, p.position), '[]')
-               FROM draw_prizes p)
+               FROM draw_prizes p),
+    'earning_rules', (SELECT coalesce(json_agg(r.document ORDER BY r.id), '[]')
+                      FROM earning_rules r WHERE r.status <> 'ended')
 )::text AS config
 """
 
@@ -181,6 +184,8 @@ class ConfigSnapshot:
     campaigns: tuple[DrawCampaign, ...]
     # Rows of this epoch that are not applied (logged when read, listed by GET /health).
     refused: tuple[RefusedRow, ...] = ()
+    # Earning rules not ended (active or paused), current versions; () costs a sale nothing.
+    earning_rules: tuple[EarningRule, ...] = ()
 
     def campaigns_running_at(self, at: datetime) -> list[DrawCampaign]:
         return [campaign for campaign in self.campaigns if campaign.runs_at(at)]
@@ -225,12 +230,18 @@ def _snapshot(epoch: int, text: str, previous: ConfigSnapshot | None) -> ConfigS
         except Exception as error:
             refused.append(RefusedRow("tier_policies", str(row.get("version")), _reason(error)))
     campaigns = _campaigns(config["campaigns"], config["prizes"], refused)
+    rules = []
+    for document in config.get("earning_rules") or ():
+        try:
+            rules.append(rule_from_document(document))
+        except Exception as error:  # a bad rule is refused, never fatal: it earns nothing
+            refused.append(RefusedRow("earning_rules", str(document.get("id")), _reason(error)))
     if program is None or policy is None:
         if previous is None:
             raise ConfigurationUnavailable(refused)
         program = program or previous.program
         policy = policy or previous.policy
-    return ConfigSnapshot(epoch, program, policy, campaigns, tuple(refused))
+    return ConfigSnapshot(epoch, program, policy, campaigns, tuple(refused), tuple(rules))
 
 
 class ConfigCache:

@@ -217,6 +217,57 @@ class SaleRow(Table, tablename="sales"):
     points_restored = BigInt(default=0)
     # Set on history loaded in bulk (e.g. 'online-retail'): analytics only, no points earned.
     imported_from = Varchar(length=32, null=True, default=None)
+    # What earned the points (base, tier multiplier, each earning rule and its lines); null on
+    # sales recorded before earning rules, and on guests' sales.
+    points_breakdown = JSONB(null=True, default=None)
+    # The part of refunded_amount refunded by amount (naming no lines): rule points on lines
+    # follow it pro rata.
+    refunded_by_amount = BigInt(default=0)
+
+
+class EarningRuleRow(Table, tablename="earning_rules"):
+    """The current version of each earning rule (configuration: changes bump config_epoch)."""
+
+    id = UUID(primary_key=True)
+    version = Integer()
+    name = Varchar(length=120)
+    status = Varchar(length=8)
+    priority = Integer(default=0)
+    document = JSONB()  # the whole rule as the API writes it
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class EarningRuleVersionRow(Table, tablename="earning_rule_versions"):
+    """Every version of every earning rule, append-only."""
+
+    id = BigSerial(primary_key=True)
+    rule_id = ForeignKey(EarningRuleRow, **REQUIRED)
+    version = Integer()
+    document = JSONB()
+    actor = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+class EarningRuleBudgetRow(Table, tablename="earning_rule_budgets"):
+    """Points a rule has given so far, net of refunds: the row a sale locks to take the last
+    points of a budget (not configuration, so no epoch)."""
+
+    rule_id = ForeignKey(EarningRuleRow, primary_key=True, **REQUIRED)
+    spent = BigInt(default=0)
+
+
+class EarningRuleAwardRow(Table, tablename="earning_rule_awards"):
+    """Points a rule gave (positive, with the sale) or a refund took back (negative)."""
+
+    id = BigSerial(primary_key=True)
+    rule_id = ForeignKey(EarningRuleRow, **REQUIRED)
+    rule_version = Integer()
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    member_id = UUID()
+    refund_id = UUID(null=True, default=None)
+    points = BigInt()
+    occurred_at = Timestamptz()  # the sale's time: per-member limits count by it
 
 
 class SaleLineRow(Table, tablename="sale_lines"):
@@ -628,4 +679,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     StaffRow,
     StaffSetPasswordTokenRow,
     StaffSessionRow,
+    EarningRuleRow,
+    EarningRuleVersionRow,
+    EarningRuleBudgetRow,
+    EarningRuleAwardRow,
 )

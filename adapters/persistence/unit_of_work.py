@@ -28,6 +28,7 @@ from adapters.persistence.repositories.coupons import (
     PostgresRewardSettingsRepository,
 )
 from adapters.persistence.repositories.draws import PostgresDrawRepository
+from adapters.persistence.repositories.earning_rules import PostgresEarningRuleRepository
 from adapters.persistence.repositories.feedback import PostgresFeedbackRepository
 from adapters.persistence.repositories.idempotency import PostgresIdempotencyStore
 from adapters.persistence.repositories.login import (
@@ -82,6 +83,7 @@ class PostgresUnitOfWork:
     member_privacy = PostgresMemberPrivacyRepository()
     profiles = PostgresMemberProfileRepository()
     message_templates = PostgresMessageTemplateRepository()
+    earning_rules = PostgresEarningRuleRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

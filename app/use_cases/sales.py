@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
 from app.unit_of_work import (
     WithCoupons,
     WithDraws,
+    WithEarningRules,
     WithPoints,
     WithStores,
 )
@@ -20,6 +22,18 @@ from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import display, normalise
 from domain.coupons import CouponDiscount, Presented, apply_coupons
 from domain.draws import Chance, ChanceStatus, DrawCampaign, chances_to_revoke
+from domain.earning_rules import (
+    PERIODS,
+    Award,
+    Breakdown,
+    EarnContext,
+    EffectKind,
+    Line,
+    candidates,
+    evaluate,
+    period_end,
+    period_start,
+)
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -51,7 +65,9 @@ from domain.sales import (
 from domain.tier_policy import TierPolicy
 
 
-class SalesUnit(TiersUnit, WithCoupons, WithDraws, WithPoints, WithStores, Protocol):
+class SalesUnit(
+    TiersUnit, WithCoupons, WithDraws, WithEarningRules, WithPoints, WithStores, Protocol
+):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -140,7 +156,86 @@ async def _presented(
     return presented
 
 
-async def _price(cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member | None) -> _Priced:
+async def earn(
+    uow: SalesUnit,
+    program: ProgramSettings,
+    member: Member,
+    basket: Basket,
+    payable: int,
+    *,
+    at: datetime,
+    store_id: UUID | None,
+    channel: str,
+    tier_code: str,
+    tier_multiplier: Decimal,
+    lock: bool,
+) -> Breakdown:
+    """What the member earns on ``payable``: the base and every live earning rule, through
+    the one function the domain has for it. With no rule live this reads nothing more (the
+    rules come with the cached configuration). ``lock``: the budgets of the rules that may
+    give points are locked (a sale); a quote reads them as they stand."""
+    rules = [r for r in await uow.earning_rules.live() if r.live_at(at)]
+    ctx = EarnContext(
+        lines=[Line(x.sku, x.quantity, x.amount, x.category) for x in basket.lines],
+        payable=payable,
+        occurred_at=at,
+        zone=program.zone,
+        currency_exponent=program.currency_exponent,
+        earn_rate=program.earn_rate,
+        tier_multiplier=tier_multiplier,
+        store_id=store_id,
+        channel=channel,
+        tier_code=tier_code,
+        birthday=member.birthday,
+    )
+    if not rules:
+        return evaluate((), ctx)
+    if any(r.conditions.first_purchase or r.conditions.needs_crm for r in rules):
+        facts = await uow.earning_rules.member_facts(
+            member.id,
+            zone=program.time_zone,
+            today=at.astimezone(program.zone).date(),
+            crm=program.crm,
+            need_crm=any(r.conditions.needs_crm for r in rules),
+        )
+        ctx = replace(
+            ctx,
+            first_purchase=facts.first_purchase,
+            rfm_segment=facts.rfm_segment,
+            lifecycle_stage=facts.lifecycle_stage,
+        )
+    acting = [r for r in candidates(rules, ctx) if r.effect.kind is not EffectKind.EXCLUDE]
+    periods = [
+        (r.id, p, period_start(p, at, program.zone), period_end(p, at, program.zone))
+        for r in acting
+        for p in PERIODS
+        if r.limits.per_member(p) is not None
+    ]
+    earned = await uow.earning_rules.earned_in_periods(member.id, periods) if periods else {}
+    budgeted = [r for r in acting if r.limits.budget is not None]
+    spent = (
+        await uow.earning_rules.budgets_spent([r.id for r in budgeted], lock=lock)
+        if budgeted
+        else {}
+    )
+    return evaluate(
+        rules,
+        replace(
+            ctx,
+            earned_in_period=earned,
+            budget_left={r.id: (r.limits.budget or 0) - spent.get(r.id, 0) for r in budgeted},
+        ),
+    )
+
+
+async def _price(
+    cmd: PriceSale,
+    uow: SalesUnit,
+    now: datetime,
+    member: Member | None,
+    *,
+    lock_budgets: bool = False,
+) -> _Priced:
     """Prices the basket for ``member`` (the member ``cmd`` names, already read; None for a
     guest)."""
     basket = Basket(tuple(SaleLine(i.sku, i.quantity, i.unit_price, i.category) for i in cmd.lines))
@@ -174,10 +269,24 @@ async def _price(cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member |
         # Chances are earned on what the member pays, as points are.
         running = await uow.draws.running_at(cmd.occurred_at or now)
         campaigns = tuple((c, c.chances_for(pricing.payable)) for c in running)
+        breakdown = await earn(
+            uow,
+            program,
+            member,
+            basket,
+            pricing.payable,
+            at=cmd.occurred_at or now,
+            store_id=cmd.store_id,
+            channel=cmd.channel,
+            tier_code=tier.code,
+            tier_multiplier=tier.earn_multiplier,
+            lock=lock_budgets,
+        )
         pricing = replace(
             pricing,
-            points_earned=program.points_for(pricing.payable, tier.earn_multiplier),
+            points_earned=breakdown.total,
             draw_chances=sum(n for _, n in campaigns),
+            breakdown=breakdown,
         )
     return _Priced(basket, pricing, member, tier_view, program, tier_policy, coupons, campaigns)
 
@@ -223,7 +332,9 @@ async def record_sale(
         # Read under the lock an erasure takes first: a sale either happened before the
         # erasure (and is part of what it erased) or is refused.
         named_member(buyer.member if buyer else None)
-    priced = await _price(cmd.pricing_request(), uow, now, buyer.member if buyer else None)
+    priced = await _price(
+        cmd.pricing_request(), uow, now, buyer.member if buyer else None, lock_budgets=True
+    )
     if priced.pricing.rejected_coupons:
         raise CouponNotRedeemable()
     program = priced.program
@@ -255,9 +366,11 @@ async def record_sale(
         reference = sale.reference
         # Points paid with can never be the points this very sale earns.
         account.redeem(priced.pricing.points_redeemed, reference=reference, now=now)
+        await _award(uow, priced.pricing.breakdown, sale)
         # Lots date from the purchase, so a till that syncs late costs the member nothing.
         account.earn(
             priced.pricing.points_earned,
+            reason=priced.pricing.breakdown.label() if priced.pricing.breakdown else None,
             reference=reference,
             now=now,
             expires_at=program.expiry_for(sale.occurred_at),
@@ -282,6 +395,25 @@ async def record_sale(
         sale_id=sale.id,
         receipt_id=sale.receipt_id,
     )
+
+
+async def _award(uow: SalesUnit, breakdown: Breakdown | None, sale: Sale) -> None:
+    """Records what each rule gave and takes it from the rules' budgets (locked while the
+    sale was priced)."""
+    if breakdown is None or not breakdown.rule_points:
+        return
+    assert sale.member_id is not None
+    given = [r for r in breakdown.rules if r.points]
+    await uow.earning_rules.add_awards(
+        [
+            Award(r.rule_id, r.version, sale.id, sale.member_id, r.points, sale.occurred_at)
+            for r in given
+        ]
+    )
+    spent: dict[UUID, int] = {}
+    for r in given:
+        spent[r.rule_id] = spent.get(r.rule_id, 0) + r.points
+    await uow.earning_rules.spend(spent)
 
 
 async def _redeem_coupons(
@@ -436,6 +568,26 @@ async def refund_sale(
             )
         await uow.points.save(account)
         balances = Balances.of(account)
+        if decision.rule_reversals:
+            # The rule points go back with their lines, and back into the rules' budgets.
+            await uow.earning_rules.add_awards(
+                [
+                    Award(
+                        rule_id,
+                        version,
+                        sale.id,
+                        sale.member_id,
+                        -points,
+                        sale.occurred_at,
+                        refund_id=refund.id,
+                    )
+                    for rule_id, version, points in decision.rule_reversals
+                ]
+            )
+            back: dict[UUID, int] = {}
+            for rule_id, _, points in decision.rule_reversals:
+                back[rule_id] = back.get(rule_id, 0) - points
+            await uow.earning_rules.spend(back)
     # A full refund gives the coupons back (those still valid); a partial one does not.
     restored = await uow.coupons.restore_for_sale(sale.id, now) if sale.fully_refunded else []
     revoked = await _revoke_chances(uow, sale, now)

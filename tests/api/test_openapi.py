@@ -49,6 +49,7 @@ READ_ONLY_POSTS = {
     "/v1/pos/quote",
     "/v1/admin/tiers/simulate",
     "/v1/admin/message-templates/{kind}/{language}/preview",
+    "/v1/admin/earning-rules/simulate",
 }
 
 

@@ -21,6 +21,7 @@ from app.use_cases.sales import (
 )
 from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import check_symbol
+from domain.earning_rules import Breakdown
 from domain.errors import (
     CouponNotRedeemable,
     DuplicateReceipt,
@@ -104,6 +105,7 @@ async def test_a_quote_prices_the_basket_and_shows_the_points_it_would_earn(
             points_redeemed=0,
             points_value=0,
             points_earned=250,
+            breakdown=Breakdown(base=250, tier_multiplier=Decimal(1)),
         ),
         points=Balances(0, 0),
         tier=TierView("member", "Member"),
@@ -204,6 +206,7 @@ async def test_a_sale_paid_partly_with_points_debits_them_and_earns_on_what_is_l
         points_redeemed=300,
         points_value=300,
         points_earned=247,  # on the 247.00 paid, not on 250.00
+        breakdown=Breakdown(base=247, tier_multiplier=Decimal(1)),
     )
     assert outcome.pricing.payable == 24_700
     assert outcome.points == Balances(available=500 - 300 + 247, pending=0)

@@ -40,6 +40,8 @@ MIGRATIONS = [
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
+    "2026-12-07T21:38:29:247108",  # earning rules, versions, budgets, awards; sale breakdown
+    "2026-12-07T21:38:30:000000",  # their triggers, checks and indexes
     "2026-12-07T21:38:52:162986",  # message_templates: admins' overrides
     "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
 ]
@@ -157,6 +159,8 @@ def assert_fully_migrated(state: dict[str, Any]) -> None:
         ("draw_campaigns", "draw_campaigns_config_epoch"),
         ("draw_prizes", "draw_prizes_config_epoch"),
         ("draw_prizes", "draw_prizes_config_epoch_update"),
+        ("earning_rule_versions", "earning_rule_versions_append_only"),
+        ("earning_rules", "earning_rules_config_epoch"),
         ("points_entries", "points_entries_append_only"),
         ("points_entries", "points_entries_chain"),
         ("points_entries", "points_entries_chain_check"),

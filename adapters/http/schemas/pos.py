@@ -18,6 +18,7 @@ from adapters.http.schemas.common import (
     PositiveMoney,
     TierOut,
 )
+from adapters.http.schemas.earning_rules import PointsBreakdownOut
 from app.read_models import CouponView
 from app.use_cases.sales import SaleOutcome
 from app.use_cases.views import MemberSummary
@@ -115,6 +116,7 @@ class QuoteOut(Output, kw_only=True):
     rejected_coupons: list[RejectedCouponOut]
     points: BalancesOut | None
     tier: TierOut | None
+    points_breakdown: PointsBreakdownOut | None = None
 
     @classmethod
     def fields_of(cls, outcome: SaleOutcome) -> dict[str, object]:
@@ -134,6 +136,7 @@ class QuoteOut(Output, kw_only=True):
             ],
             "points": BalancesOut.of(outcome.points) if outcome.points else None,
             "tier": TierOut.of(outcome.tier) if outcome.tier else None,
+            "points_breakdown": PointsBreakdownOut.of(p.breakdown) if p.breakdown else None,
         }
 
     @classmethod
@@ -221,6 +224,7 @@ class RecordedSaleOut(Output, kw_only=True):
     points_earned: int
     refunded_amount: int
     refundable_amount: int
+    points_breakdown: PointsBreakdownOut | None = None
 
     @classmethod
     def of(cls, sale: Sale) -> RecordedSaleOut:
@@ -253,4 +257,5 @@ class RecordedSaleOut(Output, kw_only=True):
             points_earned=p.points_earned,
             refunded_amount=sale.refunded_amount,
             refundable_amount=sale.refundable_amount,
+            points_breakdown=PointsBreakdownOut.of(p.breakdown) if p.breakdown else None,
         )

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from adapters.persistence.session import connection
 from adapters.persistence.tables import RefundLineRow, RefundRow, SaleLineRow, SaleRow
+from domain.earning_rules import Breakdown, breakdown_document, breakdown_from_document
 from domain.members import Member
 from domain.points import Lot, PointsAccount, Reference
 from domain.repositories import Buyer, RecordedRefund
@@ -17,8 +19,8 @@ _ADD = """
 WITH sale AS (
     INSERT INTO sales (id, store_id, terminal_id, receipt_id, member_id, currency, occurred_at,
                        recorded_at, subtotal, discount_total, points_redeemed, points_value,
-                       payable, points_earned, channel)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                       payable, points_earned, channel, points_breakdown)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $20::jsonb)
     ON CONFLICT (store_id, receipt_id) DO NOTHING
     RETURNING id, member_id
 ),
@@ -89,6 +91,7 @@ class PostgresSaleRepository:
             [line.category for line in lines],
             [line.quantity for line in lines],
             [line.unit_price for line in lines],
+            json.dumps(breakdown_document(p.breakdown)) if p.breakdown is not None else None,
         )
         return inserted == 1
 
@@ -216,6 +219,7 @@ class PostgresSaleRepository:
                 SaleRow.refunded_amount: sale.refunded_amount,
                 SaleRow.points_reversed: sale.points_reversed,
                 SaleRow.points_restored: sale.points_restored,
+                SaleRow.refunded_by_amount: sale.refunded_by_amount,
             }
         ).where(SaleRow.id == sale.id)
         return True
@@ -294,8 +298,10 @@ def _sale(row: dict[str, Any], lines: list[dict[str, Any]]) -> Sale:
             points_redeemed=row["points_redeemed"],
             points_value=row["points_value"],
             points_earned=row["points_earned"],
+            breakdown=_breakdown(row.get("points_breakdown")),
         ),
         refunded_amount=row["refunded_amount"],
+        refunded_by_amount=row.get("refunded_by_amount") or 0,
         points_reversed=row["points_reversed"],
         points_restored=row["points_restored"],
         channel=row["channel"],
@@ -305,3 +311,9 @@ def _sale(row: dict[str, Any], lines: list[dict[str, Any]]) -> Sale:
             if line["refunded_quantity"]
         },
     )
+
+
+def _breakdown(value: Any) -> Breakdown | None:
+    if value is None:
+        return None
+    return breakdown_from_document(json.loads(value) if isinstance(value, str) else value)

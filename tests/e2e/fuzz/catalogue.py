@@ -424,6 +424,79 @@ makes("POST /v1/admin/message-templates/{kind}/{language}/preview")(
     )
 )
 
+
+def earning_rule_body() -> dict[str, Any]:
+    # Its window is long past: the rules the fuzzer makes never change what a sale earns.
+    return {
+        "name": unique("rule"),
+        "effect": {"kind": "multiplier", "value": "2"},
+        "conditions": {"categories": ["bedding"], "days_of_week": [6, 7], "hours": [10]},
+        "limits": {"per_order": 500, "per_member_day": 1000, "budget": 100000},
+        "priority": 3,
+        "starts_at": "2001-01-01T00:00:00+00:00",
+        "ends_at": "2001-01-02T00:00:00+00:00",
+    }
+
+
+makes("POST /v1/admin/earning-rules")(
+    lambda w: admin(w, "POST /v1/admin/earning-rules", earning_rule_body())
+)
+makes("GET /v1/admin/earning-rules")(
+    lambda w: admin(w, "GET /v1/admin/earning-rules", query={"limit": "5"})
+)
+makes("POST /v1/admin/earning-rules/simulate")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/earning-rules/simulate",
+        {
+            "rule": earning_rule_body(),
+            "from": (now() - timedelta(days=30)).isoformat(),
+            "to": now().isoformat(),
+        },
+    )
+)
+
+
+def _fresh_rule(w: World) -> str:
+    rule_id: str = expect(w.admin_post("/v1/admin/earning-rules", earning_rule_body()), 201)["id"]
+    return rule_id
+
+
+def _on_fresh_rule(operation: str, body: Any = None) -> Make:
+    def make(w: World) -> Request:
+        return admin(w, operation, body, path_params={"rule_id": _fresh_rule(w)})
+
+    return make
+
+
+for _operation in (
+    "GET /v1/admin/earning-rules/{rule_id}",
+    "GET /v1/admin/earning-rules/{rule_id}/versions",
+):
+    makes(_operation)(_on_fresh_rule(_operation))
+makes("PUT /v1/admin/earning-rules/{rule_id}")(
+    lambda w: admin(
+        w,
+        "PUT /v1/admin/earning-rules/{rule_id}",
+        earning_rule_body(),
+        path_params={"rule_id": _fresh_rule(w)},
+    )
+)
+makes("POST /v1/admin/earning-rules/{rule_id}/schedule")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/earning-rules/{rule_id}/schedule",
+        {"starts_at": "2002-01-01T00:00:00+00:00", "ends_at": "2002-01-02T00:00:00+00:00"},
+        path_params={"rule_id": _fresh_rule(w)},
+    )
+)
+for _operation in (
+    "POST /v1/admin/earning-rules/{rule_id}/pause",
+    "POST /v1/admin/earning-rules/{rule_id}/resume",
+    "POST /v1/admin/earning-rules/{rule_id}/end",
+):
+    makes(_operation)(_on_fresh_rule(_operation, {"version": 1}))
+
 # -- auth ----------------------------------------------------------------------------------
 
 makes("POST /v1/auth/otp")(lambda w: Request("POST /v1/auth/otp", body={"phone": fresh_phone()}))

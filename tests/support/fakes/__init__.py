@@ -21,6 +21,7 @@ from tests.support.fakes.database import (
     enrol,
 )
 from tests.support.fakes.draws import FakeDrawRepository
+from tests.support.fakes.earning_rules import FakeEarningRuleRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
@@ -59,6 +60,7 @@ __all__ = [
     "FakeCouponTemplateRepository",
     "FakeDatabase",
     "FakeDrawRepository",
+    "FakeEarningRuleRepository",
     "FakeFeedbackRepository",
     "FakeFollowUpRepository",
     "FakeIdempotencyStore",

@@ -23,6 +23,7 @@ from tests.support.fakes.common import Linked
 from tests.support.fakes.coupon_templates import FakeCouponTemplateRepository
 from tests.support.fakes.coupons import FakeCouponRepository
 from tests.support.fakes.draws import FakeDrawRepository
+from tests.support.fakes.earning_rules import FakeEarningRuleRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
@@ -80,6 +81,7 @@ class FakeDatabase:
         self.follow_ups = FakeFollowUpRepository()
         self.profiles = FakeMemberProfileRepository()
         self.message_templates = FakeMessageTemplateRepository()
+        self.earning_rules = FakeEarningRuleRepository()
         self._link()
 
     def _link(self) -> None:
@@ -126,6 +128,7 @@ class FakeUnitOfWork:
         self.follow_ups = self.db.follow_ups
         self.profiles = self.db.profiles
         self.message_templates = self.db.message_templates
+        self.earning_rules = self.db.earning_rules
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
