@@ -15,6 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.notifications import NotificationQueue
+from app.outbound_webhooks import WebhookPorts
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayCalendar
 from app.use_cases.pending_points import ReleasableLots
@@ -147,3 +148,4 @@ class JobPorts:
     login_state: LoginStatePurge
     follow_ups: FollowUpScheduling
     rfm: RfmSnapshots
+    webhooks: WebhookPorts

@@ -20,7 +20,7 @@ from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.member_search import MemberDirectory
-from domain.notifications import MemberNotifier, SmsSender
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
 
@@ -53,6 +53,8 @@ class Container:
     member_directory: MemberDirectory
     # What a ledger entry's sale or refund was: receipt, store, channel.
     ledger_sources: LedgerSources
+    # Seals the signing secrets of outbound webhook endpoints.
+    webhook_secrets: SecretBox
 
     @property
     def sale_dating(self) -> SaleDating:

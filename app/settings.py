@@ -112,6 +112,13 @@ class Settings:
     admin_jwt_audience: str | None = None
     # How many days before now a sale (till, web order, Stripe payment) may be dated.
     max_backdate_days: int = DEFAULT_MAX_BACKDATE_DAYS
+    # Outbound webhooks: whether a delivery may reach loopback, private and link-local
+    # addresses (a receiver on this machine or network); the run of failed attempts that
+    # disables an endpoint; the timeouts of one attempt.
+    webhooks_allow_private_targets: bool = False
+    webhooks_disable_after_failures: int = 50
+    webhooks_connect_timeout_seconds: int = 5
+    webhooks_read_timeout_seconds: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -153,6 +160,12 @@ class Settings:
             admin_jwt_issuer=env.get("LOYALTY_ADMIN_JWT_ISSUER") or None,
             admin_jwt_audience=env.get("LOYALTY_ADMIN_JWT_AUDIENCE") or None,
             max_backdate_days=_int(env, "LOYALTY_MAX_BACKDATE_DAYS", DEFAULT_MAX_BACKDATE_DAYS),
+            webhooks_allow_private_targets=_bool(
+                env, "LOYALTY_WEBHOOKS_ALLOW_PRIVATE_TARGETS", False
+            ),
+            webhooks_disable_after_failures=_int(env, "LOYALTY_WEBHOOKS_DISABLE_AFTER", 50),
+            webhooks_connect_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT", 5),
+            webhooks_read_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_READ_TIMEOUT", 10),
         )
         settings.check()
         return settings
@@ -178,6 +191,16 @@ class Settings:
         if not 0 <= self.max_backdate_days <= MAX_BACKDATE_DAYS:
             raise SettingsError(
                 f"LOYALTY_MAX_BACKDATE_DAYS must be between 0 and {MAX_BACKDATE_DAYS}"
+            )
+        if self.webhooks_disable_after_failures < 1:
+            raise SettingsError("LOYALTY_WEBHOOKS_DISABLE_AFTER must be at least 1")
+        if not (
+            1 <= self.webhooks_connect_timeout_seconds <= 60
+            and 1 <= self.webhooks_read_timeout_seconds <= 120
+        ):
+            raise SettingsError(
+                "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT must be 1-60 seconds and "
+                "LOYALTY_WEBHOOKS_READ_TIMEOUT 1-120"
             )
         if self.outbox_interval_seconds < 1:
             raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")

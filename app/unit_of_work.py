@@ -27,6 +27,7 @@ from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
 from domain.members import MemberProfileRepository
 from domain.notifications import Outbox
+from domain.outbound_webhooks import IntegrationEvents, WebhookEndpointRepository
 from domain.payments import PaymentRepository
 from domain.repositories import (
     AuditLog,
@@ -155,6 +156,16 @@ class WithProfiles(Protocol):
     def profiles(self) -> MemberProfileRepository: ...
 
 
+class WithIntegrationEvents(Protocol):
+    @property
+    def integration_events(self) -> IntegrationEvents: ...
+
+
+class WithWebhookEndpoints(Protocol):
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -201,6 +212,8 @@ class UnitOfWork(
     WithFollowUps,
     WithMemberPrivacy,
     WithProfiles,
+    WithIntegrationEvents,
+    WithWebhookEndpoints,
     Transaction,
     Protocol,
 ):

@@ -21,6 +21,10 @@ from adapters.persistence import session
 from adapters.persistence.crm_reports import PostgresSegmentResolver
 from adapters.persistence.engine import LoyaltyEngine
 from adapters.persistence.follow_ups import PostgresFollowUpRepository
+from adapters.persistence.outbound_webhooks import (
+    PostgresIntegrationEvents,
+    PostgresWebhookEndpointRepository,
+)
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.coupons import (
     PostgresCouponRepository,
@@ -78,6 +82,8 @@ class PostgresUnitOfWork:
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
     profiles = PostgresMemberProfileRepository()
+    integration_events = PostgresIntegrationEvents()
+    webhook_endpoints = PostgresWebhookEndpointRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

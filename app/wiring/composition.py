@@ -27,6 +27,7 @@ from adapters.persistence.config_health import PostgresProbe
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.member_search import PostgresMemberDirectory
+from adapters.persistence.outbound_webhooks import PostgresWebhookQueue
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
@@ -36,9 +37,11 @@ from adapters.persistence.terminal_standing import PostgresTerminalStanding
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
+from adapters.webhook_sender import HttpxWebhookSender
 from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
 from app.container import Container
+from app.outbound_webhooks import WebhookPorts
 from app.principal import Role
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
@@ -107,6 +110,7 @@ async def start_service(
         terminal_standing=PostgresTerminalStanding(engine),
         member_directory=PostgresMemberDirectory(engine),
         ledger_sources=PostgresLedgerSources(engine),
+        webhook_secrets=webhook_secrets(settings),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -118,6 +122,7 @@ async def start_service(
         sms=container.sms,
         member_notifier=container.member_notifier,
         secrets=container.login.secrets,
+        settings=settings,
     )
     return Service(container, jobs, engine)
 
@@ -132,6 +137,7 @@ def job_ports(
     sms: SmsSender,
     member_notifier: MemberNotifier,
     secrets: SecretBox,
+    settings: Settings,
 ) -> JobPorts:
     batch = PostgresBatchJobs(engine)
     queue = PostgresNotificationQueue(engine)
@@ -155,6 +161,16 @@ def job_ports(
         login_state=batch,
         follow_ups=batch,
         rfm=batch,
+        webhooks=WebhookPorts(
+            queue=PostgresWebhookQueue(engine),
+            sender=HttpxWebhookSender(
+                allow_private=settings.webhooks_allow_private_targets,
+                connect_timeout=settings.webhooks_connect_timeout_seconds,
+                read_timeout=settings.webhooks_read_timeout_seconds,
+            ),
+            secrets=webhook_secrets(settings),
+            disable_after=settings.webhooks_disable_after_failures,
+        ),
     )
 
 
@@ -167,6 +183,14 @@ def derived_key(settings: Settings, purpose: str) -> bytes:
 def outbox_secrets(settings: Settings) -> AesGcmSecretBox:
     """The same box in every process: whoever queues a login code, any worker can send it."""
     return AesGcmSecretBox(derived_key(settings, "loyalty/outbox-secrets"))
+
+
+def webhook_secrets(settings: Settings) -> AesGcmSecretBox:
+    """Seals the webhook endpoints' signing secrets (Standard Webhooks signs with the secret
+    itself, so it is kept, sealed, rather than hashed)."""
+    return AesGcmSecretBox(
+        derived_key(settings, "loyalty/webhook-secrets"), purpose=b"loyalty/webhook-secrets"
+    )
 
 
 def _limit(rate: tuple[int, int]) -> RateLimit:

@@ -24,6 +24,7 @@ from tests.support.fakes.draws import FakeDrawRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
+from tests.support.fakes.integration_events import FakeIntegrationEvents
 from tests.support.fakes.login import (
     FakeLoginChallengeRepository,
     FakeRateLimiter,
@@ -44,6 +45,7 @@ from tests.support.fakes.shop import FakeShopRepository
 from tests.support.fakes.stores import FakeStoreRepository
 from tests.support.fakes.system import FakeContacts, FixedClock, SequenceRandom, SequentialIds
 from tests.support.fakes.tiers import FakeTierRepository
+from tests.support.fakes.webhook_endpoints import FakeWebhookEndpointRepository
 from tests.support.fakes.webhook_events import FakeWebhookEventLog
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "FakeFeedbackRepository",
     "FakeFollowUpRepository",
     "FakeIdempotencyStore",
+    "FakeIntegrationEvents",
     "FakeLoginChallengeRepository",
     "FakeMemberPrivacyRepository",
     "FakeMemberProfileRepository",
@@ -79,6 +82,7 @@ __all__ = [
     "FakeTierRepository",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
+    "FakeWebhookEndpointRepository",
     "FakeWebhookEventLog",
     "FakeWorld",
     "FixedClock",

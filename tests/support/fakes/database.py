@@ -26,6 +26,7 @@ from tests.support.fakes.draws import FakeDrawRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
+from tests.support.fakes.integration_events import FakeIntegrationEvents
 from tests.support.fakes.login import (
     FakeLoginChallengeRepository,
     FakeRateLimiter,
@@ -46,6 +47,7 @@ from tests.support.fakes.shop import FakeShopRepository
 from tests.support.fakes.stores import FakeStoreRepository
 from tests.support.fakes.system import FakeContacts, FixedClock, SequenceRandom, SequentialIds
 from tests.support.fakes.tiers import FakeTierRepository
+from tests.support.fakes.webhook_endpoints import FakeWebhookEndpointRepository
 from tests.support.fakes.webhook_events import FakeWebhookEventLog
 
 
@@ -78,6 +80,8 @@ class FakeDatabase:
         self.outbox = FakeOutbox()
         self.follow_ups = FakeFollowUpRepository()
         self.profiles = FakeMemberProfileRepository()
+        self.integration_events = FakeIntegrationEvents()
+        self.webhook_endpoints = FakeWebhookEndpointRepository()
         self._link()
 
     def _link(self) -> None:
@@ -123,6 +127,8 @@ class FakeUnitOfWork:
         self.segments = FakeSegmentResolver(self.db)
         self.follow_ups = self.db.follow_ups
         self.profiles = self.db.profiles
+        self.integration_events = self.db.integration_events
+        self.webhook_endpoints = self.db.webhook_endpoints
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
