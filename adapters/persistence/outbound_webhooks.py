@@ -7,8 +7,9 @@ job's fan-out turns each into one ``webhook_deliveries`` row per subscribed endp
 due deliveries like the outbox does (``FOR UPDATE SKIP LOCKED`` in one UPDATE that counts
 the attempt and pushes ``next_attempt_at`` past a lease).
 
-A set-based job writes its events in the same statement as its work: ``EVENTS_FROM`` is the
-INSERT a job's SQL appends to its CTEs (see points_expiry.py and tier_review.py).
+A set-based job writes its events in the same statement as its work, as one more CTE that
+inserts into ``integration_events`` (points_expiry.py, tier_review.py, and the tier moves of a
+policy change in repositories/program.py).
 """
 
 from __future__ import annotations
@@ -72,18 +73,6 @@ class PostgresIntegrationEvents:
             "WHERE member_id = $1 AND personal IS NOT NULL",
             member_id,
         )
-
-
-def events_from(source: str, event_type: EventType) -> str:
-    """SQL for a job's CTE list: ``, <name> AS (INSERT ... SELECT ... FROM source)`` writing
-    one event of ``event_type`` per row of ``source``, whose columns are ``occurred_at`` and
-    ``data`` (jsonb, with a ``member_id``)."""
-    return f"""
-    INSERT INTO integration_events (id, event_type, occurred_at, data, member_id)
-    SELECT gen_random_uuid(), '{event_type.value}', src.occurred_at, src.data,
-           (src.data ->> 'member_id')::uuid
-    FROM {source} AS src
-    """  # noqa: S608 (both names are constants of the caller)
 
 
 # Endpoints ------------------------------------------------------------------------------------
