@@ -19,11 +19,9 @@ from uuid import UUID
 
 import structlog
 
-from app.unit_of_work import UnitOfWorkFactory
 from domain.notifications import SecretBox
 from domain.outbound_webhooks import next_attempt, signed_headers
 from domain.ports import Clock
-from domain.repositories import AuditRecord
 
 log = structlog.get_logger("loyalty.webhooks")
 
@@ -110,12 +108,19 @@ class WebhookQueue(Protocol):
         ``now + lease``."""
         ...
 
+    async def put_back(self, delivery_id: int, now: datetime) -> None:
+        """Undoes a claim that was not attempted (its endpoint was disabled meanwhile): the
+        attempt uncounted, due at once for when the endpoint is enabled again."""
+        ...
+
     async def record(
         self, outcome: AttemptOutcome, *, disable_after: int
     ) -> DisabledEndpoint | None:
         """Logs the attempt and applies it (delivered, retry, dead) in one transaction, and
         counts the endpoint's run of failures (a success ends it); the attempt that makes the
-        run ``disable_after`` long disables the endpoint, and is answered with it."""
+        run ``disable_after`` long disables the endpoint, records that in the audit log (actor
+        ``SYSTEM_ACTOR``, action ``webhook_endpoint.disabled``) in the same transaction, and
+        is answered with it."""
         ...
 
 
@@ -156,7 +161,6 @@ async def deliver_webhooks(
     clock: Clock,
     *,
     secrets: SecretBox,
-    uow: UnitOfWorkFactory,
     disable_after: int,
     batch_size: int = DELIVERY_BATCH_SIZE,
     lease: timedelta = CLAIM_LEASE,
@@ -171,9 +175,13 @@ async def deliver_webhooks(
         if taken < FAN_OUT_BATCH_SIZE:
             break
     delivered = retrying = dead = disabled = 0
+    gone_now: set[UUID] = set()  # endpoints this run disabled: their claims are put back
     while True:
         batch = await queue.claim_due(clock.now(), limit=batch_size, lease=lease)
         for delivery in batch:
+            if delivery.endpoint_id in gone_now:
+                await queue.put_back(delivery.id, clock.now())
+                continue
             result = await _post(delivery, sender, secrets, clock)
             at = clock.now()
             retry_at = (
@@ -192,8 +200,9 @@ async def deliver_webhooks(
             else:
                 retrying += 1
             if gone is not None:
+                gone_now.add(gone.endpoint_id)
                 disabled += 1
-                await _tell_admins(gone, result, uow)
+                _tell_admins(gone, result)
         if len(batch) < batch_size:
             return WebhookReport(fanned, delivered, retrying, dead, disabled)
 
@@ -216,7 +225,8 @@ async def _post(
     return result
 
 
-async def _tell_admins(gone: DisabledEndpoint, result: PostResult, uow: UnitOfWorkFactory) -> None:
+def _tell_admins(gone: DisabledEndpoint, result: PostResult) -> None:
+    """The audit entry is written with the change; the log line is for the alerting."""
     last = result.error or f"HTTP {result.status}"
     log.warning(
         "webhook_endpoint_disabled",
@@ -224,13 +234,3 @@ async def _tell_admins(gone: DisabledEndpoint, result: PostResult, uow: UnitOfWo
         failures=gone.failures,
         last_error=last,
     )
-    async with uow() as unit:
-        await unit.audit.record(
-            AuditRecord(
-                SYSTEM_ACTOR,
-                "webhook_endpoint.disabled",
-                f"webhook_endpoint:{gone.endpoint_id}",
-                {"failures": gone.failures, "url": gone.url, "last_error": last},
-            )
-        )
-        await unit.commit()

@@ -240,7 +240,6 @@ async def _deliver_webhooks(ports: JobPorts, options: JobOptions) -> JobOutcome:
         hooks.sender,
         ports.clock,
         secrets=hooks.secrets,
-        uow=ports.uow,
         disable_after=hooks.disable_after,
         batch_size=_batch(options),
     )

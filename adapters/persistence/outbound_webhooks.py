@@ -22,7 +22,7 @@ from uuid import UUID
 
 from adapters.persistence.connections import Database, connection_for
 from adapters.persistence.session import connection
-from app.outbound_webhooks import AttemptOutcome, DisabledEndpoint, DueDelivery
+from app.outbound_webhooks import SYSTEM_ACTOR, AttemptOutcome, DisabledEndpoint, DueDelivery
 from domain.outbound_webhooks import (
     DeliveryAttempt,
     DeliveryState,
@@ -381,6 +381,16 @@ class PostgresWebhookQueue:
             for row in rows
         ]
 
+    async def put_back(self, delivery_id: int, now: datetime) -> None:
+        async with connection_for(self._database) as conn:
+            await conn.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts - 1, "
+                "round_attempts = round_attempts - 1, next_attempt_at = $2 "
+                "WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL",
+                delivery_id,
+                now,
+            )
+
     async def record(
         self, outcome: AttemptOutcome, *, disable_after: int
     ) -> DisabledEndpoint | None:
@@ -414,6 +424,20 @@ class PostgresWebhookQueue:
                 outcome.at,
                 f"{disable_after} failed deliveries in a row",
             )
-        if row is None or not row["just_disabled"]:
-            return None
+            if row is None or not row["just_disabled"]:
+                return None
+            await conn.execute(
+                "INSERT INTO audit_log (at, actor, action, subject, details) "
+                "VALUES ($1, $2, 'webhook_endpoint.disabled', $3, $4::jsonb)",
+                outcome.at,
+                SYSTEM_ACTOR,
+                f"webhook_endpoint:{outcome.endpoint_id}",
+                json.dumps(
+                    {
+                        "failures": row["consecutive_failures"],
+                        "url": row["url"],
+                        "last_error": error,
+                    }
+                ),
+            )
         return DisabledEndpoint(outcome.endpoint_id, row["url"], row["consecutive_failures"])
