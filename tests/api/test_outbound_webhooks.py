@@ -4,6 +4,7 @@ verified there with the `standardwebhooks` package, as an integrator's consumer 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from app.outbound_webhooks import WebhookReport, deliver_webhooks
 from domain.outbound_webhooks import EventType
 from domain.ports import Clock
 from tests.api.client import Api, new_key
+from tests.api.test_coupon_templates_api import create_template, issue_one
 from tests.support.fakes import FixedClock
 from tests.support.logs import Recorder
 from tests.support.overlap import race
@@ -399,3 +401,60 @@ async def test_a_receiver_that_fails_for_a_while_gets_every_event(
     assert len({r.id for r in receiver.received}) == expected
     left = await db.fetchval("SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NULL")
     assert left == 0
+
+
+async def test_each_kind_of_change_is_an_event_and_a_refused_one_is_none(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    till = await api.open_till()
+    member = await till.enrol(name="Han Meimei")
+    member_id = member["member_id"]
+    template = await create_template(api, value=3000)
+    code = await issue_one(api, template["id"], member_id)
+    sale = await till.sell("R-1", LINES, member_id=member_id, coupon_codes=[code])
+    assert sale.status_code == 201, sale.text
+    refused = await till.sell("R-2", LINES, member_id=member_id, coupon_codes=[code])
+    assert refused.status_code == 422  # the coupon is spent: the sale and its events roll back
+    feedback = await api.client.post(
+        "/v1/me/feedback",
+        json={"kind": "praise", "text": "lovely duvet"},
+        headers=api.member_headers(member_id),
+    )
+    assert feedback.status_code == 201, feedback.text
+    profile = await api.client.patch(
+        "/v1/me", json={"email": "han@example.com"}, headers=api.member_headers(member_id)
+    )
+    assert profile.status_code == 200, profile.text
+
+    rows = await db.fetch("SELECT event_type, data::text AS data FROM integration_events")
+    kinds = sorted(r["event_type"] for r in rows)
+    assert kinds == sorted(
+        [
+            "member.enrolled",
+            "coupon.issued",
+            "coupon.redeemed",
+            "points.earned",
+            "feedback.created",
+            "member.updated",
+        ]
+    )
+    data = {r["event_type"]: json.loads(r["data"]) for r in rows}
+    assert data["coupon.redeemed"]["sale_id"] == sale.json()["sale_id"]
+    assert code not in json.dumps(data)  # never a coupon's code
+    assert "lovely" not in json.dumps(data)  # never the member's words
+    assert data["member.updated"]["changed"] == ["email"]
+
+    erased = await api.client.post(
+        f"/v1/admin/members/{member_id}/erase",
+        headers={**api.admin_headers, "Idempotency-Key": new_key()},
+    )
+    assert erased.status_code == 200, erased.text
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM integration_events WHERE event_type = 'member.erased'"
+        )
+        == 1
+    )
+    assert (
+        await db.fetchval("SELECT count(*) FROM integration_events WHERE personal IS NOT NULL") == 0
+    )
