@@ -8,7 +8,8 @@
   certificate check keep the name), so a DNS answer that changes between check and connect
   cannot send the request elsewhere;
 - redirects are not followed (a 3xx is a failed attempt: the endpoint should be changed);
-- connect and read timeouts; at most ``MAX_RESPONSE_BYTES`` of an answer are read.
+- connect and read timeouts, and the two together bound a whole attempt; at most
+  ``MAX_RESPONSE_BYTES`` of an answer are read.
 
 ``allow_private`` (LOYALTY_WEBHOOKS_ALLOW_PRIVATE_TARGETS) lifts the address check, for a
 receiver on the same machine or network (the tests', a development machine's).
@@ -40,6 +41,9 @@ class HttpxWebhookSender:
         read_timeout: float = 10.0,
     ) -> None:
         self._allow_private = allow_private
+        # One attempt, whatever the server does (a slow drip resets a read timeout): well
+        # within half the claim's lease, which Settings.check keeps at four times this.
+        self._budget = connect_timeout + read_timeout
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
@@ -68,9 +72,12 @@ class HttpxWebhookSender:
         request_headers = {**headers, "host": parts.netloc.rpartition("@")[2]}
         extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
         try:
-            async with httpx.AsyncClient(
-                timeout=self._timeout, follow_redirects=False, trust_env=False
-            ) as client:
+            async with (
+                asyncio.timeout(self._budget),
+                httpx.AsyncClient(
+                    timeout=self._timeout, follow_redirects=False, trust_env=False
+                ) as client,
+            ):
                 request = client.build_request(
                     "POST", pinned, content=body, headers=request_headers, extensions=extensions
                 )
@@ -81,6 +88,8 @@ class HttpxWebhookSender:
                     await response.aclose()
         except httpx.TimeoutException as error:
             return done(None, f"timeout: {type(error).__name__}")
+        except TimeoutError:
+            return done(None, f"timeout: no whole answer within {self._budget:g} s")
         except httpx.HTTPError as error:
             return done(None, f"{type(error).__name__}: {error}")
         status = response.status_code

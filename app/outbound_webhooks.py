@@ -132,6 +132,7 @@ class WebhookPorts:
     sender: WebhookSender
     secrets: SecretBox  # opens the endpoints' sealed signing secrets
     disable_after: int  # failed attempts in a row that disable an endpoint
+    lease: timedelta = CLAIM_LEASE  # how long a claim keeps other workers off a delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,14 @@ async def deliver_webhooks(
     delivered = retrying = dead = disabled = 0
     gone_now: set[UUID] = set()  # endpoints this run disabled: their claims are put back
     while True:
-        batch = await queue.claim_due(clock.now(), limit=batch_size, lease=lease)
+        claimed_at = clock.now()
+        batch = await queue.claim_due(claimed_at, limit=batch_size, lease=lease)
         for delivery in batch:
+            if clock.now() - claimed_at > lease / 2:
+                # Slow endpoints used up half the lease: the rest of the batch is left to be
+                # claimed again when its lease ends, never posted while another worker may
+                # hold it (each attempt is bounded well within half a lease).
+                break
             if delivery.endpoint_id in gone_now:
                 await queue.put_back(delivery.id, clock.now())
                 continue

@@ -241,6 +241,7 @@ async def _deliver_webhooks(ports: JobPorts, options: JobOptions) -> JobOutcome:
         ports.clock,
         secrets=hooks.secrets,
         disable_after=hooks.disable_after,
+        lease=hooks.lease,
         batch_size=_batch(options),
     )
     return JobOutcome(

@@ -119,6 +119,7 @@ class Settings:
     webhooks_disable_after_failures: int = 50
     webhooks_connect_timeout_seconds: int = 5
     webhooks_read_timeout_seconds: int = 10
+    webhooks_claim_lease_seconds: int = 120
 
     @property
     def is_production(self) -> bool:
@@ -166,6 +167,7 @@ class Settings:
             webhooks_disable_after_failures=_int(env, "LOYALTY_WEBHOOKS_DISABLE_AFTER", 50),
             webhooks_connect_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT", 5),
             webhooks_read_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_READ_TIMEOUT", 10),
+            webhooks_claim_lease_seconds=_int(env, "LOYALTY_WEBHOOKS_CLAIM_LEASE", 120),
         )
         settings.check()
         return settings
@@ -201,6 +203,12 @@ class Settings:
             raise SettingsError(
                 "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT must be 1-60 seconds and "
                 "LOYALTY_WEBHOOKS_READ_TIMEOUT 1-120"
+            )
+        attempt = self.webhooks_connect_timeout_seconds + self.webhooks_read_timeout_seconds
+        if self.webhooks_claim_lease_seconds < 4 * attempt:
+            raise SettingsError(
+                "LOYALTY_WEBHOOKS_CLAIM_LEASE must be at least four times the connect and read "
+                f"timeouts together ({4 * attempt} seconds): a claim must outlast its attempts"
             )
         if self.outbox_interval_seconds < 1:
             raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")

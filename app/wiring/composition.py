@@ -170,6 +170,7 @@ def job_ports(
             ),
             secrets=webhook_secrets(settings),
             disable_after=settings.webhooks_disable_after_failures,
+            lease=timedelta(seconds=settings.webhooks_claim_lease_seconds),
         ),
     )
 
