@@ -32,6 +32,7 @@ class Receiver:
     status: Callable[[Received], int] = field(default=lambda _: 204)
     received: list[Received] = field(default_factory=list)  # every request, answered or not
     delay: float = 0.0
+    answering: int = 0  # requests received and not yet answered
 
     @property
     def url(self) -> str:
@@ -53,9 +54,13 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             request = Received(path, headers, body)
             self.received.append(request)
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            status = self.status(request)
+            self.answering += 1
+            try:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                status = self.status(request)
+            finally:
+                self.answering -= 1
             answer = b"x" * 100_000 if status >= 500 else b""  # a big body: read capped
             writer.write(
                 f"HTTP/1.1 {status} X\r\ncontent-length: {len(answer)}\r\n"
