@@ -45,6 +45,9 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # httpx logs every request's URL at INFO; an integrator's webhook URL may carry a token in
+    # its query, so only its warnings are kept (the delivery log holds each attempt).
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
