@@ -44,6 +44,7 @@ class HttpxWebhookSender:
         # One attempt, whatever the server does (a slow drip resets a read timeout): well
         # within half the claim's lease, which Settings.check keeps at four times this.
         self._budget = connect_timeout + read_timeout
+        self._connect_timeout = connect_timeout  # the name's resolution too
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
@@ -62,9 +63,12 @@ class HttpxWebhookSender:
         except ValueError:
             return done(None, "refused: the URL's port is not valid")
         try:
-            address = await self._resolve(parts.hostname, port)
+            async with asyncio.timeout(self._connect_timeout):
+                address = await self._resolve(parts.hostname, port)
         except _Refused as refusal:
             return done(None, f"refused: {refusal}")
+        except TimeoutError:
+            return done(None, f"could not resolve {parts.hostname} in time")
         except OSError as error:
             return done(None, f"could not resolve {parts.hostname}: {error}")
         host = f"[{address}]" if address.version == 6 else str(address)
