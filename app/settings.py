@@ -120,6 +120,12 @@ class Settings:
     webhooks_connect_timeout_seconds: int = 5
     webhooks_read_timeout_seconds: int = 10
     webhooks_claim_lease_seconds: int = 120
+    # The back-office console (docs/console.md).
+    staff_logins_per_ip: tuple[int, int] = (30, 900)
+    staff_logins_per_email: tuple[int, int] = (10, 900)
+    console_url: str = "http://127.0.0.1:8000/console"
+    # Secure cookies also over plain HTTP (behind a TLS-terminating proxy); on in production.
+    console_secure_cookies: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -168,6 +174,16 @@ class Settings:
             webhooks_connect_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT", 5),
             webhooks_read_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_READ_TIMEOUT", 10),
             webhooks_claim_lease_seconds=_int(env, "LOYALTY_WEBHOOKS_CLAIM_LEASE", 120),
+            staff_logins_per_ip=_rate(env, "LOYALTY_STAFF_LOGINS_PER_IP", (30, 900)),
+            staff_logins_per_email=_rate(env, "LOYALTY_STAFF_LOGINS_PER_EMAIL", (10, 900)),
+            console_url=(env.get("LOYALTY_CONSOLE_URL") or "http://127.0.0.1:8000/console").rstrip(
+                "/"
+            ),
+            console_secure_cookies=_bool(
+                env,
+                "LOYALTY_CONSOLE_SECURE_COOKIES",
+                env.get("LOYALTY_ENV", "development") == "production",
+            ),
         )
         settings.check()
         return settings
