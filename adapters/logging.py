@@ -21,6 +21,17 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _CurrentStderr:
+    """A file that is whatever sys.stderr is at each write: structlog's loggers keep the file
+    they were made with, and a test runner closes the streams it swapped in."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO") -> None:
     numeric = logging.getLevelName(level) if isinstance(logging.getLevelName(level), int) else 20
     # Libraries log through the standard library (Piccolo, uvicorn, asyncpg): their records
@@ -45,6 +56,9 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # httpx logs every request's URL at INFO; an integrator's webhook URL may carry a token in
+    # its query, so only its warnings are kept (the delivery log holds each attempt).
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -58,6 +72,6 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )

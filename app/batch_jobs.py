@@ -16,6 +16,7 @@ from uuid import UUID
 
 from app.messages import LoginCodeSender
 from app.notifications import NotificationQueue
+from app.outbound_webhooks import WebhookPorts
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.birthdays import BirthdayCalendar
 from app.use_cases.pending_points import ReleasableLots
@@ -148,6 +149,7 @@ class JobPorts:
     login_state: LoginStatePurge
     follow_ups: FollowUpScheduling
     rfm: RfmSnapshots
+    webhooks: WebhookPorts
     # Login codes in the templates and the member's language (app.messages); None sends
     # the fixed English text through ``sms``.
     login_codes: LoginCodeSender | None = None

@@ -22,7 +22,7 @@ from domain.card_tokens import CardTokenCodec
 from domain.contacts import ContactNormaliser
 from domain.member_search import MemberDirectory
 from domain.messages import MessageRenderer
-from domain.notifications import MemberNotifier, SmsSender
+from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
 
@@ -57,6 +57,8 @@ class Container:
     ledger_sources: LedgerSources
     # Message templates: the sandboxed renderer behind the admins' save and preview.
     message_renderer: MessageRenderer
+    # Seals the signing secrets of outbound webhook endpoints.
+    webhook_secrets: SecretBox
     # Staff accounts and console sessions (None only in tests that need no console).
     staff: StaffPorts | None = None
 

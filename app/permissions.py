@@ -33,6 +33,8 @@ class Permission(StrEnum):
     FOLLOW_UPS_MANAGE = "follow_ups.manage"
     REPORTS_READ = "reports.read"  # reports and every CSV download of a list
     AUDIT_READ = "audit.read"  # the audit log: who changed what (owner only)
+    # Outbound webhooks: where the programme's events go, their secrets (owner only).
+    INTEGRATIONS_MANAGE = "integrations.manage"
 
 
 P = Permission
@@ -123,6 +125,15 @@ OPERATIONS: dict[str, Permission | None] = {
     "endEarningRule": P.CAMPAIGNS_MANAGE,
     "listAuditLog": P.AUDIT_READ,
     "exportAuditLog": P.AUDIT_READ,
+    "registerWebhookEndpoint": P.INTEGRATIONS_MANAGE,
+    "listWebhookEndpoints": P.INTEGRATIONS_MANAGE,
+    "getWebhookEndpoint": P.INTEGRATIONS_MANAGE,
+    "changeWebhookEndpoint": P.INTEGRATIONS_MANAGE,
+    "rotateWebhookEndpointSecret": P.INTEGRATIONS_MANAGE,
+    "listWebhookDeliveries": P.INTEGRATIONS_MANAGE,
+    "listWebhookAttempts": P.INTEGRATIONS_MANAGE,
+    "resendWebhookDelivery": P.INTEGRATIONS_MANAGE,
+    "resendWebhookDeliveriesSince": P.INTEGRATIONS_MANAGE,
     # The console, by action id
     "console.login": None,
     "console.login.submit": None,

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.batch_jobs import JobPorts
 from app.notifications import deliver_notifications
+from app.outbound_webhooks import deliver_webhooks
 from app.settings import Settings
 from app.use_cases.birthdays import run_birthday_job
 from app.use_cases.pending_points import release_pending
@@ -233,6 +234,26 @@ async def _deliver_notifications(ports: JobPorts, options: JobOptions) -> JobOut
     )
 
 
+async def _deliver_webhooks(ports: JobPorts, options: JobOptions) -> JobOutcome:
+    hooks = ports.webhooks
+    report = await deliver_webhooks(
+        hooks.queue,
+        hooks.sender,
+        ports.clock,
+        secrets=hooks.secrets,
+        disable_after=hooks.disable_after,
+        lease=hooks.lease,
+        batch_size=_batch(options),
+    )
+    return JobOutcome(
+        f"fanned out {report.fanned_out} events; delivered {report.delivered} webhooks, "
+        f"{report.retrying} to retry later, {report.dead} given up; "
+        f"{report.endpoints_disabled} endpoints disabled",
+        _facts(report),
+        worked=bool(report.fanned_out or report.delivered or report.retrying or report.dead),
+    )
+
+
 async def _remind_points_expiring(ports: JobPorts, _: JobOptions) -> JobOutcome:
     queued = await ports.reminders.remind_points_expiring(ports.clock.now(), REMINDER_HORIZON)
     return JobOutcome(
@@ -295,6 +316,10 @@ JOBS: tuple[Job, ...] = (
     # Login codes must go out within seconds; workers share the queue (SKIP LOCKED), no lock.
     Job("deliver-notifications", "send due outbox messages (SMS codes, member notices)",
         None, _outbox, _deliver_notifications, JobOptions(batch_size=100)),  # per claim
+    # Outbound webhooks: workers share the deliveries (SKIP LOCKED), no lock.
+    Job("deliver-webhooks",
+        "fan out new events to webhook endpoints and post due deliveries, with retries",
+        None, _outbox, _deliver_webhooks, JobOptions(batch_size=50)),  # per claim
     Job("remind-points-expiring",
         "queue one notice per member and expiry date for points expiring within 7 days",
         14, _hourly, _remind_points_expiring),

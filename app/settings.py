@@ -112,6 +112,14 @@ class Settings:
     admin_jwt_audience: str | None = None
     # How many days before now a sale (till, web order, Stripe payment) may be dated.
     max_backdate_days: int = DEFAULT_MAX_BACKDATE_DAYS
+    # Outbound webhooks: whether a delivery may reach loopback, private and link-local
+    # addresses (a receiver on this machine or network); the run of failed attempts that
+    # disables an endpoint; the timeouts of one attempt.
+    webhooks_allow_private_targets: bool = False
+    webhooks_disable_after_failures: int = 50
+    webhooks_connect_timeout_seconds: int = 5
+    webhooks_read_timeout_seconds: int = 10
+    webhooks_claim_lease_seconds: int = 120
     # The back-office console (docs/console.md).
     staff_logins_per_ip: tuple[int, int] = (30, 900)
     staff_logins_per_email: tuple[int, int] = (10, 900)
@@ -183,6 +191,13 @@ class Settings:
             admin_jwt_issuer=env.get("LOYALTY_ADMIN_JWT_ISSUER") or None,
             admin_jwt_audience=env.get("LOYALTY_ADMIN_JWT_AUDIENCE") or None,
             max_backdate_days=_int(env, "LOYALTY_MAX_BACKDATE_DAYS", DEFAULT_MAX_BACKDATE_DAYS),
+            webhooks_allow_private_targets=_bool(
+                env, "LOYALTY_WEBHOOKS_ALLOW_PRIVATE_TARGETS", False
+            ),
+            webhooks_disable_after_failures=_int(env, "LOYALTY_WEBHOOKS_DISABLE_AFTER", 50),
+            webhooks_connect_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT", 5),
+            webhooks_read_timeout_seconds=_int(env, "LOYALTY_WEBHOOKS_READ_TIMEOUT", 10),
+            webhooks_claim_lease_seconds=_int(env, "LOYALTY_WEBHOOKS_CLAIM_LEASE", 120),
             staff_logins_per_ip=_rate(env, "LOYALTY_STAFF_LOGINS_PER_IP", (30, 900)),
             staff_logins_per_email=_rate(env, "LOYALTY_STAFF_LOGINS_PER_EMAIL", (10, 900)),
             console_url=(env.get("LOYALTY_CONSOLE_URL") or "http://127.0.0.1:8000/console").rstrip(
@@ -237,6 +252,22 @@ class Settings:
             )
         if self.service_adjustment_limit < 0:
             raise SettingsError("LOYALTY_SERVICE_ADJUSTMENT_LIMIT must be 0 or more points")
+        if self.webhooks_disable_after_failures < 1:
+            raise SettingsError("LOYALTY_WEBHOOKS_DISABLE_AFTER must be at least 1")
+        if not (
+            1 <= self.webhooks_connect_timeout_seconds <= 60
+            and 1 <= self.webhooks_read_timeout_seconds <= 120
+        ):
+            raise SettingsError(
+                "LOYALTY_WEBHOOKS_CONNECT_TIMEOUT must be 1-60 seconds and "
+                "LOYALTY_WEBHOOKS_READ_TIMEOUT 1-120"
+            )
+        attempt = self.webhooks_connect_timeout_seconds + self.webhooks_read_timeout_seconds
+        if self.webhooks_claim_lease_seconds < 4 * attempt:
+            raise SettingsError(
+                "LOYALTY_WEBHOOKS_CLAIM_LEASE must be at least four times the connect and read "
+                f"timeouts together ({4 * attempt} seconds): a claim must outlast its attempts"
+            )
         if self.outbox_interval_seconds < 1:
             raise SettingsError("LOYALTY_OUTBOX_INTERVAL must be at least 1 second")
         if self.admin_jwks_url and not (self.admin_jwt_issuer and self.admin_jwt_audience):

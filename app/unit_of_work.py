@@ -29,6 +29,7 @@ from domain.member_privacy import MemberPrivacyRepository
 from domain.members import MemberProfileRepository
 from domain.messages import MessageTemplateRepository
 from domain.notifications import Outbox
+from domain.outbound_webhooks import IntegrationEvents, WebhookEndpointRepository
 from domain.payments import PaymentRepository
 from domain.repositories import (
     AuditLog,
@@ -167,6 +168,16 @@ class WithEarningRules(Protocol):
     def earning_rules(self) -> EarningRuleRepository: ...
 
 
+class WithIntegrationEvents(Protocol):
+    @property
+    def integration_events(self) -> IntegrationEvents: ...
+
+
+class WithWebhookEndpoints(Protocol):
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -215,6 +226,8 @@ class UnitOfWork(
     WithProfiles,
     WithMessageTemplates,
     WithEarningRules,
+    WithIntegrationEvents,
+    WithWebhookEndpoints,
     Transaction,
     Protocol,
 ):

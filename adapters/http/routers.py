@@ -31,6 +31,7 @@ from adapters.http.controllers.admin_stores import AdminStoresController
 from adapters.http.controllers.admin_terminals import AdminTerminalsController
 from adapters.http.controllers.admin_tier_simulation import AdminTierSimulationController
 from adapters.http.controllers.admin_tiers import AdminTiersController
+from adapters.http.controllers.admin_webhook_endpoints import AdminWebhookEndpointsController
 from adapters.http.controllers.auth import AuthController
 from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
@@ -101,6 +102,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminMemberPrivacyController,
                 AdminAuditLogController,
                 AdminMessageTemplatesController,
+                AdminWebhookEndpointsController,
             ],
         ),
         _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),

@@ -113,6 +113,18 @@ accounts AS (
     SET available = account.available - per_member.points, updated_at = $1
     FROM per_member WHERE account.member_id = per_member.member_id
     RETURNING 1
+),
+-- Integrators hear of every expired lot, as of an entry posted one by one
+-- (domain.integration_events.points_events), in the same transaction.
+announced AS (
+    INSERT INTO integration_events (id, event_type, occurred_at, data, member_id)
+    SELECT gen_random_uuid(), 'points.expired', $1::timestamptz,
+           jsonb_build_object('member_id', member_id, 'points', -points,
+                              'entry_type', 'expire', 'reference', $2::text,
+                              'expires_at', expires_at),
+           member_id
+    FROM due ORDER BY entry_id
+    RETURNING 1
 )
 SELECT
     (SELECT count(*) FROM entries) AS lots,

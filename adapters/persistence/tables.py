@@ -599,6 +599,64 @@ class MemberRfmRow(Table, tablename="member_rfm_scores"):
     computed_at = Timestamptz()
 
 
+class WebhookEndpointRow(Table, tablename="webhook_endpoints"):
+    """An integrator's endpoint for outbound webhooks; its signing secret is sealed."""
+
+    id = UUID(primary_key=True)
+    url = Varchar(length=2000)
+    description = Varchar(length=500, default="")
+    event_types = Array(base_column=Varchar(length=64))
+    personal_data = Boolean(default=False)
+    enabled = Boolean(default=True)
+    created_at = Timestamptz()
+    consecutive_failures = Integer(default=0)
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Varchar(length=500, null=True, default=None)
+    sealed_secret = Varchar(length=200)
+    sealed_previous_secret = Varchar(length=200, null=True, default=None)
+    previous_secret_until = Timestamptz(null=True, default=None)
+
+
+class IntegrationEventRow(Table, tablename="integration_events"):
+    """An event for integrators, written in the transaction of its cause; the delivery job
+    fans it out to the endpoints subscribed to its type."""
+
+    id = UUID(primary_key=True)
+    event_type = Varchar(length=64)
+    occurred_at = Timestamptz()
+    data = JSONB(default={})
+    personal = JSONB(null=True, default=None)
+    member_id = UUID(null=True, default=None)  # whose personal data it may carry (erasure)
+    fanned_out_at = Timestamptz(null=True, default=None)
+
+
+class WebhookDeliveryRow(Table, tablename="webhook_deliveries"):
+    id = BigSerial(primary_key=True)
+    endpoint_id = ForeignKey(WebhookEndpointRow, **REQUIRED)
+    event_id = ForeignKey(IntegrationEventRow, **REQUIRED)
+    queued_at = Timestamptz()
+    next_attempt_at = Timestamptz()
+    attempts = Integer(default=0)
+    round_attempts = Integer(default=0)  # since last (re)queued: the retry schedule's count
+    delivered_at = Timestamptz(null=True, default=None)
+    dead_at = Timestamptz(null=True, default=None)
+    last_status = Integer(null=True, default=None)
+    last_error = Varchar(length=500, null=True, default=None)
+
+
+class WebhookAttemptRow(Table, tablename="webhook_attempts"):
+    """The delivery log: one row per attempt to post a delivery."""
+
+    id = BigSerial(primary_key=True)
+    delivery_id = ForeignKey(WebhookDeliveryRow, **REQUIRED)
+    endpoint_id = ForeignKey(WebhookEndpointRow, **REQUIRED)
+    attempt = Integer()
+    at = Timestamptz()
+    status = Integer(null=True, default=None)
+    latency_ms = Integer(default=0)
+    error = Varchar(length=500, null=True, default=None)
+
+
 class StaffRow(Table, tablename="staff"):
     """Back-office staff (domain/staff.py): a password only as argon2id, TOTP only sealed."""
 
@@ -676,6 +734,10 @@ ALL_TABLES: tuple[type[Table], ...] = (
     MemberExternalIdRow,
     FollowUpRow,
     MemberRfmRow,
+    WebhookEndpointRow,
+    IntegrationEventRow,
+    WebhookDeliveryRow,
+    WebhookAttemptRow,
     StaffRow,
     StaffSetPasswordTokenRow,
     StaffSessionRow,

@@ -205,6 +205,20 @@ notified AS (
     WHERE changed.action IN ('up', 'down')
     ORDER BY changed.id
     RETURNING 1
+),
+-- Integrators too (domain.integration_events.tier_changed), in the same transaction.
+announced AS (
+    INSERT INTO integration_events (id, event_type, occurred_at, data, member_id)
+    SELECT gen_random_uuid(), 'tier.changed', $1::timestamptz,
+           jsonb_build_object('member_id', changed.id, 'from', changed.current_code,
+                              'to', changed.qualified_code,
+                              'reason', CASE changed.action WHEN 'up' THEN 'qualified'
+                                                            ELSE 'review' END),
+           changed.id
+    FROM changed
+    WHERE changed.action IN ('up', 'down')
+    ORDER BY changed.id
+    RETURNING 1
 )
 SELECT
     count(*) FILTER (WHERE action = 'up') AS upgraded,

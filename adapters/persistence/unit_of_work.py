@@ -21,6 +21,10 @@ from adapters.persistence import session
 from adapters.persistence.crm_reports import PostgresSegmentResolver
 from adapters.persistence.engine import LoyaltyEngine
 from adapters.persistence.follow_ups import PostgresFollowUpRepository
+from adapters.persistence.outbound_webhooks import (
+    PostgresIntegrationEvents,
+    PostgresWebhookEndpointRepository,
+)
 from adapters.persistence.repositories.audit import PostgresAuditLog
 from adapters.persistence.repositories.coupons import (
     PostgresCouponRepository,
@@ -84,6 +88,8 @@ class PostgresUnitOfWork:
     profiles = PostgresMemberProfileRepository()
     message_templates = PostgresMessageTemplateRepository()
     earning_rules = PostgresEarningRuleRepository()
+    integration_events = PostgresIntegrationEvents()
+    webhook_endpoints = PostgresWebhookEndpointRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

@@ -18,10 +18,12 @@ from uuid import UUID
 from app.unit_of_work import (
     WithCoupons,
     WithCouponTemplates,
+    WithIntegrationEvents,
     WithMembers,
     WithOutbox,
     WithProgram,
 )
+from domain import integration_events
 from domain.coupon_codes import new_code
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponTemplate
@@ -31,7 +33,13 @@ from domain.ports import IdGenerator, RandomSource
 
 
 class CouponIssuingUnit(
-    WithCouponTemplates, WithCoupons, WithMembers, WithOutbox, WithProgram, Protocol
+    WithCouponTemplates,
+    WithCoupons,
+    WithIntegrationEvents,
+    WithMembers,
+    WithOutbox,
+    WithProgram,
+    Protocol,
 ):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
@@ -117,6 +125,9 @@ async def issue_from_template(
         # Told in the same transaction: a rolled-back issue sends nothing.
         await uow.outbox.add_all(
             [coupon_issued(c, issuer.now, origin.source.value) for c in coupons]
+        )
+        await uow.integration_events.publish_all(
+            [integration_events.coupon_issued(c, issuer.now) for c in coupons]
         )
     return Issued(template, tuple(coupons), tuple(skipped))
 

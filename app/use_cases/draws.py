@@ -35,6 +35,7 @@ from domain.errors import (
     DrawCampaignNotFound,
     Forbidden,
 )
+from domain.integration_events import draw_won
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
@@ -266,6 +267,17 @@ async def play_chance(
         coupon_id=coupon.id if coupon else None,
     )
     await uow.draws.save_chance(played)
+    if prize is not None:
+        await uow.integration_events.publish(
+            draw_won(
+                member_id,
+                campaign.id,
+                chance.id,
+                prize.code,
+                now,
+                coupon_id=coupon.id if coupon else None,
+            )
+        )
     return Played(played, prize, coupon)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithFeedback
+from app.unit_of_work import WithAudit, WithFeedback, WithIntegrationEvents
 from app.use_cases.erased_members import ErasedMembersUnit, hold_own_account
 from domain.feedback import (
     Feedback,
@@ -16,11 +16,12 @@ from domain.feedback import (
     FeedbackPage,
     FeedbackStatus,
 )
+from domain.integration_events import feedback_created
 from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
 
-class FeedbackUnit(ErasedMembersUnit, WithAudit, WithFeedback, Protocol):
+class FeedbackUnit(ErasedMembersUnit, WithAudit, WithFeedback, WithIntegrationEvents, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -47,6 +48,7 @@ async def submit_feedback(
         now=clock.now(),
     )
     await uow.feedback.add(feedback)
+    await uow.integration_events.publish(feedback_created(feedback))
     return feedback
 
 

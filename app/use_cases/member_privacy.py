@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithMemberPrivacy, WithMembers
+from app.unit_of_work import WithAudit, WithIntegrationEvents, WithMemberPrivacy, WithMembers
 from domain.errors import MemberNotFound
+from domain.integration_events import member_erased
 from domain.member_privacy import Erasure, MemberExport, is_erased_phone, phone_tombstone
 from domain.ports import Clock
 from domain.repositories import AuditRecord
 
 
-class MemberPrivacyUnit(WithAudit, WithMemberPrivacy, WithMembers, Protocol):
+class MemberPrivacyUnit(WithAudit, WithIntegrationEvents, WithMemberPrivacy, WithMembers, Protocol):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -44,6 +45,9 @@ async def erase_member(cmd: EraseMember, uow: MemberPrivacyUnit, *, clock: Clock
     changed = await uow.member_privacy.erase(
         cmd.member_id, tombstone=phone_tombstone(cmd.member_id), at=now
     )
+    # Integrators hear of it; the personal data of earlier events is forgotten with it.
+    await uow.integration_events.forget_member(cmd.member_id)
+    await uow.integration_events.publish(member_erased(cmd.member_id, now))
     # What was done, never what was removed: the audit log is append-only and kept for good.
     await uow.audit.record(
         AuditRecord(cmd.actor, "member.erased", f"member:{cmd.member_id}", dict(changed))

@@ -10,19 +10,22 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from app.read_models import CouponView, MemberAtTill, MemberReads
-from app.unit_of_work import WithAudit, WithProgram
+from app.unit_of_work import WithAudit, WithIntegrationEvents, WithProgram
 from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import MemberSummary, ViewsUnit, member_summary
 from domain.card_tokens import CardTokenCodec
 from domain.cards import CardStatus, MemberCard, generate_card_number, parse_card_number
 from domain.contacts import ContactNormaliser
 from domain.errors import CardBlocked, InvalidInput, MemberExists, MemberNotFound
+from domain.integration_events import member_enrolled
 from domain.members import Member
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.repositories import AuditRecord
 
 
-class MembersUnit(ErasedMembersUnit, ViewsUnit, WithAudit, WithProgram, Protocol):
+class MembersUnit(
+    ErasedMembersUnit, ViewsUnit, WithAudit, WithIntegrationEvents, WithProgram, Protocol
+):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -71,6 +74,7 @@ async def enrol_member(
     if not await uow.members.add(member):
         raise MemberExists()
     await uow.points.open_account(member.id)
+    await uow.integration_events.publish(member_enrolled(member))
     return await member_summary(uow, member)
 
 

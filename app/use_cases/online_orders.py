@@ -21,6 +21,7 @@ from app.unit_of_work import (
     WithShop,
     WithStores,
 )
+from app.use_cases.announcements import save_announced
 from app.use_cases.erased_members import hold_named_member, named_member
 from app.use_cases.members import EnrolMember, enrol_member
 from app.use_cases.review_rewards import ReviewOutcome, ReviewPosted, reward_review
@@ -237,7 +238,7 @@ async def complete_order(order_id: str, uow: OnlineOrdersUnit, *, clock: Clock) 
             continue
         released += lot.remaining
         account.release(lot, now=now)
-    await uow.points.save(account)
+    await save_announced(uow, account)
     return OrderReleased(sale.id, released)
 
 

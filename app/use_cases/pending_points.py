@@ -15,6 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.unit_of_work import UnitOfWorkFactory
+from app.use_cases.announcements import save_announced
 from domain.points import Lot
 from domain.ports import Clock
 
@@ -64,7 +65,7 @@ async def release_member(
         for lot in due:
             points += lot.remaining
             account.release(lot, now=now)
-        await uow.points.save(account)
+        await save_announced(uow, account)
         await uow.commit()
         return (len(due), points, debt_before - account.debt)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithPoints, WithProgram
+from app.unit_of_work import WithAudit, WithIntegrationEvents, WithPoints, WithProgram
+from app.use_cases.announcements import save_announced
 from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member
 from app.use_cases.views import Balances
 from domain.errors import AdjustmentOverLimit
@@ -15,7 +16,9 @@ from domain.ports import Clock, IdGenerator
 from domain.repositories import AuditRecord
 
 
-class PointsUnit(ErasedMembersUnit, WithAudit, WithPoints, WithProgram, Protocol):
+class PointsUnit(
+    ErasedMembersUnit, WithAudit, WithIntegrationEvents, WithPoints, WithProgram, Protocol
+):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -59,7 +62,7 @@ async def adjust_points(
         reason=cmd.reason,
         expires_at=program.expiry_for(now),
     )
-    await uow.points.save(account)
+    await save_announced(uow, account)
     await uow.audit.record(
         AuditRecord(
             cmd.actor,

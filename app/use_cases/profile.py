@@ -18,7 +18,7 @@ from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from app.unit_of_work import WithAudit, WithProfiles, WithProgram
+from app.unit_of_work import WithAudit, WithIntegrationEvents, WithProfiles, WithProgram
 from app.use_cases.erased_members import (
     ErasedMembersUnit,
     hold_named_member,
@@ -28,6 +28,7 @@ from app.use_cases.erased_members import (
 )
 from domain.contacts import ContactNormaliser
 from domain.errors import BirthdayLocked, InvalidInput, MemberNotFound
+from domain.integration_events import member_updated
 from domain.members import (
     ConsentChange,
     ConsentChannel,
@@ -42,7 +43,9 @@ from domain.ports import Clock
 from domain.repositories import AuditRecord
 
 
-class ProfileUnit(ErasedMembersUnit, WithAudit, WithProfiles, WithProgram, Protocol):
+class ProfileUnit(
+    ErasedMembersUnit, WithAudit, WithIntegrationEvents, WithProfiles, WithProgram, Protocol
+):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
@@ -90,6 +93,7 @@ async def update_my_profile(
     cmd: UpdateMyProfile, uow: ProfileUnit, *, clock: Clock, contacts: ContactNormaliser
 ) -> Member:
     member = await _hold(uow, cmd.member_id, own=True)
+    before = _announced_fields(member)
     if not isinstance(cmd.name, Keep):
         member.name = clean_name(cmd.name)
     if not isinstance(cmd.email, Keep):
@@ -108,7 +112,24 @@ async def update_my_profile(
     )
     await uow.profiles.save_profile(member)
     await uow.profiles.add_consent_changes(changes)
+    after = _announced_fields(member)
+    changed = [name for name in after if after[name] != before[name]]
+    if changed:
+        await uow.integration_events.publish(
+            member_updated(member.id, changed, clock.now(), member)
+        )
     return member
+
+
+def _announced_fields(member: Member) -> dict[str, object]:
+    """What a member.updated event names when it changes (never the values)."""
+    return {
+        "name": member.name,
+        "email": member.email,
+        "preferred_language": member.preferred_language,
+        "birthday": member.birthday,
+        "consents": member.consents,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +153,9 @@ async def correct_birthday(cmd: CorrectBirthday, uow: ProfileUnit, *, clock: Clo
     member.birthday = cmd.birthday
     if changed:
         await uow.profiles.save_profile(member)
+        await uow.integration_events.publish(
+            member_updated(member.id, ["birthday"], clock.now(), member)
+        )
         await uow.audit.record(
             AuditRecord(
                 cmd.actor,

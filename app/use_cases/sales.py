@@ -16,6 +16,7 @@ from app.unit_of_work import (
     WithPoints,
     WithStores,
 )
+from app.use_cases.announcements import save_announced
 from app.use_cases.erased_members import named_member
 from app.use_cases.tiers import TiersUnit, upgrade_if_qualified
 from app.use_cases.views import Balances, TierView
@@ -45,6 +46,7 @@ from domain.errors import (
     SaleNotFound,
     StoreNotFound,
 )
+from domain.integration_events import coupon_redeemed
 from domain.members import Member
 from domain.points import EntryType, Reference
 from domain.ports import Clock, IdGenerator
@@ -378,7 +380,7 @@ async def record_sale(
                 program.pending_until(sale.occurred_at) if sale.channel == ONLINE else None
             ),
         )
-        await uow.points.save(account)
+        await save_announced(uow, account)
         balances = Balances.of(account)
         await _grant_chances(uow, priced.campaigns, sale, now, ids)
         assert priced.tier_policy is not None  # loaded with the member
@@ -427,6 +429,9 @@ async def _redeem_coupons(
     ids = [coupon.id for coupon in coupons.coupons]
     if await uow.coupons.redeem(ids, sale.member_id, sale.id, now) != len(ids):
         raise CouponNotRedeemable()
+    await uow.integration_events.publish_all(
+        [coupon_redeemed(coupon_id, sale.member_id, sale.id, now) for coupon_id in ids]
+    )
 
 
 async def _grant_chances(
@@ -566,7 +571,7 @@ async def refund_sale(
                 ),
                 already_restored=sale.points_restored - decision.points_restored,
             )
-        await uow.points.save(account)
+        await save_announced(uow, account)
         balances = Balances.of(account)
         if decision.rule_reversals:
             # The rule points go back with their lines, and back into the rules' budgets.

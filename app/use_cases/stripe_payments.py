@@ -23,6 +23,7 @@ from uuid import UUID
 from app.unit_of_work import (
     WithPayments,
 )
+from app.use_cases.announcements import save_announced
 from app.use_cases.erased_members import named_member
 from app.use_cases.online_orders import OnlineOrdersUnit, web_store
 from app.use_cases.sales import LineInput, RecordSale, RefundSale, record_sale, refund_sale
@@ -194,7 +195,7 @@ async def dispute_created(cmd: DisputeCreated, uow: StripePaymentsUnit, *, clock
         assert sale is not None
         account = await uow.points.get_for_update(payment.member_id)
         frozen = account.freeze(sale.reference)
-        await uow.points.save(account)
+        await save_announced(uow, account)
     await uow.audit.record(
         AuditRecord(
             ACTOR,
@@ -249,7 +250,7 @@ async def dispute_closed(
         reversed_points = outcome.points_reversed
     account = await uow.points.get_for_update(payment.member_id)
     thawed = account.unfreeze(sale.reference)
-    await uow.points.save(account)
+    await save_announced(uow, account)
     await uow.audit.record(
         AuditRecord(
             ACTOR,

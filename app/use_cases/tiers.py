@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from app.unit_of_work import (
     WithAudit,
+    WithIntegrationEvents,
     WithOutbox,
     WithProgram,
     WithSales,
@@ -18,6 +19,7 @@ from app.unit_of_work import (
 )
 from app.use_cases.erased_members import ErasedMembersUnit, hold_named_member, own_account
 from app.use_cases.views import TierView
+from domain import integration_events
 from domain.errors import InvalidInput, TierPolicyChanged
 from domain.notifications import tier_changed
 from domain.ports import Clock
@@ -27,7 +29,14 @@ from domain.tiers import Tier, TierLadder
 
 
 class TiersUnit(
-    ErasedMembersUnit, WithAudit, WithOutbox, WithProgram, WithSales, WithTiers, Protocol
+    ErasedMembersUnit,
+    WithAudit,
+    WithIntegrationEvents,
+    WithOutbox,
+    WithProgram,
+    WithSales,
+    WithTiers,
+    Protocol,
 ):
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
@@ -51,6 +60,9 @@ async def upgrade_if_qualified(
     if decision.change is not None:
         await uow.members.change_tier(member_id, decision, TierEvent(now, policy.version))
         await uow.outbox.add(tier_changed(member_id, decision.change, now))
+        await uow.integration_events.publish(
+            integration_events.tier_changed(member_id, decision.change, now)
+        )
     tier = policy.ladder.get(decision.standing.tier_code) or policy.ladder.entry_tier
     return TierView(tier.code, tier.name)
 
@@ -173,6 +185,9 @@ async def set_member_tier(cmd: SetTier, uow: TiersUnit, *, clock: Clock) -> Tier
     )
     if decision.change is not None:
         await uow.outbox.add(tier_changed(cmd.member_id, decision.change, now))
+        await uow.integration_events.publish(
+            integration_events.tier_changed(cmd.member_id, decision.change, now)
+        )
     await uow.audit.record(
         AuditRecord(
             cmd.actor,

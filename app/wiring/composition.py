@@ -32,6 +32,7 @@ from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine
 from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.member_search import PostgresMemberDirectory
 from adapters.persistence.message_directory import PostgresMessageDirectory
+from adapters.persistence.outbound_webhooks import PostgresWebhookQueue
 from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
@@ -43,10 +44,12 @@ from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
 from adapters.staff_credentials import Argon2Passwords, PyotpCodes
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
+from adapters.webhook_sender import HttpxWebhookSender
 from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
 from app.container import Container
 from app.messages import LoginCodeSender, Messenger
+from app.outbound_webhooks import WebhookPorts
 from app.principal import Role
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
@@ -116,6 +119,7 @@ async def start_service(
         terminal_standing=PostgresTerminalStanding(engine),
         member_directory=PostgresMemberDirectory(engine),
         ledger_sources=PostgresLedgerSources(engine),
+        webhook_secrets=webhook_secrets(settings),
         staff=staff_ports(settings, engine, clock),
         message_renderer=SandboxedTemplates(),
         **login_ports(settings, engine, clock),
@@ -132,6 +136,7 @@ async def start_service(
         login_codes=container.member_notifier
         if isinstance(container.member_notifier, Messenger)
         else None,
+        settings=settings,
     )
     return Service(container, jobs, engine)
 
@@ -147,6 +152,7 @@ def job_ports(
     member_notifier: MemberNotifier,
     secrets: SecretBox,
     login_codes: LoginCodeSender | None = None,
+    settings: Settings,
 ) -> JobPorts:
     batch = PostgresBatchJobs(engine)
     queue = PostgresNotificationQueue(engine)
@@ -171,6 +177,17 @@ def job_ports(
         follow_ups=batch,
         rfm=batch,
         login_codes=login_codes,
+        webhooks=WebhookPorts(
+            queue=PostgresWebhookQueue(engine),
+            sender=HttpxWebhookSender(
+                allow_private=settings.webhooks_allow_private_targets,
+                connect_timeout=settings.webhooks_connect_timeout_seconds,
+                read_timeout=settings.webhooks_read_timeout_seconds,
+            ),
+            secrets=webhook_secrets(settings),
+            disable_after=settings.webhooks_disable_after_failures,
+            lease=timedelta(seconds=settings.webhooks_claim_lease_seconds),
+        ),
     )
 
 
@@ -183,6 +200,14 @@ def derived_key(settings: Settings, purpose: str) -> bytes:
 def outbox_secrets(settings: Settings) -> AesGcmSecretBox:
     """The same box in every process: whoever queues a login code, any worker can send it."""
     return AesGcmSecretBox(derived_key(settings, "loyalty/outbox-secrets"))
+
+
+def webhook_secrets(settings: Settings) -> AesGcmSecretBox:
+    """Seals the webhook endpoints' signing secrets (Standard Webhooks signs with the secret
+    itself, so it is kept, sealed, rather than hashed)."""
+    return AesGcmSecretBox(
+        derived_key(settings, "loyalty/webhook-secrets"), purpose=b"loyalty/webhook-secrets"
+    )
 
 
 def _limit(rate: tuple[int, int]) -> RateLimit:

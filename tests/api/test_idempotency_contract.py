@@ -89,9 +89,14 @@ async def test_every_operation_said_to_need_a_key_refuses_a_request_without_one(
     }
     answers: dict[str, Any] = {}
 
+    typed = {(m, _plain(p)): p for m, p, _ in idempotent_handlers(app)}  # {id:uuid}, {n:int}
     for method, path, _ in sorted(in_contract()):
         headers = next(h for prefix, h in headers_for.items() if path.startswith(prefix))
-        concrete = re.sub(r"\{\w+\}", str(uuid4()), path)
+        concrete = re.sub(
+            r"\{\w+:(\w+)\}",
+            lambda p: "1" if p.group(1) == "int" else str(uuid4()),
+            typed.get((method, path), path),
+        )
         response = await api.client.request(method, concrete, json={}, headers=headers)
         answers[f"{method} {path}"] = (response.status_code, response.json().get("code"))
 

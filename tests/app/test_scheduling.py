@@ -23,7 +23,10 @@ def test_every_job_has_a_name_and_a_lock_of_its_own() -> None:
     assert len(set(names)) == len(names)
     assert len(set(locks)) == len(locks)
     # Only the outbox runs side by side with itself: it claims messages with SKIP LOCKED.
-    assert [job.name for job in JOBS if job.lock is None] == ["deliver-notifications"]
+    assert [job.name for job in JOBS if job.lock is None] == [
+        "deliver-notifications",
+        "deliver-webhooks",
+    ]
 
 
 def test_the_service_runs_every_job_but_the_idempotency_purge_at_its_interval() -> None:
@@ -36,6 +39,7 @@ def test_the_service_runs_every_job_but_the_idempotency_purge_at_its_interval() 
         "expire-coupons": 600,
         "birthday-coupons": 600,
         "deliver-notifications": 3,
+        "deliver-webhooks": 3,
         "remind-points-expiring": 600,
         "purge-login-state": 600,
         "schedule-follow-ups": 86_400,

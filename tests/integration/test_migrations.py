@@ -40,6 +40,8 @@ MIGRATIONS = [
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
+    "2026-12-07T21:37:40:945805",  # outbound webhooks: endpoints, events, deliveries, attempts
+    "2026-12-07T21:37:41:000000",  # their constraints and indexes
     "2026-12-07T21:38:29:247108",  # earning rules, versions, budgets, awards; sale breakdown
     "2026-12-07T21:38:30:000000",  # their triggers, checks and indexes
     "2026-12-07T21:38:52:162986",  # message_templates: admins' overrides

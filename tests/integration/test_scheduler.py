@@ -28,6 +28,7 @@ SAID_ON_AN_EMPTY_DATABASE = {
     "expire-coupons": "marked 0 coupons expired",
     "birthday-coupons": "birthday coupons are switched off (PUT /v1/admin/birthday-reward)",
     "deliver-notifications": "delivered 0 notifications, 0 to retry later, 0 given up",
+    "deliver-webhooks": "fanned out 0 events; delivered 0 webhooks, 0 to retry later, 0 given up;",
     "remind-points-expiring": "queued 0 reminders of points expiring within 7 days",
     "purge-login-state": "purged 0 rate-limit windows, 0 login codes and 0 refresh tokens",
     "schedule-follow-ups": "scheduled 0 follow-up calls due ",

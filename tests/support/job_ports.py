@@ -15,7 +15,9 @@ from app.wiring.composition import job_ports, outbox_secrets
 from domain.ports import Clock
 
 
-def job_ports_on(engine: PostgresEngine, clock: Clock) -> JobPorts:
+def job_ports_on(
+    engine: PostgresEngine, clock: Clock, settings: Settings | None = None
+) -> JobPorts:
     return job_ports(
         engine,
         uow=partial(PostgresUnitOfWork, engine),
@@ -25,4 +27,6 @@ def job_ports_on(engine: PostgresEngine, clock: Clock) -> JobPorts:
         sms=LogSmsSender(),
         member_notifier=LogMemberNotifier(),
         secrets=outbox_secrets(Settings()),
+        # The tests' webhook receivers listen on 127.0.0.1.
+        settings=settings or Settings(webhooks_allow_private_targets=True),
     )

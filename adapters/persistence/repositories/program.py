@@ -60,6 +60,15 @@ notified AS (
            at, at, 0
     FROM recorded
     RETURNING 1
+),
+announced AS (
+    INSERT INTO integration_events (id, event_type, occurred_at, data, member_id)
+    SELECT gen_random_uuid(), 'tier.changed', at,
+           jsonb_build_object('member_id', member_id, 'from', from_code, 'to', to_code,
+                              'reason', 'policy_change'),
+           member_id
+    FROM recorded
+    RETURNING 1
 )
 SELECT count(*) AS moved FROM recorded
 """

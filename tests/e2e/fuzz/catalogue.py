@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.e2e.fuzz.wire import Request
-from tests.e2e.fuzz.world import World, expect, fresh_phone, key, now, unique
+from tests.e2e.fuzz.world import World, cli, expect, fresh_phone, key, now, unique
 from tests.support.webhooks import charge, dispute, payment_intent, stripe_event
 
 Make = Callable[[World], Request]
@@ -785,5 +785,97 @@ makes("POST /v1/admin/draw-campaigns/{campaign_id}/end")(
         "POST /v1/admin/draw-campaigns/{campaign_id}/end",
         {"reason": "fuzz"},
         path_params={"campaign_id": _fresh_campaign(w, -timedelta(hours=1))},
+    )
+)
+
+
+# -- outbound webhooks: endpoints of their own; a delivery made once per world ---------------
+
+HOOK_URL = "http://127.0.0.1:9/hooks"  # refused at delivery (or nothing listens): never sent
+_DELIVERIES: dict[int, tuple[str, int]] = {}
+
+
+def _fresh_endpoint(w: World) -> str:
+    body = {"url": HOOK_URL, "event_types": ["member.enrolled"], "description": "fuzz"}
+    endpoint_id: str = expect(w.admin_post("/v1/admin/webhook-endpoints", body), 201)["endpoint_id"]
+    return endpoint_id
+
+
+def _a_delivery(w: World) -> tuple[str, int]:
+    """An endpoint with one delivery: a member enrolled, and the job run once to fan it out."""
+    if id(w) not in _DELIVERIES:
+        endpoint_id = _fresh_endpoint(w)
+        expect(w.pos_post("/v1/pos/members", {"phone": fresh_phone()}), 201)
+        cli(w.env, "jobs", "deliver-webhooks")
+        page = w.http.get(f"/v1/admin/webhook-endpoints/{endpoint_id}/deliveries", headers=w.admin)
+        _DELIVERIES[id(w)] = (endpoint_id, expect(page, 200)["items"][0]["delivery_id"])
+    return _DELIVERIES[id(w)]
+
+
+makes("POST /v1/admin/webhook-endpoints")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/webhook-endpoints",
+        {"url": HOOK_URL, "event_types": ["points.earned", "tier.changed"], "description": "x"},
+    )
+)
+makes("GET /v1/admin/webhook-endpoints")(
+    lambda w: admin(w, "GET /v1/admin/webhook-endpoints", query={"limit": "5"})
+)
+makes("GET /v1/admin/webhook-endpoints/{endpoint_id}")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/webhook-endpoints/{endpoint_id}",
+        path_params={"endpoint_id": _a_delivery(w)[0]},
+    )
+)
+makes("PATCH /v1/admin/webhook-endpoints/{endpoint_id}")(
+    lambda w: admin(
+        w,
+        "PATCH /v1/admin/webhook-endpoints/{endpoint_id}",
+        {"description": unique("desc"), "enabled": True},
+        path_params={"endpoint_id": _fresh_endpoint(w)},
+    )
+)
+makes("POST /v1/admin/webhook-endpoints/{endpoint_id}/secret")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/webhook-endpoints/{endpoint_id}/secret",
+        {"overlap_seconds": 600},
+        path_params={"endpoint_id": _fresh_endpoint(w)},
+    )
+)
+makes("GET /v1/admin/webhook-endpoints/{endpoint_id}/deliveries")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/webhook-endpoints/{endpoint_id}/deliveries",
+        query={"limit": "5"},
+        path_params={"endpoint_id": _a_delivery(w)[0]},
+    )
+)
+makes("GET /v1/admin/webhook-endpoints/{endpoint_id}/attempts")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/webhook-endpoints/{endpoint_id}/attempts",
+        query={"limit": "5"},
+        path_params={"endpoint_id": _a_delivery(w)[0]},
+    )
+)
+makes("POST /v1/admin/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
+        path_params={
+            "endpoint_id": _a_delivery(w)[0],
+            "delivery_id": str(_a_delivery(w)[1]),
+        },
+    )
+)
+makes("POST /v1/admin/webhook-endpoints/{endpoint_id}/resend")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/webhook-endpoints/{endpoint_id}/resend",
+        {"since": (now() - timedelta(hours=1)).isoformat()},
+        path_params={"endpoint_id": _a_delivery(w)[0]},
     )
 )

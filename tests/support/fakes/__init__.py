@@ -25,6 +25,7 @@ from tests.support.fakes.earning_rules import FakeEarningRuleRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
+from tests.support.fakes.integration_events import FakeIntegrationEvents
 from tests.support.fakes.login import (
     FakeLoginChallengeRepository,
     FakeRateLimiter,
@@ -47,6 +48,7 @@ from tests.support.fakes.shop import FakeShopRepository
 from tests.support.fakes.stores import FakeStoreRepository
 from tests.support.fakes.system import FakeContacts, FixedClock, SequenceRandom, SequentialIds
 from tests.support.fakes.tiers import FakeTierRepository
+from tests.support.fakes.webhook_endpoints import FakeWebhookEndpointRepository
 from tests.support.fakes.webhook_events import FakeWebhookEventLog
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "FakeFeedbackRepository",
     "FakeFollowUpRepository",
     "FakeIdempotencyStore",
+    "FakeIntegrationEvents",
     "FakeLoginChallengeRepository",
     "FakeMemberPrivacyRepository",
     "FakeMemberProfileRepository",
@@ -85,6 +88,7 @@ __all__ = [
     "FakeTierRepository",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
+    "FakeWebhookEndpointRepository",
     "FakeWebhookEventLog",
     "FakeWorld",
     "FixedClock",

@@ -27,6 +27,7 @@ from tests.support.fakes.earning_rules import FakeEarningRuleRepository
 from tests.support.fakes.feedback import FakeFeedbackRepository
 from tests.support.fakes.follow_ups import FakeFollowUpRepository
 from tests.support.fakes.idempotency import FakeIdempotencyStore
+from tests.support.fakes.integration_events import FakeIntegrationEvents
 from tests.support.fakes.login import (
     FakeLoginChallengeRepository,
     FakeRateLimiter,
@@ -48,6 +49,7 @@ from tests.support.fakes.shop import FakeShopRepository
 from tests.support.fakes.stores import FakeStoreRepository
 from tests.support.fakes.system import FakeContacts, FixedClock, SequenceRandom, SequentialIds
 from tests.support.fakes.tiers import FakeTierRepository
+from tests.support.fakes.webhook_endpoints import FakeWebhookEndpointRepository
 from tests.support.fakes.webhook_events import FakeWebhookEventLog
 
 
@@ -82,6 +84,8 @@ class FakeDatabase:
         self.profiles = FakeMemberProfileRepository()
         self.message_templates = FakeMessageTemplateRepository()
         self.earning_rules = FakeEarningRuleRepository()
+        self.integration_events = FakeIntegrationEvents()
+        self.webhook_endpoints = FakeWebhookEndpointRepository()
         self._link()
 
     def _link(self) -> None:
@@ -129,6 +133,8 @@ class FakeUnitOfWork:
         self.profiles = self.db.profiles
         self.message_templates = self.db.message_templates
         self.earning_rules = self.db.earning_rules
+        self.integration_events = self.db.integration_events
+        self.webhook_endpoints = self.db.webhook_endpoints
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
