@@ -23,6 +23,7 @@ from domain.coupon_repositories import (
 from domain.crm import SegmentResolver
 from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
+from domain.guest_claims import GuestClaimRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
 from domain.members import MemberProfileRepository
@@ -37,6 +38,7 @@ from domain.repositories import (
     StoreRepository,
     TierRepository,
 )
+from domain.reward_catalogue import RewardCatalogueRepository
 from domain.webshop import ShopRepository, WebhookEventLog
 
 
@@ -155,6 +157,16 @@ class WithProfiles(Protocol):
     def profiles(self) -> MemberProfileRepository: ...
 
 
+class WithCatalogue(Protocol):
+    @property
+    def catalogue(self) -> RewardCatalogueRepository: ...
+
+
+class WithGuestClaims(Protocol):
+    @property
+    def guest_claims(self) -> GuestClaimRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -201,6 +213,8 @@ class UnitOfWork(
     WithFollowUps,
     WithMemberPrivacy,
     WithProfiles,
+    WithCatalogue,
+    WithGuestClaims,
     Transaction,
     Protocol,
 ):

@@ -8,6 +8,10 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
 from adapters.http.controllers.admin_audit_log import AdminAuditLogController
+from adapters.http.controllers.admin_catalogue import (
+    AdminCatalogueController,
+    AdminRewardRedemptionsController,
+)
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
@@ -33,6 +37,7 @@ from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
 from adapters.http.controllers.me_card_token import MeCardTokenController
+from adapters.http.controllers.me_catalogue import MeRewardsController, MeSaleClaimsController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
 from adapters.http.controllers.me_feedback import MeFeedbackController
@@ -77,6 +82,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminCouponsController,
                 AdminReviewRewardController,
                 AdminBirthdayRewardController,
+                AdminCatalogueController,
+                AdminRewardRedemptionsController,
                 AdminDrawCampaignsController,
                 AdminFeedbackController,
                 AdminCrmReportsController,
@@ -96,6 +103,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 MeDrawsController,
                 MeFeedbackController,
                 MeCardTokenController,
+                MeRewardsController,
+                MeSaleClaimsController,
             ],
         ),
         # Webhooks authenticate by the signature over their body, not by a bearer token.

@@ -43,6 +43,10 @@ from adapters.persistence.repositories.program import (
     PostgresProgramRepository,
     PostgresTierRepository,
 )
+from adapters.persistence.repositories.reward_catalogue import (
+    PostgresGuestClaimRepository,
+    PostgresRewardCatalogueRepository,
+)
 from adapters.persistence.repositories.sales import PostgresSaleRepository
 from adapters.persistence.repositories.stores import PostgresStoreRepository
 from adapters.persistence.repositories.webhooks import (
@@ -78,6 +82,8 @@ class PostgresUnitOfWork:
     follow_ups = PostgresFollowUpRepository()
     member_privacy = PostgresMemberPrivacyRepository()
     profiles = PostgresMemberProfileRepository()
+    catalogue = PostgresRewardCatalogueRepository()
+    guest_claims = PostgresGuestClaimRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

@@ -37,6 +37,10 @@ from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository, StoredLot, StoredMovement
 from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
+from tests.support.fakes.reward_catalogue import (
+    FakeGuestClaimRepository,
+    FakeRewardCatalogueRepository,
+)
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
 from tests.support.fakes.segments import FakeSegmentResolver
@@ -59,6 +63,7 @@ __all__ = [
     "FakeDrawRepository",
     "FakeFeedbackRepository",
     "FakeFollowUpRepository",
+    "FakeGuestClaimRepository",
     "FakeIdempotencyStore",
     "FakeLoginChallengeRepository",
     "FakeMemberPrivacyRepository",
@@ -70,6 +75,7 @@ __all__ = [
     "FakeProgramRepository",
     "FakeRateLimiter",
     "FakeRefreshTokenRepository",
+    "FakeRewardCatalogueRepository",
     "FakeRewardSettingsRepository",
     "FakeSaleRepository",
     "FakeSecretBox",

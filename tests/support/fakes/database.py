@@ -39,6 +39,10 @@ from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository
 from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
+from tests.support.fakes.reward_catalogue import (
+    FakeGuestClaimRepository,
+    FakeRewardCatalogueRepository,
+)
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
 from tests.support.fakes.segments import FakeSegmentResolver
@@ -78,6 +82,8 @@ class FakeDatabase:
         self.outbox = FakeOutbox()
         self.follow_ups = FakeFollowUpRepository()
         self.profiles = FakeMemberProfileRepository()
+        self.catalogue = FakeRewardCatalogueRepository()
+        self.guest_claims = FakeGuestClaimRepository()
         self._link()
 
     def _link(self) -> None:
@@ -123,6 +129,8 @@ class FakeUnitOfWork:
         self.segments = FakeSegmentResolver(self.db)
         self.follow_ups = self.db.follow_ups
         self.profiles = self.db.profiles
+        self.catalogue = self.db.catalogue
+        self.guest_claims = self.db.guest_claims
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
