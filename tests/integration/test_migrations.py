@@ -39,6 +39,8 @@ MIGRATIONS = [
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
+    "2026-12-07T21:39:10:464143",  # reward catalogue, redemptions, guest sale claims
+    "2026-12-07T21:39:11:000000",  # their constraints; coupons from the catalogue
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.
