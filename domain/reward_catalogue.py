@@ -286,6 +286,8 @@ class RewardCatalogueRepository(Protocol):
         """Stores its status, cancellation and fulfilment."""
         ...
 
-    async def redemptions_of(self, member_id: UUID, *, limit: int) -> Sequence[RewardRedemption]:
-        """The member's redemptions, newest first."""
+    async def redemptions_of(
+        self, member_id: UUID, *, after: UUID | None, limit: int
+    ) -> Sequence[RewardRedemption]:
+        """The member's redemptions, newest first, after the redemption ``after``."""
         ...

@@ -296,9 +296,9 @@ async def _store(
 
 
 async def member_redemptions(
-    member_id: UUID, uow: CatalogueUnit, *, limit: int
+    member_id: UUID, uow: CatalogueUnit, *, after: UUID | None, limit: int
 ) -> Sequence[RewardRedemption]:
-    return await uow.catalogue.redemptions_of(member_id, limit=limit)
+    return await uow.catalogue.redemptions_of(member_id, after=after, limit=limit)
 
 
 # Admin: cancelling and handing over ----------------------------------------------------------

@@ -136,9 +136,7 @@ async def test_the_member_sees_what_they_can_afford_and_redeems_an_item_for_a_co
 async def test_a_coupon_reward_lands_in_the_wallet(api: Api) -> None:
     _, member = await member_with_points(api)
     template = await create_template(api)
-    reward = await create_reward(
-        api, kind="coupon", coupon_template_id=template["id"], stock=None
-    )
+    reward = await create_reward(api, kind="coupon", coupon_template_id=template["id"], stock=None)
     redeemed = await redeem(api, member, reward["reward_id"])
     assert redeemed.status_code == 201, redeemed.text
     coupon = redeemed.json()["coupon"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from adapters.http.controllers.me import Cursor, Limit
 from adapters.http.cursors import decode_after, next_cursor
@@ -80,14 +80,20 @@ class MeRewardsController(Controller):
         self,
         container: NamedDependency[Container],
         principal: NamedDependency[Principal],
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> MyRedemptionsOut:
         assert principal.member_id is not None
         member_id = principal.member_id
+        after = decode_after(cursor)
         found = await transactions.read(
-            container.uow, lambda uow: member_redemptions(member_id, uow, limit=limit)
+            container.uow,
+            lambda uow: member_redemptions(member_id, uow, after=after, limit=limit),
         )
-        return MyRedemptionsOut(items=[RedemptionOut.of(r) for r in found])
+        return MyRedemptionsOut(
+            items=[RedemptionOut.of(r) for r in found],
+            next_cursor=next_cursor([r.id for r in found], limit),
+        )
 
     @post(
         "/{reward_id:uuid}/redeem",

@@ -227,7 +227,7 @@ class RedeemedOut(Output, kw_only=True):
         )
 
 
-class MyRedemptionsOut(Output, kw_only=True):
+class MyRedemptionsOut(Page, kw_only=True):
     items: list[RedemptionOut]
 
 

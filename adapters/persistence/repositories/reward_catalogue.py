@@ -197,11 +197,15 @@ class PostgresRewardCatalogueRepository:
             redemption.fulfilled_at,
         )
 
-    async def redemptions_of(self, member_id: UUID, *, limit: int) -> Sequence[RewardRedemption]:
+    async def redemptions_of(
+        self, member_id: UUID, *, after: UUID | None, limit: int
+    ) -> Sequence[RewardRedemption]:
         rows = await connection().fetch(
-            "SELECT * FROM reward_redemptions WHERE member_id = $1 "
-            "ORDER BY redeemed_at DESC, id DESC LIMIT $2",
+            "SELECT * FROM reward_redemptions WHERE member_id = $1 AND ($2::uuid IS NULL OR "
+            "(redeemed_at, id) < (SELECT redeemed_at, id FROM reward_redemptions WHERE id = $2)) "
+            "ORDER BY redeemed_at DESC, id DESC LIMIT $3",
             member_id,
+            after,
             limit,
         )
         return [_redemption(row) for row in rows]

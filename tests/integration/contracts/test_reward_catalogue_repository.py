@@ -107,8 +107,11 @@ async def test_holdings_count_the_redemptions_not_cancelled_and_codes_are_unique
     async with backend.new_uow() as uow:
         assert await uow.catalogue.holdings(member.id, [reward.id, uuid4()]) == {reward.id: 1}
         assert await uow.catalogue.get_redemption(first.id) == cancelled
-        mine = await uow.catalogue.redemptions_of(member.id, limit=5)
+        mine = await uow.catalogue.redemptions_of(member.id, after=None, limit=5)
         assert {r.id for r in mine} == {first.id, second.id}
+        newest, *_ = await uow.catalogue.redemptions_of(member.id, after=None, limit=1)
+        rest = await uow.catalogue.redemptions_of(member.id, after=newest.id, limit=5)
+        assert [r.id for r in rest] == [r.id for r in mine if r.id != newest.id]
 
 
 async def test_a_redemption_of_a_member_who_does_not_exist_is_refused(backend: Backend) -> None:

@@ -107,12 +107,17 @@ class FakeRewardCatalogueRepository(Linked):
                 fulfilled_at=redemption.fulfilled_at,
             )
 
-    async def redemptions_of(self, member_id: UUID, *, limit: int) -> Sequence[RewardRedemption]:
+    async def redemptions_of(
+        self, member_id: UUID, *, after: UUID | None, limit: int
+    ) -> Sequence[RewardRedemption]:
         mine = sorted(
             (r for r in self.redemptions.values() if r.member_id == member_id),
             key=lambda r: (r.redeemed_at, r.id),
             reverse=True,
         )
+        if after is not None and after in self.redemptions:
+            mark = self.redemptions[after]
+            mine = [r for r in mine if (r.redeemed_at, r.id) < (mark.redeemed_at, mark.id)]
         return [copy.deepcopy(r) for r in mine[:limit]]
 
 
