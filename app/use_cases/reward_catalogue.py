@@ -7,7 +7,8 @@ A redemption runs in one transaction and takes its locks in one order, the rewar
 then the member's points account (then, for a coupon, the template's, inside the issuing):
 redemptions of one reward queue on its row, which is what makes the stock and the per-member
 limit exact; a refusal raises, and the rollback leaves the points, the stock and the wallet as
-they were. A cancellation locks the redemption, then the reward, then the account.
+they were. A cancellation locks the redemption, then the reward, then the account, then
+withdraws the coupon (a sale, too, locks the account before the coupons it redeems).
 """
 
 from __future__ import annotations
@@ -333,6 +334,11 @@ async def cancel_redemption(
         raise RewardRedemptionCancelled()
     if redemption.status is RedemptionStatus.FULFILLED:
         raise RewardRedemptionUsed("the item was handed over")
+    # The reward, then the account (as a redemption takes them), then the coupon (as a sale
+    # takes the account before the coupons it redeems): no order two of them could invert.
+    reward = await uow.catalogue.get_for_update(redemption.reward_id)
+    assert reward is not None  # the redemption references it
+    account = await uow.points.get_for_update(redemption.member_id)
     if redemption.coupon_id is not None:
         coupon = await uow.coupons.get(redemption.coupon_id)
         assert coupon is not None  # the redemption references it
@@ -342,11 +348,8 @@ async def cancel_redemption(
             coupon.status is CouponStatus.AVAILABLE and not await uow.coupons.void(coupon.id, now)
         ):
             raise RewardRedemptionUsed("the reward's coupon was redeemed")
-    reward = await uow.catalogue.get_for_update(redemption.reward_id)
-    assert reward is not None  # the redemption references it
     reward.give_back_one()
     await uow.catalogue.save(reward)
-    account = await uow.points.get_for_update(redemption.member_id)
     account.restore(
         redemption.points,
         reference=redemption.cancel_reference,

@@ -17,6 +17,7 @@ import pytest
 from adapters.persistence.ledger_audit import verify_ledger
 from adapters.persistence.points_liability import points_liability
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.use_cases.coupon_templates import TemplateDefinition, create_template
 from app.use_cases.guest_claims import ClaimWithCode, claim_guest_sale, record_sale_with_claim_code
 from app.use_cases.reward_catalogue import (
     CancelRedemption,
@@ -25,8 +26,10 @@ from app.use_cases.reward_catalogue import (
     create_reward,
     redeem_reward,
 )
-from app.use_cases.sales import LineInput, RecordSale
+from app.use_cases.sales import LineInput, RecordSale, record_sale
 from app.wiring.cli import main
+from domain.coupon_codes import display
+from domain.coupons import CouponKind, CouponTerms, Validity
 from domain.errors import RewardNotRedeemable, SaleAlreadyClaimed
 from domain.program import DEFAULT_PROGRAM, ExpiryKind, PointsExpiryRule
 from domain.reward_catalogue import CatalogueRewardKind, RewardOffer
@@ -246,3 +249,85 @@ async def test_the_ledger_verifies_after_redemptions_cancellations_and_claims_an
     out = capsys.readouterr().out
     assert code_ == 0, out
     assert out.strip().endswith("lots checked, 0 mismatches")
+
+
+async def test_a_cancellation_and_a_till_redeeming_the_rewards_coupon_at_once_one_wins(
+    uow_factory: UowFactory, clean_db: str
+) -> None:
+    shop = Shop(uow_factory)
+    [member] = await shop.open(1)
+    await shop.sell(member, "R-1", 50_000)  # 500 points
+    async with uow_factory() as uow:
+        voucher = await create_template(
+            TemplateDefinition(
+                name="10 off",
+                terms=CouponTerms(CouponKind.FIXED, 1_000, channels=frozenset({"pos", "web"})),
+                validity=Validity(valid_days=30),
+            ),
+            ADMIN,
+            uow,
+            clock=shop.clock,
+            ids=shop.ids,
+        )
+        await uow.commit()
+    reward = await shop.reward(
+        kind=CatalogueRewardKind.COUPON, coupon_template_id=voucher.id, stock=None
+    )
+    redemption = await shop.redeem(member, reward)
+    async with uow_factory() as uow:
+        stored = await uow.catalogue.get_redemption(redemption)
+        assert stored is not None
+        assert stored.coupon_id is not None
+        coupon = await uow.coupons.get(stored.coupon_id)
+        assert coupon is not None
+
+    async def cancel() -> str:
+        async with uow_factory() as uow:
+            await cancel_redemption(
+                CancelRedemption(redemption, ADMIN, "changed mind"), uow, clock=shop.clock
+            )
+            await uow.commit()
+        return "cancelled"
+
+    async def spend() -> str:
+        async with uow_factory() as uow:
+            await record_sale(
+                RecordSale(
+                    store_id=shop.store.id,
+                    terminal_id=None,
+                    receipt_id="R-2",
+                    lines=[LineInput("TOWEL", 1, 5_000)],
+                    member_id=member,
+                    coupon_codes=[display(coupon.code)],
+                ),
+                uow,
+                clock=shop.clock,
+                ids=_Uuid4s(),
+                dating=SaleDating(),
+            )
+            await uow.commit()
+        return "redeemed"
+
+    outcomes, waits = await race(
+        clean_db, [outcome(cancel()), outcome(spend())], gate="points_accounts"
+    )
+
+    waits.assert_overlapped("a cancellation and a sale with its coupon", at_least=2)
+    names = sorted(o if isinstance(o, str) else type(o).__name__ for o in outcomes)
+    assert names in (
+        ["CouponNotRedeemable", "cancelled"],
+        ["RewardRedemptionUsed", "redeemed"],
+    ), outcomes
+    async with uow_factory() as uow:
+        after = await uow.coupons.get(coupon.id)
+        balance = (await uow.points.get(member)).available
+    assert after is not None
+    if "cancelled" in names:
+        assert (after.status.value, balance) == ("voided", 500)
+    else:
+        assert (after.status.value, balance) == ("redeemed", 200 + 40)  # 40 earned on 40.00
+    connection = await asyncpg.connect(clean_db)
+    try:
+        assert (await verify_ledger(connection)).ok
+    finally:
+        await connection.close()
