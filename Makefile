@@ -8,15 +8,26 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean
+.PHONY: run test check lint typecheck imports unit openapi bench bench-quick fuzz chaos clean messages browser
 
 run: $(STAMP)
 	$(BIN)/loyalty serve --migrate --host $(HOST) --port $(PORT)
 
-test: $(STAMP) check
+test: $(STAMP) check browser
 	$(BIN)/pytest -q
 
 check: lint typecheck imports
+
+# The console's browser tests (tests/browser) drive Debian's Chromium; `playwright install`
+# cannot download browsers here. Installed when missing and the machine allows it (root with
+# apt-get), with a CJK font for the Chinese pages; otherwise the tests skip saying so (and
+# fail under CI=true).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	else echo "no Chromium: browser tests will skip (apt-get install -y chromium fonts-wqy-microhei)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -62,3 +73,12 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# The console's message catalogues (docs/console.md): extract every text, merge into each
+# language's .po (then translate the new entries; a test fails while one is missing).
+CONSOLE := adapters/http/console
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F $(CONSOLE)/babel.cfg -k _ -k N_ --no-location --omit-header \
+		-o $(CONSOLE)/locales/messages.pot .
+	$(BIN)/pybabel update --omit-header --no-fuzzy-matching \
+		-i $(CONSOLE)/locales/messages.pot -d $(CONSOLE)/locales -l zh_Hans

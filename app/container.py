@@ -15,6 +15,7 @@ from app.reports import Reports
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
+from app.use_cases.staff import StaffPorts
 from app.use_cases.stores import TerminalStanding
 from app.webhook_signatures import WebhookSignatures
 from domain.card_tokens import CardTokenCodec
@@ -53,6 +54,8 @@ class Container:
     member_directory: MemberDirectory
     # What a ledger entry's sale or refund was: receipt, store, channel.
     ledger_sources: LedgerSources
+    # Staff accounts and console sessions (None only in tests that need no console).
+    staff: StaffPorts | None = None
 
     @property
     def sale_dating(self) -> SaleDating:

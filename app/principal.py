@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from domain.staff import StaffRole
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -23,6 +25,9 @@ class Principal:
     member_id: UUID | None = None
     # A POS token's terminal secret version: rotating the secret refuses older tokens.
     credential_version: int | None = None
+    # An admin's staff role (issue #18): what app/permissions.py lets the token do. A token
+    # without the claim is an owner's, as every admin token was before roles existed.
+    staff_role: StaffRole | None = None
 
     @property
     def caller_key(self) -> str:

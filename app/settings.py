@@ -112,6 +112,12 @@ class Settings:
     admin_jwt_audience: str | None = None
     # How many days before now a sale (till, web order, Stripe payment) may be dated.
     max_backdate_days: int = DEFAULT_MAX_BACKDATE_DAYS
+    # The back-office console (docs/console.md).
+    staff_logins_per_ip: tuple[int, int] = (30, 900)
+    staff_logins_per_email: tuple[int, int] = (10, 900)
+    console_url: str = "http://127.0.0.1:8000/console"
+    # Secure cookies also over plain HTTP (behind a TLS-terminating proxy); on in production.
+    console_secure_cookies: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -153,6 +159,16 @@ class Settings:
             admin_jwt_issuer=env.get("LOYALTY_ADMIN_JWT_ISSUER") or None,
             admin_jwt_audience=env.get("LOYALTY_ADMIN_JWT_AUDIENCE") or None,
             max_backdate_days=_int(env, "LOYALTY_MAX_BACKDATE_DAYS", DEFAULT_MAX_BACKDATE_DAYS),
+            staff_logins_per_ip=_rate(env, "LOYALTY_STAFF_LOGINS_PER_IP", (30, 900)),
+            staff_logins_per_email=_rate(env, "LOYALTY_STAFF_LOGINS_PER_EMAIL", (10, 900)),
+            console_url=(env.get("LOYALTY_CONSOLE_URL") or "http://127.0.0.1:8000/console").rstrip(
+                "/"
+            ),
+            console_secure_cookies=_bool(
+                env,
+                "LOYALTY_CONSOLE_SECURE_COOKIES",
+                env.get("LOYALTY_ENV", "development") == "production",
+            ),
         )
         settings.check()
         return settings

@@ -13,6 +13,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.api_docs import assets_router, render_plugins
+from adapters.http.console import template_config
 from adapters.http.idempotency import document_idempotent_operations
 from adapters.http.observability import MetricsController, request_context_middleware
 from adapters.http.problems import EXCEPTION_HANDLERS
@@ -74,6 +75,7 @@ def build_http_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_query_times,
         openapi_config=openapi_config(),
+        template_config=template_config(),
         lifespan=[lifespan],
         request_max_body_size=max_body_bytes,
         debug=debug,

@@ -18,6 +18,7 @@ import structlog
 
 from app.principal import Principal, Role
 from domain.ports import Clock
+from domain.staff import StaffRole
 
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 30
@@ -90,7 +91,12 @@ class AdminJwksVerifier:
             raise JwksError("the token has expired")
         if float(claims.get("nbf", claims["iat"])) > now + LEEWAY_SECONDS:
             raise JwksError("the token is not yet valid")
-        return Principal(Role.ADMIN, str(claims["sub"]))
+        try:
+            # The identity provider's `staff_role` claim; absent: owner (as before roles).
+            staff_role = StaffRole(str(claims.get("staff_role", StaffRole.OWNER.value)))
+        except ValueError:
+            raise JwksError("unknown staff_role claim") from None
+        return Principal(Role.ADMIN, str(claims["sub"]), staff_role=staff_role)
 
     async def _key(self, kid: str) -> jwt.PyJWK:
         if not self._stale() and kid in self._keys:

@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
 from adapters.http.auth import SECURITY, current_principal, require_role
+from adapters.http.console import console_router
 from adapters.http.controllers.admin_audit_log import AdminAuditLogController
 from adapters.http.controllers.admin_catalogue import (
     AdminCatalogueController,
@@ -46,7 +47,8 @@ from adapters.http.controllers.pos_members import PosMembersController
 from adapters.http.controllers.pos_sales import PosSalesController
 from adapters.http.controllers.webhooks_shop import ShopWebhookController
 from adapters.http.controllers.webhooks_stripe import StripeWebhookController
-from adapters.http.query_times import with_query_times
+from adapters.http.permissions import admin_guard
+from adapters.http.query_times import check_query_times, with_query_times
 from app.principal import Role
 
 
@@ -60,15 +62,26 @@ def _area(path: str, role: Role, handlers: list[ControllerRouterHandler]) -> Rou
     )
 
 
+def _admin_area(handlers: list[ControllerRouterHandler]) -> Router:
+    """The admin area checks by guard (admin_guard), not by before-request hook: each
+    operation needs its own permission, and guards run before the hook and the parsing."""
+    return Router(
+        path="/v1/admin",
+        route_handlers=handlers,
+        guards=[admin_guard],
+        before_request=check_query_times,
+        security=SECURITY,
+        dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
+    )
+
+
 def route_handlers() -> list[ControllerRouterHandler]:
     return [
         HealthController,
         AuthController,
         DrawOddsController,
         MemberLoginController,
-        _area(
-            "/v1/admin",
-            Role.ADMIN,
+        _admin_area(
             [
                 AdminStoresController,
                 AdminTerminalsController,
@@ -107,6 +120,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 MeSaleClaimsController,
             ],
         ),
+        # The back-office console: cookie sessions, the same permission table (issue #18).
+        console_router(),
         # Webhooks authenticate by the signature over their body, not by a bearer token.
         Router(
             path="/v1/webhooks",

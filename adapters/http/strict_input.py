@@ -43,6 +43,7 @@ from adapters.http.strict_json import InvalidField, MalformedBody, decode
 
 JSON = "application/json"
 UNSTORABLE_PARAMETER = "holds a character that cannot be stored (NUL)"
+UNDECODABLE_PARAMETER = "is not UTF-8 text"
 # For a free-text query parameter: the query string is decoded as UTF-8 with replacement, so
 # bytes that are not UTF-8 (a lone surrogate, FF FE) arrive as U+FFFD. Refused (422) rather
 # than searched for or stored as a character nobody sent.
@@ -129,27 +130,49 @@ def document_json_bodies(app: Litestar) -> None:
                 handler.responses = {**(handler.responses or {}), 415: spec}
 
 
-def refuse_unstorable_query(app: ASGIApp) -> ASGIApp:
-    """422 for a query parameter holding NUL, which PostgreSQL cannot store in text.
+def refused_query_parameter(query: bytes) -> tuple[str, str] | None:
+    """The first query parameter that holds NUL or bytes that are not UTF-8, with why.
 
-    Query strings are decoded as UTF-8 with replacement, so NUL (``%00``) is the one
-    character of that kind they can carry; path parameters are UUIDs and integers. This runs
-    before authentication, like the server's own refusal of a malformed request line: it
+    The server decodes query strings as UTF-8 with replacement, so such bytes would reach a
+    handler as U+FFFD, a character nobody sent, and be searched for or stored as it."""
+    if b"%" not in query and b"\x00" not in query and query.isascii():
+        return None
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    for name, value in pairs:
+        raw = (name + value).encode("latin-1")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _field_name(name), UNDECODABLE_PARAMETER
+        if b"\x00" in raw:
+            return _field_name(name), UNSTORABLE_PARAMETER
+    return None
+
+
+def _field_name(name: str) -> str:
+    decoded = name.encode("latin-1").decode("utf-8", errors="replace").replace("\x00", "")
+    return decoded or "query"
+
+
+def refuse_unstorable_query(app: ASGIApp) -> ASGIApp:
+    """422 for a query parameter holding NUL, which PostgreSQL cannot store in text, or bytes
+    that are not UTF-8 (see ``refused_query_parameter``); path parameters are UUIDs and integers.
+    This runs before authentication, like the server's own refusal of a malformed request line: it
     says nothing about the schema. It answers itself rather than raising, so that the
     request id and the access log still see the answer.
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         query: bytes = scope.get("query_string", b"") if scope["type"] == ScopeType.HTTP else b""
-        if b"%00" in query or b"\x00" in query:
-            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-            field = next((name for name, value in pairs if "\x00" in name + value), "query")
+        refused = refused_query_parameter(query) if query else None
+        if refused is not None:
+            field, message = refused
             body = problem_body(
                 422,
                 "validation_error",
                 "The request does not match the schema",
-                f"{field}: {UNSTORABLE_PARAMETER}",
-                errors=[{"field": field, "source": "query", "message": UNSTORABLE_PARAMETER}],
+                f"{field}: {message}",
+                errors=[{"field": field, "source": "query", "message": message}],
             )
             payload = msgspec.json.encode(body)
             start: HTTPResponseStartEvent = {

@@ -15,6 +15,7 @@ import jwt
 from adapters.http.jwks import AdminJwksVerifier, JwksError
 from app.principal import IssuedToken, Principal, Role
 from domain.ports import Clock
+from domain.staff import StaffRole
 
 ALGORITHM = "HS256"
 LEEWAY = timedelta(seconds=30)
@@ -64,6 +65,8 @@ class TokenService:
             claims["terminal_id"] = str(principal.terminal_id)
         if principal.credential_version is not None:
             claims["ver"] = principal.credential_version
+        if principal.role is Role.ADMIN:
+            claims["staff_role"] = (principal.staff_role or StaffRole.OWNER).value
         return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), ttl)
 
     def verify(self, token: str) -> Principal:
@@ -152,8 +155,13 @@ class TokenService:
             raise InvalidToken("admin tokens come from the identity provider")
         return principal
 
-    def issue_admin_token(self, subject: str, ttl_seconds: int | None = None) -> IssuedToken:
-        return self.issue(Principal(Role.ADMIN, subject), ttl_seconds)
+    def issue_admin_token(
+        self,
+        subject: str,
+        ttl_seconds: int | None = None,
+        staff_role: StaffRole = StaffRole.OWNER,
+    ) -> IssuedToken:
+        return self.issue(Principal(Role.ADMIN, subject, staff_role=staff_role), ttl_seconds)
 
     def issue_member_token(self, member_id: UUID, ttl_seconds: int | None = None) -> IssuedToken:
         return self.issue(Principal(Role.MEMBER, str(member_id), member_id=member_id), ttl_seconds)
@@ -186,4 +194,12 @@ def _principal(claims: dict[str, Any]) -> Principal:
         )
     if role is Role.MEMBER:
         return Principal(role, subject, member_id=UUID(subject))
+    if role is Role.ADMIN:
+        return Principal(role, subject, staff_role=staff_role_claim(claims))
     return Principal(role, subject)
+
+
+def staff_role_claim(claims: dict[str, Any]) -> StaffRole:
+    """An admin token's `staff_role` claim; absent means owner (tokens from before roles).
+    An unknown value is a bad token (ValueError), never a default."""
+    return StaffRole(str(claims.get("staff_role", StaffRole.OWNER.value)))

@@ -590,6 +590,42 @@ class GuestSaleClaimRow(Table, tablename="guest_sale_claims"):
     terminal_id = ForeignKey(TerminalRow, null=True, default=None, **RESTRICT)
 
 
+class StaffRow(Table, tablename="staff"):
+    """Back-office staff (domain/staff.py): a password only as argon2id, TOTP only sealed."""
+
+    id = UUID(primary_key=True)
+    email = Varchar(length=254, unique=True)
+    display_name = Varchar(length=200)
+    role = Varchar(length=16)
+    status = Varchar(length=16)
+    password_hash = Varchar(length=255, null=True, default=None)
+    totp_secret_sealed = Varchar(length=255, null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class StaffSetPasswordTokenRow(Table, tablename="staff_set_password_tokens"):
+    """One-time set-password links, by the SHA-256 of their token."""
+
+    token_hash = Varchar(length=64, primary_key=True)
+    staff_id = ForeignKey(StaffRow, **REQUIRED)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class StaffSessionRow(Table, tablename="staff_sessions"):
+    """Console sessions, by the SHA-256 of the id in the cookie."""
+
+    id_hash = Varchar(length=64, primary_key=True)
+    staff_id = ForeignKey(StaffRow, index=True, **REQUIRED)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+    second_factor_pending = Boolean(default=False)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -633,4 +669,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CatalogueRewardRow,
     RewardRedemptionRow,
     GuestSaleClaimRow,
+    StaffRow,
+    StaffSetPasswordTokenRow,
+    StaffSessionRow,
 )

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from adapters.database import resolve_database_url
@@ -19,6 +20,7 @@ from adapters.system import SystemClock
 from app.scheduling import JOBS, JOBS_BY_NAME, JobOptions, JobOutcome, run_job
 from app.settings import PROJECT_ROOT, Settings
 from app.wiring.composition import build_tokens, start_service, stop_service
+from domain.staff import StaffRole
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -79,7 +81,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 1
-        issued = tokens.issue_admin_token(args.subject, args.ttl)
+        issued = tokens.issue_admin_token(args.subject, args.ttl, StaffRole(args.staff_role))
     else:
         issued = tokens.issue_member_token(UUID(args.subject), args.ttl)
     print(issued.token)
@@ -124,6 +126,72 @@ def cmd_dev_otp(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    """Staff accounts from the command line: the first owner, and help when locked out."""
+    from app.use_cases import staff as staff_cases
+    from domain.errors import DomainError
+
+    actor = f"cli:{os.environ.get('USER') or 'unknown'}"
+
+    async def run() -> str:
+        url = _database_url(settings)
+        await migrate(url)
+        service = await start_service(settings, url)
+        container = service.container
+        ports = container.staff
+        assert ports is not None
+        try:
+            async with container.uow() as uow:
+                if args.action == "create":
+                    link = await staff_cases.create_staff(
+                        staff_cases.CreateStaff(
+                            args.email, StaffRole(args.role), actor, args.name or ""
+                        ),
+                        uow,
+                        ports,
+                    )
+                    out = _link_text(settings, link)
+                elif args.action == "reset-password":
+                    link = await staff_cases.reset_password(
+                        staff_cases.ResetPassword(args.email, actor), uow, ports
+                    )
+                    out = _link_text(settings, link)
+                elif args.action == "enrol-totp":
+                    enrolment = await staff_cases.enrol_second_factor(
+                        staff_cases.EnrolSecondFactor(args.email, actor), uow, ports
+                    )
+                    out = (
+                        f"TOTP secret (shown once): {enrolment.secret}\n"
+                        f"authenticator URI: {enrolment.provisioning_uri}"
+                    )
+                else:
+                    members = await staff_cases.list_staff(uow, ports)
+                    out = "\n".join(
+                        f"{m.email}\t{m.role.value}\t{m.status.value}"
+                        f"\t{'totp' if m.has_second_factor else '-'}"
+                        for m in members
+                    )
+                await uow.commit()
+            return out
+        finally:
+            await stop_service(service)
+
+    try:
+        print(asyncio.run(run()))
+    except DomainError as error:
+        print(f"refused: {error.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _link_text(settings: Settings, link: Any) -> str:
+    return (
+        f"{link.member.email} ({link.member.role.value}): set a password within 24 hours at\n"
+        f"{settings.console_url}/set-password?token={link.token}\n"
+        f"(single use; expires {link.expires_at.isoformat(timespec='minutes')})"
+    )
 
 
 def cmd_seed_demo(_: argparse.Namespace, settings: Settings) -> int:
@@ -287,6 +355,12 @@ def parser() -> argparse.ArgumentParser:
     admin = token_sub.add_parser("admin", help="an admin token")
     admin.add_argument("--subject", required=True, help="who the admin is, for the audit log")
     admin.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    admin.add_argument(
+        "--staff-role",
+        default=StaffRole.OWNER.value,
+        choices=[r.value for r in StaffRole],
+        help="what the token may do (app/permissions.py); default owner",
+    )
     member = token_sub.add_parser(
         "member", help="a member token, for development and tests (the app logs in by SMS code)"
     )
@@ -301,6 +375,19 @@ def parser() -> argparse.ArgumentParser:
     )
     otp.add_argument("--phone", required=True, help="as the app sent it to POST /v1/auth/otp")
     otp.set_defaults(handler=cmd_dev_otp)
+
+    staff = sub.add_parser("staff", help="back-office staff accounts (docs/console.md)")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    create = staff_sub.add_parser("create", help="an account; prints its set-password link")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
+    create.add_argument("--name", default=None, help="display name (default: from the e-mail)")
+    reset = staff_sub.add_parser("reset-password", help="a new one-time set-password link")
+    reset.add_argument("--email", required=True)
+    totp = staff_sub.add_parser("enrol-totp", help="a TOTP second factor; prints its secret")
+    totp.add_argument("--email", required=True)
+    staff_sub.add_parser("list", help="every account, its role and status")
+    staff.set_defaults(handler=cmd_staff)
 
     sub.add_parser(
         "seed-demo", help="create a demo store, terminal, tiers and members"

@@ -32,9 +32,11 @@ from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresLedgerSources, PostgresMemberReads
 from adapters.persistence.reports import PostgresReports
+from adapters.persistence.repositories.staff import PostgresStaffRepository
 from adapters.persistence.terminal_standing import PostgresTerminalStanding
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.secret_box import AesGcmSecretBox
+from adapters.staff_credentials import Argon2Passwords, PyotpCodes
 from adapters.system import CryptoRandom, SystemClock, UuidGenerator
 from adapters.webshop.signature import ShopSignatureVerifier
 from app.batch_jobs import JobPorts
@@ -43,6 +45,7 @@ from app.principal import Role
 from app.settings import Settings
 from app.unit_of_work import UnitOfWorkFactory
 from app.use_cases.login import LoginLimits, LoginPorts
+from app.use_cases.staff import StaffLimits, StaffPorts
 from domain.card_tokens import CardTokenCodec
 from domain.login import LoginCodeHasher, RateLimit
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
@@ -107,6 +110,7 @@ async def start_service(
         terminal_standing=PostgresTerminalStanding(engine),
         member_directory=PostgresMemberDirectory(engine),
         ledger_sources=PostgresLedgerSources(engine),
+        staff=staff_ports(settings, engine, clock),
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -203,6 +207,29 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
         "sms": sms_sender(settings),
         "member_notifier": LogMemberNotifier(),
     }
+
+
+def staff_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> StaffPorts:
+    random = CryptoRandom()
+    passwords = Argon2Passwords()
+    return StaffPorts(
+        staff=PostgresStaffRepository(),
+        clock=clock,
+        ids=UuidGenerator(),
+        random=random,
+        passwords=passwords,
+        totp=PyotpCodes(),
+        secrets=AesGcmSecretBox(
+            derived_key(settings, "loyalty/staff-totp"), purpose=b"loyalty/staff-totp"
+        ),
+        limiter=PostgresRateLimiter(engine),
+        limits=StaffLimits(
+            logins_per_ip=_limit(settings.staff_logins_per_ip),
+            logins_per_email=_limit(settings.staff_logins_per_email),
+        ),
+        # Verified when the e-mail is unknown, so that answer takes as long as a wrong password.
+        decoy_hash=passwords.hash(random.token_bytes(16).hex()),
+    )
 
 
 async def stop_service(service: Service) -> None:

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 from httpx import Response
 
+from adapters.http.strict_input import refused_query_parameter
 from tests.api.client import Api, new_key
 from tests.support.webhooks import (
     charge,
@@ -469,6 +470,35 @@ async def test_a_query_parameter_with_nul_is_refused_naming_it(
         {"field": field, "source": "query", "message": response.json()["errors"][0]["message"]}
     ]
     assert await row_counts(clean_db) == before
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "field"),
+    [
+        ("pos", "/v1/pos/members/lookup?phone=%FF%FE", "phone"),
+        ("admin", "/v1/admin/segments/preview?tier=gold%ED%A0%80", "tier"),
+        ("admin", "/v1/admin/feedback?status=%C3", "status"),
+    ],
+    ids=["ff-fe", "lone-surrogate", "truncated"],
+)
+async def test_a_query_parameter_that_is_not_utf8_is_refused_on_every_route(
+    api: Api, clean_db: str, role: str, path: str, field: str
+) -> None:
+    # The server would decode it as U+FFFD, a character nobody sent.
+    till = await api.open_till()
+    headers = till.headers() if role == "pos" else api.admin_headers
+
+    response = await api.client.get(path, headers=headers)
+
+    assert problem(response) == (422, "validation_error")
+    assert response.json()["errors"] == [
+        {"field": field, "source": "query", "message": "is not UTF-8 text"}
+    ]
+
+
+async def test_a_query_parameter_in_any_script_is_accepted() -> None:
+    assert refused_query_parameter("name=王小明&email=a%40b.cn".encode()) is None
+    assert refused_query_parameter(b"name=%E7%8E%8B%EF%BF%BD") is None  # an encoded U+FFFD is text
 
 
 @pytest.mark.parametrize("key", ["a\x00b", "kéy", "tab\there"], ids=["nul", "latin-1", "tab"])

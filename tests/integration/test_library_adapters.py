@@ -18,6 +18,7 @@ from adapters.contacts import LibraryContactNormaliser
 from adapters.http.tokens import InvalidToken, TokenService
 from app.principal import IssuedToken, Principal, Role
 from domain.errors import InvalidEmail, InvalidPhoneNumber
+from domain.staff import StaffRole
 
 # Contacts --------------------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ def test_an_admin_token_round_trips_with_the_admin_ttl() -> None:
     issued = tokens.issue_admin_token("alice")
 
     assert issued.expires_in == 900
-    assert tokens.verify(issued.token) == Principal(Role.ADMIN, "alice")
+    assert tokens.verify(issued.token) == Principal(Role.ADMIN, "alice", staff_role=StaffRole.OWNER)
     assert claims_of(issued.token) == {
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -186,6 +187,7 @@ def test_an_admin_token_round_trips_with_the_admin_ttl() -> None:
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
         "exp": int(now.timestamp()) + 900,
+        "staff_role": "owner",
     }
 
 
@@ -290,7 +292,7 @@ def test_a_hand_made_token_with_the_right_secret_is_accepted() -> None:
     # The positive control for the hand-made tokens below.
     token = signed(valid_claims(wall_clock_now()))
 
-    assert service().verify(token) == Principal(Role.ADMIN, "alice")
+    assert service().verify(token) == Principal(Role.ADMIN, "alice", staff_role=StaffRole.OWNER)
 
 
 @pytest.mark.parametrize("role", ["superuser", "ADMIN", "", None])
@@ -368,4 +370,4 @@ def test_token_validity_is_judged_by_the_services_own_clock() -> None:
     token = tokens.issue_admin_token("alice").token
 
     # Seen from the service's own clock the token was issued a moment ago.
-    assert tokens.verify(token) == Principal(Role.ADMIN, "alice")
+    assert tokens.verify(token) == Principal(Role.ADMIN, "alice", staff_role=StaffRole.OWNER)

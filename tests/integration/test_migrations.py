@@ -36,6 +36,7 @@ MIGRATIONS = [
     "2026-12-07T20:46:21:155519",  # member profile: language, consent and its history
     "2026-12-07T20:46:30:000000",  # the consent history's checks and index
     "2026-12-07T20:46:43:975578",  # program_settings.refunds_at_any_store
+    "2026-12-07T20:47:08:438149",  # staff accounts and console sessions (issue #18)
     "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
     "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
     "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
