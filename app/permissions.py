@@ -106,6 +106,16 @@ OPERATIONS: dict[str, Permission | None] = {
     "exportSegmentMembers": P.REPORTS_READ,
     "exportFeedback": P.REPORTS_READ,
     "exportFollowUps": P.REPORTS_READ,
+    # The reward catalogue: defined by marketing; a member's redemption is a service matter
+    # (cancelling gives points back, like an adjustment).
+    "listCatalogueRewards": P.CAMPAIGNS_READ,
+    "getCatalogueReward": P.CAMPAIGNS_READ,
+    "createCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "reviseCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "retireCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "getRewardRedemption": P.MEMBERS_READ,
+    "cancelRewardRedemption": P.MEMBERS_ADJUST,
+    "fulfilRewardRedemption": P.MEMBERS_ADJUST,
     "listAuditLog": P.AUDIT_READ,
     "exportAuditLog": P.AUDIT_READ,
     # The console, by action id
