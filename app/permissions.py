@@ -123,6 +123,16 @@ OPERATIONS: dict[str, Permission | None] = {
     "pauseEarningRule": P.CAMPAIGNS_MANAGE,
     "resumeEarningRule": P.CAMPAIGNS_MANAGE,
     "endEarningRule": P.CAMPAIGNS_MANAGE,
+    # The reward catalogue: defined by marketing; a member's redemption is a service matter
+    # (cancelling gives points back, like an adjustment).
+    "listCatalogueRewards": P.CAMPAIGNS_READ,
+    "getCatalogueReward": P.CAMPAIGNS_READ,
+    "createCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "reviseCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "retireCatalogueReward": P.CAMPAIGNS_MANAGE,
+    "getRewardRedemption": P.MEMBERS_READ,
+    "cancelRewardRedemption": P.MEMBERS_ADJUST,
+    "fulfilRewardRedemption": P.MEMBERS_ADJUST,
     "listAuditLog": P.AUDIT_READ,
     "exportAuditLog": P.AUDIT_READ,
     "registerWebhookEndpoint": P.INTEGRATIONS_MANAGE,

@@ -45,6 +45,9 @@ class Flows:
     reversed: int = 0
     restored: int = 0
     adjusted: int = 0
+    # Of redeemed and restored: the points spent on catalogue rewards, net of cancellations
+    # (a breakdown, not a further flow: it is not added to ``net`` again).
+    spent_on_rewards: int = 0
 
     @property
     def net(self) -> int:

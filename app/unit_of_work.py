@@ -24,6 +24,7 @@ from domain.crm import SegmentResolver
 from domain.earning_rules import EarningRuleRepository
 from domain.feedback import FeedbackRepository
 from domain.follow_ups import FollowUpRepository
+from domain.guest_claims import GuestClaimRepository
 from domain.login import LoginChallengeRepository, RefreshTokenRepository
 from domain.member_privacy import MemberPrivacyRepository
 from domain.members import MemberProfileRepository
@@ -40,6 +41,7 @@ from domain.repositories import (
     StoreRepository,
     TierRepository,
 )
+from domain.reward_catalogue import RewardCatalogueRepository
 from domain.webshop import ShopRepository, WebhookEventLog
 
 
@@ -178,6 +180,16 @@ class WithWebhookEndpoints(Protocol):
     def webhook_endpoints(self) -> WebhookEndpointRepository: ...
 
 
+class WithCatalogue(Protocol):
+    @property
+    def catalogue(self) -> RewardCatalogueRepository: ...
+
+
+class WithGuestClaims(Protocol):
+    @property
+    def guest_claims(self) -> GuestClaimRepository: ...
+
+
 class Transaction(Protocol):
     async def __aenter__(self) -> Self: ...
 
@@ -228,6 +240,8 @@ class UnitOfWork(
     WithEarningRules,
     WithIntegrationEvents,
     WithWebhookEndpoints,
+    WithCatalogue,
+    WithGuestClaims,
     Transaction,
     Protocol,
 ):

@@ -51,6 +51,7 @@ class CouponSource(StrEnum):
     DRAW = "draw"
     BIRTHDAY = "birthday"
     CAMPAIGN = "campaign"
+    REWARD = "reward"  # bought from the reward catalogue with points
 
 
 class Rejection(StrEnum):

@@ -378,3 +378,66 @@ class EarningRuleEnded(Conflict):
 class EarningRuleChanged(Conflict):
     code = "earning_rule_changed"
     title = "Another change to the earning rule was saved first; reload and try again"
+
+
+# The reward catalogue ------------------------------------------------------------------------
+
+
+class CatalogueRewardNotFound(NotFound):
+    code = "catalogue_reward_not_found"
+    title = "No such reward in the catalogue"
+
+
+class RewardNotRedeemable(Conflict):
+    """The member cannot redeem this reward now; ``reason`` says why (out_of_stock,
+    member_limit_reached, tier_not_eligible, not_yet_available, no_longer_available, retired)."""
+
+    code = "reward_not_redeemable"
+    title = "This reward cannot be redeemed now"
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+    def extras(self) -> dict[str, object]:
+        return {"reason": self.reason}
+
+
+class RewardRedemptionNotFound(NotFound):
+    code = "reward_redemption_not_found"
+    title = "No such reward redemption"
+
+
+class RewardRedemptionUsed(Conflict):
+    code = "reward_redemption_used"
+    title = "The redemption was used (its coupon redeemed or its item handed over)"
+
+
+class RewardRedemptionCancelled(Conflict):
+    code = "reward_redemption_cancelled"
+    title = "The redemption was cancelled"
+
+
+# Claims of guest sales -----------------------------------------------------------------------
+
+
+class SaleClaimNotFound(NotFound):
+    """No guest sale answers this claim code (or receipt): one answer for every miss."""
+
+    code = "sale_claim_not_found"
+    title = "No guest sale to claim with this code or receipt"
+
+
+class SaleAlreadyClaimed(Conflict):
+    code = "sale_already_claimed"
+    title = "This sale was already claimed"
+
+
+class SaleNotClaimable(Conflict):
+    code = "sale_not_claimable"
+    title = "This sale cannot be claimed (it named a member, or was refunded)"
+
+
+class ClaimWindowClosed(RuleViolation):
+    code = "claim_window_closed"
+    title = "The sale is older than the programme lets a member claim"

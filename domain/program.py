@@ -16,6 +16,7 @@ from domain.money import currency_exponent, floor_int, require_currency, require
 MAX_EARN_RATE = Decimal(1000)
 MAX_POINT_VALUE = Decimal(1_000_000)
 MAX_PENDING_DAYS = 365
+MAX_GUEST_CLAIM_DAYS = 365
 RATE_PLACES = 4  # NUMERIC(12, 4) in the database
 
 
@@ -92,6 +93,8 @@ class ProgramSettings:
     # A sale can be returned at any store of the retailer (audited with both stores); off:
     # only at the store that recorded it.
     refunds_at_any_store: bool = True
+    # A member may claim a guest sale this many days after it (0: claims are off).
+    guest_claim_days: int = 30
 
     def __post_init__(self) -> None:
         require_currency(self.currency)
@@ -112,6 +115,11 @@ class ProgramSettings:
         if not Decimal(0) < self.point_value <= MAX_POINT_VALUE:
             raise InvalidInput(
                 f"point_value must be above 0 and at most {MAX_POINT_VALUE}", field="point_value"
+            )
+        if not 0 <= self.guest_claim_days <= MAX_GUEST_CLAIM_DAYS:
+            raise InvalidInput(
+                f"guest_claim_days must be between 0 and {MAX_GUEST_CLAIM_DAYS}",
+                field="guest_claim_days",
             )
         if not 0 <= self.pending_days <= MAX_PENDING_DAYS:
             raise InvalidInput(

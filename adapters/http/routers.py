@@ -9,6 +9,10 @@ from litestar.types import ControllerRouterHandler
 from adapters.http.auth import SECURITY, current_principal, require_role
 from adapters.http.console import console_router
 from adapters.http.controllers.admin_audit_log import AdminAuditLogController
+from adapters.http.controllers.admin_catalogue import (
+    AdminCatalogueController,
+    AdminRewardRedemptionsController,
+)
 from adapters.http.controllers.admin_coupon_templates import AdminCouponTemplatesController
 from adapters.http.controllers.admin_coupons import AdminCouponsController
 from adapters.http.controllers.admin_crm_reports import AdminCrmReportsController
@@ -37,6 +41,7 @@ from adapters.http.controllers.draw_odds import DrawOddsController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.me import MeController
 from adapters.http.controllers.me_card_token import MeCardTokenController
+from adapters.http.controllers.me_catalogue import MeRewardsController, MeSaleClaimsController
 from adapters.http.controllers.me_coupons import MeCouponsController
 from adapters.http.controllers.me_draws import MeDrawsController
 from adapters.http.controllers.me_feedback import MeFeedbackController
@@ -94,6 +99,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminCouponsController,
                 AdminReviewRewardController,
                 AdminBirthdayRewardController,
+                AdminCatalogueController,
+                AdminRewardRedemptionsController,
                 AdminDrawCampaignsController,
                 AdminFeedbackController,
                 AdminCrmReportsController,
@@ -115,6 +122,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 MeDrawsController,
                 MeFeedbackController,
                 MeCardTokenController,
+                MeRewardsController,
+                MeSaleClaimsController,
             ],
         ),
         # The back-office console: cookie sessions, the same permission table (issue #18).

@@ -73,6 +73,7 @@ def program_from(row: Mapping[str, Any]) -> ProgramSettings:
             follow_up_days=row["crm_follow_up_days"],
         ),
         refunds_at_any_store=row["refunds_at_any_store"],
+        guest_claim_days=row["guest_claim_days"],
     )
 
 

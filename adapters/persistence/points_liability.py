@@ -50,7 +50,18 @@ GROUP BY entry_type
 """
 
 
-def _flows(rows: list[Any]) -> Flows:
+# Points spent on catalogue rewards: their redemptions less what cancellations gave back.
+_SPENT_ON_REWARDS = """
+SELECT coalesce(-sum(points), 0) AS spent
+FROM points_entries
+WHERE created_at >= ($2::date::timestamp AT TIME ZONE $1)
+  AND created_at < ($3::date::timestamp AT TIME ZONE $1)
+  AND ((entry_type = 'redeem' AND reference LIKE 'reward:%')
+       OR (entry_type = 'restore' AND reference LIKE 'reward\\_cancel:%'))
+"""
+
+
+def _flows(rows: list[Any], spent_on_rewards: int = 0) -> Flows:
     by_type = {row["entry_type"]: int(row["points"]) for row in rows}
     return Flows(
         earned=by_type.pop("earn", 0),
@@ -59,6 +70,7 @@ def _flows(rows: list[Any]) -> Flows:
         reversed=by_type.pop("reverse", 0),
         restored=by_type.pop("restore", 0),
         adjusted=by_type.pop("adjust", 0),
+        spent_on_rewards=spent_on_rewards,
     )
 
 
@@ -71,6 +83,7 @@ async def points_liability(
         outstanding = await connection.fetchrow(_OUTSTANDING)
         months = await connection.fetch(_BY_EXPIRY_MONTH, time_zone)
         flows = await connection.fetch(_FLOWS, time_zone, start, end)
+        spent = await connection.fetchval(_SPENT_ON_REWARDS, time_zone, start, end)
     return PointsLiability(
         outstanding=Outstanding(
             available=int(outstanding["available"]),
@@ -78,5 +91,5 @@ async def points_liability(
             debt=int(outstanding["debt"]),
         ),
         by_expiry_month=[ExpiryMonth(r["month"], int(r["points"])) for r in months],
-        flows=_flows(flows),
+        flows=_flows(flows, int(spent)),
     )

@@ -54,6 +54,8 @@ class ProgramSettingsRow(Table, tablename="program_settings"):
     crm_follow_up_days = Integer(default=7)
     # Returns taken at any store of the retailer (on) or only at the store of the sale (off).
     refunds_at_any_store = Boolean(default=True)
+    # A guest sale can be claimed by a member this many days after it (0: never).
+    guest_claim_days = Integer(default=30)
 
 
 class TierRow(Table, tablename="tiers"):
@@ -657,6 +659,59 @@ class WebhookAttemptRow(Table, tablename="webhook_attempts"):
     error = Varchar(length=500, null=True, default=None)
 
 
+class CatalogueRewardRow(Table, tablename="catalogue_rewards"):
+    """A reward members buy with points (not a review or birthday reward): its current
+    version; every version is in the audit log."""
+
+    id = UUID(primary_key=True)
+    version = Integer(default=1)
+    name = Varchar(length=100)
+    description = Varchar(length=1000, default="")
+    kind = Varchar(length=8)  # coupon | item
+    points_cost = BigInt()
+    cash_price = BigInt(default=0)
+    coupon_template_id = ForeignKey(CouponTemplateRow, null=True, default=None, **RESTRICT)
+    stock = BigInt(null=True, default=None)
+    redeemed = BigInt(default=0)  # held against the stock: not cancelled
+    per_member_limit = Integer(null=True, default=None)
+    available_from = Timestamptz(null=True, default=None)
+    available_until = Timestamptz(null=True, default=None)
+    tiers = Array(base_column=Varchar(length=32))
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
+
+
+class RewardRedemptionRow(Table, tablename="reward_redemptions"):
+    id = UUID(primary_key=True)
+    reward_id = ForeignKey(CatalogueRewardRow, **REQUIRED)
+    reward_version = Integer()
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    kind = Varchar(length=8)
+    name = Varchar(length=100)
+    points = BigInt()
+    cash_price = BigInt(default=0)
+    coupon_id = ForeignKey(CouponRow, null=True, default=None, **RESTRICT)
+    fulfilment_code = Varchar(length=16, null=True, default=None, unique=True)
+    status = Varchar(length=16, default="issued")
+    redeemed_at = Timestamptz()
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancelled_by = Varchar(length=200, null=True, default=None)
+    cancel_reason = Varchar(length=500, null=True, default=None)
+    fulfilled_at = Timestamptz(null=True, default=None)
+
+
+class GuestSaleClaimRow(Table, tablename="guest_sale_claims"):
+    """A guest sale's claim code, and the member who claimed the sale."""
+
+    sale_id = ForeignKey(SaleRow, primary_key=True, **REQUIRED)
+    code = Varchar(length=16, null=True, default=None, unique=True)
+    member_id = ForeignKey(MemberRow, null=True, default=None, **RESTRICT)
+    claimed_at = Timestamptz(null=True, default=None)
+    claimed_via = Varchar(length=8, null=True, default=None)
+    terminal_id = ForeignKey(TerminalRow, null=True, default=None, **RESTRICT)
+
+
 class StaffRow(Table, tablename="staff"):
     """Back-office staff (domain/staff.py): a password only as argon2id, TOTP only sealed."""
 
@@ -738,6 +793,9 @@ ALL_TABLES: tuple[type[Table], ...] = (
     IntegrationEventRow,
     WebhookDeliveryRow,
     WebhookAttemptRow,
+    CatalogueRewardRow,
+    RewardRedemptionRow,
+    GuestSaleClaimRow,
     StaffRow,
     StaffSetPasswordTokenRow,
     StaffSessionRow,

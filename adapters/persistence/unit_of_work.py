@@ -51,6 +51,10 @@ from adapters.persistence.repositories.program import (
     PostgresProgramRepository,
     PostgresTierRepository,
 )
+from adapters.persistence.repositories.reward_catalogue import (
+    PostgresGuestClaimRepository,
+    PostgresRewardCatalogueRepository,
+)
 from adapters.persistence.repositories.sales import PostgresSaleRepository
 from adapters.persistence.repositories.stores import PostgresStoreRepository
 from adapters.persistence.repositories.webhooks import (
@@ -90,6 +94,8 @@ class PostgresUnitOfWork:
     earning_rules = PostgresEarningRuleRepository()
     integration_events = PostgresIntegrationEvents()
     webhook_endpoints = PostgresWebhookEndpointRepository()
+    catalogue = PostgresRewardCatalogueRepository()
+    guest_claims = PostgresGuestClaimRepository()
 
     def __init__(self, engine: LoyaltyEngine) -> None:
         self._engine = engine

@@ -626,3 +626,11 @@ async def _revoke_chances(uow: SalesUnit, sale: Sale, now: datetime) -> int:
             await uow.draws.save_chance(replace(chance, status=ChanceStatus.REVOKED))
             revoked += 1
     return revoked
+
+
+async def price_for_member(
+    cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member
+) -> Pricing:
+    """What a quote or sale of ``cmd`` comes to for ``member``, points earned included: the
+    one earn calculation, for a guest sale claimed afterwards (guest_claims.py)."""
+    return (await _price(cmd, uow, now, member)).pricing

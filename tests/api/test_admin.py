@@ -16,6 +16,7 @@ DEFAULT_PROGRAM = {
     "version": 1,
     "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 7},
     "refunds_at_any_store": True,
+    "guest_claim_days": 30,
 }
 
 

@@ -90,12 +90,18 @@ def test_the_only_member_route_naming_a_resource_by_id_is_playing_a_chance(
     app: Litestar,
 ) -> None:
     # Everything else under /v1/me is the caller's own by construction (the member id comes
-    # from the token). A new route with an id must get its own ownership test below.
+    # from the token). A new route with an id must get its own ownership test below. The
+    # catalogue's reward id names no member's resource: a reward is on offer to every member
+    # its rules admit (tests/app/test_reward_catalogue.py), and what is redeemed is charged
+    # to the token's member.
     with_ids = {
         route.path for route in app.routes if route.path.startswith("/v1/me") and "{" in route.path
     }
 
-    assert with_ids == {"/v1/me/draws/{chance_id:uuid}/play"}
+    assert with_ids == {
+        "/v1/me/draws/{chance_id:uuid}/play",
+        "/v1/me/rewards/{reward_id:uuid}/redeem",
+    }
 
 
 async def test_a_member_cannot_play_see_or_list_another_members_chances_coupons_or_ledger(

@@ -245,6 +245,7 @@ async def test_the_flows_of_a_month(api: Api, scenario: dict[str, str]) -> None:
         "reversed": -49,
         "restored": 99,
         "adjusted": 0,
+        "spent_on_rewards": 0,
         "net": 997 - 199 - 49 + 99,
         "breakage_rate": "0.0000",
     }
@@ -259,6 +260,7 @@ async def test_the_flows_of_a_month(api: Api, scenario: dict[str, str]) -> None:
         "reversed": -300,
         "restored": 0,
         "adjusted": 12 - 5,
+        "spent_on_rewards": 0,
         "net": 1001 - 760 - 300 + 7,
         "breakage_rate": "0.7592",  # 760 / 1001 = 0.75924..., floored
     }

@@ -66,6 +66,7 @@ async def test_an_update_is_audited_with_before_and_after(world: FakeWorld) -> N
         "version": 1,
         "crm": {"new_days": 30, "dormant_days": 90, "churned_days": 180, "follow_up_days": 7},
         "refunds_at_any_store": True,
+        "guest_claim_days": 30,
     }
     after = entry.details["to"]
     assert isinstance(after, dict)

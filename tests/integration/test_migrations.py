@@ -46,6 +46,8 @@ MIGRATIONS = [
     "2026-12-07T21:38:30:000000",  # their triggers, checks and indexes
     "2026-12-07T21:38:52:162986",  # message_templates: admins' overrides
     "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
+    "2026-12-07T21:39:10:464143",  # reward catalogue, redemptions, guest sale claims
+    "2026-12-07T21:39:11:000000",  # their constraints; coupons from the catalogue
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.

@@ -36,6 +36,7 @@ WHERE id = 1;
 UPDATE program_settings SET crm_new_days = 30, crm_dormant_days = 90, crm_churned_days = 180,
     crm_follow_up_days = 7 WHERE id = 1;
 UPDATE program_settings SET refunds_at_any_store = true WHERE id = 1;
+UPDATE program_settings SET guest_claim_days = 30 WHERE id = 1;
 """
 
 

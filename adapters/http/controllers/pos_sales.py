@@ -21,11 +21,13 @@ from adapters.http.schemas.pos import (
     require_amount_or_lines,
 )
 from adapters.http.schemas.problem import problems
+from adapters.http.schemas.reward_catalogue import ClaimedOut, PosClaimIn
 from app import transactions
 from app.container import Container
 from app.principal import Principal
 from app.unit_of_work import UnitOfWork
 from app.use_cases.coupon_guard import admit_coupon_codes
+from app.use_cases.guest_claims import ClaimAtTill, claim_guest_sale, record_sale_with_claim_code
 from app.use_cases.sales import (
     FindSale,
     LineInput,
@@ -34,7 +36,6 @@ from app.use_cases.sales import (
     RefundSale,
     find_sale,
     quote_sale,
-    record_sale,
     refund_sale,
 )
 from domain.login import RateLimit
@@ -115,7 +116,9 @@ class PosSalesController(Controller):
             "A sale naming a member whose personal data was erased is 422 `member_erased` and "
             "records nothing: sell to the customer as a guest (without `member_id`) instead. "
             "A `receipt_id` this store already recorded (under another Idempotency-Key) is 409 "
-            "`duplicate_receipt`, whose `sale_id` names the sale recorded first."
+            "`duplicate_receipt`, whose `sale_id` names the sale recorded first. A guest sale "
+            "(no `member_id`) answers a `claim_code` for the receipt: with it the member can "
+            "claim the sale's points in the app (`POST /v1/me/sale-claims`)."
         ),
         status_code=201,
         responses=problems(400, 401, 403, 404, 409, 422, 429),
@@ -142,14 +145,15 @@ class PosSalesController(Controller):
         )
 
         async def action(uow: UnitOfWork) -> tuple[int, SaleOut]:
-            outcome = await record_sale(
+            recorded = await record_sale_with_claim_code(
                 command,
                 uow,
                 clock=container.clock,
                 ids=container.ids,
                 dating=container.sale_dating,
+                random=container.random,
             )
-            return 201, SaleOut.of(outcome)
+            return 201, SaleOut.of(recorded.outcome, claim_code=recorded.claim_code)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)
 
@@ -226,5 +230,39 @@ class PosSalesController(Controller):
                 draw_chances_revoked=outcome.draw_chances_revoked,
                 points=BalancesOut.of(outcome.points) if outcome.points else None,
             )
+
+        return await respond_idempotently(request, container, principal, idempotency_key, action)
+
+    @post(
+        "/sale-claims",
+        operation_id="posClaimGuestSale",
+        summary="Claim a guest sale of this store for a member who forgot the card",
+        description="The till looks the member up (`GET /v1/pos/members/...`) and names the "
+        "receipt of a guest sale of its own store. Within the programme's "
+        "`guest_claim_days` (422 `claim_window_closed`), once (409 `sale_already_claimed`); "
+        "the points are what the sale would have earned had the member been named. No guest "
+        "sale with that receipt here: 404 `sale_claim_not_found`.",
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def claim(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PosClaimIn],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[ClaimedOut]:
+        assert principal.store_id is not None
+        command = ClaimAtTill(
+            member_id=data.member_id,
+            store_id=principal.store_id,
+            terminal_id=principal.terminal_id,
+            receipt_id=data.receipt_id,
+        )
+
+        async def action(uow: UnitOfWork) -> tuple[int, ClaimedOut]:
+            claimed = await claim_guest_sale(command, uow, clock=container.clock)
+            return 201, ClaimedOut.of(claimed)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -162,6 +162,14 @@ class ProgramIn(Input, kw_only=True):
             )
         ),
     ] = True
+    guest_claim_days: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=365,
+            description="a member can claim a guest sale this many days after it; 0: never",
+        ),
+    ] = 30
 
     def to_settings(self) -> ProgramSettings:
         return ProgramSettings(
@@ -175,6 +183,7 @@ class ProgramIn(Input, kw_only=True):
             pending_days=self.pending_days,
             crm=self.crm.to_settings(),
             refunds_at_any_store=self.refunds_at_any_store,
+            guest_claim_days=self.guest_claim_days,
         )
 
 
@@ -202,6 +211,7 @@ class ProgramPatch(Input, kw_only=True):
     points_expiry: PointsExpiryPatch | UnsetType = UNSET
     pending_days: Annotated[int, Meta(ge=0, le=365)] | UnsetType = UNSET
     crm: CrmSettingsPatch | UnsetType = UNSET
+    guest_claim_days: Annotated[int, Meta(ge=0, le=365)] | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The patch as JSON values, without the version (a precondition, not a change)."""
@@ -220,6 +230,7 @@ class ProgramOut(Output, kw_only=True):
     version: int
     crm: CrmSettingsIo
     refunds_at_any_store: bool
+    guest_claim_days: int
 
     @classmethod
     def of(cls, settings: ProgramSettings) -> ProgramOut:
@@ -236,4 +247,5 @@ class ProgramOut(Output, kw_only=True):
             version=settings.version,
             crm=CrmSettingsIo.of(settings.crm),
             refunds_at_any_store=settings.refunds_at_any_store,
+            guest_claim_days=settings.guest_claim_days,
         )

@@ -147,14 +147,22 @@ class QuoteOut(Output, kw_only=True):
 class SaleOut(QuoteOut, kw_only=True):
     sale_id: UUID
     receipt_id: str
+    claim_code: Annotated[
+        str | None,
+        Meta(
+            description="a guest sale's code for the receipt, with which a member claims its "
+            "points later; null for a member's sale"
+        ),
+    ] = None
 
     @classmethod
-    def of(cls, outcome: SaleOutcome) -> SaleOut:
+    def of(cls, outcome: SaleOutcome, *, claim_code: str | None = None) -> SaleOut:
         assert outcome.sale_id is not None
         assert outcome.receipt_id is not None
         return cls(
             sale_id=outcome.sale_id,
             receipt_id=outcome.receipt_id,
+            claim_code=claim_code,
             **cls.fields_of(outcome),  # type: ignore[arg-type]
         )
 

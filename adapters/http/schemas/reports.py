@@ -48,6 +48,13 @@ class PeriodFlowsOut(Output, kw_only=True):
     reversed: int
     restored: int
     adjusted: int
+    spent_on_rewards: Annotated[
+        int,
+        Meta(
+            description="of redeemed and restored: points spent on catalogue rewards in the "
+            "period, net of the redemptions cancelled in it (not added to net again)"
+        ),
+    ]
     net: Annotated[int, Meta(description="the sum of every entry posted in the period")]
     breakage_rate: (
         Annotated[
@@ -115,6 +122,7 @@ class PointsLiabilityOut(Output, kw_only=True):
                 reversed=flows.reversed,
                 restored=flows.restored,
                 adjusted=flows.adjusted,
+                spent_on_rewards=flows.spent_on_rewards,
                 net=flows.net,
                 breakage_rate=None if rate is None else str(rate),
             ),

@@ -78,7 +78,7 @@ _SAVE_PROGRAM = """
 UPDATE program_settings SET currency = $2, time_zone = $3, earn_rate = $4, point_value = $5,
     expiry_kind = $6, expiry_count = $7, pending_days = $8, version = $9, updated_at = $10,
     crm_new_days = $11, crm_dormant_days = $12, crm_churned_days = $13, crm_follow_up_days = $14,
-    refunds_at_any_store = $15
+    refunds_at_any_store = $15, guest_claim_days = $16
 WHERE id = $1
 """
 
@@ -115,6 +115,7 @@ class PostgresProgramRepository:
             settings.crm.churned_days,
             settings.crm.follow_up_days,
             settings.refunds_at_any_store,
+            settings.guest_claim_days,
         )
 
 

@@ -45,7 +45,7 @@ def pos(w: World, operation: str, body: Any = None, **parts: Any) -> Request:
 def member(w: World, operation: str, body: Any = None, **parts: Any) -> Request:
     assert w.member is not None
     headers: dict[str, str | bytes] = {**w.member.auth}
-    if operation.startswith("POST /v1/me/draws"):
+    if operation.startswith(("POST /v1/me/draws", "POST /v1/me/rewards", "POST /v1/me/sale-")):
         headers["Idempotency-Key"] = key()
     request = Request(operation, headers=headers, **parts)
     return request if body is None else request.with_(body=body)
@@ -879,3 +879,121 @@ makes("POST /v1/admin/webhook-endpoints/{endpoint_id}/resend")(
         path_params={"endpoint_id": _a_delivery(w)[0]},
     )
 )
+
+
+# -- the reward catalogue and guest sale claims ------------------------------------------------
+
+
+def reward_body() -> dict[str, Any]:
+    return {
+        "name": unique("Mug"),
+        "description": "a mug",
+        "kind": "item",
+        "points_cost": 1,
+        "cash_price": 100,
+        "stock": None,
+        "per_member_limit": None,
+        "available_from": (now() - timedelta(days=1)).isoformat(),
+        "available_until": (now() + timedelta(days=30)).isoformat(),
+        "tiers": [],
+    }
+
+
+def _fresh_reward(w: World) -> str:
+    reward_id: str = expect(w.admin_post("/v1/admin/catalogue-rewards", reward_body()), 201)[
+        "reward_id"
+    ]
+    return reward_id
+
+
+def _fresh_redemption(w: World) -> str:
+    assert w.member is not None
+    response = w.http.post(
+        f"/v1/me/rewards/{_fresh_reward(w)}/redeem",
+        headers={**w.member.auth, "Idempotency-Key": key()},
+    )
+    redemption_id: str = expect(response, 201)["redemption"]["redemption_id"]
+    return redemption_id
+
+
+def _guest_sale(w: World) -> dict[str, Any]:
+    body = {
+        "receipt_id": unique("G"),
+        "lines": [{"sku": "FUZZ", "quantity": 1, "unit_price": 1_000}],
+    }
+    sale: dict[str, Any] = expect(w.pos_post("/v1/pos/sales", body), 201)
+    return sale
+
+
+makes("POST /v1/admin/catalogue-rewards")(
+    lambda w: admin(w, "POST /v1/admin/catalogue-rewards", reward_body())
+)
+makes("GET /v1/admin/catalogue-rewards")(
+    lambda w: admin(w, "GET /v1/admin/catalogue-rewards", query={"limit": "5"})
+)
+makes("GET /v1/admin/catalogue-rewards/{reward_id}")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/catalogue-rewards/{reward_id}",
+        path_params={"reward_id": _fresh_reward(w)},
+    )
+)
+makes("PUT /v1/admin/catalogue-rewards/{reward_id}")(
+    lambda w: admin(
+        w,
+        "PUT /v1/admin/catalogue-rewards/{reward_id}",
+        {**reward_body(), "points_cost": 2},
+        path_params={"reward_id": _fresh_reward(w)},
+    )
+)
+makes("POST /v1/admin/catalogue-rewards/{reward_id}/retire")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/catalogue-rewards/{reward_id}/retire",
+        {"reason": "fuzz"},
+        path_params={"reward_id": _fresh_reward(w)},
+    )
+)
+makes("GET /v1/admin/reward-redemptions/{redemption_id}")(
+    lambda w: admin(
+        w,
+        "GET /v1/admin/reward-redemptions/{redemption_id}",
+        path_params={"redemption_id": _fresh_redemption(w)},
+    )
+)
+makes("POST /v1/admin/reward-redemptions/{redemption_id}/cancel")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/reward-redemptions/{redemption_id}/cancel",
+        {"reason": "fuzz"},
+        path_params={"redemption_id": _fresh_redemption(w)},
+    )
+)
+makes("POST /v1/admin/reward-redemptions/{redemption_id}/fulfil")(
+    lambda w: admin(
+        w,
+        "POST /v1/admin/reward-redemptions/{redemption_id}/fulfil",
+        path_params={"redemption_id": _fresh_redemption(w)},
+    )
+)
+makes("GET /v1/me/rewards")(lambda w: member(w, "GET /v1/me/rewards", query={"limit": "5"}))
+makes("GET /v1/me/rewards/redemptions")(
+    lambda w: member(w, "GET /v1/me/rewards/redemptions", query={"limit": "5"})
+)
+makes("POST /v1/me/rewards/{reward_id}/redeem")(
+    lambda w: member(
+        w,
+        "POST /v1/me/rewards/{reward_id}/redeem",
+        path_params={"reward_id": _fresh_reward(w)},
+    )
+)
+makes("POST /v1/me/sale-claims")(
+    lambda w: member(w, "POST /v1/me/sale-claims", {"claim_code": _guest_sale(w)["claim_code"]})
+)
+
+
+@makes("POST /v1/pos/sale-claims")
+def _pos_claim(w: World) -> Request:
+    assert w.member is not None
+    body = {"member_id": w.member.member_id, "receipt_id": _guest_sale(w)["receipt_id"]}
+    return pos(w, "POST /v1/pos/sale-claims", body)

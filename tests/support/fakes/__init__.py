@@ -41,6 +41,10 @@ from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository, StoredLot, StoredMovement
 from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
+from tests.support.fakes.reward_catalogue import (
+    FakeGuestClaimRepository,
+    FakeRewardCatalogueRepository,
+)
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
 from tests.support.fakes.segments import FakeSegmentResolver
@@ -65,6 +69,7 @@ __all__ = [
     "FakeEarningRuleRepository",
     "FakeFeedbackRepository",
     "FakeFollowUpRepository",
+    "FakeGuestClaimRepository",
     "FakeIdempotencyStore",
     "FakeIntegrationEvents",
     "FakeLoginChallengeRepository",
@@ -79,6 +84,7 @@ __all__ = [
     "FakeProgramRepository",
     "FakeRateLimiter",
     "FakeRefreshTokenRepository",
+    "FakeRewardCatalogueRepository",
     "FakeRewardSettingsRepository",
     "FakeSaleRepository",
     "FakeSecretBox",

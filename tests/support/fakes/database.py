@@ -42,6 +42,10 @@ from tests.support.fakes.payments import FakePaymentRepository
 from tests.support.fakes.points import FakePointsRepository
 from tests.support.fakes.profiles import FakeMemberProfileRepository
 from tests.support.fakes.program import FakeProgramRepository
+from tests.support.fakes.reward_catalogue import (
+    FakeGuestClaimRepository,
+    FakeRewardCatalogueRepository,
+)
 from tests.support.fakes.rewards import FakeRewardSettingsRepository
 from tests.support.fakes.sales import FakeSaleRepository
 from tests.support.fakes.segments import FakeSegmentResolver
@@ -86,6 +90,8 @@ class FakeDatabase:
         self.earning_rules = FakeEarningRuleRepository()
         self.integration_events = FakeIntegrationEvents()
         self.webhook_endpoints = FakeWebhookEndpointRepository()
+        self.catalogue = FakeRewardCatalogueRepository()
+        self.guest_claims = FakeGuestClaimRepository()
         self._link()
 
     def _link(self) -> None:
@@ -135,6 +141,8 @@ class FakeUnitOfWork:
         self.earning_rules = self.db.earning_rules
         self.integration_events = self.db.integration_events
         self.webhook_endpoints = self.db.webhook_endpoints
+        self.catalogue = self.db.catalogue
+        self.guest_claims = self.db.guest_claims
         # Stateless: it works on the other fakes, so the database's snapshots cover it.
         self.member_privacy = FakeMemberPrivacyRepository(self.db)
         self.committed = False
