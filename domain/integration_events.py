@@ -153,6 +153,30 @@ def draw_won(
     )
 
 
+def reward_redeemed(
+    redemption_id: UUID,
+    reward_id: UUID,
+    member_id: UUID,
+    points: int,
+    cash_price: int,
+    at: datetime,
+    coupon_id: UUID | None = None,
+) -> IntegrationEvent:
+    """No fulfilment code: like a coupon's code, it is what the member presents."""
+    return IntegrationEvent(
+        EventType.REWARD_REDEEMED,
+        {
+            "member_id": str(member_id),
+            "redemption_id": str(redemption_id),
+            "reward_id": str(reward_id),
+            "points": points,
+            "cash_price": cash_price,
+            **({"coupon_id": str(coupon_id)} if coupon_id else {}),
+        },
+        at,
+    )
+
+
 def feedback_created(feedback: Feedback) -> IntegrationEvent:
     """The kind and any order reference; the member's text stays in the back office."""
     return IntegrationEvent(

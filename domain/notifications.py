@@ -150,6 +150,18 @@ def tier_changed(member_id: UUID, change: TierChange, at: datetime) -> Notificat
     )
 
 
+def reward_redeemed(
+    member_id: UUID, redemption_id: UUID, title: str, points: int, at: datetime
+) -> Notification:
+    """A receipt of the member's own action (transactional): what was taken for what."""
+    return Notification.to_member(
+        NotificationKind.REWARD_REDEEMED,
+        member_id,
+        {"redemption_id": str(redemption_id), "title": title, "points": points},
+        at=at,
+    )
+
+
 def coupon_issued(coupon: Coupon, at: datetime, source: str | None = None) -> Notification:
     """No code in the payload: the member's wallet shows it; a notice only points there. A
     birthday coupon is a birthday greeting; the source tells a campaign's coupon (marketing)

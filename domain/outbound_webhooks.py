@@ -50,8 +50,7 @@ class EventType(StrEnum):
     COUPON_REDEEMED = "coupon.redeemed"
     DRAW_WON = "draw.won"
     FEEDBACK_CREATED = "feedback.created"
-    # reward.redeemed: add it here (and to the catalogue in docs/http-contract.md) when
-    # rewards are redeemed through a use case, and publish it from that use case.
+    REWARD_REDEEMED = "reward.redeemed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from app.use_cases.announcements import save_announced
 from app.use_cases.coupon_issuing import CouponIssuingUnit, Issuer, issue_from_template
 from app.use_cases.erased_members import named_member
 from app.use_cases.views import Balances
+from domain import integration_events, notifications
 from domain.coupon_codes import new_code
 from domain.coupon_repositories import IssuedFrom
 from domain.coupons import Coupon, CouponSource, CouponStatus
@@ -281,6 +282,27 @@ async def redeem_reward(
     else:
         await _store(uow, redemption, random, with_code=True)
     await uow.catalogue.save(reward)
+    # Told in the redemption's own transaction: nothing is announced that did not commit.
+    await uow.outbox.add_all(
+        [
+            notifications.reward_redeemed(
+                member.id, redemption.id, redemption.name, redemption.points, now
+            )
+        ]
+    )
+    await uow.integration_events.publish_all(
+        [
+            integration_events.reward_redeemed(
+                redemption.id,
+                reward.id,
+                member.id,
+                redemption.points,
+                redemption.cash_price,
+                now,
+                coupon_id=redemption.coupon_id,
+            )
+        ]
+    )
     return Redeemed(redemption, coupon, Balances.of(account))
 
 

@@ -34,6 +34,8 @@ from domain.errors import (
     RewardRedemptionCancelled,
     RewardRedemptionUsed,
 )
+from domain.notifications import NotificationKind
+from domain.outbound_webhooks import EventType
 from domain.points import EntryType
 from domain.program import ExpiryKind, PointsExpiryRule
 from domain.reward_catalogue import (
@@ -201,6 +203,37 @@ async def test_redeeming_an_item_takes_the_soonest_expiring_points_one_of_stock_
     # The older lot is emptied first, the newer one gives the other 100.
     remaining = sorted((s.lot.expires_at, s.lot.remaining) for s in world.db.points.lots.values())
     assert [r for _, r in remaining] == [0, 400]
+
+
+async def test_a_redemption_is_told_to_the_member_and_announced_to_integrators(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    await fund(world, member, 500)
+    reward = await define(world, item(points_cost=300))
+
+    redeemed = await redeem(world, member, reward.id)
+
+    receipts = [
+        n for n in world.db.outbox.notifications if n.kind is NotificationKind.REWARD_REDEEMED
+    ]
+    assert [(n.payload["title"], n.payload["points"]) for n in receipts] == [
+        (redeemed.redemption.name, 300)
+    ]
+    announced = [
+        e for e in world.db.integration_events.events if e.type is EventType.REWARD_REDEEMED
+    ]
+    assert [e.data for e in announced] == [
+        {
+            "member_id": str(member),
+            "redemption_id": str(redeemed.redemption.id),
+            "reward_id": str(reward.id),
+            "points": 300,
+            "cash_price": redeemed.redemption.cash_price,
+        }
+    ]
+    # No fulfilment code leaves the service: it is what the member presents.
+    assert redeemed.redemption.fulfilment_code not in str(announced[0].data)
 
 
 async def test_redeeming_a_coupon_reward_issues_the_coupon_from_its_template(
