@@ -21,6 +21,7 @@ from app.use_cases.sales import (
     SaleOutcome,
     SalesUnit,
     price_for_member,
+    record_rule_awards,
     record_sale,
 )
 from app.use_cases.tiers import upgrade_if_qualified
@@ -152,7 +153,9 @@ async def claim_guest_sale(
         member,
     )
     sale.member_id = member.id
-    sale.pricing = replace(sale.pricing, points_earned=pricing.points_earned)
+    sale.pricing = replace(
+        sale.pricing, points_earned=pricing.points_earned, breakdown=pricing.breakdown
+    )
     via_till = isinstance(cmd, ClaimAtTill)
     await uow.guest_claims.attach(
         sale,
@@ -173,8 +176,12 @@ async def claim_guest_sale(
         now=now,
         expires_at=program.expiry_for(sale.occurred_at),
         pending_until=program.pending_until(sale.occurred_at) if sale.channel == ONLINE else None,
+        reason=pricing.breakdown.label() if pricing.breakdown else None,
     )
     await save_announced(uow, account)
+    # Rule budgets and per-member limits count a claimed sale like any member's sale, and a
+    # later refund gives back what it reverses.
+    await record_rule_awards(uow, pricing.breakdown, sale)
     spent = buyer.qualifying_value + (sale.payable if sale.occurred_at >= window_start else 0)
     tier = await upgrade_if_qualified(uow, member.id, now, policy, buyer.standing, spent)
     return Claimed(

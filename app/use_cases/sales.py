@@ -631,6 +631,13 @@ async def _revoke_chances(uow: SalesUnit, sale: Sale, now: datetime) -> int:
 async def price_for_member(
     cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member
 ) -> Pricing:
-    """What a quote or sale of ``cmd`` comes to for ``member``, points earned included: the
-    one earn calculation, for a guest sale claimed afterwards (guest_claims.py)."""
-    return (await _price(cmd, uow, now, member)).pricing
+    """What a sale of ``cmd`` comes to for ``member``, points earned included: the one earn
+    calculation, for a guest sale claimed afterwards (guest_claims.py). The budgets of the
+    rules it may draw on are locked, after the member's account, as a sale locks them; the
+    caller records what the rules gave with ``record_rule_awards``."""
+    return (await _price(cmd, uow, now, member, lock_budgets=True)).pricing
+
+
+async def record_rule_awards(uow: SalesUnit, breakdown: Breakdown | None, sale: Sale) -> None:
+    """What each rule gave the sale, taken from the rules' budgets (see ``_award``)."""
+    await _award(uow, breakdown, sale)

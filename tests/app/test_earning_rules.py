@@ -259,3 +259,56 @@ async def test_a_simulation_reads_and_saves_nothing(world: FakeWorld) -> None:
         1,
     )
     assert world.db.earning_rules.rules == {}
+
+
+async def test_a_claimed_guest_sale_draws_on_a_rules_budget_and_a_refund_gives_it_back(
+    world: FakeWorld,
+) -> None:
+    from app.use_cases.guest_claims import (
+        ClaimWithCode,
+        claim_guest_sale,
+        record_sale_with_claim_code,
+    )
+
+    rule = await create(world, replace(DOUBLE, limits=Limits(budget=500)))
+    member = await enrol(world)
+    guest = await write(
+        world.uow_factory,
+        lambda uow: record_sale_with_claim_code(
+            RecordSale(STORE, TERMINAL, "G-1", LINES, member_id=None),
+            uow,
+            clock=world.clock,
+            ids=world.ids,
+            dating=SaleDating(),
+            random=world.random,
+        ),
+    )
+    assert guest.claim_code is not None
+    code = guest.claim_code
+
+    claimed = await write(
+        world.uow_factory,
+        lambda uow: claim_guest_sale(ClaimWithCode(member, code), uow, clock=world.clock),
+    )
+
+    # Base 250 (the gift card included) plus the doubled bedding's extra 200, as a sale's.
+    assert claimed.points_earned == 450
+    assert world.db.earning_rules.spent[rule.id] == 200
+    assert [(a.rule_id, a.points) for a in world.db.earning_rules.awards] == [(rule.id, 200)]
+    assert world.db.points.ledger[-1].reason == "rules: Double bedding v1"
+    back = await write(
+        world.uow_factory,
+        lambda uow: refund_sale(
+            RefundSale(
+                STORE,
+                claimed.sale_id,
+                "F1",
+                amount=world.db.sales.sales[claimed.sale_id].pricing.payable,
+            ),
+            uow,
+            clock=world.clock,
+            ids=world.ids,
+        ),
+    )
+    assert back.points_reversed == 450
+    assert world.db.earning_rules.spent[rule.id] == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from adapters.persistence.session import connection
+from domain.earning_rules import breakdown_document
 from domain.guest_claims import GuestSaleClaim
 from domain.reward_catalogue import (
     CatalogueReward,
@@ -246,11 +248,14 @@ class PostgresGuestClaimRepository:
 
     async def attach(self, sale: Sale, claim: GuestSaleClaim) -> None:
         db = connection()
+        breakdown = sale.pricing.breakdown
         await db.execute(
-            "UPDATE sales SET member_id = $2, points_earned = $3 WHERE id = $1",
+            "UPDATE sales SET member_id = $2, points_earned = $3, points_breakdown = $4::jsonb "
+            "WHERE id = $1",
             sale.id,
             sale.member_id,
             sale.pricing.points_earned,
+            json.dumps(breakdown_document(breakdown)) if breakdown is not None else None,
         )
         await db.execute(
             "UPDATE sale_lines SET member_id = $2 WHERE sale_id = $1", sale.id, sale.member_id

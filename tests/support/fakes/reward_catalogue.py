@@ -148,5 +148,9 @@ class FakeGuestClaimRepository(Linked):
             "sales_member_id_fkey",
         )
         stored.member_id = sale.member_id
-        stored.pricing = replace(stored.pricing, points_earned=sale.pricing.points_earned)
+        stored.pricing = replace(
+            stored.pricing,
+            points_earned=sale.pricing.points_earned,
+            breakdown=sale.pricing.breakdown,
+        )
         self.claims[claim.sale_id] = copy.deepcopy(claim)
