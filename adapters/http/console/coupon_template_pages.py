@@ -25,6 +25,7 @@ from adapters.http.console.forms import (
     optional_local_time,
     text,
 )
+from adapters.http.console.i18n import N_
 from app import transactions
 from app.container import Container
 from app.permissions import allows
@@ -43,6 +44,7 @@ from domain.sales import IN_STORE, ONLINE
 from domain.staff import StaffMember
 
 LISTED = 200
+TEMPLATE_NAME = N_("Template name")
 CHANNELS = (IN_STORE, ONLINE)
 
 
@@ -150,7 +152,7 @@ class CouponTemplatePages(Controller):
             )
         except (FieldError, DomainError) as refused:
             return await _list_page(
-                request, container, 422, fault=fault_of(refused), values=_typed(data)
+                request, container, 422, fault=fault_of(refused, TEMPLATE_NAME), values=_typed(data)
             )
         return Redirect(
             f"/console/coupon-templates/{template.id}", query_params={"saved": "1"}, status_code=303
@@ -191,7 +193,7 @@ class CouponTemplatePages(Controller):
                 container,
                 template_id,
                 422,
-                fault=fault_of(refused),
+                fault=fault_of(refused, TEMPLATE_NAME),
                 values=_typed(data),
             )
         return Redirect(

@@ -176,7 +176,11 @@ class DrawPages(Controller):
             )
         except (FieldError, DomainError) as refused:
             return await _list_page(
-                request, container, 422, fault=fault_of(refused), values=_typed(data)
+                request,
+                container,
+                422,
+                fault=fault_of(refused, N_("Draw name")),
+                values=_typed(data),
             )
         return Redirect(
             f"/console/draws/{campaign.id}", query_params={"saved": "1"}, status_code=303
@@ -219,7 +223,7 @@ class DrawPages(Controller):
                 container,
                 campaign_id,
                 status,
-                fault=fault_of(refused),
+                fault=fault_of(refused, N_("Draw name")),
                 refused=getattr(refused, "code", "validation_error"),
                 values=_typed(data),
             )

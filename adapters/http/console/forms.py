@@ -23,7 +23,6 @@ class FieldError(Exception):
 
 # The label (a msgid) of each field a domain error or a form fault may name.
 LABELS = {
-    "name": N_("Name"),
     "kind": N_("Kind"),
     "value": N_("Value"),
     "min_spend": N_("Minimum spend"),
@@ -51,27 +50,28 @@ LABELS = {
     "event_types": N_("Events"),
     "description": N_("Description"),
     "overlap_hours": N_("Hours the old secret still signs"),
-    "subject": N_("Subject"),
+    "subject": N_("E-mail subject"),
     "body": N_("Body"),
 }
 
 
-def label_of(field: str | None) -> str:
-    """The msgid naming ``field`` (a domain error's ``prizes[2].weight`` as ``prizes.weight``)."""
+def label_of(field: str | None, name: str = N_("Name")) -> str:
+    """The msgid naming ``field`` (a domain error's ``prizes[2].weight`` as ``prizes.weight``);
+    ``name`` is what the page calls its ``name`` field."""
     if not field:
         return N_("a value")
     plain = field.split("[")[0] + ("." + field.split(".")[-1] if "]." in field else "")
+    if plain == "name":
+        return name
     return LABELS.get(plain, LABELS.get(field, N_("a value")))
 
 
-def fault_of(error: Exception) -> str:
+def fault_of(error: Exception, name: str = N_("Name")) -> str:
     """The label of the field a refusal names, or a generic one."""
-    if isinstance(error, FieldError):
-        return label_of(error.field)
-    if isinstance(error, InvalidInput):
-        return label_of(error.field)
+    if isinstance(error, FieldError | InvalidInput):
+        return label_of(error.field, name)
     if isinstance(error, DomainError):
-        return label_of(getattr(error, "field", None))
+        return label_of(getattr(error, "field", None), name)
     return N_("a value")
 
 
@@ -124,3 +124,17 @@ def local_input(value: datetime | None, zone: str) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+# Values the new pages translate by name: sales channels, webhook delivery states.
+TRANSLATED_BY_VALUE = (
+    N_("pos"),
+    N_("web"),
+)
+
+# A webhook delivery's state, by value (the catalogue's "pending" is a follow-up call's).
+DELIVERY_STATES = {
+    "pending": N_("waiting to be sent"),
+    "delivered": N_("delivered"),
+    "dead": N_("given up"),
+}

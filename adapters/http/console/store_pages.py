@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from adapters.http.console.controller import Form
 from adapters.http.console.forms import FieldError, fault_of, text
+from adapters.http.console.i18n import N_
 from adapters.http.console.owner_pages import _stores_page
 from app import transactions
 from app.container import Container
@@ -40,7 +41,11 @@ class StorePages(Controller):
         except DomainError as refused:
             status = 409 if refused.code == "store_exists" else 422
             return await _stores_page(
-                request, container, status, fault=fault_of(refused), exists=status == 409
+                request,
+                container,
+                status,
+                fault=fault_of(refused, N_("Store name")),
+                exists=status == 409,
             )
         return await _stores_page(request, container, 201, store_created=store)
 
@@ -65,6 +70,10 @@ class StorePages(Controller):
         except (FieldError, DomainError) as refused:
             status = 409 if getattr(refused, "code", "") == "terminal_exists" else 422
             return await _stores_page(
-                request, container, status, fault=fault_of(refused), exists=status == 409
+                request,
+                container,
+                status,
+                fault=fault_of(refused, N_("Store name")),
+                exists=status == 409,
             )
         return await _stores_page(request, container, 201, terminal_created=created)

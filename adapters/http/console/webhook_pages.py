@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
-from adapters.http.console.forms import FieldError, fault_of, integer, text
+from adapters.http.console.forms import DELIVERY_STATES, FieldError, fault_of, integer, text
 from app import transactions
 from app.container import Container
 from app.use_cases.staff import actor_of
@@ -284,6 +284,7 @@ async def _endpoint_page(
         status_code,
         endpoint=endpoint,
         deliveries=deliveries,
+        states=DELIVERY_STATES,
         events=EVENTS,
         max_overlap_hours=int(MAX_OVERLAP.total_seconds() // 3600),
         **context,
