@@ -93,6 +93,7 @@ async def test_marketing_creates_a_coupon_template_then_saves_its_next_version(
     assert stored["per_member_limit"] == 2
     page = await console.get(path)
     assert 'value="10"' in page.text or 'value="10.00"' in page.text
+    assert 'id="redeemed">0<' in page.text
     revised = await console.post(
         path, data={"_csrf": token, **TEMPLATE_FORM, "kind": "percent", "value": "15"}
     )
@@ -198,6 +199,15 @@ async def test_marketing_creates_a_draw_with_a_prize_table_and_reads_the_odds_me
         },
     )
     running_path = running.headers["location"].split("?")[0]
+    till = await api.open_till()
+    member = (await till.enrol("+8613800000077"))["member_id"]
+    sold = await till.sell(
+        "D-1", [{"sku": "A", "quantity": 1, "unit_price": 25000}], member_id=member
+    )
+    assert sold.status_code == 201, sold.text
+    plays = re.search(r'id="plays">([^<]*)<', (await console.get(running_path)).text)
+    assert plays is not None
+    assert "Chances earned: 2 · played: 0 · waiting to be played: 2" in plays.group(1)
     ended = await console.post(f"{running_path}/end", data={"_csrf": token, "reason": "sold out"})
     assert ended.status_code == 303
     assert 'id="ended"' in (await console.get(ended.headers["location"])).text

@@ -34,6 +34,7 @@ from app.use_cases.coupon_templates import (
     create_template,
     get_template,
     list_templates,
+    redeemed_counts,
     revise_template,
 )
 from app.use_cases.staff import actor_of
@@ -211,6 +212,8 @@ async def _list_page(
     templates = await transactions.read(
         container.uow, lambda uow: list_templates(uow, after=None, limit=LISTED)
     )
+    ids = [t.id for t in templates]
+    redeemed = await transactions.read(container.uow, lambda uow: redeemed_counts(ids, uow))
     program = await _program(container)
     context.setdefault("values", BLANK)
     return _page(
@@ -219,6 +222,7 @@ async def _list_page(
         _formats(request, program),
         status_code,
         templates=templates,
+        redeemed=redeemed,
         channels=CHANNELS,
         currency=program.currency,
         can_manage=allows(staff.role, "console.coupon_templates.create"),
@@ -243,6 +247,9 @@ async def _edit_page(
         return _page(
             request, "coupon_template.html", _formats(request, program), 404, template=None
         )
+    redeemed = await transactions.read(
+        container.uow, lambda uow: redeemed_counts([template.id], uow)
+    )
     context.setdefault("values", _values(template, program))
     return _page(
         request,
@@ -250,6 +257,7 @@ async def _edit_page(
         _formats(request, program),
         status_code,
         template=template,
+        redeemed=redeemed[template.id],
         channels=CHANNELS,
         currency=program.currency,
         can_manage=allows(staff.role, "console.coupon_templates.revise"),

@@ -34,6 +34,7 @@ from app.permissions import allows
 from app.use_cases.coupon_templates import list_templates
 from app.use_cases.draws import (
     NewCampaign,
+    campaign_plays,
     create_campaign,
     current_odds,
     edit_campaign,
@@ -305,6 +306,7 @@ async def _campaign_page(
         )
     except DomainError:
         return _page(request, "draw.html", formats, 404, campaign=None)
+    plays = await transactions.read(container.uow, lambda uow: campaign_plays(campaign_id, uow))
     now = container.clock.now()
     templates = await _templates(container)
     context.setdefault("values", _values(campaign, program))
@@ -314,6 +316,7 @@ async def _campaign_page(
         formats,
         status_code,
         campaign=campaign,
+        plays=plays,
         state=state_of(campaign, now),
         not_started=now < campaign.starts_at,
         running=campaign.runs_at(now),
