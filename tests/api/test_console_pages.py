@@ -372,3 +372,21 @@ async def test_every_new_action_refuses_a_form_without_the_csrf_token(
     for path in ACTIONS:
         refused = await console.post(path, data={"name": "x"})
         assert refused.status_code == 403, path
+
+
+async def test_odd_form_values_are_refused_as_bad_input_never_a_server_error(
+    console: Any, service: Container
+) -> None:
+    token = await _as(console, service, StaffRole.OWNER)
+    odd = ("\x00", "1e999", "NaN", "-1", "99999999999999999999999", "0001-01-01T00:00", "é" * 300)
+    for value in odd:
+        for path, fields in (
+            ("/console/coupon-templates", TEMPLATE_FORM),
+            ("/console/draws", {"name": "x", "threshold": "1", "chances": "one"}),
+            ("/console/stores", {"code": "S1", "name": "x"}),
+            ("/console/webhooks", {"url": "https://x.example.com", "event_draw.won": "on"}),
+            ("/console/message-templates/coupon_issued/en", {"subject": "x", "body": "x"}),
+        ):
+            for name in [*fields, "prize_weight_0", "valid_from", "starts_at"]:
+                answer = await console.post(path, data={"_csrf": token, **fields, name: value})
+                assert answer.status_code < 500, (path, name, value)

@@ -23,6 +23,7 @@ from adapters.http.console.forms import (
     minor_units,
     optional_integer,
     optional_local_time,
+    shown,
     text,
 )
 from adapters.http.console.i18n import N_
@@ -113,7 +114,7 @@ def _major(minor: int, program: ProgramSettings) -> str:
 def _typed(data: dict[str, str]) -> dict[str, Any]:
     """The form as typed, to show it again with its fault."""
     values: dict[str, Any] = {
-        k: text(data, k, 4000)
+        k: shown(data, k, 4000)
         for k in (
             "name", "kind", "value", "min_spend", "valid_days", "valid_from", "valid_until",
             "per_member_limit", "total_limit", "categories",

@@ -25,6 +25,7 @@ from adapters.http.console.forms import (
     local_input,
     local_time,
     minor_units,
+    shown,
     text,
 )
 from adapters.http.console.i18n import N_
@@ -94,14 +95,14 @@ def _command(data: dict[str, str], program: ProgramSettings) -> NewCampaign:
 
 
 def _rows_typed(data: dict[str, str]) -> list[dict[str, str]]:
-    rows = [{f: text(data, f"prize_{f}_{i}", 200) for f in FIELDS} for i in range(MAX_PRIZES)]
+    rows = [{f: shown(data, f"prize_{f}_{i}", 200) for f in FIELDS} for i in range(MAX_PRIZES)]
     filled = [r for r in rows if any(r.values())]
     return filled + [dict.fromkeys(FIELDS, "") for _ in range(BLANK_ROWS)]
 
 
 def _typed(data: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {
-        k: text(data, k, 200)
+        k: shown(data, k, 200)
         for k in ("name", "threshold", "chances", "chance_valid_days", "starts_at", "ends_at")
     }
     values["prizes"] = _rows_typed(data)
@@ -242,13 +243,17 @@ class DrawPages(Controller):
     ) -> Any:
         """Ends a running campaign now: no more chances; those earned stay playable."""
         staff: StaffMember = request.state.staff
-        reason = text(data, "reason", 500) or None
         try:
+            reason = text(data, "reason", 500) or None
             await transactions.write(
                 container.uow,
                 lambda uow: end_campaign(
                     campaign_id, actor_of(staff), uow, clock=container.clock, reason=reason
                 ),
+            )
+        except FieldError:
+            return await _campaign_page(
+                request, container, campaign_id, 422, fault=N_("Reason (kept in the audit log)")
             )
         except DomainError as refused:
             return await _campaign_page(request, container, campaign_id, 409, refused=refused.code)

@@ -76,7 +76,16 @@ def fault_of(error: Exception, name: str = N_("Name")) -> str:
 
 
 def text(data: dict[str, str], name: str, limit: int = 1000) -> str:
-    return str(data.get(name, "")).strip()[:limit]
+    """The field's text, trimmed; NUL is refused here (PostgreSQL cannot store it)."""
+    value = str(data.get(name, ""))
+    if "\x00" in value:
+        raise FieldError(name)
+    return value.strip()[:limit]
+
+
+def shown(data: dict[str, str], name: str, limit: int = 1000) -> str:
+    """The field's text as typed, to show the form again (without NUL)."""
+    return str(data.get(name, "")).replace("\x00", "").strip()[:limit]
 
 
 def integer(data: dict[str, str], name: str) -> int:

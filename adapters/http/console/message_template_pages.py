@@ -45,10 +45,11 @@ BASE = "/console/message-templates/{kind}/{language}"
 
 
 def _draft(data: dict[str, str]) -> tuple[str, str]:
-    # Cut a little past the limits, so that the domain's refusal of a long text still shows.
+    # Cut a little past the limits, so that the domain's refusal of a long text still shows;
+    # NUL (which PostgreSQL cannot store) is dropped: it can only come from a forged form.
     return (
-        str(data.get("subject", ""))[: MAX_SUBJECT_LENGTH + 1],
-        str(data.get("body", ""))[: MAX_BODY_LENGTH + 1],
+        str(data.get("subject", "")).replace("\x00", "")[: MAX_SUBJECT_LENGTH + 1],
+        str(data.get("body", "")).replace("\x00", "")[: MAX_BODY_LENGTH + 1],
     )
 
 

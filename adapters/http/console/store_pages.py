@@ -32,14 +32,14 @@ class StorePages(Controller):
         self, request: Request[Any, Any, Any], data: Form, container: NamedDependency[Container]
     ) -> Template:
         staff: StaffMember = request.state.staff
-        command = CreateStore(text(data, "code", 64), text(data, "name", 200), actor_of(staff))
         try:
+            command = CreateStore(text(data, "code", 64), text(data, "name", 200), actor_of(staff))
             store = await transactions.write(
                 container.uow,
                 lambda uow: create_store(command, uow, clock=container.clock, ids=container.ids),
             )
-        except DomainError as refused:
-            status = 409 if refused.code == "store_exists" else 422
+        except (FieldError, DomainError) as refused:
+            status = 409 if getattr(refused, "code", "") == "store_exists" else 422
             return await _stores_page(
                 request,
                 container,

@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
-from adapters.http.console.forms import DELIVERY_STATES, FieldError, fault_of, integer, text
+from adapters.http.console.forms import DELIVERY_STATES, FieldError, fault_of, integer, shown, text
 from app import transactions
 from app.container import Container
 from app.use_cases.staff import actor_of
@@ -66,8 +66,8 @@ def _fields(data: dict[str, str]) -> tuple[str, tuple[str, ...], str, bool]:
 
 def _typed(data: dict[str, str]) -> dict[str, Any]:
     return {
-        "url": text(data, "url", 3000),
-        "description": text(data, "description", 1000),
+        "url": shown(data, "url", 3000),
+        "description": shown(data, "description", 1000),
         "events": [e for e in EVENTS if data.get(f"event_{e}")],
         "personal_data": bool(data.get("personal_data")),
     }
@@ -157,7 +157,7 @@ class WebhookPages(Controller):
     ) -> Any:
         """Disables the endpoint, or enables it again (its waiting deliveries go out)."""
         staff: StaffMember = request.state.staff
-        enabled = text(data, "enabled", 10) == "true"
+        enabled = str(data.get("enabled", "")) == "true"
         command = ChangeEndpoint(endpoint_id, actor_of(staff), enabled=enabled)
         try:
             await transactions.write(
