@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.persistence.outbound_webhooks import PostgresWebhookQueue
 from app.container import Container
 from domain.staff import StaffRole
 from tests.api.client import Api
@@ -299,6 +301,37 @@ async def test_an_owner_registers_changes_rotates_and_disables_a_webhook_endpoin
     assert stored["enabled"] is False
     unknown = await console.post(f"{path}/deliveries/999999/resend", data={"_csrf": token})
     assert unknown.status_code == 404
+
+
+async def test_an_owner_reads_an_endpoints_delivery_log_and_sends_a_delivery_again(
+    console: Any, service: Container, api: Api, clean_db: str
+) -> None:
+    token = await _as(console, service, StaffRole.OWNER)
+    registered = await console.post(
+        "/console/webhooks",
+        data={"_csrf": token, "url": "https://hooks.example.com/a", "event_member.enrolled": "on"},
+    )
+    assert registered.status_code == 201
+    endpoint_id = re.search(r'href="/console/webhooks/([0-9a-f-]{36})"', registered.text).group(1)  # type: ignore[union-attr]
+    till = await api.open_till()
+    await till.enrol("+8613800000088")
+    queue = await asyncpg.connect(clean_db)
+    try:  # the delivery job's first step: each new event queued for its endpoints
+        assert await PostgresWebhookQueue(queue).fan_out(datetime.now(UTC), limit=100) >= 1
+    finally:
+        await queue.close()
+    page = await console.get(f"/console/webhooks/{endpoint_id}")
+    log = re.search(r'<table class="compact" id="deliveries".*?</table>', page.text, re.S)
+    assert log is not None
+    assert "member.enrolled" in log.group(0)
+    assert "waiting to be sent" in log.group(0)
+    delivery = re.search(r"/deliveries/(\d+)/resend", log.group(0)).group(1)  # type: ignore[union-attr]
+    resent = await console.post(
+        f"/console/webhooks/{endpoint_id}/deliveries/{delivery}/resend", data={"_csrf": token}
+    )
+    assert resent.status_code == 303
+    audit = await console.get("/console/audit", params={"action": "webhook_endpoint.resent"})
+    assert f"webhook_endpoint:{endpoint_id}" in audit.text
 
 
 async def test_marketing_previews_saves_and_reverts_a_message_template(
