@@ -9,7 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.coupons import Coupon, CouponSource, CouponStatus, CouponTemplate
-from domain.draws import Chance, DrawCampaign
+from domain.draws import Chance, ChanceStatus, DrawCampaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,11 @@ class CouponRepository(Protocol):
 
     async def holders(self, origin: IssuedFrom, member_ids: Collection[UUID]) -> set[UUID]:
         """Which of the members already have a coupon from this origin."""
+        ...
+
+    async def redeemed_counts(self, template_ids: Collection[UUID]) -> dict[UUID, int]:
+        """How many coupons of each template are redeemed now (a refund that gives a coupon
+        back takes it out again); a template with none is left out."""
         ...
 
     async def from_origin(self, origin: IssuedFrom, member_id: UUID) -> Coupon | None: ...
@@ -207,6 +212,11 @@ class DrawRepository(Protocol):
         self, member_id: UUID, now: datetime, *, after: UUID | None, limit: int
     ) -> Sequence[Chance]:
         """The member's chances that can still be played, soonest to expire first."""
+        ...
+
+    async def chance_counts(self, campaign_id: UUID) -> dict[ChanceStatus, int]:
+        """How many of the campaign's chances are unplayed, played and revoked (a status
+        with none is left out)."""
         ...
 
     async def played(self, member_id: UUID, *, after: UUID | None, limit: int) -> Sequence[Chance]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.unit_of_work import WithAudit, WithCouponTemplates
+from app.unit_of_work import WithAudit, WithCoupons, WithCouponTemplates
 from domain.coupons import CouponTemplate, CouponTerms, Validity
 from domain.errors import CouponTemplateNotFound, InvalidInput
 from domain.ports import Clock, IdGenerator
@@ -161,3 +161,13 @@ async def retire_template(
         )
     )
     return replace(current, retired_at=now)
+
+
+class RedeemedCountsUnit(WithCoupons, Protocol):
+    """What ``redeemed_counts`` uses of the unit of work."""
+
+
+async def redeemed_counts(template_ids: Sequence[UUID], uow: RedeemedCountsUnit) -> dict[UUID, int]:
+    """How many coupons of each template are redeemed now (0 for one with none)."""
+    counts = await uow.coupons.redeemed_counts(template_ids)
+    return {template_id: counts.get(template_id, 0) for template_id in template_ids}

@@ -162,6 +162,28 @@ async def list_campaigns(
     return await uow.draws.campaigns(after=after, limit=limit)
 
 
+@dataclass(frozen=True, slots=True)
+class Plays:
+    """A campaign's chances so far: earned in all, played, waiting, taken back by refunds."""
+
+    unplayed: int
+    played: int
+    revoked: int
+
+    @property
+    def earned(self) -> int:
+        return self.unplayed + self.played + self.revoked
+
+
+async def campaign_plays(campaign_id: UUID, uow: DrawsUnit) -> Plays:
+    counts = await uow.draws.chance_counts(campaign_id)
+    return Plays(
+        unplayed=counts.get(ChanceStatus.UNPLAYED, 0),
+        played=counts.get(ChanceStatus.PLAYED, 0),
+        revoked=counts.get(ChanceStatus.REVOKED, 0),
+    )
+
+
 async def current_odds(
     campaign_id: UUID, uow: DrawsUnit, *, clock: Clock
 ) -> tuple[DrawCampaign, list[Odds]]:

@@ -14,7 +14,10 @@ from litestar.template.config import TemplateConfig
 from adapters.http.console.automatic_reward_pages import AutomaticRewardPages
 from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
+from adapters.http.console.coupon_template_pages import CouponTemplatePages
+from adapters.http.console.draw_pages import DrawPages
 from adapters.http.console.members_pages import MembersPagesController
+from adapters.http.console.message_template_pages import MessageTemplatePages
 from adapters.http.console.owner_pages import OwnerPages
 from adapters.http.console.programme_pages import ProgrammePages
 from adapters.http.console.report_pages import ReportPages
@@ -25,6 +28,8 @@ from adapters.http.console.security import (
     console_guard,
 )
 from adapters.http.console.service_pages import ServicePagesController
+from adapters.http.console.store_pages import StorePages
+from adapters.http.console.webhook_pages import WebhookPages
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -84,6 +89,11 @@ def console_router() -> Router:
             AutomaticRewardPages,
             ReportPages,
             OwnerPages,
+            CouponTemplatePages,
+            DrawPages,
+            StorePages,
+            WebhookPages,
+            MessageTemplatePages,
         ],
         guards=[console_guard],
         include_in_schema=False,

@@ -95,8 +95,12 @@ NAV = (
     NavItem("console.tiers.view", "/console/tiers", "Tiers"),
     NavItem("console.campaigns.view", "/console/campaigns", "Campaigns"),
     NavItem("console.automatic_rewards.view", "/console/automatic-rewards", "Automatic rewards"),
+    NavItem("console.coupon_templates.list", "/console/coupon-templates", "Coupon templates"),
+    NavItem("console.draws.list", "/console/draws", "Prize draws"),
+    NavItem("console.message_templates.list", "/console/message-templates", "Messages to members"),
     NavItem("console.crm.rfm", "/console/crm", "CRM"),
     NavItem("console.stores", "/console/stores", "Stores"),
+    NavItem("console.webhooks.list", "/console/webhooks", "Webhooks"),
     NavItem("console.audit", "/console/audit", "Audit log"),
     NavItem("console.staff.list", "/console/staff", "Staff"),
 )

@@ -270,6 +270,18 @@ class PostgresCouponRepository:
         )
         return {row["member_id"]: row["n"] for row in rows}
 
+    async def redeemed_counts(self, template_ids: Collection[UUID]) -> dict[UUID, int]:
+        if not template_ids:
+            return {}
+        # redeemed_sale_id is set exactly on redeemed coupons (coupons_redeemed_by_a_sale):
+        # the partial index coupons_redeemed_sale reads only those.
+        rows = await CouponRow.raw(
+            "SELECT template_id, count(*) AS n FROM coupons WHERE redeemed_sale_id IS NOT NULL "
+            "AND template_id = ANY({}::uuid[]) GROUP BY template_id",
+            list(template_ids),
+        )
+        return {row["template_id"]: row["n"] for row in rows}
+
     async def holders(self, origin: IssuedFrom, member_ids: Collection[UUID]) -> set[UUID]:
         if origin.ref is None or not member_ids:
             return set()

@@ -185,6 +185,13 @@ class PostgresDrawRepository:
             [c.status.value for c in chances],
         )
 
+    async def chance_counts(self, campaign_id: UUID) -> dict[ChanceStatus, int]:
+        rows = await DrawChanceRow.raw(
+            "SELECT status, count(*) AS n FROM draw_chances WHERE campaign_id = {} GROUP BY status",
+            campaign_id,
+        )
+        return {ChanceStatus(row["status"]): row["n"] for row in rows}
+
     async def get_chance_for_update(self, chance_id: UUID) -> Chance | None:
         row = (
             await DrawChanceRow.select()

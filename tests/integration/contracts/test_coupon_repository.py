@@ -108,3 +108,25 @@ async def test_a_coupon_is_redeemed_once_while_unexpired_and_restored_with_its_s
         assert (loaded.status, loaded.redeemed_sale_id) == (CouponStatus.AVAILABLE, None)
         assert await uow.coupons.void(live.id, NOW) is True
         assert [c.id for c in await uow.coupons.usable(member.id, NOW, "pos")] == []
+
+
+async def test_redeemed_counts_follow_redemptions_and_the_refunds_that_undo_them(
+    backend: Backend,
+) -> None:
+    await with_template(backend)
+    store, member = await backend.store(), await backend.member()
+    sale = a_sale(store.id, member_id=member.id)
+    coupons = [a_coupon(n, member.id) for n in (1, 2, 3)]
+    async with backend.committed() as uow:
+        await uow.coupons.add(coupons, BY_ADMIN)
+        await uow.sales.add(sale)
+        assert await uow.coupons.redeemed_counts([TEMPLATE.id]) == {}
+    async with backend.committed() as uow:
+        assert await uow.coupons.redeem([c.id for c in coupons[:2]], member.id, sale.id, NOW) == 2
+    async with backend.committed() as uow:
+        other = uuid4()
+        assert await uow.coupons.redeemed_counts([TEMPLATE.id, other]) == {TEMPLATE.id: 2}
+        assert await uow.coupons.redeemed_counts([]) == {}
+        await uow.coupons.restore_for_sale(sale.id, NOW)
+    async with backend.new_uow() as uow:
+        assert await uow.coupons.redeemed_counts([TEMPLATE.id]) == {}

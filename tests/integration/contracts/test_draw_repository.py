@@ -75,3 +75,32 @@ async def test_a_chance_of_a_sale_that_does_not_exist_is_refused(backend: Backen
     async with backend.new_uow() as uow:
         with backend.refuses():
             await uow.draws.add_chances([a_chance(1, member.id, uuid4())])
+
+
+async def test_chance_counts_are_by_status_and_by_campaign(backend: Backend) -> None:
+    store, member = await backend.store(), await backend.member()
+    sale = a_sale(store.id, member_id=member.id)
+    other = replace(CAMPAIGN, id=UUID(int=71), name="Other draw")
+    async with backend.committed() as uow:
+        await uow.draws.add_campaign(CAMPAIGN)
+        await uow.draws.add_campaign(other)
+        await uow.sales.add(sale)
+        await uow.draws.add_chances(
+            [a_chance(n, member.id, sale.id) for n in (1, 2, 3)]
+            + [replace(a_chance(4, member.id, sale.id), campaign_id=other.id)]
+        )
+        assert await uow.draws.chance_counts(CAMPAIGN.id) == {ChanceStatus.UNPLAYED: 3}
+    async with backend.committed() as uow:
+        for n, status in ((1, ChanceStatus.PLAYED), (2, ChanceStatus.REVOKED)):
+            chance = await uow.draws.get_chance_for_update(UUID(int=n))
+            assert chance is not None
+            played_at = T0 if status is ChanceStatus.PLAYED else None
+            await uow.draws.save_chance(replace(chance, status=status, played_at=played_at))
+    async with backend.new_uow() as uow:
+        assert await uow.draws.chance_counts(CAMPAIGN.id) == {
+            ChanceStatus.UNPLAYED: 1,
+            ChanceStatus.PLAYED: 1,
+            ChanceStatus.REVOKED: 1,
+        }
+        assert await uow.draws.chance_counts(other.id) == {ChanceStatus.UNPLAYED: 1}
+        assert await uow.draws.chance_counts(uuid4()) == {}

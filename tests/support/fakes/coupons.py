@@ -94,6 +94,13 @@ class FakeCouponRepository(Linked):
                 counts[c.member_id] = counts.get(c.member_id, 0) + 1
         return counts
 
+    async def redeemed_counts(self, template_ids: Collection[UUID]) -> dict[UUID, int]:
+        counts: dict[UUID, int] = {}
+        for c in self.coupons.values():
+            if c.template_id in template_ids and c.status is CouponStatus.REDEEMED:
+                counts[c.template_id] = counts.get(c.template_id, 0) + 1
+        return counts
+
     async def holders(self, origin: IssuedFrom, member_ids: Collection[UUID]) -> set[UUID]:
         if origin.ref is None:
             return set()

@@ -91,6 +91,13 @@ class FakeDrawRepository(Linked):
             mine = [c for c in mine if (c.expires_at, c.id) > (anchor.expires_at, anchor.id)]
         return mine[:limit]
 
+    async def chance_counts(self, campaign_id: UUID) -> dict[ChanceStatus, int]:
+        counts: dict[ChanceStatus, int] = {}
+        for chance in self.chances.values():
+            if chance.campaign_id == campaign_id:
+                counts[chance.status] = counts.get(chance.status, 0) + 1
+        return counts
+
     async def played(self, member_id: UUID, *, after: UUID | None, limit: int) -> Sequence[Chance]:
         mine = sorted(
             (
