@@ -438,6 +438,14 @@ class SaleNotClaimable(Conflict):
     title = "This sale cannot be claimed (it named a member, or was refunded)"
 
 
+class ImportedSaleNotClaimable(Conflict):
+    """Imported history (replayed from another system for analytics) earns no points, so
+    it cannot be claimed either."""
+
+    code = "imported_sale_not_claimable"
+    title = "An imported sale cannot be claimed"
+
+
 class ClaimWindowClosed(RuleViolation):
     code = "claim_window_closed"
     title = "The sale is older than the programme lets a member claim"

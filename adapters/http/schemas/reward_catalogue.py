@@ -268,6 +268,7 @@ class ClaimedOut(Output, kw_only=True):
     points_earned: int
     points: BalancesOut
     tier: TierOut
+    draw_chances: int  # the chances the sale earns the member, as a named sale's would
 
     @classmethod
     def of(cls, claimed: Claimed) -> ClaimedOut:
@@ -275,6 +276,7 @@ class ClaimedOut(Output, kw_only=True):
             sale_id=claimed.sale_id,
             receipt_id=claimed.receipt_id,
             points_earned=claimed.points_earned,
+            draw_chances=claimed.draw_chances,
             points=BalancesOut.of(claimed.points),
             tier=TierOut.of(claimed.tier),
         )

@@ -11,6 +11,7 @@ from domain.guest_claims import GuestSaleClaim
 from domain.reward_catalogue import CatalogueReward, RedemptionStatus, RewardRedemption
 from domain.sales import Sale
 from tests.support.fakes.common import Linked, require
+from tests.support.fakes.sales import check_sale
 
 
 class FakeRewardCatalogueRepository(Linked):
@@ -153,4 +154,5 @@ class FakeGuestClaimRepository(Linked):
             points_earned=sale.pricing.points_earned,
             breakdown=sale.pricing.breakdown,
         )
+        check_sale(stored)
         self.claims[claim.sale_id] = copy.deepcopy(claim)
