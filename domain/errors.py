@@ -418,6 +418,20 @@ class RewardRedemptionCancelled(Conflict):
     title = "The redemption was cancelled"
 
 
+class CashPriceMismatch(RuleViolation):
+    """A points-plus-cash reward is collected for exactly its cash price."""
+
+    code = "cash_price_mismatch"
+    title = "The cash taken is not the reward's cash price"
+
+    def __init__(self, detail: str | None = None, *, cash_price: int) -> None:
+        self.cash_price = cash_price
+        super().__init__(detail)
+
+    def extras(self) -> dict[str, object]:
+        return {"cash_price": self.cash_price}
+
+
 # Claims of guest sales -----------------------------------------------------------------------
 
 

@@ -424,6 +424,7 @@ async def fulfil_redemption(
     if redemption.status is RedemptionStatus.ISSUED:
         redemption.status = RedemptionStatus.FULFILLED
         redemption.fulfilled_at = clock.now()
+        redemption.fulfilled_by = cmd.actor
         await uow.catalogue.save_redemption(redemption)
         await uow.audit.record(
             AuditRecord(

@@ -48,6 +48,8 @@ MIGRATIONS = [
     "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
     "2026-12-07T21:39:10:464143",  # reward catalogue, redemptions, guest sale claims
     "2026-12-07T21:39:11:000000",  # their constraints; coupons from the catalogue
+    "2026-12-07T23:38:33:946717",  # reward redemptions collected at a till: where, cash paid
+    "2026-12-07T23:38:34:000000",  # their checks; the back office's redemption list index
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.

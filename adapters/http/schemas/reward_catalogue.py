@@ -192,6 +192,13 @@ class RedemptionOut(Output, kw_only=True):
     redeemed_at: datetime
     cancelled_at: datetime | None
     fulfilled_at: datetime | None
+    cash_paid: Annotated[
+        int | None, Meta(description="minor units taken at the till when it was collected")
+    ] = None
+    collected_store_id: Annotated[
+        UUID | None, Meta(description="the store whose till handed the item over")
+    ] = None
+    collected_terminal_id: UUID | None = None
 
     @classmethod
     def of(cls, r: RewardRedemption) -> RedemptionOut:
@@ -210,6 +217,9 @@ class RedemptionOut(Output, kw_only=True):
             redeemed_at=r.redeemed_at,
             cancelled_at=r.cancelled_at,
             fulfilled_at=r.fulfilled_at,
+            cash_paid=r.cash_paid,
+            collected_store_id=r.fulfilled_store_id,
+            collected_terminal_id=r.fulfilled_terminal_id,
         )
 
 
@@ -245,6 +255,21 @@ class CancelledOut(Output, kw_only=True):
             redemption=RedemptionOut.of(cancelled.redemption),
             points=BalancesOut.of(cancelled.points),
         )
+
+
+class CollectRewardIn(Input, kw_only=True):
+    fulfilment_code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=32,
+            description="the code the member shows (any case, with or without the hyphens)",
+        ),
+    ]
+    cash_paid: Annotated[
+        Money,
+        Meta(description="minor units taken at the till: exactly the redemption's cash_price"),
+    ]
 
 
 # Guest sale claims ---------------------------------------------------------------------------
