@@ -40,7 +40,8 @@ async def test_two_tills_collecting_one_code_at_once_hand_the_item_over_once(
             await uow.stores.add_terminal(till)
         redemption = await uow.catalogue.get_redemption(redemption_id)
         await uow.commit()
-    assert redemption is not None and redemption.fulfilment_code is not None
+    assert redemption is not None
+    assert redemption.fulfilment_code is not None
     code = display(redemption.fulfilment_code)
 
     async def collect(store: UUID, terminal: UUID) -> UUID | None:
