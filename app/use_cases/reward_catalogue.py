@@ -442,3 +442,14 @@ async def get_redemption(redemption_id: UUID, uow: CatalogueUnit) -> RewardRedem
     if redemption is None:
         raise RewardRedemptionNotFound()
     return redemption
+
+
+async def recent_redemptions(
+    uow: CatalogueUnit,
+    *,
+    after: UUID | None,
+    limit: int,
+    status: RedemptionStatus | None = None,
+) -> Sequence[RewardRedemption]:
+    """Every member's redemptions, newest first (the back office's list)."""
+    return await uow.catalogue.recent_redemptions(after=after, limit=limit, status=status)

@@ -17,6 +17,8 @@ from adapters.http.console.members_pages import MembersPagesController
 from adapters.http.console.owner_pages import OwnerPages
 from adapters.http.console.programme_pages import ProgrammePages
 from adapters.http.console.report_pages import ReportPages
+from adapters.http.console.rewards_pages import RewardsPages
+from adapters.http.console.rules_pages import RulesPages
 from adapters.http.console.security import (
     ConsoleForbidden,
     CsrfRefused,
@@ -82,6 +84,8 @@ def console_router() -> Router:
             CampaignPages,
             ReportPages,
             OwnerPages,
+            RulesPages,
+            RewardsPages,
         ],
         guards=[console_guard],
         include_in_schema=False,
