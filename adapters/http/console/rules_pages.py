@@ -89,8 +89,8 @@ LABELS = {
     "status": N_("Status"),
     "starts_at": N_("Starts"),
     "ends_at": N_("Ends"),
-    "from": N_("From"),
-    "to": N_("To"),
+    "from": N_("First day"),
+    "to": N_("Last day"),
 }
 
 
