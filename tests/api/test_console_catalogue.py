@@ -35,7 +35,7 @@ def _rule_id(page: str, name: str) -> str:
 async def test_marketing_creates_a_rule_forecasts_schedules_pauses_and_every_change_is_audited(
     console: Any, service: Container, api: Api
 ) -> None:
-    till, member = await member_with_points(api)  # one past sale to forecast over
+    await member_with_points(api)  # one sale of 500.00 today, to forecast over
     token = await _as(console, service, StaffRole.MARKETING)
 
     created = await console.post("/console/earning-rules", data={**RULE, "_csrf": token})
@@ -54,6 +54,10 @@ async def test_marketing_creates_a_rule_forecasts_schedules_pauses_and_every_cha
     assert forecast.status_code == 200, forecast.text
     assert 'id="forecast-result"' in forecast.text
     assert "<html" not in forecast.text  # a fragment for htmx
+    # Double points on the one sale of the last 30 days: 500 more points, one member.
+    assert re.search(r"Extra points</th><td>500<", forecast.text), forecast.text
+    assert re.search(r"Members</th><td>1<", forecast.text)
+    assert re.search(r"Sales</th><td>1<", forecast.text)
 
     scheduled = await console.post(
         f"/console/earning-rules/{rule_id}/schedule",
@@ -77,7 +81,6 @@ async def test_marketing_creates_a_rule_forecasts_schedules_pauses_and_every_cha
     assert audit.status_code == 200, audit.text
     actions = {e["action"] for e in audit.json()["items"]}
     assert {"earning_rule.created", "earning_rule.scheduled", "earning_rule.paused"} <= actions
-    assert till is not None and member
 
 
 async def test_an_invalid_rule_is_422_naming_the_field_and_a_stale_edit_is_409(
