@@ -215,6 +215,23 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.message_templates.preview": P.CAMPAIGNS_READ,
     "console.message_templates.save": P.CAMPAIGNS_MANAGE,
     "console.message_templates.reset": P.CAMPAIGNS_MANAGE,
+    # Earning rules and the reward catalogue (rules_pages.py, rewards_pages.py): the same
+    # permissions as their /v1/admin operations.
+    "console.rules.list": P.CAMPAIGNS_READ,
+    "console.rules.view": P.CAMPAIGNS_READ,
+    "console.rules.create": P.CAMPAIGNS_MANAGE,
+    "console.rules.revise": P.CAMPAIGNS_MANAGE,
+    "console.rules.schedule": P.CAMPAIGNS_MANAGE,
+    "console.rules.status": P.CAMPAIGNS_MANAGE,
+    "console.rules.forecast": P.CAMPAIGNS_MANAGE,
+    "console.rewards.list": P.CAMPAIGNS_READ,
+    "console.rewards.view": P.CAMPAIGNS_READ,
+    "console.rewards.create": P.CAMPAIGNS_MANAGE,
+    "console.rewards.revise": P.CAMPAIGNS_MANAGE,
+    "console.rewards.retire": P.CAMPAIGNS_MANAGE,
+    # Redemptions are the members' (as getRewardRedemption, cancelRewardRedemption).
+    "console.redemptions.list": P.MEMBERS_READ,
+    "console.redemptions.cancel": P.MEMBERS_ADJUST,
 }
 
 

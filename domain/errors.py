@@ -418,6 +418,20 @@ class RewardRedemptionCancelled(Conflict):
     title = "The redemption was cancelled"
 
 
+class CashPriceMismatch(RuleViolation):
+    """A points-plus-cash reward is collected for exactly its cash price."""
+
+    code = "cash_price_mismatch"
+    title = "The cash taken is not the reward's cash price"
+
+    def __init__(self, detail: str | None = None, *, cash_price: int) -> None:
+        self.cash_price = cash_price
+        super().__init__(detail)
+
+    def extras(self) -> dict[str, object]:
+        return {"cash_price": self.cash_price}
+
+
 # Claims of guest sales -----------------------------------------------------------------------
 
 
@@ -436,6 +450,14 @@ class SaleAlreadyClaimed(Conflict):
 class SaleNotClaimable(Conflict):
     code = "sale_not_claimable"
     title = "This sale cannot be claimed (it named a member, or was refunded)"
+
+
+class ImportedSaleNotClaimable(Conflict):
+    """Imported history (replayed from another system for analytics) earns no points, so
+    it cannot be claimed either."""
+
+    code = "imported_sale_not_claimable"
+    title = "An imported sale cannot be claimed"
 
 
 class ClaimWindowClosed(RuleViolation):

@@ -177,6 +177,30 @@ def reward_redeemed(
     )
 
 
+def reward_collected(
+    redemption_id: UUID,
+    reward_id: UUID,
+    member_id: UUID,
+    cash_paid: int,
+    store_id: UUID,
+    terminal_id: UUID | None,
+    at: datetime,
+) -> IntegrationEvent:
+    """An item handed over at a till, and the cash taken there (never the code)."""
+    return IntegrationEvent(
+        EventType.REWARD_COLLECTED,
+        {
+            "member_id": str(member_id),
+            "redemption_id": str(redemption_id),
+            "reward_id": str(reward_id),
+            "cash_paid": cash_paid,
+            "store_id": str(store_id),
+            "terminal_id": str(terminal_id) if terminal_id else None,
+        },
+        at,
+    )
+
+
 def feedback_created(feedback: Feedback) -> IntegrationEvent:
     """The kind and any order reference; the member's text stays in the back office."""
     return IntegrationEvent(

@@ -51,6 +51,7 @@ class EventType(StrEnum):
     DRAW_WON = "draw.won"
     FEEDBACK_CREATED = "feedback.created"
     REWARD_REDEEMED = "reward.redeemed"
+    REWARD_COLLECTED = "reward.collected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,14 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from domain.errors import InsufficientPoints, InvalidInput, RewardNotRedeemable
+from domain.errors import (
+    CashPriceMismatch,
+    InsufficientPoints,
+    InvalidInput,
+    RewardNotRedeemable,
+    RewardRedemptionCancelled,
+    RewardRedemptionUsed,
+)
 from domain.money import MAX_AMOUNT
 from domain.points import Reference
 
@@ -235,6 +242,44 @@ class RewardRedemption:
     cancelled_by: str | None = None
     cancel_reason: str | None = None
     fulfilled_at: datetime | None = None
+    # Collected at a till (``collect``): where, by whom, and the cash paid there. An item an
+    # admin records as handed over (``POST .../fulfil``) has none of these.
+    fulfilled_by: str | None = None
+    fulfilled_store_id: UUID | None = None
+    fulfilled_terminal_id: UUID | None = None
+    cash_paid: int | None = None  # minor units, exactly ``cash_price`` (0 for points only)
+
+    def collect(
+        self,
+        *,
+        cash_paid: int,
+        now: datetime,
+        by: str,
+        store_id: UUID,
+        terminal_id: UUID | None,
+    ) -> None:
+        """A till hands the item over against its code and takes the cash price.
+
+        Refused when it is not an item, was cancelled, was already handed over, or when the
+        cash taken is not the price (the till must charge exactly what the member agreed to).
+        """
+        if self.kind is not CatalogueRewardKind.ITEM:
+            raise InvalidInput("only an item is collected; a coupon reward is used as a coupon")
+        if self.status is RedemptionStatus.CANCELLED:
+            raise RewardRedemptionCancelled()
+        if self.status is RedemptionStatus.FULFILLED:
+            raise RewardRedemptionUsed("the item was already handed over")
+        if cash_paid != self.cash_price:
+            raise CashPriceMismatch(
+                f"this reward costs {self.cash_price} in cash (minor units), {cash_paid} was given",
+                cash_price=self.cash_price,
+            )
+        self.status = RedemptionStatus.FULFILLED
+        self.fulfilled_at = now
+        self.fulfilled_by = by
+        self.fulfilled_store_id = store_id
+        self.fulfilled_terminal_id = terminal_id
+        self.cash_paid = cash_paid
 
     @property
     def reference(self) -> Reference:
@@ -282,8 +327,22 @@ class RewardCatalogueRepository(Protocol):
 
     async def get_redemption_for_update(self, redemption_id: UUID) -> RewardRedemption | None: ...
 
+    async def redemption_by_code(
+        self, code: str, *, for_update: bool = False
+    ) -> RewardRedemption | None:
+        """The redemption with this canonical fulfilment code; locked with ``for_update``
+        (two tills collecting one code queue on its row)."""
+        ...
+
+    async def recent_redemptions(
+        self, *, after: UUID | None, limit: int, status: RedemptionStatus | None = None
+    ) -> Sequence[RewardRedemption]:
+        """Every member's redemptions (optionally of one status), newest first, after the
+        redemption ``after``: the back office's list."""
+        ...
+
     async def save_redemption(self, redemption: RewardRedemption) -> None:
-        """Stores its status, cancellation and fulfilment."""
+        """Stores its status, cancellation and fulfilment (where and for how much cash)."""
         ...
 
     async def redemptions_of(

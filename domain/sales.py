@@ -159,6 +159,9 @@ class Sale:
     refunded_quantities: dict[int, int] = field(default_factory=dict)
     # the part of refunded_amount refunded by amount, naming no lines
     refunded_by_amount: int = 0
+    # where imported history came from (e.g. "online-retail"); None for a sale recorded here.
+    # Imported history is the past replayed for analytics: it earns nothing, ever.
+    imported_from: str | None = None
 
     @property
     def payable(self) -> int:

@@ -47,6 +47,7 @@ from adapters.http.controllers.me_draws import MeDrawsController
 from adapters.http.controllers.me_feedback import MeFeedbackController
 from adapters.http.controllers.member_login import MemberLoginController
 from adapters.http.controllers.pos_members import PosMembersController
+from adapters.http.controllers.pos_rewards import PosRewardsController
 from adapters.http.controllers.pos_sales import PosSalesController
 from adapters.http.controllers.webhooks_shop import ShopWebhookController
 from adapters.http.controllers.webhooks_stripe import StripeWebhookController
@@ -112,7 +113,9 @@ def route_handlers() -> list[ControllerRouterHandler]:
                 AdminWebhookEndpointsController,
             ],
         ),
-        _area("/v1/pos", Role.POS, [PosMembersController, PosSalesController]),
+        _area(
+            "/v1/pos", Role.POS, [PosMembersController, PosSalesController, PosRewardsController]
+        ),
         _area(
             "/v1/me",
             Role.MEMBER,

@@ -699,6 +699,11 @@ class RewardRedemptionRow(Table, tablename="reward_redemptions"):
     cancelled_by = Varchar(length=200, null=True, default=None)
     cancel_reason = Varchar(length=500, null=True, default=None)
     fulfilled_at = Timestamptz(null=True, default=None)
+    # Collected at a till: by whom, where, and the cash taken (minor units).
+    fulfilled_by = Varchar(length=200, null=True, default=None)
+    fulfilled_store_id = ForeignKey(StoreRow, null=True, default=None, **RESTRICT)
+    fulfilled_terminal_id = ForeignKey(TerminalRow, null=True, default=None, **RESTRICT)
+    cash_paid = BigInt(null=True, default=None)
 
 
 class GuestSaleClaimRow(Table, tablename="guest_sale_claims"):

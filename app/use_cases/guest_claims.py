@@ -20,6 +20,7 @@ from app.use_cases.sales import (
     RecordSale,
     SaleOutcome,
     SalesUnit,
+    grant_chances,
     price_for_member,
     record_rule_awards,
     record_sale,
@@ -29,6 +30,7 @@ from app.use_cases.views import Balances, TierView
 from domain.coupon_codes import display, new_code, normalise
 from domain.errors import (
     ClaimWindowClosed,
+    ImportedSaleNotClaimable,
     SaleAlreadyClaimed,
     SaleClaimNotFound,
     SaleNotClaimable,
@@ -97,6 +99,7 @@ class Claimed:
     points_earned: int
     points: Balances
     tier: TierView
+    draw_chances: int = 0
 
 
 async def _sale_id(cmd: ClaimWithCode | ClaimAtTill, uow: GuestClaimsUnit) -> UUID:
@@ -112,7 +115,7 @@ async def _sale_id(cmd: ClaimWithCode | ClaimAtTill, uow: GuestClaimsUnit) -> UU
 
 
 async def claim_guest_sale(
-    cmd: ClaimWithCode | ClaimAtTill, uow: GuestClaimsUnit, *, clock: Clock
+    cmd: ClaimWithCode | ClaimAtTill, uow: GuestClaimsUnit, *, clock: Clock, ids: IdGenerator
 ) -> Claimed:
     """The guest sale becomes the member's and earns them its points, once.
 
@@ -123,6 +126,11 @@ async def claim_guest_sale(
     sale = await uow.sales.get_for_update(await _sale_id(cmd, uow))
     if sale is None:
         raise SaleClaimNotFound()
+    if sale.imported_from is not None:
+        # Refused here, not by the database's CHECK (imported sales earn nothing) as a 500.
+        raise ImportedSaleNotClaimable(
+            f"this sale was imported from {sale.imported_from}; imported history earns no points"
+        )
     existing = await uow.guest_claims.of_sale(sale.id)
     if sale.member_id is not None:
         if existing is not None and existing.member_id is not None:
@@ -140,7 +148,7 @@ async def claim_guest_sale(
     buyer = await uow.sales.buyer_for_update(cmd.member_id, window_start, spending=False)
     member = named_member(buyer.member if buyer else None)
     assert buyer is not None
-    pricing = await price_for_member(
+    pricing, campaigns = await price_for_member(
         PriceSale(
             store_id=sale.store_id,
             lines=[LineInput(x.sku, x.quantity, x.unit_price, x.category) for x in sale.lines],
@@ -182,6 +190,10 @@ async def claim_guest_sale(
     # Rule budgets and per-member limits count a claimed sale like any member's sale, and a
     # later refund gives back what it reverses.
     await record_rule_awards(uow, pricing.breakdown, sale)
+    # Draw chances as the named sale would have earned them: from the campaigns running on
+    # the sale's date, on what was paid; granted (and valid) from now, as a till syncing late
+    # grants them from when it is recorded. A later refund revokes them as a sale's.
+    chances = await grant_chances(uow, campaigns, sale, now, ids)
     spent = buyer.qualifying_value + (sale.payable if sale.occurred_at >= window_start else 0)
     tier = await upgrade_if_qualified(uow, member.id, now, policy, buyer.standing, spent)
     return Claimed(
@@ -190,4 +202,5 @@ async def claim_guest_sale(
         points_earned=pricing.points_earned,
         points=Balances.of(account),
         tier=tier,
+        draw_chances=chances,
     )

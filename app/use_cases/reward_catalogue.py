@@ -424,6 +424,7 @@ async def fulfil_redemption(
     if redemption.status is RedemptionStatus.ISSUED:
         redemption.status = RedemptionStatus.FULFILLED
         redemption.fulfilled_at = clock.now()
+        redemption.fulfilled_by = cmd.actor
         await uow.catalogue.save_redemption(redemption)
         await uow.audit.record(
             AuditRecord(
@@ -441,3 +442,14 @@ async def get_redemption(redemption_id: UUID, uow: CatalogueUnit) -> RewardRedem
     if redemption is None:
         raise RewardRedemptionNotFound()
     return redemption
+
+
+async def recent_redemptions(
+    uow: CatalogueUnit,
+    *,
+    after: UUID | None,
+    limit: int,
+    status: RedemptionStatus | None = None,
+) -> Sequence[RewardRedemption]:
+    """Every member's redemptions, newest first (the back office's list)."""
+    return await uow.catalogue.recent_redemptions(after=after, limit=limit, status=status)

@@ -630,12 +630,28 @@ async def _revoke_chances(uow: SalesUnit, sale: Sale, now: datetime) -> int:
 
 async def price_for_member(
     cmd: PriceSale, uow: SalesUnit, now: datetime, member: Member
-) -> Pricing:
-    """What a sale of ``cmd`` comes to for ``member``, points earned included: the one earn
+) -> tuple[Pricing, tuple[tuple[DrawCampaign, int], ...]]:
+    """What a sale of ``cmd`` comes to for ``member``, points earned included, and the draw
+    campaigns running at ``cmd.occurred_at`` with the chances each gives: the one earn
     calculation, for a guest sale claimed afterwards (guest_claims.py). The budgets of the
     rules it may draw on are locked, after the member's account, as a sale locks them; the
-    caller records what the rules gave with ``record_rule_awards``."""
-    return (await _price(cmd, uow, now, member, lock_budgets=True)).pricing
+    caller records what the rules gave with ``record_rule_awards`` and grants the chances
+    with ``grant_chances``."""
+    priced = await _price(cmd, uow, now, member, lock_budgets=True)
+    return priced.pricing, priced.campaigns
+
+
+async def grant_chances(
+    uow: SalesUnit,
+    campaigns: Sequence[tuple[DrawCampaign, int]],
+    sale: Sale,
+    now: datetime,
+    ids: IdGenerator,
+) -> int:
+    """Grants the sale's member the chances ``campaigns`` give (see ``_grant_chances``);
+    how many."""
+    await _grant_chances(uow, campaigns, sale, now, ids)
+    return sum(count for _, count in campaigns)
 
 
 async def record_rule_awards(uow: SalesUnit, breakdown: Breakdown | None, sale: Sale) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from tests.api.client import Api, Till, new_key
 from tests.api.test_coupon_templates_api import create_template
+from tests.api.test_draws_api import chances, create_campaign
+from tests.api.test_stored_bad_rows import execute
 
 REWARDS = "/v1/admin/catalogue-rewards"
 LAMP = {"name": "Lamp", "kind": "item", "points_cost": 300, "cash_price": 990, "stock": 2}
@@ -281,3 +283,38 @@ async def test_the_claim_window_is_a_programme_setting(api: Api) -> None:
         "/v1/me/sale-claims", json={"claim_code": code}, headers=headers
     )
     assert (refused.status_code, refused.json()["code"]) == (422, "claim_window_closed")
+
+
+async def test_a_claimed_guest_sale_earns_draw_chances_as_a_named_sale_does(api: Api) -> None:
+    await create_campaign(api, threshold=10_000, chances="per_multiple")
+    till = await api.open_till()
+    member = (await till.enrol())["member_id"]
+    guest = await till.sell("G-DRAW", [{"sku": "DUVET", "quantity": 1, "unit_price": 25_000}])
+    assert guest.json()["draw_chances"] == 0
+
+    claimed = await till.post("/v1/pos/sale-claims", {"member_id": member, "receipt_id": "G-DRAW"})
+
+    assert claimed.status_code == 201, claimed.text
+    assert claimed.json()["draw_chances"] == 2
+    assert len(await chances(api, member)) == 2
+
+
+async def test_claiming_an_imported_sale_is_a_clear_409_not_a_500(api: Api, db_url: str) -> None:
+    till = await api.open_till()
+    member = (await till.enrol())["member_id"]
+    guest = await till.sell("G-OLD", [{"sku": "DUVET", "quantity": 1, "unit_price": 20_000}])
+    code = guest.json()["claim_code"]
+    # As the history import leaves it: a sale replayed from another system, earning nothing.
+    await execute(
+        db_url, "UPDATE sales SET imported_from = 'online-retail' WHERE receipt_id = $1", "G-OLD"
+    )
+
+    at_till = await till.post("/v1/pos/sale-claims", {"member_id": member, "receipt_id": "G-OLD"})
+    headers = {**api.member_headers(member), "Idempotency-Key": new_key()}
+    in_app = await api.client.post("/v1/me/sale-claims", json={"claim_code": code}, headers=headers)
+
+    for refused in (at_till, in_app):
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "imported_sale_not_claimable"
+    member_now = await api.client.get("/v1/me", headers=api.member_headers(member))
+    assert member_now.json()["points"]["available"] == 0

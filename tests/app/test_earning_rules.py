@@ -288,7 +288,9 @@ async def test_a_claimed_guest_sale_draws_on_a_rules_budget_and_a_refund_gives_i
 
     claimed = await write(
         world.uow_factory,
-        lambda uow: claim_guest_sale(ClaimWithCode(member, code), uow, clock=world.clock),
+        lambda uow: claim_guest_sale(
+            ClaimWithCode(member, code), uow, clock=world.clock, ids=world.ids
+        ),
     )
 
     # Base 250 (the gift card included) plus the doubled bedding's extra 200, as a sale's.

@@ -3,7 +3,9 @@ claim (once, within the window) and the points it earns, the same as a named sal
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
@@ -17,8 +19,10 @@ from app.use_cases.guest_claims import (
     record_sale_with_claim_code,
 )
 from app.use_cases.sales import PriceSale, RefundSale
+from domain.draws import ChanceRule, ChanceStatus, DrawCampaign, Prize
 from domain.errors import (
     ClaimWindowClosed,
+    ImportedSaleNotClaimable,
     SaleAlreadyClaimed,
     SaleClaimNotFound,
     SaleNotClaimable,
@@ -52,7 +56,9 @@ async def guest_sale(world: FakeWorld, receipt: str = "G-1") -> RecordedSale:
 
 
 async def claim(world: FakeWorld, cmd: ClaimWithCode | ClaimAtTill) -> Claimed:
-    return await write(world.uow_factory, lambda uow: claim_guest_sale(cmd, uow, clock=world.clock))
+    return await write(
+        world.uow_factory, lambda uow: claim_guest_sale(cmd, uow, clock=world.clock, ids=world.ids)
+    )
 
 
 async def test_a_guest_sale_gets_a_claim_code_and_a_members_sale_none(world: FakeWorld) -> None:
@@ -181,3 +187,92 @@ async def test_claim_window_counts_from_the_purchase(world: FakeWorld) -> None:
     world.clock.advance(timedelta(days=2))
     claimed = await claim(world, ClaimWithCode(member, guest.claim_code))
     assert claimed.points_earned > 0
+
+
+def draw_campaign(world: FakeWorld, *, threshold: int, days: int = 10) -> DrawCampaign:
+    now = world.clock.now()
+    campaign = DrawCampaign(
+        id=uuid4(),
+        name="Spring draw",
+        threshold=threshold,
+        chances=ChanceRule.PER_MULTIPLE,
+        chance_valid_days=14,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=days),
+        prizes=(Prize("P5", "5 off", 1),),
+    )
+    world.db.draws.campaigns_by_id[campaign.id] = campaign
+    return campaign
+
+
+async def test_a_claimed_guest_sale_grants_the_draw_chances_a_named_sale_would_have(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    campaign = draw_campaign(world, threshold=10_000, days=2)  # the sale pays 25,000
+    named_quote = await quote(world, PriceSale(STORE, LINES, member_id=member))
+    guest = await guest_sale(world)
+    assert guest.outcome.pricing.draw_chances == 0  # a guest earns none at the till
+    # The campaign ends before the claim: the sale was made while it ran, so it still counts.
+    world.clock.advance(days=3)
+    assert guest.claim_code is not None
+
+    claimed = await claim(world, ClaimWithCode(member, guest.claim_code))
+
+    assert claimed.draw_chances == named_quote.pricing.draw_chances == 2
+    chances = [c for c in world.db.draws.chances.values() if c.sale_id == claimed.sale_id]
+    assert len(chances) == 2
+    assert {(c.member_id, c.campaign_id, c.status) for c in chances} == {
+        (member, campaign.id, ChanceStatus.UNPLAYED)
+    }
+    # Valid from the claim, as a late-syncing till's sale's chances are from its recording.
+    assert {c.expires_at for c in chances} == {world.clock.now() + timedelta(days=14)}
+
+
+async def test_a_claimed_sale_gets_no_chances_from_a_campaign_that_started_after_the_sale(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    guest = await guest_sale(world)
+    world.clock.advance(days=1)
+    later = draw_campaign(world, threshold=10_000)
+    world.db.draws.campaigns_by_id[later.id] = replace(
+        later, starts_at=world.clock.now() - timedelta(hours=1)
+    )
+    assert guest.claim_code is not None
+    claimed = await claim(world, ClaimWithCode(member, guest.claim_code))
+    assert claimed.points_earned > 0
+    assert claimed.draw_chances == 0
+    assert not world.db.draws.chances
+
+
+async def test_refunding_a_claimed_sale_below_the_threshold_revokes_its_chances(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    draw_campaign(world, threshold=20_000)
+    guest = await guest_sale(world, receipt="G-9")
+    claimed = await claim(world, ClaimAtTill(member, STORE, TERMINAL, "G-9"))
+    assert claimed.draw_chances == 1
+
+    outcome = await refund(world, RefundSale(STORE, claimed.sale_id, "F-1", amount=10_000))
+
+    assert outcome.draw_chances_revoked == 1
+    assert {c.status for c in world.db.draws.chances.values()} == {ChanceStatus.REVOKED}
+    assert guest.outcome.sale_id == claimed.sale_id
+
+
+async def test_an_imported_guest_sale_is_refused_with_its_own_code_and_nothing_changes(
+    world: FakeWorld,
+) -> None:
+    member = await enrol(world)
+    guest = await guest_sale(world, receipt="IMP-1")
+    assert guest.outcome.sale_id is not None
+    sale = world.db.sales.sales[guest.outcome.sale_id]
+    world.db.sales.sales[sale.id] = replace(sale, imported_from="online-retail")
+
+    with pytest.raises(ImportedSaleNotClaimable):
+        await claim(world, ClaimAtTill(member, STORE, TERMINAL, "IMP-1"))
+
+    assert world.db.sales.sales[sale.id].member_id is None
+    assert world.db.points.accounts[member].available == 0

@@ -167,7 +167,9 @@ async def test_two_claims_of_one_guest_sale_at_once_give_it_to_one_member(
 
     async def claim(member: UUID) -> int:
         async with uow_factory() as uow:
-            claimed = await claim_guest_sale(ClaimWithCode(member, code), uow, clock=shop.clock)
+            claimed = await claim_guest_sale(
+                ClaimWithCode(member, code), uow, clock=shop.clock, ids=shop.ids
+            )
             await uow.commit()
         return claimed.points_earned
 
@@ -197,7 +199,7 @@ async def test_the_ledger_verifies_after_redemptions_cancellations_and_claims_an
     code = await shop.sell(None, "G-1", 30_000)
     assert code is not None
     async with uow_factory() as uow:
-        await claim_guest_sale(ClaimWithCode(saver, code), uow, clock=shop.clock)
+        await claim_guest_sale(ClaimWithCode(saver, code), uow, clock=shop.clock, ids=shop.ids)
         await uow.commit()
     lamp = await shop.reward(stock=5, points_cost=300)
     cancelled = await shop.redeem(spender, lamp)  # 200 of the older lot, 100 of the newer

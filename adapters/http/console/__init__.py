@@ -21,6 +21,8 @@ from adapters.http.console.message_template_pages import MessageTemplatePages
 from adapters.http.console.owner_pages import OwnerPages
 from adapters.http.console.programme_pages import ProgrammePages
 from adapters.http.console.report_pages import ReportPages
+from adapters.http.console.rewards_pages import RewardsPages
+from adapters.http.console.rules_pages import RulesPages
 from adapters.http.console.security import (
     ConsoleForbidden,
     CsrfRefused,
@@ -94,6 +96,8 @@ def console_router() -> Router:
             StorePages,
             WebhookPages,
             MessageTemplatePages,
+            RulesPages,
+            RewardsPages,
         ],
         guards=[console_guard],
         include_in_schema=False,

@@ -154,7 +154,7 @@ class MeSaleClaimsController(Controller):
         command = ClaimWithCode(member_id=principal.member_id, code=data.claim_code)
 
         async def action(uow: UnitOfWork) -> tuple[int, ClaimedOut]:
-            claimed = await claim_guest_sale(command, uow, clock=container.clock)
+            claimed = await claim_guest_sale(command, uow, clock=container.clock, ids=container.ids)
             return 201, ClaimedOut.of(claimed)
 
         return await respond_idempotently(request, container, principal, idempotency_key, action)

@@ -192,6 +192,13 @@ class RedemptionOut(Output, kw_only=True):
     redeemed_at: datetime
     cancelled_at: datetime | None
     fulfilled_at: datetime | None
+    cash_paid: Annotated[
+        int | None, Meta(description="minor units taken at the till when it was collected")
+    ] = None
+    collected_store_id: Annotated[
+        UUID | None, Meta(description="the store whose till handed the item over")
+    ] = None
+    collected_terminal_id: UUID | None = None
 
     @classmethod
     def of(cls, r: RewardRedemption) -> RedemptionOut:
@@ -210,6 +217,9 @@ class RedemptionOut(Output, kw_only=True):
             redeemed_at=r.redeemed_at,
             cancelled_at=r.cancelled_at,
             fulfilled_at=r.fulfilled_at,
+            cash_paid=r.cash_paid,
+            collected_store_id=r.fulfilled_store_id,
+            collected_terminal_id=r.fulfilled_terminal_id,
         )
 
 
@@ -247,6 +257,21 @@ class CancelledOut(Output, kw_only=True):
         )
 
 
+class CollectRewardIn(Input, kw_only=True):
+    fulfilment_code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=32,
+            description="the code the member shows (any case, with or without the hyphens)",
+        ),
+    ]
+    cash_paid: Annotated[
+        Money,
+        Meta(description="minor units taken at the till: exactly the redemption's cash_price"),
+    ]
+
+
 # Guest sale claims ---------------------------------------------------------------------------
 
 
@@ -268,6 +293,7 @@ class ClaimedOut(Output, kw_only=True):
     points_earned: int
     points: BalancesOut
     tier: TierOut
+    draw_chances: int  # the chances the sale earns the member, as a named sale's would
 
     @classmethod
     def of(cls, claimed: Claimed) -> ClaimedOut:
@@ -275,6 +301,7 @@ class ClaimedOut(Output, kw_only=True):
             sale_id=claimed.sale_id,
             receipt_id=claimed.receipt_id,
             points_earned=claimed.points_earned,
+            draw_chances=claimed.draw_chances,
             points=BalancesOut.of(claimed.points),
             tier=TierOut.of(claimed.tier),
         )

@@ -62,8 +62,15 @@ def _redemption(row: Mapping[str, Any]) -> RewardRedemption:
         cancelled_by=row["cancelled_by"],
         cancel_reason=row["cancel_reason"],
         fulfilled_at=row["fulfilled_at"],
+        fulfilled_by=row["fulfilled_by"],
+        fulfilled_store_id=row["fulfilled_store_id"],
+        fulfilled_terminal_id=row["fulfilled_terminal_id"],
+        cash_paid=row["cash_paid"],
     )
 
+
+_BY_CODE = "SELECT * FROM reward_redemptions WHERE fulfilment_code = $1"
+_BY_CODE_FOR_UPDATE = _BY_CODE + " FOR UPDATE"
 
 _INSERT_REWARD = """
 INSERT INTO catalogue_rewards (id, version, name, description, kind, points_cost, cash_price,
@@ -190,14 +197,40 @@ class PostgresRewardCatalogueRepository:
     async def save_redemption(self, redemption: RewardRedemption) -> None:
         await connection().execute(
             "UPDATE reward_redemptions SET status = $2, cancelled_at = $3, cancelled_by = $4, "
-            "cancel_reason = $5, fulfilled_at = $6 WHERE id = $1",
+            "cancel_reason = $5, fulfilled_at = $6, fulfilled_by = $7, fulfilled_store_id = $8, "
+            "fulfilled_terminal_id = $9, cash_paid = $10 WHERE id = $1",
             redemption.id,
             redemption.status.value,
             redemption.cancelled_at,
             redemption.cancelled_by,
             redemption.cancel_reason,
             redemption.fulfilled_at,
+            redemption.fulfilled_by,
+            redemption.fulfilled_store_id,
+            redemption.fulfilled_terminal_id,
+            redemption.cash_paid,
         )
+
+    async def redemption_by_code(
+        self, code: str, *, for_update: bool = False
+    ) -> RewardRedemption | None:
+        # The unique index on fulfilment_code answers it.
+        row = await connection().fetchrow(_BY_CODE_FOR_UPDATE if for_update else _BY_CODE, code)
+        return _redemption(row) if row else None
+
+    async def recent_redemptions(
+        self, *, after: UUID | None, limit: int, status: RedemptionStatus | None = None
+    ) -> Sequence[RewardRedemption]:
+        rows = await connection().fetch(
+            "SELECT * FROM reward_redemptions WHERE ($1::text IS NULL OR status = $1) AND "
+            "($2::uuid IS NULL OR (redeemed_at, id) < "
+            "(SELECT redeemed_at, id FROM reward_redemptions WHERE id = $2)) "
+            "ORDER BY redeemed_at DESC, id DESC LIMIT $3",
+            status.value if status is not None else None,
+            after,
+            limit,
+        )
+        return [_redemption(row) for row in rows]
 
     async def redemptions_of(
         self, member_id: UUID, *, after: UUID | None, limit: int

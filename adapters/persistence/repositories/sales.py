@@ -305,6 +305,7 @@ def _sale(row: dict[str, Any], lines: list[dict[str, Any]]) -> Sale:
         points_reversed=row["points_reversed"],
         points_restored=row["points_restored"],
         channel=row["channel"],
+        imported_from=row.get("imported_from"),
         refunded_quantities={
             line["line_no"]: line["refunded_quantity"]
             for line in lines

@@ -151,3 +151,84 @@ async def test_a_claim_code_names_one_guest_sale_and_a_claim_makes_the_sale_the_
         assert (stored.member_id, stored.pricing.points_earned) == (member.id, 24)
         assert await uow.guest_claims.of_sale(sale.id) == claim
         assert await uow.guest_claims.of_sale(other.id) is None
+
+
+async def test_a_redemption_is_found_by_its_code_and_a_collection_round_trips(
+    backend: Backend,
+) -> None:
+    store = await backend.store()
+    member = await backend.member()
+    reward = a_reward(1)
+    redemption = a_redemption(reward, member.id, "FFFFFFFFFFFFFFF")
+    async with backend.committed() as uow:
+        await uow.catalogue.add(reward)
+        assert await uow.catalogue.add_redemption(redemption)
+    async with backend.committed() as uow:
+        found = await uow.catalogue.redemption_by_code("FFFFFFFFFFFFFFF", for_update=True)
+        assert found == redemption
+        assert await uow.catalogue.redemption_by_code("GGGGGGGGGGGGGGG") is None
+        found.collect(
+            cash_paid=50,
+            now=T0 + timedelta(hours=2),
+            by="pos:t",
+            store_id=store.id,
+            terminal_id=None,
+        )
+        await uow.catalogue.save_redemption(found)
+    async with backend.new_uow() as uow:
+        assert await uow.catalogue.redemption_by_code("FFFFFFFFFFFFFFF") == found
+        stored = await uow.catalogue.get_redemption(redemption.id)
+        assert stored is not None
+        assert (stored.status, stored.cash_paid, stored.fulfilled_store_id) == (
+            RedemptionStatus.FULFILLED,
+            50,
+            store.id,
+        )
+
+
+async def test_cash_paid_other_than_the_price_is_refused(backend: Backend) -> None:
+    member = await backend.member()
+    reward = a_reward(1)
+    redemption = a_redemption(reward, member.id, "HHHHHHHHHHHHHHH")
+    async with backend.committed() as uow:
+        await uow.catalogue.add(reward)
+        assert await uow.catalogue.add_redemption(redemption)
+    async with backend.new_uow() as uow:
+        redemption.status = RedemptionStatus.FULFILLED
+        redemption.fulfilled_at = T0
+        redemption.cash_paid = 49  # the price is 50
+        with backend.refuses():
+            await uow.catalogue.save_redemption(redemption)
+
+
+async def test_every_members_redemptions_list_newest_first_by_status(backend: Backend) -> None:
+    first = await backend.member()
+    second = await backend.member("+8613800138001", card=2)
+    reward = a_reward(1)
+    made = []
+    async with backend.committed() as uow:
+        await uow.catalogue.add(reward)
+        for n, (member, code) in enumerate(
+            [(first, "JJJJJJJJJJJJJJJ"), (second, "KKKKKKKKKKKKKKK"), (first, "MMMMMMMMMMMMMMM")]
+        ):
+            redemption = replace(
+                a_redemption(reward, member.id, code), redeemed_at=T0 + timedelta(hours=n)
+            )
+            assert await uow.catalogue.add_redemption(redemption)
+            made.append(redemption)
+    async with backend.committed() as uow:
+        cancelled = made[1]
+        cancelled.status = RedemptionStatus.CANCELLED
+        cancelled.cancelled_at = T0 + timedelta(days=1)
+        cancelled.cancelled_by = "admin:ops"
+        cancelled.cancel_reason = "asked"
+        await uow.catalogue.save_redemption(cancelled)
+    async with backend.new_uow() as uow:
+        every = await uow.catalogue.recent_redemptions(after=None, limit=10)
+        assert [r.id for r in every] == [made[2].id, made[1].id, made[0].id]
+        page = await uow.catalogue.recent_redemptions(after=made[2].id, limit=1)
+        assert [r.id for r in page] == [made[1].id]
+        issued = await uow.catalogue.recent_redemptions(
+            after=None, limit=10, status=RedemptionStatus.ISSUED
+        )
+        assert [r.id for r in issued] == [made[2].id, made[0].id]

@@ -5,12 +5,22 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.guest_claims import GuestSaleClaim
-from domain.reward_catalogue import CatalogueReward, RedemptionStatus, RewardRedemption
+from domain.reward_catalogue import (
+    CatalogueReward,
+    CatalogueRewardKind,
+    RedemptionStatus,
+    RewardRedemption,
+)
 from domain.sales import Sale
 from tests.support.fakes.common import Linked, require
+from tests.support.fakes.sales import check_sale
+
+if TYPE_CHECKING:
+    from tests.support.fakes.database import FakeDatabase
 
 
 class FakeRewardCatalogueRepository(Linked):
@@ -105,7 +115,33 @@ class FakeRewardCatalogueRepository(Linked):
                 cancelled_by=redemption.cancelled_by,
                 cancel_reason=redemption.cancel_reason,
                 fulfilled_at=redemption.fulfilled_at,
+                fulfilled_by=redemption.fulfilled_by,
+                fulfilled_store_id=redemption.fulfilled_store_id,
+                fulfilled_terminal_id=redemption.fulfilled_terminal_id,
+                cash_paid=redemption.cash_paid,
             )
+            _check_redemption(self.redemptions[redemption.id], self.db)
+
+    async def redemption_by_code(
+        self, code: str, *, for_update: bool = False
+    ) -> RewardRedemption | None:
+        for r in self.redemptions.values():
+            if r.fulfilment_code == code:
+                return copy.deepcopy(r)
+        return None
+
+    async def recent_redemptions(
+        self, *, after: UUID | None, limit: int, status: RedemptionStatus | None = None
+    ) -> Sequence[RewardRedemption]:
+        every = sorted(
+            (r for r in self.redemptions.values() if status is None or r.status is status),
+            key=lambda r: (r.redeemed_at, r.id),
+            reverse=True,
+        )
+        if after is not None and after in self.redemptions:
+            mark = self.redemptions[after]
+            every = [r for r in every if (r.redeemed_at, r.id) < (mark.redeemed_at, mark.id)]
+        return [copy.deepcopy(r) for r in every[:limit]]
 
     async def redemptions_of(
         self, member_id: UUID, *, after: UUID | None, limit: int
@@ -119,6 +155,29 @@ class FakeRewardCatalogueRepository(Linked):
             mark = self.redemptions[after]
             mine = [r for r in mine if (r.redeemed_at, r.id) < (mark.redeemed_at, mark.id)]
         return [copy.deepcopy(r) for r in mine[:limit]]
+
+
+def _check_redemption(r: RewardRedemption, db: FakeDatabase) -> None:
+    """The CHECKs and foreign keys of a collected redemption (reward_collection_sql)."""
+    fulfilled = r.status is RedemptionStatus.FULFILLED
+    require(fulfilled == (r.fulfilled_at is not None), "reward_redemptions_fulfilled")
+    require(
+        r.cash_paid is None
+        or (fulfilled and r.kind is CatalogueRewardKind.ITEM and r.cash_paid == r.cash_price),
+        "reward_redemptions_cash_paid",
+    )
+    require(
+        (r.fulfilled_store_id is None and r.fulfilled_terminal_id is None) or fulfilled,
+        "reward_redemptions_collected_at",
+    )
+    require(
+        r.fulfilled_store_id is None or r.fulfilled_store_id in db.stores.stores,
+        "reward_redemptions_fulfilled_store_id_fkey",
+    )
+    require(
+        r.fulfilled_terminal_id is None or r.fulfilled_terminal_id in db.stores.terminals,
+        "reward_redemptions_fulfilled_terminal_id_fkey",
+    )
 
 
 class FakeGuestClaimRepository(Linked):
@@ -153,4 +212,5 @@ class FakeGuestClaimRepository(Linked):
             points_earned=sale.pricing.points_earned,
             breakdown=sale.pricing.breakdown,
         )
+        check_sale(stored)
         self.claims[claim.sale_id] = copy.deepcopy(claim)

@@ -43,7 +43,7 @@ class FakeSaleRepository(Linked):
             for s in self.sales.values()
         ):
             return False
-        _check_sale(sale)
+        check_sale(sale)
         db = self.db
         require(sale.store_id in db.stores.stores, "sales_store_id_fkey")
         require(
@@ -75,7 +75,7 @@ class FakeSaleRepository(Linked):
     async def add_refund(self, sale: Sale, refund: RecordedRefund) -> bool:
         if (sale.id, refund.refund_id) in self.refunds:
             return False
-        _check_sale(sale)
+        check_sale(sale)
         self.refunds[(sale.id, refund.refund_id)] = refund
         self.sales[sale.id] = copy.deepcopy(sale)
         return True
@@ -117,7 +117,7 @@ class FakeSaleRepository(Linked):
         return copy.deepcopy(mine[0]) if mine else None
 
 
-def _check_sale(sale: Sale) -> None:
+def check_sale(sale: Sale) -> None:
     """The CHECK constraints of the sales and sale_lines tables."""
     p = sale.pricing
     checks = {
@@ -131,6 +131,8 @@ def _check_sale(sale: Sale) -> None:
         "sales_points_reversed": 0 <= sale.points_reversed <= p.points_earned,
         "sales_points_restored": 0 <= sale.points_restored <= p.points_redeemed,
         "sales_points_need_member": sale.member_id is not None or p.points_earned == 0,
+        "sales_imported_no_points": sale.imported_from is None
+        or (p.points_earned == 0 and p.points_redeemed == 0),
     }
     broken = [name for name, ok in checks.items() if not ok]
     if any(
