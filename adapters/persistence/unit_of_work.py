@@ -170,6 +170,8 @@ class PostgresUnitOfWork:
         # If a deferred write fails, the COMMIT after it does not run: the exit rolls back.
         await active.connection.execute(";\n".join(statements))
         active.closed = True
+        if active.members_written and self._engine.members_committed is not None:
+            await self._engine.members_committed(state.connection, active.members_written)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
