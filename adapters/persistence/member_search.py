@@ -52,7 +52,8 @@ class PostgresMemberDirectory:
         self, by: SearchBy, value: str, *, after: UUID | None, limit: int
     ) -> Sequence[FoundMember]:
         rows = await self._reads.run(
-            lambda connection: connection.fetch(_QUERIES[by], value, after, limit)
+            lambda connection: connection.fetch(_QUERIES[by], value, after, limit),
+            own_commits=True,  # staff find the member they just enrolled or changed
         )
         return [
             FoundMember(

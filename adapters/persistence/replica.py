@@ -45,6 +45,8 @@ import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import LoyaltyEngine, clean_connection, engine_config
+from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from app.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
@@ -74,9 +76,11 @@ class WritePositions:
         self._horizon = horizon
         self._at: OrderedDict[UUID, tuple[int, float]] = OrderedDict()  # oldest first
         self.floor = 0  # the highest position forgotten before the replica was seen past it
+        self.latest = 0  # the position of this process's last commit, member or not
 
     def record(self, members: Iterable[UUID], position: int) -> None:
         now = time.monotonic()
+        self.latest = max(self.latest, position)
         for member in members:
             self._at.pop(member, None)
             self._at[member] = (position, now)
@@ -150,8 +154,8 @@ class ReadRouter:
     # -- writes ------------------------------------------------------------------------
 
     async def committed(self, connection: Any, members: set[UUID]) -> None:
-        """Called by the unit of work after a COMMIT that wrote ``members``."""
-        if self.replica is None or not members:
+        """Called by the unit of work after each COMMIT, with the members it wrote."""
+        if self.replica is None:
             return
         try:
             position = await connection.fetchval(INSERTED)
@@ -179,11 +183,14 @@ class ReadRouter:
         *,
         member: UUID | None = None,
         member_of: Callable[[T], UUID | None] | None = None,
+        own_commits: bool = False,
         clean: bool = True,
     ) -> T:
         """``read(connection)`` on the replica if it has replayed every write of ``member``
-        (or, with ``member_of``, of the member the read found) this process committed."""
-        if not self.replica_up or not await self._reached(self.positions.of(member)):
+        (or, with ``member_of``, of the member the read found) this process committed; with
+        ``own_commits``, every commit of this process (the back office's reads)."""
+        target = self.positions.latest if own_commits else self.positions.of(member)
+        if not self.replica_up or not await self._reached(target):
             return await self._on_primary(read, clean)
         seen = self._replayed  # the read's snapshot holds at least this much
         try:
@@ -195,14 +202,36 @@ class ReadRouter:
             found = member_of(result)
             if found is not None and self.positions.of(found) > seen:
                 # Found by card or phone, written since the position known before the read.
-                return await self.run(read, member=found, clean=clean)
+                return await self.run(read, member=found, own_commits=own_commits, clean=clean)
         return result
+
+    async def units(self, query: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """``query`` in a unit of work on the replica once it has replayed every commit of
+        this process (the back office's reads: staff see what they just changed), else, or
+        if the replica is lost or refuses a write, in one on the primary. Read-only: the unit
+        is never committed."""
+        assert isinstance(self.primary, LoyaltyEngine)
+        if self.replica_up and await self._reached(self.positions.latest):
+            assert self.replica is not None
+            try:
+                async with PostgresUnitOfWork(self.replica, tables=self.primary) as uow:
+                    result = await query(uow)
+                self.counts.replica += 1
+                return result
+            except REPLICA_LOST:
+                self._lost()
+            except asyncpg.exceptions.ReadOnlySQLTransactionError:
+                self._note("query_wrote")  # a read that writes after all: the primary's job
+        self.counts.primary += 1
+        async with PostgresUnitOfWork(self.primary) as uow:
+            return await query(uow)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """A connection for a read that streams (an export): the replica's when it is up and
-        has replayed the floor, else the primary's. A replica lost mid-stream is an error."""
-        if self.replica_up and await self._reached(self.positions.floor):
+        has replayed every commit of this process, else the primary's. A replica lost
+        mid-stream is an error."""
+        if self.replica_up and await self._reached(self.positions.latest):
             assert self.replica is not None
             assert self.replica.pool is not None
             try:

@@ -43,7 +43,7 @@ class PostgresReports:
         self._reads = ReadRouter.of(database)
 
     async def _run(self, report: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        return await self._reads.run(report, clean=False)
+        return await self._reads.run(report, own_commits=True, clean=False)
 
     @asynccontextmanager
     async def _pooled(self) -> AsyncIterator[asyncpg.Connection]:

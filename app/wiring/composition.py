@@ -125,6 +125,7 @@ async def start_service(
         webhook_secrets=webhook_secrets(settings),
         staff=staff_ports(settings, engine, clock),
         message_renderer=SandboxedTemplates(),
+        replica_reads=reads.units if reads.replica is not None else None,
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -151,7 +152,7 @@ async def read_router(settings: Settings, engine: LoyaltyEngine) -> ReadRouter:
         return ReadRouter(engine)
     replica = await start_replica_engine(settings.replica_url, max_size=settings.db_pool_max)
     reads = ReadRouter(engine, replica, wait=settings.replica_wait_ms / 1000)
-    engine.members_committed = reads.committed
+    engine.committed = reads.committed
     return reads
 
 

@@ -24,12 +24,15 @@ from adapters.persistence.tables import ALL_TABLES
 from app.container import Container
 from app.settings import Settings
 from app.wiring.composition import Service, start_service, stop_service
+from domain.staff import StaffRole
 from tests.api.client import Api, Till
+from tests.support.console import console_login, make_staff
 from tests.support.database import reset
 from tests.support.replica_cluster import ReplicaCluster, start_cluster
 
 pytestmark = pytest.mark.db
 
+OWNER = "owner.replica@example.com"
 LINE = {"sku": "A", "quantity": 1, "unit_price": 10000}  # 100 points at the default rate
 
 
@@ -197,8 +200,50 @@ async def test_sale_after_sale_the_member_reads_each_new_balance(stack: Stack) -
     assert stack.reads.counts.replica > 0
 
 
+async def test_the_console_reads_the_replica_and_staff_see_their_own_changes(
+    stack: Stack, served: tuple[Api, Service]
+) -> None:
+    client = stack.api.client
+    client.cookies.clear()
+    client.follow_redirects = False
+    try:
+        make_staff(served[1].container, OWNER, StaffRole.OWNER, client=client)
+        assert (await console_login(client, OWNER)).status_code == 303
+        await stack.api.create_store("made-here")
+        await stack.cluster.wait_for_standby()
+        await stack.cluster.on_standby("SELECT pg_wal_replay_pause()")
+        try:
+            # Renamed behind the service's back: only a read on the paused replica misses it.
+            primary = await asyncpg.connect(stack.cluster.primary_url)
+            try:
+                await primary.execute("UPDATE stores SET name = 'Renamed Elsewhere'")
+            finally:
+                await primary.close()
+            replica = stack.reads.counts.replica
+
+            page = await client.get("/console/stores")
+
+            assert page.status_code == 200, page.text
+            assert "Store made-here" in page.text
+            assert "Renamed Elsewhere" not in page.text
+            assert stack.reads.counts.replica > replica
+
+            # A change this process commits is waited for, then read on the primary.
+            await stack.api.create_store("made-now")
+            page = await client.get("/console/stores")
+
+            assert "Store made-now" in page.text
+            assert "Renamed Elsewhere" in page.text
+            assert await stack.cluster.on_standby("SELECT count(*) FROM stores") == 1
+        finally:
+            await stack.cluster.on_standby("SELECT pg_wal_replay_resume()")
+    finally:
+        client.follow_redirects = True
+        client.cookies.clear()
+
+
 async def test_a_stopped_replica_falls_back_to_the_primary_without_errors(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, served: tuple[Api, Service], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stack.reads, "_cooldown", 0.5)
     till = await stack.api.open_till()
@@ -225,6 +270,15 @@ async def test_a_stopped_replica_falls_back_to_the_primary_without_errors(
         assert [m["member_id"] for m in found.json()["items"]] == [member["member_id"]]
         assert report.status_code == 200, report.text
         assert stack.reads.counts.lost >= 1
+        # The console's reads too (the replica is down for the cooldown, then tried again).
+        await asyncio.sleep(0.6)
+        client = stack.api.client
+        client.cookies.clear()
+        make_staff(served[1].container, OWNER, StaffRole.OWNER, client=client)
+        assert (await console_login(client, OWNER)).status_code in (200, 303)
+        page = await client.get("/console/stores")
+        assert page.status_code == 200, page.text
+        client.cookies.clear()
     finally:
         stack.cluster.start_standby()
 

@@ -12,6 +12,8 @@ that need a cluster are skipped with the reason, except under ``CI=true``, where
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -123,7 +125,7 @@ class ReplicaCluster:
     def stop_standby(self) -> None:
         self.pg_ctl(self.standby_dir, "stop", "-m", "fast")
 
-    async def wait_for_standby(self, timeout: float = 30.0) -> None:
+    async def wait_for_standby(self, within: float = 30.0) -> None:
         """Until the standby has replayed everything the primary has written so far."""
         primary = await asyncpg.connect(self.primary_url)
         try:
@@ -132,7 +134,7 @@ class ReplicaCluster:
             )
         finally:
             await primary.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             try:
                 standby = await asyncpg.connect(self.standby_url)
@@ -147,7 +149,7 @@ class ReplicaCluster:
                 pass  # still starting up
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the standby did not reach {target}")
-            await _sleep(0.02)
+            await asyncio.sleep(0.02)
 
     async def on_standby(self, statement: str) -> object:
         connection = await asyncpg.connect(self.standby_url)
@@ -159,17 +161,9 @@ class ReplicaCluster:
     def stop(self) -> None:
         for data in (self.standby_dir, self.primary_dir):
             if (data / "postmaster.pid").exists():
-                try:
+                with contextlib.suppress(RuntimeError):
                     self.pg_ctl(data, "stop", "-m", "immediate")
-                except RuntimeError:
-                    pass
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
 
 
 def start_cluster() -> ReplicaCluster:

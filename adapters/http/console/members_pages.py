@@ -25,7 +25,6 @@ from adapters.http.console.i18n import N_
 from adapters.http.controllers.me import MAX_BIGINT
 from adapters.http.idempotency import VALID_KEY
 from adapters.http.problems import status_for
-from app import transactions
 from app.container import Container
 from app.idempotency import request_fingerprint, run_idempotently
 from app.idempotency_store import StoredResponse
@@ -362,7 +361,7 @@ async def _member_page(
         return view, ledger, consent
 
     try:
-        view, ledger, consent = await transactions.read(container.uow, load)
+        view, ledger, consent = await container.read(load)
     except MemberNotFound:
         raise NotFoundException() from None
     program = await _program(container)
