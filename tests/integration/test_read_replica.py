@@ -22,7 +22,7 @@ from adapters.http.application import build_http_app
 from adapters.persistence.replica import ReadRouter, WritePositions
 from adapters.persistence.tables import ALL_TABLES
 from app.container import Container
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.wiring.composition import Service, start_service, stop_service
 from domain.staff import StaffRole
 from tests.api.client import Api, Till
@@ -311,3 +311,14 @@ def test_positions_forgotten_for_room_become_a_floor_for_every_read() -> None:
     # a was dropped before any replica was seen past 100: every read now needs 100.
     assert (positions.of(a), positions.of(None), positions.of(b)) == (100, 100, 200)
     assert len(positions) == 2
+
+
+def test_a_replica_url_without_its_primary_or_with_a_silly_wait_is_refused() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_REPLICA_URL needs DATABASE_URL"):
+        Settings.from_env({"DATABASE_REPLICA_URL": "postgresql://replica/loyalty"})
+    with pytest.raises(SettingsError, match="LOYALTY_REPLICA_WAIT_MS"):
+        Settings.from_env({"DATABASE_URL": "postgresql://p/l", "LOYALTY_REPLICA_WAIT_MS": "-1"})
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://p/l", "DATABASE_REPLICA_URL": "postgresql://r/l"}
+    )
+    assert (settings.replica_url, settings.replica_wait_ms) == ("postgresql://r/l", 50)
