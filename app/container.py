@@ -6,14 +6,18 @@ A typed set of ports, nothing else: no engine, no pool, no adapter type. The wir
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from app import transactions
 from app.health import DatabaseProbe
 from app.principal import Tokens
 from app.read_models import LedgerSources, MemberReads
 from app.reports import Reports
 from app.settings import Settings
-from app.unit_of_work import UnitOfWorkFactory
+from app.transactions import ReplicaReads
+from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.use_cases.login import LoginPorts
 from app.use_cases.staff import StaffPorts
 from app.use_cases.stores import TerminalStanding
@@ -25,6 +29,8 @@ from domain.messages import MessageRenderer
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +67,15 @@ class Container:
     webhook_secrets: SecretBox
     # Staff accounts and console sessions (None only in tests that need no console).
     staff: StaffPorts | None = None
+    # The console's reads on the read replica, when one is set (docs/operations.md).
+    replica_reads: ReplicaReads | None = None
+
+    async def read(self, query: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """A read of the back office: on the replica when one is set, else as
+        ``transactions.read`` on the primary."""
+        if self.replica_reads is None:
+            return await transactions.read(self.uow, query)
+        return await self.replica_reads(query)
 
     @property
     def sale_dating(self) -> SaleDating:

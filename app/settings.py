@@ -79,6 +79,11 @@ def _time_of_day(env: dict[str, str], name: str, default: time) -> time:
 class Settings:
     environment: str = "development"
     database_url: str | None = None
+    # A streaming replica (hot standby) of DATABASE_URL for the read paths, and how long a
+    # read of a member waits for it to replay that member's last write before reading the
+    # primary instead (docs/operations.md#a-read-replica).
+    replica_url: str | None = None
+    replica_wait_ms: int = 50
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_min: int = 2
     db_pool_max: int = 20
@@ -161,6 +166,8 @@ class Settings:
         settings = cls(
             environment=env.get("LOYALTY_ENV", "development"),
             database_url=env.get("DATABASE_URL") or None,
+            replica_url=env.get("DATABASE_REPLICA_URL") or None,
+            replica_wait_ms=_int(env, "LOYALTY_REPLICA_WAIT_MS", 50),
             data_dir=Path(env.get("LOYALTY_DATA_DIR") or PROJECT_ROOT / ".data"),
             db_pool_min=_int(env, "LOYALTY_DB_POOL_MIN", 2),
             db_pool_max=_int(env, "LOYALTY_DB_POOL_MAX", 20),
@@ -242,6 +249,10 @@ class Settings:
                 raise SettingsError(
                     "set DATABASE_URL in production; embedded PostgreSQL is for dev"
                 )
+        if self.replica_url and not self.database_url:
+            raise SettingsError("DATABASE_REPLICA_URL needs DATABASE_URL, the primary it follows")
+        if not 0 <= self.replica_wait_ms <= 10_000:
+            raise SettingsError("LOYALTY_REPLICA_WAIT_MS must be between 0 and 10000")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise SettingsError("need 1 <= LOYALTY_DB_POOL_MIN <= LOYALTY_DB_POOL_MAX")
         if self.jobs_interval_seconds < 1:

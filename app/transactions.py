@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from app.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -20,3 +20,11 @@ async def write(uow_factory: UnitOfWorkFactory, command: Callable[[UnitOfWork], 
         result = await command(uow)
         await uow.commit()
         return result
+
+
+class ReplicaReads(Protocol):
+    """Runs a query that only reads in a unit of work that may be on a read replica (one that
+    has replayed every commit of this process), or else on the primary. A query that writes
+    is a bug: the replica refuses it."""
+
+    async def __call__(self, query: Callable[[UnitOfWork], Awaitable[T]]) -> T: ...

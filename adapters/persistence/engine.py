@@ -11,7 +11,7 @@ live on connections of their own, outside the pool: job_locks.py).
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,11 +27,14 @@ class LoyaltyEngine(PostgresEngine):
     """Piccolo's engine plus what belongs to one database per process: the configuration
     cache, and the connections whose next reset may be skipped."""
 
-    __slots__ = ("_clean", "config_cache")
+    __slots__ = ("_clean", "committed", "config_cache")
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config=config, extensions=())
         self.config_cache = ConfigCache()
+        # Told after each unit of work's COMMIT (on its connection) which members it wrote:
+        # the read router's record of positions a replica must reach (replica.py).
+        self.committed: Callable[[Any, set[Any]], Awaitable[None]] | None = None
         self._clean: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
 
     async def start_connection_pool(self, **kwargs: Any) -> None:

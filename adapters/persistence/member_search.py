@@ -12,7 +12,7 @@ from uuid import UUID
 
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.engine import clean_connection
+from adapters.persistence.replica import ReadRouter
 from adapters.persistence.repositories.member_privacy import not_erased
 from domain.member_search import FoundMember, SearchBy
 
@@ -44,14 +44,17 @@ _QUERIES = {by: _FIND.format(found=found) for by, found in _FOUND.items()}
 
 
 class PostgresMemberDirectory:
-    def __init__(self, engine: PostgresEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: PostgresEngine | ReadRouter) -> None:
+        # On the read replica when one is configured (replica.py).
+        self._reads = ReadRouter.of(database)
 
     async def find(
         self, by: SearchBy, value: str, *, after: UUID | None, limit: int
     ) -> Sequence[FoundMember]:
-        async with clean_connection(self._engine) as connection:
-            rows = await connection.fetch(_QUERIES[by], value, after, limit)
+        rows = await self._reads.run(
+            lambda connection: connection.fetch(_QUERIES[by], value, after, limit),
+            own_commits=True,  # staff find the member they just enrolled or changed
+        )
         return [
             FoundMember(
                 member_id=row["id"],

@@ -19,6 +19,7 @@ from asyncpg import Record
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.engine import clean_connection
+from adapters.persistence.replica import ReadRouter
 from adapters.persistence.repositories.members import member_from_row
 from app.read_models import (
     MAX_LISTED_COUPONS,
@@ -107,15 +108,30 @@ def _at_till(row: Record) -> MemberAtTill | None:
     )
 
 
-class PostgresMemberReads:
-    def __init__(self, engine: PostgresEngine) -> None:
-        self._engine = engine
+def _member_id(row: Record | None) -> UUID | None:
+    # The member a lookup by card or phone found (None: no row, or a card without member).
+    if row is None:
+        return None
+    found: UUID | None = row["id"]
+    return found
 
-    async def _row(self, query: str, *args: Any) -> Record | None:
+
+class PostgresMemberReads:
+    """On the replica when one is configured and has replayed the member's last write made
+    by this process (adapters/persistence/replica.py), else on the primary."""
+
+    def __init__(self, database: PostgresEngine | ReadRouter) -> None:
+        self._reads = ReadRouter.of(database)
+
+    async def _row(self, query: str, *args: Any, member: UUID | None = None) -> Record | None:
         # One autocommitted read leaves no session state: no reset round trip on release.
-        async with clean_connection(self._engine) as connection:
+        async def fetch(connection: Any) -> Record | None:
             row: Record | None = await connection.fetchrow(query, *args)
             return row
+
+        if member is not None:
+            return await self._reads.run(fetch, member=member)
+        return await self._reads.run(fetch, member_of=_member_id)
 
     async def card_at_till(
         self, card_number: str, *, now: datetime, channel: str
@@ -134,17 +150,17 @@ class PostgresMemberReads:
     async def member_at_till(
         self, member_id: UUID, *, now: datetime, channel: str
     ) -> MemberAtTill | None:
-        row = await self._row(MEMBER_AT_TILL, member_id, now, channel)
+        row = await self._row(MEMBER_AT_TILL, member_id, now, channel, member=member_id)
         return _at_till(row) if row is not None else None
 
     async def is_erased(self, member_id: UUID) -> bool:
-        row = await self._row(_PHONE_OF, member_id)
+        row = await self._row(_PHONE_OF, member_id, member=member_id)
         return row is not None and is_erased_phone(row["phone"])
 
     async def in_app(
         self, member_id: UUID, *, now: datetime, until: datetime
     ) -> MemberInApp | None:
-        row = await self._row(IN_APP, member_id, now, until)
+        row = await self._row(IN_APP, member_id, now, until, member=member_id)
         if row is None:
             return None
         member = _member(row)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence import crm_reports, exports
 from adapters.persistence.points_liability import points_liability
+from adapters.persistence.replica import ReadRouter
 from adapters.persistence.tier_simulation import simulate_tiers
 from app.reports import (
     AuditEntry,
@@ -29,55 +31,59 @@ from app.reports import (
 from domain.crm import CrmSettings, RfmSegment, SegmentSpec
 from domain.tier_policy import TierPolicy
 
+T = TypeVar("T")
+
 
 class PostgresReports:
-    def __init__(self, engine: PostgresEngine) -> None:
-        self._engine = engine
+    """Each report on the read replica when one is configured (and up), else on the primary
+    (adapters/persistence/replica.py). The full reset on release: a report's REPEATABLE READ
+    transaction leaves nothing behind, but nothing here vouches for it."""
+
+    def __init__(self, database: PostgresEngine | ReadRouter) -> None:
+        self._reads = ReadRouter.of(database)
+
+    async def _run(self, report: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        return await self._reads.run(report, own_commits=True, clean=False)
 
     @asynccontextmanager
     async def _pooled(self) -> AsyncIterator[asyncpg.Connection]:
-        # The full reset on release: a report's REPEATABLE READ transaction leaves nothing
-        # behind, but nothing here vouches for it (engine.clean_connection).
-        if self._engine.pool is None:
-            raise RuntimeError("the engine's connection pool is not started")
-        async with self._engine.pool.acquire() as connection:
+        async with self._reads.connection() as connection:
             yield connection
 
     async def points_liability(self, *, time_zone: str, start: date, end: date) -> PointsLiability:
-        async with self._pooled() as connection:
-            return await points_liability(connection, time_zone=time_zone, start=start, end=end)
+        return await self._run(
+            lambda c: points_liability(c, time_zone=time_zone, start=start, end=end)
+        )
 
     async def rfm(self, *, zone: str, as_of: date, window_days: int) -> RfmReport:
-        async with self._pooled() as connection:
-            return await crm_reports.rfm_report(
-                connection, zone=zone, as_of=as_of, window_days=window_days
-            )
+        return await self._run(
+            lambda c: crm_reports.rfm_report(c, zone=zone, as_of=as_of, window_days=window_days)
+        )
 
     async def lifecycle(
         self, *, zone: str, start: date, end: date, crm: CrmSettings
     ) -> LifecycleReport:
-        async with self._pooled() as connection:
-            return await crm_reports.lifecycle_report(
-                connection, zone=zone, start=start, end=end, crm=crm
-            )
+        return await self._run(
+            lambda c: crm_reports.lifecycle_report(c, zone=zone, start=start, end=end, crm=crm)
+        )
 
     async def churn_risk(self, query: ChurnRiskQuery) -> Sequence[ChurnRisk]:
-        async with self._pooled() as connection:
-            return await crm_reports.churn_risk(connection, query)
+        return await self._run(lambda c: crm_reports.churn_risk(c, query))
 
     async def regions(
         self, *, zone: str, first_day: date | None, last_day: date | None
     ) -> Sequence[RegionRow]:
-        async with self._pooled() as connection:
-            return await crm_reports.regions_report(
-                connection, zone=zone, first_day=first_day, last_day=last_day
+        return await self._run(
+            lambda c: crm_reports.regions_report(
+                c, zone=zone, first_day=first_day, last_day=last_day
             )
+        )
 
     async def simulate_tiers(
         self, policy: TierPolicy, *, now: datetime, earn_rate: Decimal, currency_exponent: int
     ) -> TierSimulation:
         return await simulate_tiers(
-            self._engine,
+            self._reads.primary,
             policy,
             now=now,
             earn_rate=earn_rate,
@@ -85,8 +91,7 @@ class PostgresReports:
         )
 
     async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]:
-        async with self._pooled() as connection:
-            return await exports.audit_log(connection, query)
+        return await self._run(lambda c: exports.audit_log(c, query))
 
     # The exports hold their pooled connection while the caller streams their rows out; a
     # caller that stops early (the client went away) closes the generator, which gives the

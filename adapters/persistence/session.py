@@ -30,6 +30,7 @@ class ActiveTransaction:
         "closed",
         "config",
         "epoch_seen",
+        "members_written",
     )
 
     def __init__(self, connection: Any, cache: ConfigCache) -> None:
@@ -45,6 +46,9 @@ class ActiveTransaction:
         # Idempotency keys this transaction claimed, (caller, key) -> row id: the answer is
         # stored by primary key.
         self.claimed_keys: dict[tuple[str, str], int] = {}
+        # Members whose account, profile or tier this transaction wrote: after the commit
+        # their reads wait for a replica to replay it (adapters/persistence/replica.py).
+        self.members_written: set[Any] = set()
 
     @property
     def connection(self) -> Any:
@@ -93,6 +97,11 @@ def configuration_epoch_seen(epoch: int) -> None:
     transaction = _current.get()
     if transaction is not None and transaction.config is None:
         transaction.epoch_seen = epoch
+
+
+def member_written(member_id: Any) -> None:
+    """The active transaction writes what a read of this member shows (see replica.py)."""
+    active().members_written.add(member_id)
 
 
 def at_commit(statement: str) -> None:

@@ -97,15 +97,19 @@ class PostgresUnitOfWork:
     catalogue = PostgresRewardCatalogueRepository()
     guest_claims = PostgresGuestClaimRepository()
 
-    def __init__(self, engine: LoyaltyEngine) -> None:
+    def __init__(self, engine: LoyaltyEngine, *, tables: LoyaltyEngine | None = None) -> None:
         self._engine = engine
+        # The engine Piccolo's tables are bound to: its transaction variable is the one
+        # Piccolo's queries join. Another engine than ``engine`` for a unit of work on a
+        # read replica (replica.py).
+        self._tables = tables or engine
         self._open: _Open | None = None
 
     async def __aenter__(self) -> Self:
         if self._open is not None:
             raise RuntimeError("this unit of work is already active")
         # Nesting would silently join an outer transaction (Piccolo's default): refuse it.
-        if session.current() is not None or self._engine.current_transaction.get() is not None:
+        if session.current() is not None or self._tables.current_transaction.get() is not None:
             raise TransactionError(
                 "A transaction is already active - nested transactions aren't allowed."
             )
@@ -126,7 +130,7 @@ class PostgresUnitOfWork:
             active,
             session._current.set(active),
             # Piccolo's queries (the repositories not yet on raw SQL) join through this one.
-            self._engine.current_transaction.set(active),  # type: ignore[arg-type]
+            self._tables.current_transaction.set(active),  # type: ignore[arg-type]
         )
         return self
 
@@ -153,7 +157,7 @@ class PostgresUnitOfWork:
                         raise
         finally:
             state.active.closed = True
-            self._engine.current_transaction.reset(state.piccolo_token)
+            self._tables.current_transaction.reset(state.piccolo_token)
             session._current.reset(state.session_token)
             if clean:
                 await self._engine.release_clean(state.connection)
@@ -170,6 +174,8 @@ class PostgresUnitOfWork:
         # If a deferred write fails, the COMMIT after it does not run: the exit rolls back.
         await active.connection.execute(";\n".join(statements))
         active.closed = True
+        if self._engine.committed is not None:
+            await self._engine.committed(state.connection, active.members_written)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -18,11 +18,23 @@ class MemberPrivacyUnit(WithAudit, WithIntegrationEvents, WithMemberPrivacy, Wit
     """What these use cases use of the unit of work (any ``UnitOfWork`` has it)."""
 
 
-async def export_member(member_id: UUID, uow: MemberPrivacyUnit, *, clock: Clock) -> MemberExport:
+async def export_member(
+    member_id: UUID, uow: MemberPrivacyUnit, *, clock: Clock, actor: str
+) -> MemberExport:
+    """Everything held about the member. Handing personal data over is itself recorded:
+    who took a copy, when, and how many rows of which tables (never the data)."""
     member = await uow.members.get(member_id)
     if member is None:
         raise MemberNotFound()
     tables = await uow.member_privacy.export(member_id)
+    await uow.audit.record(
+        AuditRecord(
+            actor,
+            "member.exported",
+            f"member:{member_id}",
+            {"rows": {name: len(rows) for name, rows in tables.items()}},
+        )
+    )
     return MemberExport(member_id, clock.now(), is_erased_phone(member.phone), tables)
 
 

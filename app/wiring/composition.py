@@ -37,6 +37,7 @@ from adapters.persistence.outbox import PostgresNotificationQueue
 from adapters.persistence.points_expiry import PostgresReleasableLots
 from adapters.persistence.rate_limits import PostgresRateLimiter
 from adapters.persistence.read_models import PostgresLedgerSources, PostgresMemberReads
+from adapters.persistence.replica import ReadRouter, start_replica_engine
 from adapters.persistence.reports import PostgresReports
 from adapters.persistence.repositories.staff import PostgresStaffRepository
 from adapters.persistence.terminal_standing import PostgresTerminalStanding
@@ -94,6 +95,7 @@ class Service:
     container: Container
     jobs: JobPorts
     engine: LoyaltyEngine
+    reads: ReadRouter  # the read replica, if any, and where reads went
 
 
 async def start_service(
@@ -103,6 +105,7 @@ async def start_service(
     engine = await start_engine(
         database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
+    reads = await read_router(settings, engine)
     container = Container(
         settings=settings,
         clock=clock,
@@ -112,16 +115,17 @@ async def start_service(
         uow=partial(PostgresUnitOfWork, engine),
         tokens=build_tokens(settings, clock),
         database=PostgresProbe(engine),
-        reports=PostgresReports(engine),
+        reports=PostgresReports(reads),
         shop_signatures=ShopSignatureVerifier(settings.shop_webhook_secrets),
         stripe_signatures=StripeSignatureVerifier(settings.stripe_webhook_secrets),
-        member_reads=PostgresMemberReads(engine),
+        member_reads=PostgresMemberReads(reads),
         terminal_standing=PostgresTerminalStanding(engine),
-        member_directory=PostgresMemberDirectory(engine),
+        member_directory=PostgresMemberDirectory(reads),
         ledger_sources=PostgresLedgerSources(engine),
         webhook_secrets=webhook_secrets(settings),
         staff=staff_ports(settings, engine, clock),
         message_renderer=SandboxedTemplates(),
+        replica_reads=reads.units if reads.replica is not None else None,
         **login_ports(settings, engine, clock),
     )
     jobs = job_ports(
@@ -138,7 +142,18 @@ async def start_service(
         else None,
         settings=settings,
     )
-    return Service(container, jobs, engine)
+    return Service(container, jobs, engine, reads)
+
+
+async def read_router(settings: Settings, engine: LoyaltyEngine) -> ReadRouter:
+    """The lookups, /v1/me, member search and reports read the replica when one is set;
+    every commit that wrote a member tells the router where the replica must be to show it."""
+    if not settings.replica_url:
+        return ReadRouter(engine)
+    replica = await start_replica_engine(settings.replica_url, max_size=settings.db_pool_max)
+    reads = ReadRouter(engine, replica, wait=settings.replica_wait_ms / 1000)
+    engine.committed = reads.committed
+    return reads
 
 
 def job_ports(
@@ -319,4 +334,8 @@ def staff_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> Sta
 
 
 async def stop_service(service: Service) -> None:
-    await stop_engine(service.engine)
+    try:
+        if service.reads.replica is not None:
+            await stop_engine(service.reads.replica)
+    finally:
+        await stop_engine(service.engine)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 import pytest
 
-from app.transactions import read, write
+from app.transactions import write
 from app.use_cases.member_privacy import EraseMember, erase_member, export_member
 from domain.errors import MemberNotFound
 from domain.member_privacy import is_erased_phone, phone_tombstone
@@ -42,10 +42,18 @@ async def test_erasing_a_member_clears_their_profile_and_audits_what_changed(
         "member.erased",
         f"member:{member_id}",
     )
-    export = await read(
-        world.uow_factory, lambda uow: export_member(member_id, uow, clock=world.clock)
+    export = await write(
+        world.uow_factory,
+        lambda uow: export_member(member_id, uow, clock=world.clock, actor="admin:b"),
     )
     assert export.erased
+    exported = world.db.audit.records[-1]
+    assert (exported.actor, exported.action, exported.subject) == (
+        "admin:b",
+        "member.exported",
+        f"member:{member_id}",
+    )
+    assert exported.details["rows"]["members"] == 1
 
 
 async def test_exporting_or_erasing_an_unknown_member_is_member_not_found(
@@ -54,7 +62,10 @@ async def test_exporting_or_erasing_an_unknown_member_is_member_not_found(
     unknown = UUID(int=7)
 
     with pytest.raises(MemberNotFound):
-        await read(world.uow_factory, lambda uow: export_member(unknown, uow, clock=world.clock))
+        await write(
+            world.uow_factory,
+            lambda uow: export_member(unknown, uow, clock=world.clock, actor="admin:a"),
+        )
     with pytest.raises(MemberNotFound):
         await write(
             world.uow_factory,

@@ -77,8 +77,8 @@ class CampaignPages(Controller):
             if template_id is None:
                 raise LookupError
             spec = _spec(choice)
-            preview = await transactions.read(
-                container.uow, lambda uow: preview_segment(spec, uow, clock=container.clock)
+            preview = await container.read(
+                lambda uow: preview_segment(spec, uow, clock=container.clock)
             )
         except (LookupError, DomainError):
             return await _campaigns_page(request, container, 422, invalid=True)
@@ -128,12 +128,10 @@ class CampaignPages(Controller):
     ) -> Template:
         """A campaign's recipients (one coupon each) and the members it left out, and why."""
         key = key[:MAX_CAMPAIGN_KEY]
-        recipients = await transactions.read(
-            container.uow, lambda uow: campaign_recipients(key, uow, after=None, limit=LISTED)
+        recipients = await container.read(
+            lambda uow: campaign_recipients(key, uow, after=None, limit=LISTED)
         )
-        skips = await transactions.read(
-            container.uow, lambda uow: campaign_skips(key, uow, after=None, limit=LISTED)
-        )
+        skips = await container.read(lambda uow: campaign_skips(key, uow, after=None, limit=LISTED))
         program = await _program(container)
         return _page(
             request,
@@ -173,10 +171,8 @@ async def _campaigns_page(
     **context: Any,
 ) -> Template:
     staff: StaffMember = request.state.staff
-    templates = await transactions.read(
-        container.uow, lambda uow: list_templates(uow, after=None, limit=LISTED)
-    )
-    policy = await transactions.read(container.uow, get_tier_policy)
+    templates = await container.read(lambda uow: list_templates(uow, after=None, limit=LISTED))
+    policy = await container.read(get_tier_policy)
     program = await _program(container)
     return _page(
         request,

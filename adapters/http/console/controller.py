@@ -120,7 +120,7 @@ async def _program(container: Container) -> ProgramSettings:
     async def load(uow: Any) -> ProgramSettings:
         return await uow.program.get()  # type: ignore[no-any-return]
 
-    return await transactions.read(container.uow, load)
+    return await container.read(load)
 
 
 def _page(
@@ -437,9 +437,7 @@ async def _staff_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    members = await transactions.read(
-        container.uow, lambda uow: list_staff(uow, staff_ports(request))
-    )
+    members = await container.read(lambda uow: list_staff(uow, staff_ports(request)))
     program = await _program(container)
     return _page(
         request,

@@ -383,8 +383,11 @@ class MembersPagesController(Controller):
         """Everything held about the member (a right-of-access request), as the API's
         exportMemberData answers it, as a file to hand over. Audited by the use case."""
         try:
-            export = await transactions.read(
-                container.uow, lambda uow: export_member(member_id, uow, clock=container.clock)
+            export = await transactions.write(
+                container.uow,
+                lambda uow: export_member(
+                    member_id, uow, clock=container.clock, actor=actor_of(request.state.staff)
+                ),
             )
         except MemberNotFound:
             raise NotFoundException() from None
@@ -465,9 +468,7 @@ async def _member_page(
         return view, ledger, consent, chances, played, follow_ups, ladder
 
     try:
-        view, ledger, consent, chances, played, follow_ups, ladder = await transactions.read(
-            container.uow, load
-        )
+        view, ledger, consent, chances, played, follow_ups, ladder = await container.read(load)
     except MemberNotFound:
         raise NotFoundException() from None
     program = await _program(container)

@@ -139,11 +139,9 @@ async def _stores_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    stores = await transactions.read(
-        container.uow, lambda uow: list_stores(uow, after=None, limit=LISTED)
-    )
-    terminals = await transactions.read(
-        container.uow, lambda uow: list_terminals(uow, store_id=None, after=None, limit=LISTED)
+    stores = await container.read(lambda uow: list_stores(uow, after=None, limit=LISTED))
+    terminals = await container.read(
+        lambda uow: list_terminals(uow, store_id=None, after=None, limit=LISTED)
     )
     by_store: dict[UUID, list[Any]] = {}
     for terminal in terminals:

@@ -282,8 +282,8 @@ async def _tiers_page(
     **context: Any,
 ) -> Template:
     staff: StaffMember = request.state.staff
-    policy = await transactions.read(container.uow, get_tier_policy)
-    program = await transactions.read(container.uow, get_program)
+    policy = await container.read(get_tier_policy)
+    program = await container.read(get_program)
     history = await container.reports.audit_log(
         AuditQuery(zone=program.time_zone, action="tiers.updated", limit=20)
     )

@@ -179,7 +179,7 @@ async def _feedback_page(
     query = ListFeedback(
         status=FeedbackStatus(shown) if shown != "all" else None, after=after, limit=PAGE
     )
-    page = await transactions.read(container.uow, lambda uow: list_feedback(query, uow))
+    page = await container.read(lambda uow: list_feedback(query, uow))
     next_cursor = encode_cursor(page.next_after)
     next_url = (
         "/console/feedback?" + urlencode({"status": shown, "cursor": next_cursor})
@@ -219,8 +219,7 @@ async def _calls_page(
     today = container.clock.now().astimezone(program.zone).date()
     status = FollowUpStatus.PENDING if show == "today" else None
     due_by = today if show == "today" else None
-    sheet = await transactions.read(
-        container.uow,
+    sheet = await container.read(
         lambda uow: call_sheet(uow, status=status, due_by=due_by, after_id=after, limit=PAGE),
     )
     items = sheet.page.items

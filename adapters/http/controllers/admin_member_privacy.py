@@ -25,13 +25,18 @@ class AdminMemberPrivacyController(Controller):
         "/{member_id:uuid}/export",
         operation_id="exportMemberData",
         summary="Everything held about a member (right of access), every table that names them",
+        description="Each export is audited as `member.exported` (who, when, rows per table).",
         responses=problems(401, 403, 404),
     )
     async def export(
-        self, member_id: FromPath[UUID], container: NamedDependency[Container]
+        self,
+        member_id: FromPath[UUID],
+        container: NamedDependency[Container],
+        principal: NamedDependency[Principal],
     ) -> MemberExportOut:
-        export = await transactions.read(
-            container.uow, lambda uow: export_member(member_id, uow, clock=container.clock)
+        export = await transactions.write(
+            container.uow,
+            lambda uow: export_member(member_id, uow, clock=container.clock, actor=principal.actor),
         )
         return MemberExportOut.of(export)
 

@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.session import member_written
 from adapters.persistence.tables import MemberCardRow, MemberRow, TierChangeRow
 from domain.cards import CardStatus, MemberCard
 from domain.member_privacy import is_erased_phone
@@ -54,6 +55,7 @@ def member_from_row(row: Mapping[str, Any]) -> Member:
 
 class PostgresMemberRepository:
     async def add(self, member: Member) -> bool:
+        member_written(member.id)
         inserted = (
             await MemberRow.insert(
                 MemberRow(
@@ -91,6 +93,7 @@ class PostgresMemberRepository:
         return member_from_row(rows[0]) if rows else None
 
     async def hold(self, member_id: UUID) -> Member | None:
+        member_written(member_id)
         rows = await MemberRow.raw(_HOLD_MEMBER, member_id)
         return member_from_row(rows[0]) if rows else None
 
@@ -130,6 +133,7 @@ class PostgresMemberRepository:
         ]
 
     async def replace_card(self, member_id: UUID, new_card: MemberCard) -> None:
+        member_written(member_id)
         # Block first: at most one active card per member (partial unique index).
         await MemberCardRow.update(
             {
@@ -162,6 +166,7 @@ class PostgresMemberRepository:
         return MemberTier(row["tier_code"], row["tier_short_since"], row["tier_manual_until"])
 
     async def change_tier(self, member_id: UUID, decision: Decision, event: TierEvent) -> None:
+        member_written(member_id)
         standing = decision.standing
         await MemberRow.update(
             {

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from adapters.observability import LEDGER_POSTINGS
 from adapters.persistence.repositories.points_save import save_statement
-from adapters.persistence.session import connection
+from adapters.persistence.session import connection, member_written
 from adapters.persistence.tables import PointsEntryRow
 from domain.points import Consumption, EntryType, LedgerEntry, Lot, PointsAccount, Reference
 
@@ -84,6 +84,7 @@ def _entry(row: dict[str, Any]) -> LedgerEntry:
 
 class PostgresPointsRepository:
     async def open_account(self, member_id: UUID) -> None:
+        member_written(member_id)
         await connection().execute(
             "INSERT INTO points_accounts (member_id, updated_at) VALUES ($1, $2)",
             member_id,
@@ -102,12 +103,14 @@ class PostgresPointsRepository:
         # too), so the lots can be read without locks of their own; they are read by a
         # statement of their own, whose snapshot includes what the lock's last holder wrote.
         db = connection()
+        member_written(member_id)  # locked to be written
         account = await db.fetchrow(_LOCK_ACCOUNT, member_id)
         if account is None:
             raise LookupError(f"member {member_id} has no points account")
         return _account(member_id, account, await db.fetch(_OPEN_LOTS, member_id))
 
     async def save(self, account: PointsAccount) -> None:
+        member_written(account.member_id)
         statement, args = save_statement(account, datetime.now(UTC))
         lot_ids = await connection().fetch(statement, *args)
         for lot, row in zip(account.new_lots, lot_ids, strict=True):

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.session import member_written
 from adapters.persistence.tables import MemberConsentChangeRow, MemberRow
 from domain.members import ConsentChange, ConsentChannel, ConsentSource, Member
 
 
 class PostgresMemberProfileRepository:
     async def save_profile(self, member: Member) -> None:
+        member_written(member.id)
         await MemberRow.update(
             {
                 MemberRow.name: member.name,
