@@ -25,6 +25,7 @@ from domain.messages import MessageRenderer
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
+from domain.staff import IdentityProvider
 
 
 @dataclass
@@ -61,6 +62,8 @@ class Container:
     webhook_secrets: SecretBox
     # Staff accounts and console sessions (None only in tests that need no console).
     staff: StaffPorts | None = None
+    # Staff login through an OpenID Connect provider; None when it is not configured.
+    identity_provider: IdentityProvider | None = None
 
     @property
     def sale_dating(self) -> SaleDating:

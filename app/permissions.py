@@ -153,6 +153,8 @@ OPERATIONS: dict[str, Permission | None] = {
     "console.set_password.submit": None,
     "console.language": None,
     "console.static": None,
+    "console.oidc.start": None,
+    "console.oidc.callback": None,
     "console.logout": P.CONSOLE,
     "console.dashboard": P.CONSOLE,
     "console.members.search": P.MEMBERS_READ,

@@ -24,6 +24,8 @@ from domain.repositories import AuditRecord
 from domain.staff import (
     SET_PASSWORD_TTL,
     TOKEN_BYTES,
+    IdentityProvider,
+    IdentityRefused,
     InvalidSetPasswordLink,
     PasswordHasher,
     SetPasswordToken,
@@ -317,7 +319,7 @@ async def give_second_factor(
             or member is None
             or not session.second_factor_pending
             or not session.live(now)
-            or not member.can_log_in
+            or not member.is_active
             or member.totp_secret_sealed is None
         ):
             raise StaffLoginFailed()
@@ -332,6 +334,67 @@ async def give_second_factor(
         await uow.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class LogInWithIdentity:
+    """The identity provider's answer at the console's callback (state already matched)."""
+
+    code: str
+    code_verifier: str
+    nonce: str
+    redirect_uri: str
+    client_ip: str
+
+
+async def log_in_with_identity(
+    cmd: LogInWithIdentity,
+    uow_factory: UnitOfWorkFactory,
+    ports: StaffPorts,
+    provider: IdentityProvider,
+) -> OpenedSession:
+    """Opens the same server-side session as a password login for the account whose e-mail
+    the provider verified. No account, a disabled one, or any failed check of the provider's
+    answer is the login's one refusal. An invited account (no password yet) becomes active:
+    its owner chose this e-mail, and the provider vouches for its holder. An account with a
+    second factor still gives its TOTP code."""
+    now = ports.clock.now()
+    await _within(ports, f"staff-login:ip:{cmd.client_ip}", ports.limits.logins_per_ip, now)
+    try:
+        identity = await provider.identity(
+            cmd.code,
+            code_verifier=cmd.code_verifier,
+            nonce=cmd.nonce,
+            redirect_uri=cmd.redirect_uri,
+        )
+    except IdentityRefused as refused:
+        raise StaffLoginFailed(f"identity provider: {refused.reason}") from None
+    await _within(ports, f"staff-login:email:{identity.email}", ports.limits.logins_per_email, now)
+    async with uow_factory() as uow:
+        member = await ports.staff.get_by_email(identity.email)
+        if member is None or member.status is StaffStatus.DISABLED:
+            raise StaffLoginFailed("identity provider: no active account for this e-mail")
+        if member.status is StaffStatus.INVITED:
+            member = replace(member, status=StaffStatus.ACTIVE)
+            await ports.staff.save(member, now)
+        session_id = _token(ports.random)
+        pending = member.has_second_factor
+        await ports.staff.add_session(
+            StaffSession.open(token_hash(session_id), member.id, now, pending=pending)
+        )
+        if not pending:
+            await _audit(
+                uow,
+                actor_of(member),
+                "staff.login",
+                member,
+                ip=cmd.client_ip,
+                method="oidc",
+                issuer=identity.issuer,
+                subject=identity.subject,
+            )
+        await uow.commit()
+    return OpenedSession(session_id, pending)
+
+
 async def session_member(
     session_id: str, uow_factory: UnitOfWorkFactory, ports: StaffPorts
 ) -> StaffMember | None:
@@ -343,7 +406,7 @@ async def session_member(
         if session is None or session.second_factor_pending or not session.live(now):
             return None
         member = await ports.staff.get(session.staff_id)
-        if member is None or not member.can_log_in:
+        if member is None or not member.is_active:
             return None
         if (now - session.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
             await ports.staff.touch_session(session.id_hash, now)

@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
 from adapters.http.console.members_pages import MembersPagesController
+from adapters.http.console.oidc_pages import OidcPages
 from adapters.http.console.owner_pages import OwnerPages
 from adapters.http.console.programme_pages import ProgrammePages
 from adapters.http.console.report_pages import ReportPages
@@ -82,6 +83,7 @@ def console_router() -> Router:
             CampaignPages,
             ReportPages,
             OwnerPages,
+            OidcPages,
         ],
         guards=[console_guard],
         include_in_schema=False,

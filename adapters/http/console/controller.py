@@ -169,6 +169,7 @@ def _public_page(
     settings = request.app.state.container.settings
     page = _page(request, name, _formats(request), status_code, cookies, **context)
     page.context["csrf"] = csrf_token(settings, nonce, "login")
+    page.context["oidc"] = request.app.state.container.identity_provider is not None
     return page
 
 
