@@ -74,6 +74,13 @@ class StaffLoginFailed(RuleViolation):
     title = "E-mail, password or code is wrong"
 
 
+class WrongSecondFactorCode(InvalidInput):
+    """Enrolling or removing one's own second factor with a code that does not match."""
+
+    code = "wrong_second_factor_code"
+    title = "The code from the authenticator app is wrong"
+
+
 def normalise_email(email: str) -> str:
     cleaned = email.strip().lower()
     local, at, domain = cleaned.partition("@")

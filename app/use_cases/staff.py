@@ -38,6 +38,7 @@ from domain.staff import (
     StaffSession,
     StaffStatus,
     TotpCodes,
+    WrongSecondFactorCode,
     check_password,
     normalise_email,
     token_hash,
@@ -245,6 +246,125 @@ async def enrol_second_factor(
     await ports.staff.revoke_sessions_of(member.id, now)
     await _audit(uow, cmd.actor, "staff.second_factor_enrol", member)
     return SecondFactorEnrolment(secret, ports.totp.provisioning_uri(secret, member.email))
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorOffer:
+    """A new TOTP secret a staff member is shown in the console, not stored yet: ``sealed``
+    travels in the confirmation form (sealed by the secret box and bound to the member), so
+    nothing changes until a code from the authenticator app proves the secret was taken."""
+
+    secret: str
+    provisioning_uri: str
+    sealed: str
+
+
+def offer_second_factor(member: StaffMember, ports: StaffPorts) -> SecondFactorOffer:
+    secret = ports.totp.new_secret()
+    return SecondFactorOffer(
+        secret,
+        ports.totp.provisioning_uri(secret, member.email),
+        ports.secrets.seal(f"offer:{member.id}:{secret}"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmSecondFactor:
+    staff_id: UUID
+    sealed: str  # SecondFactorOffer.sealed, back from the form
+    code: str
+
+
+def _offered_secret(sealed: str, staff_id: UUID, ports: StaffPorts) -> str:
+    try:
+        opened = ports.secrets.open(sealed)
+    except ValueError:  # a forged or altered blob: the same refusal as a wrong code
+        raise WrongSecondFactorCode() from None
+    prefix = f"offer:{staff_id}:"
+    if not opened.startswith(prefix):
+        raise WrongSecondFactorCode()
+    return opened[len(prefix) :]
+
+
+async def confirm_second_factor(
+    cmd: ConfirmSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    """Stores the offered secret once a code made from it is right; audited. The member's
+    other sessions stay (the one enrolling is his own); the next login asks for a code."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    secret = _offered_secret(cmd.sealed, member.id, ports)
+    now = ports.clock.now()
+    if not ports.totp.verify(secret, cmd.code.strip(), now):
+        raise WrongSecondFactorCode()
+    updated = replace(member, totp_secret_sealed=ports.secrets.seal(secret))
+    await ports.staff.save(updated, now)
+    await _audit(uow, actor_of(member), "staff.second_factor_enrol", member, by="self")
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveOwnSecondFactor:
+    staff_id: UUID
+    code: str  # a current code: a borrowed session alone cannot remove the factor
+
+
+async def remove_own_second_factor(
+    cmd: RemoveOwnSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    if member.totp_secret_sealed is None:
+        return member
+    now = ports.clock.now()
+    secret = ports.secrets.open(member.totp_secret_sealed)
+    if not ports.totp.verify(secret, cmd.code.strip(), now):
+        raise WrongSecondFactorCode()
+    updated = replace(member, totp_secret_sealed=None)
+    await ports.staff.save(updated, now)
+    await _audit(uow, actor_of(member), "staff.second_factor_remove", member, by="self")
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class ResetSecondFactor:
+    staff_id: UUID
+    actor: str
+
+
+async def reset_second_factor(
+    cmd: ResetSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    """An owner removes another member's second factor (a lost phone); every session of the
+    member ends, and he logs in with his password alone until he enrols again."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    now = ports.clock.now()
+    updated = replace(member, totp_secret_sealed=None)
+    await ports.staff.save(updated, now)
+    revoked = await ports.staff.revoke_sessions_of(member.id, now)
+    await _audit(uow, cmd.actor, "staff.second_factor_reset", member, sessions_revoked=revoked)
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class ReissueSetPasswordLink:
+    staff_id: UUID
+    actor: str
+
+
+async def reissue_set_password_link(
+    cmd: ReissueSetPasswordLink, uow: UnitOfWork, ports: StaffPorts
+) -> SetPasswordLink:
+    """An owner's new one-time link for an account (forgotten password, expired invitation).
+    The old password keeps working until the link is used; a disabled account gets none."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None or member.status is StaffStatus.DISABLED:
+        raise StaffNotFound()
+    return await _issue_link(member, uow, ports, cmd.actor, ports.clock.now())
 
 
 # Login and sessions ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
+from adapters.http.console.account_pages import AccountPages
 from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
 from adapters.http.console.members_pages import MembersPagesController
@@ -84,6 +85,7 @@ def console_router() -> Router:
             ReportPages,
             OwnerPages,
             OidcPages,
+            AccountPages,
         ],
         guards=[console_guard],
         include_in_schema=False,
