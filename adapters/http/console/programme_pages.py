@@ -18,6 +18,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from adapters.http.console.labels import field_label
 from adapters.http.console.controller import Form, _formats, _page, _program
 from app import transactions
 from app.container import Container
@@ -115,7 +116,9 @@ class ProgrammePages(Controller):
                 if isinstance(refused, FormError)
                 else getattr(refused, "field", None)
             )
-            return _programme_page(request, current, 422, invalid=field or True)
+            return _programme_page(
+                request, current, 422, invalid=field_label(field) if field else True
+            )
         return _programme_page(request, updated, saved=True)
 
     # Tier ladder -------------------------------------------------------------------------------
@@ -137,7 +140,9 @@ class ProgrammePages(Controller):
             based_on = _int(data, "version")
         except (FormError, DomainError) as refused:
             field = refused.args[0] if isinstance(refused, FormError) else "tiers"
-            return await _tiers_page(request, container, 422, invalid=field, rows=_rows(data))
+            return await _tiers_page(
+                request, container, 422, invalid=field_label(field), rows=_rows(data)
+            )
         policy = TierPolicy(proposed.window_days, proposed.grace_days, proposed.ladder)
         result = await container.reports.simulate_tiers(
             policy,
@@ -179,7 +184,9 @@ class ProgrammePages(Controller):
             return await _tiers_page(request, container, 409, stale=True)
         except (FormError, DomainError) as refused:
             field = refused.args[0] if isinstance(refused, FormError) else "tiers"
-            return await _tiers_page(request, container, 422, invalid=field, rows=_rows(data))
+            return await _tiers_page(
+                request, container, 422, invalid=field_label(field), rows=_rows(data)
+            )
         return await _tiers_page(request, container, saved=updated)
 
 
