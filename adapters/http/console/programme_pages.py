@@ -18,8 +18,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from adapters.http.console.labels import field_label
 from adapters.http.console.controller import Form, _formats, _page, _program
+from adapters.http.console.labels import field_label
 from app import transactions
 from app.container import Container
 from app.permissions import allows
