@@ -147,7 +147,7 @@ def test_an_owner_issues_a_new_set_password_link_from_the_staff_page(
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "zh-CN"])
-def test_the_owners_header_holds_its_pages_in_one_row_at_1280_wide(
+def test_the_owners_header_is_one_row_of_links_and_menus_at_1280_wide(
     browser: Any, served: tuple[str, dict[str, str]], locale: str
 ) -> None:
     base, env = served
@@ -157,11 +157,12 @@ def test_the_owners_header_holds_its_pages_in_one_row_at_1280_wide(
     page = context.new_page()
     try:
         _set_password_and_log_in(page, base, link, email)
-        boxes = page.evaluate(
-            """() => [...document.querySelectorAll('nav ul.console-pages a')].map(a => {
-                 const r = a.getBoundingClientRect();
-                 const line = parseFloat(getComputedStyle(a).lineHeight);
-                 return {top: Math.round(r.top), height: r.height, line: line};
+        entries = page.evaluate(
+            """() => [...document.querySelectorAll('nav ul.console-pages > li')].map(li => {
+                 const shown = li.querySelector('summary') || li.querySelector('a');
+                 const r = shown.getBoundingClientRect();
+                 return {middle: Math.round(r.top + r.height / 2), height: r.height,
+                         line: parseFloat(getComputedStyle(shown).lineHeight)};
                })"""
         )
         user = page.evaluate(
@@ -169,13 +170,25 @@ def test_the_owners_header_holds_its_pages_in_one_row_at_1280_wide(
                  .map(li => li.getBoundingClientRect())
                  .map(r => Math.round(r.top + r.height / 2))"""
         )
+        summaries = page.locator("nav summary").all_inner_texts()
         shoot(page, f"owner-header-1280-{locale}")
+        assert serious_violations(page) == []
+        # Each menu opens on a click and shows its pages; the Staff page is one of them.
+        page.click("nav summary >> nth=-1")
+        page.locator("nav a[href='/console/staff']").click()
+        page.wait_for_url(f"{base}/console/staff")
+        page.click("nav summary.current")
+        shoot(page, f"owner-header-menu-open-1280-{locale}")
+        assert page.locator("nav a[aria-current=page]").is_visible()
         assert serious_violations(page) == []
     finally:
         context.close()
-    assert len(boxes) >= 8
-    # Every page link on one row, and no link broken over two lines.
-    assert len({box["top"] for box in boxes}) == 1, boxes
-    assert all(box["height"] < 2 * box["line"] for box in boxes), boxes
+    assert len(entries) >= 4
+    if locale == "zh-CN":  # the menus' names are translated like every other text
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in summaries), summaries
+    # The links and menus in one row, none broken over two lines.
+    middles = [entry["middle"] for entry in entries]
+    assert max(middles) - min(middles) <= 4, entries
+    assert all(entry["height"] < 2 * entry["line"] for entry in entries), entries
     # The languages, account and log-out controls on one line too.
     assert max(user) - min(user) <= 4, user

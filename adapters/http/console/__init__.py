@@ -50,6 +50,7 @@ def _error(request: Request[Any, Any, Any], status: int, title: str, message: st
         **formats.template_globals(),
         staff=None,
         nav=[],
+        menu=[],
         path=request.url.path,
         csrf="",
         csrf_field="_csrf",

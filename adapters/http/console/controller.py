@@ -31,6 +31,7 @@ from adapters.http.console.i18n import (
     Formats,
     chosen_locale,
 )
+from adapters.http.console.navigation import menu
 from adapters.http.console.security import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -131,6 +132,7 @@ def _page(
             **formats.template_globals(),
             "staff": staff,
             "nav": nav,
+            "menu": menu(nav),
             "path": request.url.path,
             "csrf": getattr(request.state, "csrf", ""),
             "csrf_field": CSRF_FIELD,
