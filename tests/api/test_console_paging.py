@@ -131,3 +131,29 @@ async def test_member_search_results_page_with_the_query_kept(
     back = _PREVIOUS.search(last)
     assert back
     assert "q=Wang" in html.unescape(back.group(1))
+
+
+async def test_the_ledger_pages_to_older_entries_and_back_to_newer_ones(
+    console: Any, app: Litestar, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(members_pages, "LEDGER_PAGE", 3)
+    till = await api.open_till()
+    member_id = (await till.enrol("+8613800138151"))["member_id"]
+    csrf = await _as(console, app, StaffRole.OWNER)
+    for n in range(1, 9):
+        answer = await console.post(
+            f"/console/members/{member_id}/adjust",
+            data={"_csrf": csrf, "points": str(n), "reason": f"entry-{n}-"},
+        )
+        assert answer.status_code == 303
+    rows = re.compile(r"entry-(\d+)-")
+    older = re.compile(r'href="([^"]+)#ledger" id="older"')
+    newer = re.compile(r'href="([^"]+)#ledger" id="newer"')
+
+    pages, last = await _walk(console, f"/console/members/{member_id}", rows, older)
+
+    assert pages == [["8", "7", "6"], ["5", "4", "3"], ["2", "1"]]
+    back = newer.search(last)
+    assert back
+    middle = await console.get(html.unescape(back.group(1)))
+    assert rows.findall(middle.text) == ["5", "4", "3"]
