@@ -549,3 +549,13 @@ async def log_out(session_id: str, uow_factory: UnitOfWorkFactory, ports: StaffP
 
 async def list_staff(uow: UnitOfWork, ports: StaffPorts) -> list[StaffMember]:
     return await ports.staff.list_all()
+
+
+async def list_staff_page(
+    uow: UnitOfWork, ports: StaffPorts, *, after_email: str | None, limit: int
+) -> list[StaffMember]:
+    """Up to ``limit`` accounts by e-mail, after ``after_email`` (a keyset cursor: e-mails
+    are unique). A back office has tens of staff, so the page is cut from the whole table
+    rather than by a query of its own."""
+    members = await ports.staff.list_all()
+    return [m for m in members if after_email is None or m.email > after_email][:limit]

@@ -157,3 +157,24 @@ async def test_the_ledger_pages_to_older_entries_and_back_to_newer_ones(
     assert back
     middle = await console.get(html.unescape(back.group(1)))
     assert rows.findall(middle.text) == ["5", "4", "3"]
+
+
+async def test_the_staff_list_pages_by_e_mail(
+    console: Any, app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.http.console import controller
+
+    monkeypatch.setattr(controller, "STAFF_PAGE", 2)
+    container: Container = app.state.container
+    for n in range(4):
+        make_staff(container, f"staff{n}@example.com", StaffRole.ANALYST, client=console)
+    await _as(console, app, StaffRole.OWNER)  # owner.paging@example.com
+    rows = re.compile(r"<td>([a-z0-9.]+@example\.com)</td>")
+
+    pages, _ = await _walk(console, "/console/staff", rows)
+
+    assert pages == [
+        ["owner.paging@example.com", "staff0@example.com"],
+        ["staff1@example.com", "staff2@example.com"],
+        ["staff3@example.com"],
+    ]

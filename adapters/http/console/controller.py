@@ -32,6 +32,7 @@ from adapters.http.console.i18n import (
     chosen_locale,
 )
 from adapters.http.console.navigation import menu
+from adapters.http.console.paging import Pager
 from adapters.http.console.security import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -56,7 +57,7 @@ from app.use_cases.staff import (
     create_staff,
     disable_staff,
     give_second_factor,
-    list_staff,
+    list_staff_page,
     log_in,
     log_out,
     set_password,
@@ -73,6 +74,7 @@ from domain.staff import (
 )
 from domain.staff import StaffMember as Staff
 
+STAFF_PAGE = 100  # accounts on one page of /console/staff
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 STATIC_FILES = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix in STATIC_TYPES}
@@ -432,8 +434,14 @@ async def _staff_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
+    pager = Pager.of(
+        "/console/staff", dict(request.query_params) if request.method == "GET" else {}
+    )
     members = await transactions.read(
-        container.uow, lambda uow: list_staff(uow, staff_ports(request))
+        container.uow,
+        lambda uow: list_staff_page(
+            uow, staff_ports(request), after_email=pager.after or None, limit=STAFF_PAGE + 1
+        ),
     )
     program = await _program(container)
     return _page(
@@ -441,7 +449,10 @@ async def _staff_page(
         "staff.html",
         _formats(request, program),
         status_code,
-        members=members,
+        members=members[:STAFF_PAGE],
+        pager=pager.followed_by(
+            members[STAFF_PAGE - 1].email if len(members) > STAFF_PAGE else None
+        ),
         roles=[role.value for role in StaffRole],
         **context,
     )
