@@ -29,6 +29,7 @@ from domain.messages import MessageRenderer
 from domain.notifications import MemberNotifier, SecretBox, SmsSender
 from domain.ports import Clock, IdGenerator, RandomSource
 from domain.sale_dating import SaleDating
+from domain.staff import IdentityProvider
 
 T = TypeVar("T")
 
@@ -69,6 +70,8 @@ class Container:
     staff: StaffPorts | None = None
     # The console's reads on the read replica, when one is set (docs/operations.md).
     replica_reads: ReplicaReads | None = None
+    # Staff login through an OpenID Connect provider; None when it is not configured.
+    identity_provider: IdentityProvider | None = None
 
     async def read(self, query: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         """A read of the back office: on the replica when one is set, else as

@@ -131,6 +131,11 @@ class Settings:
     console_url: str = "http://127.0.0.1:8000/console"
     # Secure cookies also over plain HTTP (behind a TLS-terminating proxy); on in production.
     console_secure_cookies: bool = False
+    # Staff login through an OpenID Connect provider (docs/console.md): all three or none.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_allowed_domains: tuple[str, ...] = ()  # e-mail domains; empty: any the provider vouches
     # The most points, either way, a staff member of role service adjusts in one go.
     service_adjustment_limit: int = 1000
     # Messages to members (login codes, notices): "live" sends them (SMS through Aliyun,
@@ -216,6 +221,10 @@ class Settings:
                 env.get("LOYALTY_ENV", "development") == "production",
             ),
             service_adjustment_limit=_int(env, "LOYALTY_SERVICE_ADJUSTMENT_LIMIT", 1000),
+            oidc_issuer=env.get("LOYALTY_OIDC_ISSUER") or None,
+            oidc_client_id=env.get("LOYALTY_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("LOYALTY_OIDC_CLIENT_SECRET") or None,
+            oidc_allowed_domains=_list(env, "LOYALTY_OIDC_ALLOWED_DOMAINS", ""),
             messages=env.get("LOYALTY_MESSAGES", "").strip().lower(),
             message_language=env.get("LOYALTY_MESSAGE_LANGUAGE") or "zh-CN",
             smtp_host=env.get("LOYALTY_SMTP_HOST") or None,
@@ -285,6 +294,12 @@ class Settings:
             raise SettingsError(
                 "LOYALTY_ADMIN_JWKS_URL needs LOYALTY_ADMIN_JWT_ISSUER and "
                 "LOYALTY_ADMIN_JWT_AUDIENCE: tokens are checked against both"
+            )
+        oidc = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if any(oidc) and not all(oidc):
+            raise SettingsError(
+                "LOYALTY_OIDC_ISSUER, LOYALTY_OIDC_CLIENT_ID and LOYALTY_OIDC_CLIENT_SECRET go "
+                "together: set all three for login through the identity provider, or none"
             )
         for proxy in self.trusted_proxies:
             try:

@@ -74,6 +74,13 @@ class StaffLoginFailed(RuleViolation):
     title = "E-mail, password or code is wrong"
 
 
+class WrongSecondFactorCode(InvalidInput):
+    """Enrolling or removing one's own second factor with a code that does not match."""
+
+    code = "wrong_second_factor_code"
+    title = "The code from the authenticator app is wrong"
+
+
 def normalise_email(email: str) -> str:
     cleaned = email.strip().lower()
     local, at, domain = cleaned.partition("@")
@@ -108,6 +115,11 @@ class StaffMember:
     @property
     def can_log_in(self) -> bool:
         return self.status is StaffStatus.ACTIVE and self.password_hash is not None
+
+    @property
+    def is_active(self) -> bool:
+        """May hold a session: active, with a password or through the identity provider."""
+        return self.status is StaffStatus.ACTIVE
 
     @property
     def has_second_factor(self) -> bool:
@@ -171,6 +183,45 @@ class TotpCodes(Protocol):
     def verify(self, secret: str, code: str, now: datetime) -> bool: ...
 
     def provisioning_uri(self, secret: str, account: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What the browser carries to the identity provider, and what must come back."""
+
+    url: str  # the provider's authorization endpoint with every parameter
+    state: str
+    nonce: str
+    code_verifier: str  # PKCE (S256): kept by the console, never sent to the browser's URL
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    """An e-mail the identity provider vouches for (its ID token checked and verified)."""
+
+    email: str
+    subject: str
+    issuer: str
+
+
+class IdentityRefused(Exception):
+    """The identity provider's answer failed a check; ``reason`` is for the log only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IdentityProvider(Protocol):
+    """An OpenID Connect provider, authorization code flow with PKCE, state and nonce."""
+
+    async def authorization_request(self, redirect_uri: str) -> AuthorizationRequest: ...
+
+    async def identity(
+        self, code: str, *, code_verifier: str, nonce: str, redirect_uri: str
+    ) -> VerifiedIdentity:
+        """Exchanges the code and verifies the ID token; IdentityRefused on any failure."""
+        ...
 
 
 class StaffRepository(Protocol):

@@ -24,6 +24,8 @@ from domain.repositories import AuditRecord
 from domain.staff import (
     SET_PASSWORD_TTL,
     TOKEN_BYTES,
+    IdentityProvider,
+    IdentityRefused,
     InvalidSetPasswordLink,
     PasswordHasher,
     SetPasswordToken,
@@ -36,6 +38,7 @@ from domain.staff import (
     StaffSession,
     StaffStatus,
     TotpCodes,
+    WrongSecondFactorCode,
     check_password,
     normalise_email,
     token_hash,
@@ -245,6 +248,125 @@ async def enrol_second_factor(
     return SecondFactorEnrolment(secret, ports.totp.provisioning_uri(secret, member.email))
 
 
+@dataclass(frozen=True, slots=True)
+class SecondFactorOffer:
+    """A new TOTP secret a staff member is shown in the console, not stored yet: ``sealed``
+    travels in the confirmation form (sealed by the secret box and bound to the member), so
+    nothing changes until a code from the authenticator app proves the secret was taken."""
+
+    secret: str
+    provisioning_uri: str
+    sealed: str
+
+
+def offer_second_factor(member: StaffMember, ports: StaffPorts) -> SecondFactorOffer:
+    secret = ports.totp.new_secret()
+    return SecondFactorOffer(
+        secret,
+        ports.totp.provisioning_uri(secret, member.email),
+        ports.secrets.seal(f"offer:{member.id}:{secret}"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmSecondFactor:
+    staff_id: UUID
+    sealed: str  # SecondFactorOffer.sealed, back from the form
+    code: str
+
+
+def _offered_secret(sealed: str, staff_id: UUID, ports: StaffPorts) -> str:
+    try:
+        opened = ports.secrets.open(sealed)
+    except ValueError:  # a forged or altered blob: the same refusal as a wrong code
+        raise WrongSecondFactorCode() from None
+    prefix = f"offer:{staff_id}:"
+    if not opened.startswith(prefix):
+        raise WrongSecondFactorCode()
+    return opened[len(prefix) :]
+
+
+async def confirm_second_factor(
+    cmd: ConfirmSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    """Stores the offered secret once a code made from it is right; audited. The member's
+    other sessions stay (the one enrolling is his own); the next login asks for a code."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    secret = _offered_secret(cmd.sealed, member.id, ports)
+    now = ports.clock.now()
+    if not ports.totp.verify(secret, cmd.code.strip(), now):
+        raise WrongSecondFactorCode()
+    updated = replace(member, totp_secret_sealed=ports.secrets.seal(secret))
+    await ports.staff.save(updated, now)
+    await _audit(uow, actor_of(member), "staff.second_factor_enrol", member, by="self")
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveOwnSecondFactor:
+    staff_id: UUID
+    code: str  # a current code: a borrowed session alone cannot remove the factor
+
+
+async def remove_own_second_factor(
+    cmd: RemoveOwnSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    if member.totp_secret_sealed is None:
+        return member
+    now = ports.clock.now()
+    secret = ports.secrets.open(member.totp_secret_sealed)
+    if not ports.totp.verify(secret, cmd.code.strip(), now):
+        raise WrongSecondFactorCode()
+    updated = replace(member, totp_secret_sealed=None)
+    await ports.staff.save(updated, now)
+    await _audit(uow, actor_of(member), "staff.second_factor_remove", member, by="self")
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class ResetSecondFactor:
+    staff_id: UUID
+    actor: str
+
+
+async def reset_second_factor(
+    cmd: ResetSecondFactor, uow: UnitOfWork, ports: StaffPorts
+) -> StaffMember:
+    """An owner removes another member's second factor (a lost phone); every session of the
+    member ends, and he logs in with his password alone until he enrols again."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None:
+        raise StaffNotFound()
+    now = ports.clock.now()
+    updated = replace(member, totp_secret_sealed=None)
+    await ports.staff.save(updated, now)
+    revoked = await ports.staff.revoke_sessions_of(member.id, now)
+    await _audit(uow, cmd.actor, "staff.second_factor_reset", member, sessions_revoked=revoked)
+    return updated
+
+
+@dataclass(frozen=True, slots=True)
+class ReissueSetPasswordLink:
+    staff_id: UUID
+    actor: str
+
+
+async def reissue_set_password_link(
+    cmd: ReissueSetPasswordLink, uow: UnitOfWork, ports: StaffPorts
+) -> SetPasswordLink:
+    """An owner's new one-time link for an account (forgotten password, expired invitation).
+    The old password keeps working until the link is used; a disabled account gets none."""
+    member = await ports.staff.get(cmd.staff_id)
+    if member is None or member.status is StaffStatus.DISABLED:
+        raise StaffNotFound()
+    return await _issue_link(member, uow, ports, cmd.actor, ports.clock.now())
+
+
 # Login and sessions ------------------------------------------------------------------------
 
 
@@ -317,7 +439,7 @@ async def give_second_factor(
             or member is None
             or not session.second_factor_pending
             or not session.live(now)
-            or not member.can_log_in
+            or not member.is_active
             or member.totp_secret_sealed is None
         ):
             raise StaffLoginFailed()
@@ -332,6 +454,67 @@ async def give_second_factor(
         await uow.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class LogInWithIdentity:
+    """The identity provider's answer at the console's callback (state already matched)."""
+
+    code: str
+    code_verifier: str
+    nonce: str
+    redirect_uri: str
+    client_ip: str
+
+
+async def log_in_with_identity(
+    cmd: LogInWithIdentity,
+    uow_factory: UnitOfWorkFactory,
+    ports: StaffPorts,
+    provider: IdentityProvider,
+) -> OpenedSession:
+    """Opens the same server-side session as a password login for the account whose e-mail
+    the provider verified. No account, a disabled one, or any failed check of the provider's
+    answer is the login's one refusal. An invited account (no password yet) becomes active:
+    its owner chose this e-mail, and the provider vouches for its holder. An account with a
+    second factor still gives its TOTP code."""
+    now = ports.clock.now()
+    await _within(ports, f"staff-login:ip:{cmd.client_ip}", ports.limits.logins_per_ip, now)
+    try:
+        identity = await provider.identity(
+            cmd.code,
+            code_verifier=cmd.code_verifier,
+            nonce=cmd.nonce,
+            redirect_uri=cmd.redirect_uri,
+        )
+    except IdentityRefused as refused:
+        raise StaffLoginFailed(f"identity provider: {refused.reason}") from None
+    await _within(ports, f"staff-login:email:{identity.email}", ports.limits.logins_per_email, now)
+    async with uow_factory() as uow:
+        member = await ports.staff.get_by_email(identity.email)
+        if member is None or member.status is StaffStatus.DISABLED:
+            raise StaffLoginFailed("identity provider: no active account for this e-mail")
+        if member.status is StaffStatus.INVITED:
+            member = replace(member, status=StaffStatus.ACTIVE)
+            await ports.staff.save(member, now)
+        session_id = _token(ports.random)
+        pending = member.has_second_factor
+        await ports.staff.add_session(
+            StaffSession.open(token_hash(session_id), member.id, now, pending=pending)
+        )
+        if not pending:
+            await _audit(
+                uow,
+                actor_of(member),
+                "staff.login",
+                member,
+                ip=cmd.client_ip,
+                method="oidc",
+                issuer=identity.issuer,
+                subject=identity.subject,
+            )
+        await uow.commit()
+    return OpenedSession(session_id, pending)
+
+
 async def session_member(
     session_id: str, uow_factory: UnitOfWorkFactory, ports: StaffPorts
 ) -> StaffMember | None:
@@ -343,7 +526,7 @@ async def session_member(
         if session is None or session.second_factor_pending or not session.live(now):
             return None
         member = await ports.staff.get(session.staff_id)
-        if member is None or not member.can_log_in:
+        if member is None or not member.is_active:
             return None
         if (now - session.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
             await ports.staff.touch_session(session.id_hash, now)
@@ -366,3 +549,13 @@ async def log_out(session_id: str, uow_factory: UnitOfWorkFactory, ports: StaffP
 
 async def list_staff(uow: UnitOfWork, ports: StaffPorts) -> list[StaffMember]:
     return await ports.staff.list_all()
+
+
+async def list_staff_page(
+    uow: UnitOfWork, ports: StaffPorts, *, after_email: str | None, limit: int
+) -> list[StaffMember]:
+    """Up to ``limit`` accounts by e-mail, after ``after_email`` (a keyset cursor: e-mails
+    are unique). A back office has tens of staff, so the page is cut from the whole table
+    rather than by a query of its own."""
+    members = await ports.staff.list_all()
+    return [m for m in members if after_email is None or m.email > after_email][:limit]

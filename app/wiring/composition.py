@@ -24,6 +24,7 @@ from adapters.notifications import (
     LogEmailSender,
     LogSmsSender,
 )
+from adapters.oidc import OidcProvider
 from adapters.payments.stripe_webhooks import StripeSignatureVerifier
 from adapters.persistence.batch_jobs import PostgresBatchJobs
 from adapters.persistence.birthday_calendar import PostgresBirthdayCalendar
@@ -124,6 +125,7 @@ async def start_service(
         ledger_sources=PostgresLedgerSources(engine),
         webhook_secrets=webhook_secrets(settings),
         staff=staff_ports(settings, engine, clock),
+        identity_provider=identity_provider(settings, clock),
         message_renderer=SandboxedTemplates(),
         replica_reads=reads.units if reads.replica is not None else None,
         **login_ports(settings, engine, clock),
@@ -308,6 +310,19 @@ def login_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> dic
         "sms": sms,
         "member_notifier": messenger(settings, engine, clock, sms),
     }
+
+
+def identity_provider(settings: Settings, clock: Clock) -> OidcProvider | None:
+    """Staff login through the identity provider, when its three settings are present."""
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OidcProvider(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret,
+        clock=clock,
+        allowed_domains=settings.oidc_allowed_domains,
+    )
 
 
 def staff_ports(settings: Settings, engine: PostgresEngine, clock: Clock) -> StaffPorts:

@@ -40,12 +40,12 @@ def cli(*args: str, env: dict[str, str]) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[str]:
+def serving(env: dict[str, str], *args: str, port: int | None = None) -> Iterator[str]:
     """`loyalty serve` on a free port with `env`, until the block ends; yields its base URL.
 
     Its output goes to a file, not a pipe: a pipe nobody reads fills after 64 KB of log (a
     fuzz run logs every 500 with its traceback), and the service then blocks in a write."""
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryFile(mode="w+") as output:
         process = subprocess.Popen(
             [str(BIN / "loyalty"), "serve", "--port", str(port), *args],

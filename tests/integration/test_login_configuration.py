@@ -83,3 +83,17 @@ def test_the_cli_declines_to_mint_admin_tokens_the_service_would_refuse(
 
     assert main(["token", "admin", "--subject", "ops"]) == 1
     assert "identity provider" in capsys.readouterr().err
+
+
+def test_console_identity_provider_settings_go_together() -> None:
+    complete = {
+        "LOYALTY_OIDC_ISSUER": "https://idp.example",
+        "LOYALTY_OIDC_CLIENT_ID": "console",
+        "LOYALTY_OIDC_CLIENT_SECRET": "s3cret",
+        "LOYALTY_OIDC_ALLOWED_DOMAINS": "shop.cn, corp.shop.cn",
+    }
+    settings = Settings.from_env(complete)
+    assert settings.oidc_allowed_domains == ("shop.cn", "corp.shop.cn")
+    for missing in ("LOYALTY_OIDC_ISSUER", "LOYALTY_OIDC_CLIENT_ID", "LOYALTY_OIDC_CLIENT_SECRET"):
+        with pytest.raises(SettingsError, match="LOYALTY_OIDC_CLIENT_SECRET go together"):
+            Settings.from_env({k: v for k, v in complete.items() if k != missing})

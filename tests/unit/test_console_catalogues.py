@@ -55,3 +55,41 @@ def test_the_permission_table_in_the_docs_is_the_one_the_server_enforces() -> No
     assert markdown_table() in page, (
         "docs/console.md: paste app.permissions.markdown_table() over the permission table"
     )
+
+
+def test_every_value_the_console_shows_from_an_enum_has_a_chinese_translation() -> None:
+    """Statuses, entry types, stages and reasons are shown through `_()` by value: each value
+    must be in the catalogue (marked with N_ in labels.py), or Chinese pages show it raw."""
+    from domain.cards import CardStatus
+    from domain.coupons import CouponStatus
+    from domain.crm import LifecycleStage, RfmSegment
+    from domain.feedback import FeedbackKind, FeedbackStatus
+    from domain.follow_ups import FollowUpStatus
+    from domain.members import ConsentChannel, ConsentSource
+    from domain.points import EntryType
+    from domain.staff import StaffRole, StaffStatus
+    from domain.tier_policy import TierChangeReason
+
+    shown = [
+        CardStatus,
+        CouponStatus,
+        LifecycleStage,
+        RfmSegment,
+        FeedbackKind,
+        FeedbackStatus,
+        FollowUpStatus,
+        ConsentChannel,
+        ConsentSource,
+        EntryType,
+        StaffRole,
+        StaffStatus,
+        TierChangeReason,
+    ]
+    chinese = Formats("zh_Hans")
+    raw = [
+        f"{enum.__name__}.{value.name}"
+        for enum in shown
+        for value in enum
+        if chinese.gettext(value.value) == value.value
+    ]
+    assert raw == []

@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
+from adapters.http.console.account_pages import AccountPages
 from adapters.http.console.automatic_reward_pages import AutomaticRewardPages
 from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
@@ -18,6 +19,7 @@ from adapters.http.console.coupon_template_pages import CouponTemplatePages
 from adapters.http.console.draw_pages import DrawPages
 from adapters.http.console.members_pages import MembersPagesController
 from adapters.http.console.message_template_pages import MessageTemplatePages
+from adapters.http.console.oidc_pages import OidcPages
 from adapters.http.console.owner_pages import OwnerPages
 from adapters.http.console.programme_pages import ProgrammePages
 from adapters.http.console.report_pages import ReportPages
@@ -56,6 +58,7 @@ def _error(request: Request[Any, Any, Any], status: int, title: str, message: st
         **formats.template_globals(),
         staff=None,
         nav=[],
+        menu=[],
         path=request.url.path,
         csrf="",
         csrf_field="_csrf",
@@ -98,6 +101,8 @@ def console_router() -> Router:
             MessageTemplatePages,
             RulesPages,
             RewardsPages,
+            OidcPages,
+            AccountPages,
         ],
         guards=[console_guard],
         include_in_schema=False,

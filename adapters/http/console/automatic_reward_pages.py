@@ -107,7 +107,7 @@ async def _rewards_page(
         templates = await list_templates(uow, after=None, limit=TEMPLATES_OFFERED)
         return review, birthday, templates
 
-    review, birthday, templates = await transactions.read(container.uow, load)
+    review, birthday, templates = await container.read(load)
     staff: StaffMember = request.state.staff
     program = await _program(container)
     return _page(

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.console.paging import Pager, uuid_or_none
 from app import transactions
 from app.container import Container
 from app.permissions import allows
@@ -37,7 +38,7 @@ from domain.crm import LifecycleStage, RfmSegment, SegmentSpec, parse_segment_sp
 from domain.errors import DomainError
 from domain.staff import StaffMember
 
-LISTED = 200  # rows of a list shown on a page; the rest through the API's cursors
+LISTED = 200  # rows of a list shown on a page; the next pages by cursor (paging.py)
 SEGMENT_KINDS = ("rfm", "lifecycle", "tier")
 
 
@@ -128,18 +129,33 @@ class CampaignPages(Controller):
     ) -> Template:
         """A campaign's recipients (one coupon each) and the members it left out, and why."""
         key = key[:MAX_CAMPAIGN_KEY]
+        query = dict(request.query_params)
+        shown_recipients = Pager.of(request.url.path, query, "r_")
+        shown_skips = Pager.of(request.url.path, query, "s_")
         recipients = await container.read(
-            lambda uow: campaign_recipients(key, uow, after=None, limit=LISTED)
+            lambda uow: campaign_recipients(
+                key, uow, after=uuid_or_none(shown_recipients.after), limit=LISTED + 1
+            ),
         )
-        skips = await container.read(lambda uow: campaign_skips(key, uow, after=None, limit=LISTED))
+        skips = await container.read(
+            lambda uow: campaign_skips(
+                key, uow, after=uuid_or_none(shown_skips.after), limit=LISTED + 1
+            ),
+        )
         program = await _program(container)
         return _page(
             request,
             "campaign_sent.html",
             _formats(request, program),
             key=key,
-            recipients=recipients,
-            skips=skips,
+            recipients=recipients[:LISTED],
+            skips=skips[:LISTED],
+            recipients_pager=shown_recipients.followed_by(
+                recipients[LISTED - 1].member_id if len(recipients) > LISTED else None
+            ),
+            skips_pager=shown_skips.followed_by(
+                skips[LISTED - 1].member_id if len(skips) > LISTED else None
+            ),
             listed=LISTED,
         )
 

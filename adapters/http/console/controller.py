@@ -31,6 +31,8 @@ from adapters.http.console.i18n import (
     Formats,
     chosen_locale,
 )
+from adapters.http.console.navigation import menu
+from adapters.http.console.paging import Pager
 from adapters.http.console.security import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -55,7 +57,7 @@ from app.use_cases.staff import (
     create_staff,
     disable_staff,
     give_second_factor,
-    list_staff,
+    list_staff_page,
     log_in,
     log_out,
     set_password,
@@ -72,6 +74,7 @@ from domain.staff import (
 )
 from domain.staff import StaffMember as Staff
 
+STAFF_PAGE = 100  # accounts on one page of /console/staff
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 STATIC_FILES = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix in STATIC_TYPES}
@@ -139,6 +142,7 @@ def _page(
             **formats.template_globals(),
             "staff": staff,
             "nav": nav,
+            "menu": menu(nav),
             "path": request.url.path,
             "csrf": getattr(request.state, "csrf", ""),
             "csrf_field": CSRF_FIELD,
@@ -177,6 +181,7 @@ def _public_page(
     settings = request.app.state.container.settings
     page = _page(request, name, _formats(request), status_code, cookies, **context)
     page.context["csrf"] = csrf_token(settings, nonce, "login")
+    page.context["oidc"] = request.app.state.container.identity_provider is not None
     return page
 
 
@@ -437,14 +442,24 @@ async def _staff_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    members = await container.read(lambda uow: list_staff(uow, staff_ports(request)))
+    pager = Pager.of(
+        "/console/staff", dict(request.query_params) if request.method == "GET" else {}
+    )
+    members = await container.read(
+        lambda uow: list_staff_page(
+            uow, staff_ports(request), after_email=pager.after or None, limit=STAFF_PAGE + 1
+        ),
+    )
     program = await _program(container)
     return _page(
         request,
         "staff.html",
         _formats(request, program),
         status_code,
-        members=members,
+        members=members[:STAFF_PAGE],
+        pager=pager.followed_by(
+            members[STAFF_PAGE - 1].email if len(members) > STAFF_PAGE else None
+        ),
         roles=[role.value for role in StaffRole],
         **context,
     )

@@ -210,11 +210,9 @@ async def _list_page(
     **context: Any,
 ) -> Template:
     staff: StaffMember = request.state.staff
-    templates = await transactions.read(
-        container.uow, lambda uow: list_templates(uow, after=None, limit=LISTED)
-    )
+    templates = await container.read(lambda uow: list_templates(uow, after=None, limit=LISTED))
     ids = [t.id for t in templates]
-    redeemed = await transactions.read(container.uow, lambda uow: redeemed_counts(ids, uow))
+    redeemed = await container.read(lambda uow: redeemed_counts(ids, uow))
     program = await _program(container)
     context.setdefault("values", BLANK)
     return _page(
@@ -241,16 +239,12 @@ async def _edit_page(
     staff: StaffMember = request.state.staff
     program = await _program(container)
     try:
-        template = await transactions.read(
-            container.uow, lambda uow: get_template(template_id, uow)
-        )
+        template = await container.read(lambda uow: get_template(template_id, uow))
     except DomainError:
         return _page(
             request, "coupon_template.html", _formats(request, program), 404, template=None
         )
-    redeemed = await transactions.read(
-        container.uow, lambda uow: redeemed_counts([template.id], uow)
-    )
+    redeemed = await container.read(lambda uow: redeemed_counts([template.id], uow))
     context.setdefault("values", _values(template, program))
     return _page(
         request,

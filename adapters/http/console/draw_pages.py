@@ -263,9 +263,7 @@ class DrawPages(Controller):
 
 
 async def _templates(container: Container) -> list[Any]:
-    templates = await transactions.read(
-        container.uow, lambda uow: list_templates(uow, after=None, limit=LISTED)
-    )
+    templates = await container.read(lambda uow: list_templates(uow, after=None, limit=LISTED))
     return [t for t in templates if t.active]
 
 
@@ -276,9 +274,7 @@ async def _list_page(
     **context: Any,
 ) -> Template:
     staff: StaffMember = request.state.staff
-    campaigns = await transactions.read(
-        container.uow, lambda uow: list_campaigns(uow, after=None, limit=LISTED)
-    )
+    campaigns = await container.read(lambda uow: list_campaigns(uow, after=None, limit=LISTED))
     program = await _program(container)
     now = container.clock.now()
     context.setdefault("values", BLANK)
@@ -306,12 +302,12 @@ async def _campaign_page(
     program = await _program(container)
     formats = _formats(request, program)
     try:
-        campaign, odds = await transactions.read(
-            container.uow, lambda uow: current_odds(campaign_id, uow, clock=container.clock)
+        campaign, odds = await container.read(
+            lambda uow: current_odds(campaign_id, uow, clock=container.clock)
         )
     except DomainError:
         return _page(request, "draw.html", formats, 404, campaign=None)
-    plays = await transactions.read(container.uow, lambda uow: campaign_plays(campaign_id, uow))
+    plays = await container.read(lambda uow: campaign_plays(campaign_id, uow))
     now = container.clock.now()
     templates = await _templates(container)
     context.setdefault("values", _values(campaign, program))

@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.console.paging import Pager
 from adapters.http.controllers.me import MAX_BIGINT
 from adapters.http.idempotency import VALID_KEY
 from adapters.http.problems import status_for
@@ -168,13 +168,14 @@ class MembersPagesController(Controller):
             used, found, refused = await _search(container, text, by, after)
         more = len(found) > PAGE
         found = found[:PAGE]
-        next_url = None
-        if more and used is not None:
-            next_url = "/console/members?" + urlencode(
-                {"q": text, "by": used.value, "after": str(found[-1].member_id)}
-            )
+        shown = {**request.query_params, "q": text, "by": used.value if used else by}
+        pager = Pager.of("/console/members", shown).followed_by(
+            found[-1].member_id if more and used is not None else None
+        )
         program = await _program(container)
-        name = "members_results.html" if request.headers.get("hx-request") else "members.html"
+        # htmx's live search swaps the results only; a boosted paging link, the whole page.
+        partial = request.headers.get("hx-request") and not request.headers.get("hx-boosted")
+        name = "members_results.html" if partial else "members.html"
         return _page(
             request,
             name,
@@ -187,7 +188,7 @@ class MembersPagesController(Controller):
             found=found,
             refused=refused,
             searched=bool(text),
-            next_url=next_url,
+            pager=pager,
         )
 
     @get("/members/{member_id:uuid}", operation_id="console.members.view")
@@ -481,6 +482,12 @@ async def _member_page(
         view=view,
         ledger=ledger,
         before=before,
+        # Older entries by the ledger's cursor; newer ones back along the trail (paging.py).
+        ledger_pager=Pager.of(
+            f"/console/members/{member_id}",
+            {k: v for k, v in request.query_params.items() if k in ("before", "trail")},
+            param="before",
+        ).followed_by(ledger.next_before_id),
         consent=consent,
         done=DONE.get(done),
         can_adjust=allows(staff.role, "console.members.adjust"),

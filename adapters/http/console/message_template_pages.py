@@ -61,7 +61,7 @@ class MessageTemplatePages(Controller):
     async def index(
         self, request: Request[Any, Any, Any], container: NamedDependency[Container]
     ) -> Template:
-        views = await transactions.read(container.uow, list_templates)
+        views = await container.read(list_templates)
         program = await _program(container)
         return _page(
             request,
@@ -103,8 +103,7 @@ class MessageTemplatePages(Controller):
         command = PreviewTemplate(kind[:40], language[:10], subject, body)
         program = await _program(container)
         try:
-            rendered = await transactions.read(
-                container.uow,
+            rendered = await container.read(
                 lambda uow: preview_template(command, uow, renderer=container.message_renderer),
             )
         except MessageTemplateNotFound:
@@ -193,9 +192,8 @@ async def _edit_page(
     program = await _program(container)
     formats = _formats(request, program)
     try:
-        view = await transactions.read(container.uow, lambda uow: get_template(kind, language, uow))
-        rendered = await transactions.read(
-            container.uow,
+        view = await container.read(lambda uow: get_template(kind, language, uow))
+        rendered = await container.read(
             lambda uow: preview_template(
                 PreviewTemplate(kind, language), uow, renderer=container.message_renderer
             ),

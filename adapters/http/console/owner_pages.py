@@ -17,6 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from adapters.http.console.controller import _formats, _page, _program
+from adapters.http.console.paging import Pager, int_or_none
 from app import transactions
 from app.container import Container
 from app.reports import AuditQuery
@@ -57,10 +58,12 @@ class OwnerPages(Controller):
         entity: FromQuery[str] = "",
         first_day: FromQuery[str] = "",
         last_day: FromQuery[str] = "",
-        before: FromQuery[int] = 0,
     ) -> Template:
-        """Every audited change, newest first, filtered; pages by the entry id."""
+        """Every audited change, newest first, filtered; pages by the entry id (the cursor is
+        the id of the last entry shown: the next page holds older ones)."""
         program = await _program(container)
+        pager = Pager.of(request.url.path, dict(request.query_params))
+        before = int_or_none(pager.after) or 0
         filters = {
             "actor": actor.strip()[:200],
             "action": action.strip()[:100],
@@ -77,16 +80,16 @@ class OwnerPages(Controller):
                 first_day=_day(first_day[:10]),
                 last_day=_day(last_day[:10]),
                 before_id=before if before > 0 else None,
-                limit=PAGE,
+                limit=PAGE + 1,
             )
         )
         return _page(
             request,
             "audit.html",
             _formats(request, program),
-            entries=entries,
+            entries=entries[:PAGE],
             filters=filters,
-            older=entries[-1].id if len(entries) == PAGE else None,
+            pager=pager.followed_by(entries[PAGE - 1].id if len(entries) > PAGE else None),
         )
 
     @get("/stores", operation_id="console.stores")

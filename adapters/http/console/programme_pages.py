@@ -20,6 +20,7 @@ from litestar.response import Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.console.labels import field_label
 from app import transactions
 from app.container import Container
 from app.permissions import allows
@@ -144,7 +145,9 @@ class ProgrammePages(Controller):
                 if isinstance(refused, FormError)
                 else getattr(refused, "field", None)
             )
-            return _programme_page(request, current, 422, invalid=field or True)
+            return _programme_page(
+                request, current, 422, invalid=field_label(field) if field else True
+            )
         return _programme_page(request, updated, saved=True)
 
     # Tier ladder -------------------------------------------------------------------------------
@@ -166,7 +169,9 @@ class ProgrammePages(Controller):
             based_on = _int(data, "version")
         except (FormError, DomainError) as refused:
             field = refused.args[0] if isinstance(refused, FormError) else "tiers"
-            return await _tiers_page(request, container, 422, invalid=field, rows=_rows(data))
+            return await _tiers_page(
+                request, container, 422, invalid=field_label(field), rows=_rows(data)
+            )
         policy = TierPolicy(proposed.window_days, proposed.grace_days, proposed.ladder)
         result = await container.reports.simulate_tiers(
             policy,
@@ -208,7 +213,9 @@ class ProgrammePages(Controller):
             return await _tiers_page(request, container, 409, stale=True)
         except (FormError, DomainError) as refused:
             field = refused.args[0] if isinstance(refused, FormError) else "tiers"
-            return await _tiers_page(request, container, 422, invalid=field, rows=_rows(data))
+            return await _tiers_page(
+                request, container, 422, invalid=field_label(field), rows=_rows(data)
+            )
         return await _tiers_page(request, container, saved=updated)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -17,6 +18,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 
 from adapters.http.console.controller import _formats, _page, _program
+from adapters.http.console.paging import Pager, int_or_none, uuid_or_none
 from adapters.http.csv_export import csv_download, mapped
 from adapters.http.schemas.crm import ChurnRiskOut, RfmMemberOut
 from app.container import Container
@@ -34,6 +36,16 @@ def _today(container: Container, program: ProgramSettings) -> date:
 
 def _score(value: int) -> int:
     return value if value in SCORES else 0
+
+
+def _churn_cursor(text: str) -> tuple[int, UUID] | None:
+    """The (monetary, member) keyset cursor of the churn list, `12345:<uuid>`."""
+    monetary, _, member = text.partition(":")
+    member_id = uuid_or_none(member)
+    sign = monetary[1:] if monetary.startswith("-") else monetary
+    if member_id is None or not sign.isdigit() or len(sign) > 18:
+        return None
+    return int(monetary), member_id
 
 
 class ReportPages(Controller):
@@ -78,6 +90,10 @@ class ReportPages(Controller):
         """The members of one (R, F) cell of the grid, most valuable first."""
         program = await _program(container)
         today = _today(container, program)
+        # The cell is computed from the scored stream, so its pages go by position in it (the
+        # stream's order is stable for a day's scores); the cursor is how many came before.
+        pager = Pager.of(request.url.path, dict(request.query_params))
+        skip = int_or_none(pager.after) or 0
         members: list[ScoredMember] = []
         total = 0
         async for member in container.reports.rfm_members(
@@ -85,7 +101,7 @@ class ReportPages(Controller):
         ):
             if member.r == r and member.f == f:
                 total += 1
-                if len(members) < LISTED:
+                if skip < total <= skip + LISTED:
                     members.append(member)
         return _page(
             request,
@@ -95,6 +111,7 @@ class ReportPages(Controller):
             f=_score(f),
             members=members,
             total=total,
+            pager=pager.followed_by(skip + LISTED if total > skip + LISTED else None),
         )
 
     @get("/crm/rfm.csv", operation_id="console.crm.rfm_csv")
@@ -118,6 +135,7 @@ class ReportPages(Controller):
     ) -> Template:
         """Valuable members who became dormant in the last 30 days, most valuable first."""
         program = await _program(container)
+        pager = Pager.of(request.url.path, dict(request.query_params))
         rows = await container.reports.churn_risk(
             ChurnRiskQuery(
                 zone=program.time_zone,
@@ -125,10 +143,18 @@ class ReportPages(Controller):
                 crm=program.crm,
                 window_days=DEFAULT_WINDOW_DAYS,
                 within_days=30,
-                limit=LISTED,
+                limit=LISTED + 1,
+                after=_churn_cursor(pager.after),
             )
         )
-        return _page(request, "churn.html", _formats(request, program), rows=rows)
+        last = rows[LISTED - 1] if len(rows) > LISTED else None
+        return _page(
+            request,
+            "churn.html",
+            _formats(request, program),
+            rows=rows[:LISTED],
+            pager=pager.followed_by(f"{last.monetary}:{last.member_id}" if last else None),
+        )
 
     @get("/crm/churn.csv", operation_id="console.crm.churn_csv")
     async def churn_csv(self, container: NamedDependency[Container]) -> Stream:

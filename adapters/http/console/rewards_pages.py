@@ -253,16 +253,14 @@ class RewardsPages(Controller):
 
 
 async def _tier_codes(container: Container) -> list[str]:
-    policy = await transactions.read(container.uow, get_tier_policy)
+    policy = await container.read(get_tier_policy)
     return [t.code for t in policy.ladder.tiers]
 
 
 async def _shared(request: Request[Any, Any, Any], container: Container) -> dict[str, Any]:
     staff: StaffMember = request.state.staff
-    policy = await transactions.read(container.uow, get_tier_policy)
-    templates = await transactions.read(
-        container.uow, lambda uow: list_templates(uow, after=None, limit=LISTED)
-    )
+    policy = await container.read(get_tier_policy)
+    templates = await container.read(lambda uow: list_templates(uow, after=None, limit=LISTED))
     return {
         "can_manage": allows(staff.role, "console.rewards.create"),
         "kinds": [k.value for k in CatalogueRewardKind],
@@ -281,9 +279,7 @@ async def _rewards_page(
     **context: Any,
 ) -> Template:
     program = await _program(container)
-    rewards = await transactions.read(
-        container.uow, lambda uow: list_rewards(uow, after=None, limit=LISTED)
-    )
+    rewards = await container.read(lambda uow: list_rewards(uow, after=None, limit=LISTED))
     context.setdefault("form", {"kind": CatalogueRewardKind.ITEM.value})
     return _page(
         request,
@@ -306,7 +302,7 @@ async def _reward_page(
 ) -> Template:
     program = await _program(container)
     try:
-        reward = await transactions.read(container.uow, lambda uow: get_reward(reward_id, uow))
+        reward = await container.read(lambda uow: get_reward(reward_id, uow))
     except CatalogueRewardNotFound:
         raise NotFoundException() from None
     context.setdefault("form", _form_of(reward, program))
@@ -336,8 +332,7 @@ async def _redemptions_page(
     if code:
         try:
             found = [
-                await transactions.read(
-                    container.uow,
+                await container.read(
                     lambda uow: find_redemption_by_code(FindRedemptionByCode(code), uow),
                 )
             ]
@@ -346,9 +341,7 @@ async def _redemptions_page(
     redemptions = (
         found
         if found is not None
-        else await transactions.read(
-            container.uow, lambda uow: recent_redemptions(uow, after=None, limit=LISTED)
-        )
+        else await container.read(lambda uow: recent_redemptions(uow, after=None, limit=LISTED))
     )
     return _page(
         request,

@@ -244,8 +244,8 @@ class RulesPages(Controller):
             definition = _definition(data, program, None)
             start, end = _forecast_period(data, program.time_zone, container.clock.now())
             command = SimulateRule(definition, start, end)
-            simulation = await transactions.read(
-                container.uow, lambda uow: simulate_rule(command, uow, ids=container.ids)
+            simulation = await container.read(
+                lambda uow: simulate_rule(command, uow, ids=container.ids)
             )
         except InvalidInput as invalid:
             if fragment:
@@ -350,7 +350,7 @@ class RulesPages(Controller):
 
 async def _current(container: Container, rule_id: UUID) -> EarningRule:
     try:
-        return await transactions.read(container.uow, lambda uow: get_rule(rule_id, uow))
+        return await container.read(lambda uow: get_rule(rule_id, uow))
     except EarningRuleNotFound:
         raise NotFoundException() from None
 
@@ -382,7 +382,7 @@ def _forecast(
 
 async def _shared(request: Request[Any, Any, Any], container: Container) -> dict[str, Any]:
     staff: StaffMember = request.state.staff
-    policy = await transactions.read(container.uow, get_tier_policy)
+    policy = await container.read(get_tier_policy)
     return {
         "can_manage": allows(staff.role, "console.rules.create"),
         "kinds": [k.value for k in EffectKind],
@@ -403,9 +403,7 @@ async def _rules_page(
     **context: Any,
 ) -> Template:
     program = await _program(container)
-    rules = await transactions.read(
-        container.uow, lambda uow: list_rules(uow, after=None, limit=LISTED)
-    )
+    rules = await container.read(lambda uow: list_rules(uow, after=None, limit=LISTED))
     context.setdefault("form", {"effect_kind": EffectKind.MULTIPLIER.value, "status": "active"})
     return _page(
         request,

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
 from adapters.http.console.i18n import N_
+from adapters.http.console.paging import Pager
 from adapters.http.controllers.admin_feedback import decode_cursor, encode_cursor
 from adapters.http.controllers.me import MAX_BIGINT
 from app import transactions
@@ -180,12 +181,9 @@ async def _feedback_page(
         status=FeedbackStatus(shown) if shown != "all" else None, after=after, limit=PAGE
     )
     page = await container.read(lambda uow: list_feedback(query, uow))
-    next_cursor = encode_cursor(page.next_after)
-    next_url = (
-        "/console/feedback?" + urlencode({"status": shown, "cursor": next_cursor})
-        if next_cursor
-        else None
-    )
+    query_now = {**request.query_params, "status": shown, "cursor": cursor}
+    pager = Pager.of("/console/feedback", query_now, param="cursor")
+    pager = pager.followed_by(encode_cursor(page.next_after))
     program = await _program(container)
     return _page(
         request,
@@ -195,7 +193,7 @@ async def _feedback_page(
         items=page.items,
         shown=shown,
         statuses=["new", "acknowledged", "resolved", "all"],
-        next_url=next_url,
+        pager=pager,
         done=FEEDBACK_DONE.get(done),
         max_note=MAX_NOTE_LENGTH,
         **context,
@@ -223,11 +221,8 @@ async def _calls_page(
         lambda uow: call_sheet(uow, status=status, due_by=due_by, after_id=after, limit=PAGE),
     )
     items = sheet.page.items
-    next_url = (
-        "/console/follow-ups?" + urlencode({"show": show, "after": sheet.page.next_after_id})
-        if sheet.page.next_after_id
-        else None
-    )
+    pager = Pager.of("/console/follow-ups", {**request.query_params, "show": show})
+    pager = pager.followed_by(sheet.page.next_after_id)
     return _page(
         request,
         "follow_ups.html",
@@ -237,7 +232,7 @@ async def _calls_page(
         members=sheet.members,
         show=show,
         today=today,
-        next_url=next_url,
+        pager=pager,
         done=done,
         outcomes=[s.value for s in FollowUpStatus if s is not FollowUpStatus.PENDING],
         max_outcome=MAX_OUTCOME_LENGTH,

@@ -233,9 +233,7 @@ async def _list_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    endpoints = await transactions.read(
-        container.uow, lambda uow: list_endpoints(uow, after=None, limit=LISTED)
-    )
+    endpoints = await container.read(lambda uow: list_endpoints(uow, after=None, limit=LISTED))
     program = await _program(container)
     context.setdefault("values", {"events": [], "url": "", "description": ""})
     return _page(
@@ -259,11 +257,8 @@ async def _endpoint_page(
     program = await _program(container)
     formats = _formats(request, program)
     try:
-        endpoint = await transactions.read(
-            container.uow, lambda uow: get_endpoint(uow, endpoint_id)
-        )
-        deliveries = await transactions.read(
-            container.uow,
+        endpoint = await container.read(lambda uow: get_endpoint(uow, endpoint_id))
+        deliveries = await container.read(
             lambda uow: list_deliveries(uow, endpoint_id, before=None, limit=DELIVERIES),
         )
     except DomainError:
