@@ -997,3 +997,29 @@ def _pos_claim(w: World) -> Request:
     assert w.member is not None
     body = {"member_id": w.member.member_id, "receipt_id": _guest_sale(w)["receipt_id"]}
     return pos(w, "POST /v1/pos/sale-claims", body)
+
+
+def _fresh_fulfilment_code(w: World) -> str:
+    """An item redemption's code, as the member shows it at the till."""
+    assert w.member is not None
+    response = w.http.post(
+        f"/v1/me/rewards/{_fresh_reward(w)}/redeem",
+        headers={**w.member.auth, "Idempotency-Key": key()},
+    )
+    code: str = expect(response, 201)["redemption"]["fulfilment_code"]
+    return code
+
+
+makes("GET /v1/pos/reward-redemptions")(
+    lambda w: pos(
+        w,
+        "GET /v1/pos/reward-redemptions",
+        query={"fulfilment_code": _fresh_fulfilment_code(w)},
+    )
+)
+
+
+@makes("POST /v1/pos/reward-collections")
+def _pos_collect(w: World) -> Request:
+    body = {"fulfilment_code": _fresh_fulfilment_code(w), "cash_paid": 100}
+    return pos(w, "POST /v1/pos/reward-collections", body)
