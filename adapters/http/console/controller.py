@@ -97,6 +97,7 @@ NAV = (
     NavItem("console.coupon_templates.list", "/console/coupon-templates", "Coupon templates"),
     NavItem("console.draws.list", "/console/draws", "Prize draws"),
     NavItem("console.message_templates.list", "/console/message-templates", "Messages to members"),
+    NavItem("console.automatic_rewards.view", "/console/automatic-rewards", "Automatic rewards"),
     NavItem("console.crm.rfm", "/console/crm", "CRM"),
     NavItem("console.stores", "/console/stores", "Stores"),
     NavItem("console.webhooks.list", "/console/webhooks", "Webhooks"),
