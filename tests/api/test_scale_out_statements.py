@@ -129,13 +129,9 @@ def test_an_equality_under_or_does_not_pin() -> None:
 
 
 def test_a_list_or_null_of_members_does_not_pin() -> None:
-    assert unrouted("SELECT * FROM coupons WHERE member_id = ANY($1)", (["a", "b"],)) == [
-        "coupons"
-    ]
+    assert unrouted("SELECT * FROM coupons WHERE member_id = ANY($1)", (["a", "b"],)) == ["coupons"]
     assert unrouted("SELECT * FROM coupons WHERE member_id = $1", (None,)) == ["coupons"]
-    assert unrouted("INSERT INTO sales (id, member_id) VALUES ($1, $2)", ("s", None)) == [
-        "sales"
-    ]
+    assert unrouted("INSERT INTO sales (id, member_id) VALUES ($1, $2)", ("s", None)) == ["sales"]
 
 
 def test_a_co_located_join_is_routed_and_an_unjoined_table_is_not() -> None:
@@ -159,7 +155,9 @@ def test_a_correlated_subquery_follows_the_outer_member() -> None:
         "FROM members m WHERE m.id = $1"
     )
     assert unrouted(sql, ("m",)) == []
-    loose = "SELECT m.id, (SELECT sum(l.remaining) FROM points_lots l) FROM members m WHERE m.id = $1"
+    loose = (
+        "SELECT m.id, (SELECT sum(l.remaining) FROM points_lots l) FROM members m WHERE m.id = $1"
+    )
     assert unrouted(loose, ("m",)) == ["points_lots"]
 
 

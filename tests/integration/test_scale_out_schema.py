@@ -72,9 +72,11 @@ async def test_every_table_is_classified_once(db_url: str) -> None:
         tables = {row["relname"] for row in await connection.fetch(_TABLES)}
     finally:
         await connection.close()
-    classes = [set(DISTRIBUTED), set(REFERENCE), set(COORDINATOR)]
-    assert not (classes[0] & classes[1] or classes[0] & classes[2] or classes[1] & classes[2])
-    classified = classes[0] | classes[1] | classes[2]
+    distributed, reference, coordinator = set(DISTRIBUTED), set(REFERENCE), set(COORDINATOR)
+    assert distributed & reference == set()
+    assert distributed & coordinator == set()
+    assert reference & coordinator == set()
+    classified = distributed | reference | coordinator
     assert tables - classified == set(), "classify these in tests/support/distribution.py"
     assert classified - tables == set(), "these are classified but no longer exist"
 

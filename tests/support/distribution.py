@@ -571,10 +571,7 @@ def unrouted(sql: str, args: Sequence[Any] = ()) -> list[str]:
         analysis = _Analysis(args)
         analysis.statement(raw.stmt, [])
         members = {
-            value
-            for rel in analysis.relations
-            if rel.distributed
-            for value in rel.root().pins
+            value for rel in analysis.relations if rel.distributed for value in rel.root().pins
         }
         for rel in analysis.relations:
             if not rel.distributed:
@@ -585,9 +582,7 @@ def unrouted(sql: str, args: Sequence[Any] = ()) -> list[str]:
     return sorted(set(problems))
 
 
-def statement_exception(
-    request: str, sql: str, tables: Iterable[str]
-) -> StatementException | None:
+def statement_exception(request: str, sql: str, tables: Iterable[str]) -> StatementException | None:
     """The exception that excuses ``tables`` left unpinned by ``sql`` in ``request``."""
     text = " ".join(sql.split())
     for exception in STATEMENT_EXCEPTIONS:
