@@ -223,6 +223,7 @@ def _chain_expiries(
     """
     columns: _ExpiryColumns = ([], [], [], [], [], [], [])
     lot_ids, member_ids, amounts, expiries, seqs, prev_hashes, hashes = columns
+    hash_entry = ledger_hash.batch_hasher(entry_type="expire", reference=reference, created_at=now)
     member: UUID | None = None
     seq = 0
     prev_hash = b""
@@ -234,18 +235,8 @@ def _chain_expiries(
             seq = head_seq or 0
             prev_hash = bytes(head_hash) if head_hash is not None else b""
         seq += 1
-        entry_hash = ledger_hash.entry_hash(
-            member_id=member_id,
-            seq=seq,
-            entry_type="expire",
-            points=-remaining,
-            reference=reference,
-            posting_key=f"{reference}:lot:{lot_id}",
-            created_at=now,
-            expires_at=expires_at,
-            actor=None,
-            reason=None,
-            prev_hash=prev_hash,
+        entry_hash = hash_entry(
+            member_id, seq, -remaining, f"{reference}:lot:{lot_id}", expires_at, prev_hash
         )
         lot_ids.append(lot_id)
         member_ids.append(member_id)
