@@ -35,12 +35,15 @@ from tests.bench.bench_tiers import NOW, PROPOSAL, generate
 # expiry batch read and wrote about 40 % of the table's pages; docs/performance.md.)
 LOTS = """
 INSERT INTO points_lots (member_id, reference, earned_at, expires_at, points, remaining)
-SELECT md5((1 + (g % $2::int))::text)::uuid, 'sale:bench-' || g, earned,
+SELECT md5((1 + floor(random() * $2::int))::int::text)::uuid, 'sale:bench-' || g, earned,
        date_trunc('month', earned + interval '13 months') - interval '1 second',
        pts, pts
 FROM (
+    -- Lot g is earned in the g-th slot of the 395 days, at a random moment of its slot: time
+    -- follows g, and so do the ids. Each lot's member is drawn at random, as before, so a
+    -- member's lots due at one month end are as many as they were.
     SELECT g, $1::timestamptz - interval '395 days'
-              + (g - 1)::float8 / $5::bigint * interval '395 days' AS earned,
+              + ((g - 1)::float8 + random()) / $5::bigint * interval '395 days' AS earned,
            (1 + floor(random() * 500))::bigint AS pts
     FROM generate_series($3::bigint, $4::bigint) AS g
 ) AS l
