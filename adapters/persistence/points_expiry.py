@@ -29,6 +29,7 @@ log = structlog.get_logger("loyalty.jobs")
 
 EXPIRY_BATCH_SIZE = 50_000
 EXPIRY_WORKERS = 2
+EXPIRY_WORK_MEM = "64MB"  # per sort of a batch; at most EXPIRY_WORKERS batches at once
 
 
 # Every lot due at the start of the run, per member in member id order: read once (from the
@@ -57,17 +58,26 @@ FOR UPDATE
 # Read after the lock, so what a sale did to these lots before it let go of the account is
 # seen, and the member's last entry (the head of the chain) cannot move until the commit.
 _LOCKED_DUE_LOTS = """
-SELECT lot.id, lot.member_id, lot.remaining, lot.expires_at, head.seq, head.entry_hash
-FROM points_lots AS lot
-LEFT JOIN LATERAL (
-    SELECT seq, entry_hash FROM points_entries AS entry
-    WHERE entry.member_id = lot.member_id
-    ORDER BY seq DESC
-    LIMIT 1
-) AS head ON true
-WHERE lot.id = ANY($2::bigint[])
-  AND lot.remaining > 0 AND NOT lot.pending AND lot.expires_at <= $1
-ORDER BY lot.member_id, lot.id
+WITH due AS MATERIALIZED (
+    SELECT lot.id, lot.member_id, lot.remaining, lot.expires_at
+    FROM points_lots AS lot
+    WHERE lot.id = ANY($2::bigint[])
+      AND lot.remaining > 0 AND NOT lot.pending AND lot.expires_at <= $1
+)
+SELECT due.id, due.member_id, due.remaining, due.expires_at, head.seq, head.entry_hash
+FROM due
+JOIN (
+    -- One look at the head of each member's chain, not one per lot.
+    SELECT member.member_id, last.seq, last.entry_hash
+    FROM (SELECT DISTINCT member_id FROM due) AS member
+    LEFT JOIN LATERAL (
+        SELECT seq, entry_hash FROM points_entries AS entry
+        WHERE entry.member_id = member.member_id
+        ORDER BY seq DESC
+        LIMIT 1
+    ) AS last ON true
+) AS head ON head.member_id = due.member_id
+ORDER BY due.member_id, due.id
 """
 
 # What PointsAccount.expire does, for every due lot of the batch at once: one `expire` entry
@@ -213,6 +223,7 @@ def _chain_expiries(
     """
     columns: _ExpiryColumns = ([], [], [], [], [], [], [])
     lot_ids, member_ids, amounts, expiries, seqs, prev_hashes, hashes = columns
+    hash_entry = ledger_hash.batch_hasher(entry_type="expire", reference=reference, created_at=now)
     member: UUID | None = None
     seq = 0
     prev_hash = b""
@@ -224,18 +235,8 @@ def _chain_expiries(
             seq = head_seq or 0
             prev_hash = bytes(head_hash) if head_hash is not None else b""
         seq += 1
-        entry_hash = ledger_hash.entry_hash(
-            member_id=member_id,
-            seq=seq,
-            entry_type="expire",
-            points=-remaining,
-            reference=reference,
-            posting_key=f"{reference}:lot:{lot_id}",
-            created_at=now,
-            expires_at=expires_at,
-            actor=None,
-            reason=None,
-            prev_hash=prev_hash,
+        entry_hash = hash_entry(
+            member_id, seq, -remaining, f"{reference}:lot:{lot_id}", expires_at, prev_hash
         )
         lot_ids.append(lot_id)
         member_ids.append(member_id)
@@ -262,6 +263,9 @@ async def _expire_batch(
         # The write statement's estimated cost is far above JIT's threshold, and compiling it
         # (~0.1 s a batch) buys nothing: its time goes to index, heap and trigger work.
         await connection.execute("SET LOCAL jit = off")
+        # The write sorts the batch four times (entries, movements, lots, events): in memory,
+        # not in temporary files (a 50,000-lot batch spilled about 25 MB at the default 4 MB).
+        await connection.execute(f"SET LOCAL work_mem = '{EXPIRY_WORK_MEM}'")
         locked = {row["member_id"] for row in await connection.fetch(_LOCK_ACCOUNTS, candidates)}
         rows = await connection.fetch(_LOCKED_DUE_LOTS, now, lot_ids)
         columns = _chain_expiries(rows, locked=locked, now=now, reference=reference)

@@ -280,6 +280,15 @@ def table(results: dict[str, Any]) -> list[str]:
     if spent:
         lines.append("")
         lines.append("CPU ms per request, service + PostgreSQL backends: " + "; ".join(spent))
+    jobs_cpu = [
+        f"{label} {cpu['python']} + {cpu['postgres']}"
+        for label, cpu in results.get("batch", {}).get("cpu_seconds", {}).items()
+    ]
+    if jobs_cpu:
+        lines.append("")
+        lines.append(
+            "CPU seconds per job, the job's process + PostgreSQL backends: " + "; ".join(jobs_cpu)
+        )
     return lines
 
 

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence.ledger_hash import entry_hash, hash_of_row
+from adapters.persistence.ledger_hash import batch_hasher, entry_hash, hash_of_row
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from tests.integration.factories import a_member
 
@@ -204,3 +204,32 @@ async def test_entries_that_do_not_continue_the_chain_are_refused_with_their_sta
     assert [r["posting_key"] for r in rows] == ["a"]
     await insert(engine, Entry(member_id, 5, "d"))  # the chain goes on from where it was
     assert_intact(await chain(engine, member_id))
+
+
+def test_the_batch_hasher_hashes_exactly_as_entry_hash() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    member_ids = [UUID(int=1), UUID(int=2**128 - 1)]
+    for reference in ("expiry_run:9", "expiry_run:ünïcödé-参考"):
+        hasher = batch_hasher(entry_type="expire", reference=reference, created_at=now)
+        for member_id in member_ids:
+            for seq, points, expires_at, prev_hash in (
+                (1, -1, None, b""),
+                (2, -500, datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC), b"\x00" * 32),
+                (10**6, -(10**12), datetime(2025, 3, 30, 1, tzinfo=UTC), bytes(range(32))),
+            ):
+                posting_key = f"{reference}:lot:{seq}"
+                assert hasher(
+                    member_id, seq, points, posting_key, expires_at, prev_hash
+                ) == entry_hash(
+                    member_id=member_id,
+                    seq=seq,
+                    entry_type="expire",
+                    points=points,
+                    reference=reference,
+                    posting_key=posting_key,
+                    created_at=now,
+                    expires_at=expires_at,
+                    actor=None,
+                    reason=None,
+                    prev_hash=prev_hash,
+                )

@@ -20,6 +20,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence import points_expiry
 from adapters.persistence.job_locks import PostgresJobLocks
 from adapters.persistence.ledger_hash import hash_of_row
 from adapters.persistence.points_expiry import PostgresReleasableLots, expire_points
@@ -490,6 +491,48 @@ async def test_a_failed_batch_writes_nothing_and_the_next_run_on_the_connection_
 
     assert (report.lots, report.points, report.members) == (1, 10, 1)
     assert await remaining(engine, lots[blocked]) == [0]
+
+
+class _Interrupted(Exception):
+    """The job's process stopping between two batches (a deploy, a kill)."""
+
+
+async def test_an_expiry_interrupted_between_batches_resumes_without_expiring_twice(
+    engine: PostgresEngine, uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = [await a_member_with_account(uow_factory, n) for n in range(1, 7)]
+    lots = [
+        await earn(uow_factory, member_id, 10 + k, at=utc(2026, 1, 1), expires_at=utc(2026, 2, 1))
+        for member_id in members
+        for k in range(2)
+    ]
+    original = points_expiry._expire_batch
+    committed = 0
+
+    async def stop_after_two_batches(*args: Any, **kwargs: Any) -> None:
+        nonlocal committed
+        if committed == 2:
+            raise _Interrupted
+        await original(*args, **kwargs)  # commits the batch
+        committed += 1
+
+    monkeypatch.setattr(points_expiry, "_expire_batch", stop_after_two_batches)
+    with pytest.raises(_Interrupted):
+        await expire_points(engine, utc(2026, 2, 1), batch_size=2, workers=1)
+    monkeypatch.setattr(points_expiry, "_expire_batch", original)
+    # Two batches of one member (two lots) each were written and kept; the rest was not.
+    assert sorted(await remaining(engine, *lots)).count(0) == 4
+
+    # The next run (a new run id, as the scheduler starts it) finds only what is left.
+    report = await expire_points(engine, utc(2026, 2, 1), batch_size=2, workers=2)
+
+    assert (report.lots, report.members) == (8, 4)
+    assert await remaining(engine, *lots) == [0] * len(lots)
+    for member_id in members:
+        assert await account(engine, member_id) == (0, 0, 0)
+        expired = await expire_entries(engine, member_id)
+        assert len(expired) == 2  # one per lot, never a second
+    await assert_ledger_consistent(engine)
 
 
 async def test_a_failed_batch_stops_the_workers_and_surfaces_its_own_error(
