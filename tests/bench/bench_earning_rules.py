@@ -43,6 +43,7 @@ from adapters.persistence.unit_of_work import PostgresUnitOfWork  # noqa: E402
 from adapters.system import SystemClock, UuidGenerator  # noqa: E402
 from app.use_cases.earning_rules import RuleDefinition, create_rule  # noqa: E402
 from app.use_cases.sales import LineInput, RecordSale, record_sale  # noqa: E402
+from domain.crm import CrmSettings  # noqa: E402
 from domain.earning_rules import (  # noqa: E402
     Conditions,
     EarningRule,
@@ -162,6 +163,7 @@ async def _forecasts(engine: LoyaltyEngine) -> dict[str, float]:
                 currency_exponent=2,
                 earn_rate=Decimal(1),
                 point_value=Decimal(1),
+                crm=CrmSettings(),
             )
             timings[label] = round(time.perf_counter() - started, 2)
         print(

@@ -294,6 +294,7 @@ async def test_a_rules_forecast_equals_the_extra_points_it_earns_live(
             currency_exponent=program.currency_exponent,
             earn_rate=program.earn_rate,
             point_value=program.point_value,
+            crm=program.crm,
         )
     assert forecast.extra_points > 0
     assert forecast.members == 3
