@@ -214,7 +214,9 @@ async def test_a_paused_rule_gives_nothing_and_a_guest_earns_nothing(api: Api) -
     assert (guest["points_earned"], guest["points_breakdown"]) == (0, None)
 
 
-async def test_the_simulation_forecasts_extra_points_members_sales_and_cost_and_lifecycle_stages(api: Api) -> None:
+async def test_the_simulation_forecasts_extra_points_members_sales_and_cost_and_lifecycle_stages(
+    api: Api,
+) -> None:
     till = await api.open_till()
     member = await till.enrol()
     for n in range(3):

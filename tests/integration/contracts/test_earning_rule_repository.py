@@ -186,9 +186,7 @@ DRAFTS = {
 }
 
 
-async def _forecast(
-    backend: Backend, draft: EarningRule
-) -> tuple[int, int, int, int, int, int]:
+async def _forecast(backend: Backend, draft: EarningRule) -> tuple[int, int, int, int, int, int]:
     store = await backend.store()
     members = [await backend.member(f"+861380013800{n}", card=n + 1) for n in range(3)]
     start = datetime(2026, 5, 4, tzinfo=UTC)  # members are born on 17 May (a_member)
