@@ -19,6 +19,7 @@ different customers' sales cannot change any sale's points (see docs/rules.md, "
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import os
@@ -113,13 +114,12 @@ async def ledger(db_url: str) -> dict[str, int]:
     return {key: int(value) for key, value in row.items()}
 
 
-def london(base: str, admin: dict[str, str]) -> None:
+async def london(http: httpx.AsyncClient) -> None:
     """The programme in the file's time zone, so that "weekend" is the shop's weekend."""
-    response = httpx.patch(
-        f"{base}/v1/admin/program",
+    response = await http.patch(
+        "/v1/admin/program",
         content=b'{"time_zone": "Europe/London"}',
-        headers={**admin, "Content-Type": "application/merge-patch+json"},
-        timeout=30,
+        headers={"Content-Type": "application/merge-patch+json"},
     )
     assert response.status_code == 200, response.text
 
@@ -138,34 +138,32 @@ async def test_a_rules_forecast_over_the_real_file_equals_the_points_a_replay_ea
         "conditions": {"skus": family_skus(data_file), "days_of_week": WEEKEND},
     }
 
-    # 1. The file without the rule, then the forecast of the draft over what it recorded.
-    await reset(db_url)
-    london(base, admin)
-    without = replay(base, env, data_file)
-    ledger_without = await ledger(db_url)
-    started = time.perf_counter()
-    simulated = httpx.post(
-        f"{base}/v1/admin/earning-rules/simulate",
-        json={"rule": rule, "from": "2009-01-01T00:00:00Z", "to": "2012-01-01T00:00:00Z"},
-        headers=admin,
-        timeout=600,
-    )
-    forecast_seconds = time.perf_counter() - started
-    assert simulated.status_code == 200, simulated.text
-    forecast = simulated.json()
+    async with httpx.AsyncClient(base_url=base, headers=admin, timeout=600) as http:
+        # 1. The file without the rule, then the draft's forecast over what it recorded.
+        await reset(db_url)
+        await london(http)
+        without = await asyncio.to_thread(replay, base, env, data_file)
+        ledger_without = await ledger(db_url)
+        started = time.perf_counter()
+        simulated = await http.post(
+            "/v1/admin/earning-rules/simulate",
+            json={"rule": rule, "from": "2009-01-01T00:00:00Z", "to": "2012-01-01T00:00:00Z"},
+        )
+        forecast_seconds = time.perf_counter() - started
+        assert simulated.status_code == 200, simulated.text
+        forecast = simulated.json()
 
-    # 2. A fresh database, the rule live, the same file again.
-    await reset(db_url)
-    london(base, admin)
-    created = httpx.post(
-        f"{base}/v1/admin/earning-rules",
-        json=rule,
-        headers={**admin, "Idempotency-Key": "forecast-proof-rule"},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    with_rule = replay(base, env, data_file)
-    ledger_with = await ledger(db_url)
+        # 2. A fresh database, the rule live, the same file again.
+        await reset(db_url)
+        await london(http)
+        created = await http.post(
+            "/v1/admin/earning-rules",
+            json=rule,
+            headers={"Idempotency-Key": "forecast-proof-rule"},
+        )
+        assert created.status_code == 201, created.text
+        with_rule = await asyncio.to_thread(replay, base, env, data_file)
+        ledger_with = await ledger(db_url)
 
     print(
         f"\nrows {ROWS}: {ledger_with['sales']:,} sales, {ledger_with['refunds']:,} refunds; "

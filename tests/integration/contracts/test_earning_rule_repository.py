@@ -17,7 +17,6 @@ from adapters.system import UuidGenerator
 from app.use_cases.sales import (
     LineInput,
     RecordSale,
-    RefundLine,
     RefundSale,
     record_sale,
     refund_sale,
@@ -34,6 +33,7 @@ from domain.earning_rules import (
     RuleStatus,
 )
 from domain.sale_dating import SaleDating
+from domain.sales import RefundLine
 from tests.integration.contracts.conftest import Backend
 from tests.support.fakes import ConstraintViolation, FakeUnitOfWorkFactory, FixedClock
 
