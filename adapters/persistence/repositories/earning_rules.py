@@ -319,6 +319,69 @@ def _rule(row: Mapping[str, Any]) -> EarningRule:
     return rule_from_document(document)
 
 
+def forecast_statement(
+    rule: EarningRule,
+    *,
+    start: datetime,
+    end: datetime,
+    zone: str,
+    currency_exponent: int,
+    earn_rate: Decimal,
+    crm: CrmSettings,
+) -> tuple[str, tuple[Any, ...], Limits]:
+    """The forecast's statement for ``rule``, its arguments, and the limits it applies
+    (none for an exclusion); public for the benchmark's EXPLAIN."""
+    c = rule.conditions
+    # An exclusion has no limits: what it takes from the base is never capped.
+    lim = Limits() if rule.effect.kind is EffectKind.EXCLUDE else rule.limits
+    if rule.starts_at is not None:
+        start = max(start, rule.starts_at)
+    if rule.ends_at is not None:
+        end = min(end, rule.ends_at)
+    caps = (
+        lim.per_member_day is not None,
+        lim.per_member_week is not None,
+        lim.per_member_month is not None,
+        lim.budget is not None,
+    )
+    statement = _forecast_sql(
+        by_lines=c.picks_lines,
+        caps=caps,
+        history=c.first_purchase or bool(c.lifecycle_stages),
+        lifecycle=bool(c.lifecycle_stages),
+    )
+    args = (
+        start,
+        end,
+        zone,
+        sorted(c.skus),
+        sorted(c.categories),
+        sorted(c.stores),
+        sorted(c.channels),
+        sorted(c.tiers),
+        sorted(c.rfm_segments),
+        sorted(c.days_of_week),
+        sorted(c.hours),
+        c.min_payable,
+        c.first_purchase,
+        c.birthday_month,
+        rule.effect.kind.value,
+        rule.effect.value,
+        earn_rate,
+        Decimal(10) ** currency_exponent,
+        lim.per_order,
+        lim.per_member_day,
+        lim.per_member_week,
+        lim.per_member_month,
+        lim.budget,
+        sorted(c.lifecycle_stages),
+        crm.new_days,
+        crm.dormant_days,
+        crm.churned_days,
+    )
+    return statement, args, lim
+
+
 class PostgresEarningRuleRepository:
     async def live(self) -> tuple[EarningRule, ...]:
         return (await configuration()).earning_rules
@@ -454,53 +517,20 @@ class PostgresEarningRuleRepository:
         point_value: Decimal,
         crm: CrmSettings,
     ) -> Forecast:
-        c = rule.conditions
-        # An exclusion has no limits: what it takes from the base is never capped.
-        lim = Limits() if rule.effect.kind is EffectKind.EXCLUDE else rule.limits
-        if rule.starts_at is not None:
-            start = max(start, rule.starts_at)
-        if rule.ends_at is not None:
-            end = min(end, rule.ends_at)
+        statement, args, lim = forecast_statement(
+            rule,
+            start=start,
+            end=end,
+            zone=zone,
+            currency_exponent=currency_exponent,
+            earn_rate=earn_rate,
+            crm=crm,
+        )
         caps = (
             lim.per_member_day is not None,
             lim.per_member_week is not None,
             lim.per_member_month is not None,
             lim.budget is not None,
-        )
-        statement = _forecast_sql(
-            by_lines=c.picks_lines,
-            caps=caps,
-            history=c.first_purchase or bool(c.lifecycle_stages),
-            lifecycle=bool(c.lifecycle_stages),
-        )
-        args = (
-            start,
-            end,
-            zone,
-            sorted(c.skus),
-            sorted(c.categories),
-            sorted(c.stores),
-            sorted(c.channels),
-            sorted(c.tiers),
-            sorted(c.rfm_segments),
-            sorted(c.days_of_week),
-            sorted(c.hours),
-            c.min_payable,
-            c.first_purchase,
-            c.birthday_month,
-            rule.effect.kind.value,
-            rule.effect.value,
-            earn_rate,
-            Decimal(10) ** currency_exponent,
-            lim.per_order,
-            lim.per_member_day,
-            lim.per_member_week,
-            lim.per_member_month,
-            lim.budget,
-            sorted(c.lifecycle_stages),
-            crm.new_days,
-            crm.dormant_days,
-            crm.churned_days,
         )
         db = connection()
         if sum(caps) > 1:
