@@ -40,7 +40,10 @@ if str(ROOT) not in sys.path:
 
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
-from adapters.persistence.repositories.earning_rules import forecast_statement  # noqa: E402
+from adapters.persistence.repositories.earning_rules import (  # noqa: E402
+    ANALYTIC,
+    forecast_statement,
+)
 from adapters.persistence.session import connection as uow_connection  # noqa: E402
 from adapters.persistence.unit_of_work import PostgresUnitOfWork  # noqa: E402
 from adapters.system import SystemClock, UuidGenerator  # noqa: E402
@@ -224,6 +227,7 @@ async def _explain(engine: LoyaltyEngine, draft: EarningRule) -> None:
         crm=CrmSettings(),
     )
     async with PostgresUnitOfWork(engine):
+        await uow_connection().execute(ANALYTIC)  # as the repository runs it
         plan = await uow_connection().fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *args)
     print("\n".join(r[0] for r in plan))
 

@@ -71,7 +71,7 @@ GROUP BY w.rule_id, w.period
 # it, else the member's current one (sales from before earning rules); first purchase and
 # lifecycle stage come from the member's earlier sales, as a sale reads them ({history}).
 _FORECAST_TEMPLATE = """
-WITH {history}s AS (
+WITH {history}s AS NOT MATERIALIZED (
     SELECT s.id, s.member_id, s.payable, s.subtotal, s.occurred_at, s.refunded_amount,
            (s.occurred_at AT TIME ZONE $3) AS local_at,
            {tier_mult} AS tier_mult
@@ -155,8 +155,12 @@ _HISTORY = """h AS (
 
 _TIER_MULT = "coalesce((s.points_breakdown->>'tier_multiplier')::numeric, t.earn_multiplier, 1)"
 
-# The rule picks lines: the payable's share of each line (cumulative floor shares, as
-# domain.earning_rules.line_payables), summed over the eligible ones.
+# The rule picks lines. A sale paid in full (payable = subtotal, most sales) has each line's
+# share equal to its amount: one aggregate of its eligible lines, no sort. Otherwise the
+# payable's share of each line (cumulative floor shares, as domain.earning_rules.
+# line_payables) by window functions over the sale's lines, summed over the eligible ones.
+# ``s`` is not materialised: each branch scans the sales with its own filter, and can be
+# parallel.
 _PER_SALE_BY_LINES = """l AS (
     SELECT s.id, sl.quantity,
            (cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0)
@@ -167,13 +171,25 @@ _PER_SALE_BY_LINES = """l AS (
                    OVER (PARTITION BY sl.sale_id ORDER BY sl.line_no)
                    - sl.quantity::numeric * sl.unit_price), nullif(s.subtotal, 0)) AS share
     FROM s JOIN sale_lines sl ON sl.sale_id = s.id
+    WHERE s.payable <> s.subtotal
 ),
 per_sale AS (
+    SELECT s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult, s.refunded_amount,
+           sum(sl.quantity::numeric * sl.unit_price) AS ep, s.payable::numeric AS p_all,
+           sum(sl.quantity) AS units
+    FROM s JOIN sale_lines sl ON sl.sale_id = s.id
+    WHERE s.payable = s.subtotal
+      AND ((cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0)
+           OR sl.sku = ANY($4) OR sl.category = ANY($5))
+    GROUP BY s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult, s.refunded_amount,
+             s.payable
+    UNION ALL
     SELECT s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult, s.refunded_amount,
            coalesce(sum(l.share) FILTER (WHERE l.eligible), 0) AS ep,
            coalesce(sum(l.share), 0) AS p_all,
            coalesce(sum(l.quantity) FILTER (WHERE l.eligible), 0) AS units
     FROM s JOIN l ON l.id = s.id
+    WHERE s.payable <> s.subtotal
     GROUP BY s.id, s.member_id, s.occurred_at, s.local_at, s.tier_mult, s.refunded_amount
     HAVING bool_or(l.eligible)
 ),
@@ -258,6 +274,9 @@ def _forecast_sql(
         text = text.replace("),\n{caps}", "),\n" + "".join(stages))
     return text.replace("{final}", _TOTALS.replace("{last}", previous).replace("{{}}", "{}"))
 
+
+ANALYTIC = "SET LOCAL work_mem = '128MB'; SET LOCAL enable_nestloop = off"
+_TRANSACTIONAL = "SET LOCAL work_mem TO DEFAULT; SET LOCAL enable_nestloop TO DEFAULT"
 
 _THRESHOLDS = {"new_days": "$25", "dormant_days": "$26", "churned_days": "$27"}
 
@@ -533,6 +552,11 @@ class PostgresEarningRuleRepository:
             lim.budget is not None,
         )
         db = connection()
+        # An analytic read over the whole period: room to sort and hash in memory, and hash
+        # joins, not an index probe per sale (the planner cannot estimate the day and hour
+        # filters and would take the probes for cheap). For this transaction only, until
+        # the statement is done: the refunded sales below are found by their ids.
+        await db.execute(ANALYTIC)
         if sum(caps) > 1:
             rows = await db.fetch(statement, *args)
             granted = _capped_in_order(lim, rows)
@@ -546,6 +570,7 @@ class PostgresEarningRuleRepository:
             row = await db.fetchrow(statement, *args)
             extra, members, touched = int(row["extra"]), int(row["members"]), int(row["sales"])
             refunded = dict(zip(row["refunded_ids"], row["refunded_points"], strict=True))
+        await db.execute(_TRANSACTIONAL)
         reversed_points = await self._reversed(
             rule, refunded, currency_exponent=currency_exponent, earn_rate=earn_rate, zone=zone
         )
