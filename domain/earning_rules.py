@@ -306,6 +306,9 @@ class Breakdown:
     tier_multiplier: Decimal
     rules: tuple[RulePoints, ...] = ()
     excluded_lines: tuple[int, ...] = ()
+    # The member's tier when the sale earned: kept with the sale so a forecast judges tier
+    # conditions as they stood (not part of what the breakdown means, so not compared).
+    tier_code: str | None = field(default=None, compare=False)
 
     @property
     def total(self) -> int:
@@ -486,6 +489,7 @@ def evaluate(rules: Sequence[EarningRule], ctx: EarnContext) -> Breakdown:
         tier_multiplier=ctx.tier_multiplier,
         rules=tuple(results),
         excluded_lines=tuple(sorted(excluded)),
+        tier_code=ctx.tier_code,
     )
 
 
@@ -536,6 +540,126 @@ def reversed_after(
             by_amount = floor_share(points, refunded_by_amount, payable)
             total += max(by_units, by_amount)
     return total
+
+
+def reversed_as_of(
+    breakdown: Breakdown,
+    *,
+    quantities: Sequence[int],
+    refunded_quantities: Mapping[int, int],
+    refunded_amount: int,
+    refunded_by_amount: int,
+    payable: int,
+) -> tuple[int, dict[tuple[UUID, int], int]]:
+    """Points reversed in all once a sale stands refunded this far, and of each rule (by id
+    and version): the base follows the payable refunded, each rule's points the lines they
+    came from, everything on a full refund. A pure function of the refund state, so each
+    refund reverses the difference and no rounding drifts; a forecast nets refunds out by it.
+    """
+    full = refunded_amount >= payable
+    base = breakdown.base
+    total = base if full else floor_share(base, refunded_amount, payable)
+    rules: dict[tuple[UUID, int], int] = {}
+    for rule in breakdown.rules:
+        if not rule.points:
+            continue
+        done = reversed_after(
+            rule.lines,
+            quantities=quantities,
+            refunded_quantities=refunded_quantities,
+            refunded_amount=refunded_amount,
+            refunded_by_amount=refunded_by_amount,
+            payable=payable,
+            fully_refunded=full,
+        )
+        key = (rule.rule_id, rule.version)
+        rules[key] = rules.get(key, 0) + done
+        total += done
+    return total, rules
+
+
+def refunds_reversed(
+    breakdown: Breakdown,
+    *,
+    quantities: Sequence[int],
+    refunded_quantities: Mapping[int, int],
+    refunded_amount: int,
+    refunded_by_amount: int,
+    payable: int,
+) -> int:
+    """What the refunds recorded so far against a sale have reversed of ``breakdown``: the
+    sum of what each refund reversed (``reversed_as_of`` now, less before any refund)."""
+    now, _ = reversed_as_of(
+        breakdown,
+        quantities=quantities,
+        refunded_quantities=refunded_quantities,
+        refunded_amount=refunded_amount,
+        refunded_by_amount=refunded_by_amount,
+        payable=payable,
+    )
+    before, _ = reversed_as_of(
+        breakdown,
+        quantities=quantities,
+        refunded_quantities={},
+        refunded_amount=0,
+        refunded_by_amount=0,
+        payable=payable,
+    )
+    return now - before
+
+
+_ANY_TIME = datetime(2000, 1, 3, tzinfo=ZoneInfo("UTC"))
+
+
+def forecast_reversal(
+    rule: EarningRule,
+    points: int,
+    *,
+    lines: Sequence[Line],
+    payable: int,
+    refunded_quantities: Mapping[int, int],
+    refunded_amount: int,
+    refunded_by_amount: int,
+    tier_multiplier: Decimal,
+    currency_exponent: int,
+    earn_rate: Decimal,
+    zone: ZoneInfo,
+) -> int:
+    """Of the ``points`` a forecast gives a rule on a sale (after its limits), what the
+    refunds recorded against the sale would have reversed, had the rule been live: the points
+    attributed by ``evaluate`` (the rule alone, its order conditions taken as held, its limits
+    as ``points``) and reversed as a refund reverses them. For an exclusion, ``points`` is
+    what it takes from the base, and the reversal is what the refunds take back of the base
+    with the exclusion less without it."""
+    bare = replace(
+        rule,
+        conditions=Conditions(skus=rule.conditions.skus, categories=rule.conditions.categories),
+        status=RuleStatus.ACTIVE,
+        starts_at=None,
+        ends_at=None,
+        exclusive=False,
+        limits=Limits() if rule.effect.kind is EffectKind.EXCLUDE else Limits(per_order=points),
+    )
+    ctx = EarnContext(
+        lines=lines,
+        payable=payable,
+        occurred_at=_ANY_TIME,
+        zone=zone,
+        currency_exponent=currency_exponent,
+        earn_rate=earn_rate,
+        tier_multiplier=tier_multiplier,
+    )
+    state: dict[str, Any] = {
+        "quantities": [line.quantity for line in lines],
+        "refunded_quantities": refunded_quantities,
+        "refunded_amount": refunded_amount,
+        "refunded_by_amount": refunded_by_amount,
+        "payable": payable,
+    }
+    with_rule = evaluate([bare], ctx)
+    if rule.effect.kind is EffectKind.EXCLUDE:
+        return refunds_reversed(with_rule, **state) - refunds_reversed(evaluate([], ctx), **state)
+    return refunds_reversed(replace(with_rule, base=0), **state)
 
 
 def rule_document(rule: EarningRule) -> dict[str, object]:
@@ -636,12 +760,19 @@ class Award:
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """What a draft rule would have given over a past period."""
+    """What a draft rule would have given over a past period: gross (as the sales earned),
+    and what the refunds recorded so far against those sales would have taken back of it."""
 
     extra_points: int
     members: int
     sales: int
     cost_minor: int  # floor(extra points x point value)
+    reversed_points: int = 0  # of the extra points, by the refunds (docs/rules.md)
+    net_cost_minor: int = 0  # floor(net extra points x point value)
+
+    @property
+    def net_extra_points(self) -> int:
+        return self.extra_points - self.reversed_points
 
 
 class EarningRuleRepository(Protocol):
@@ -697,6 +828,7 @@ class EarningRuleRepository(Protocol):
         currency_exponent: int,
         earn_rate: Decimal,
         point_value: Decimal,
+        crm: CrmSettings,
     ) -> Forecast: ...
 
 
@@ -705,6 +837,7 @@ def breakdown_document(b: Breakdown) -> dict[str, Any]:
     return {
         "base": b.base,
         "tier_multiplier": str(b.tier_multiplier),
+        "tier": b.tier_code,
         "excluded_lines": list(b.excluded_lines),
         "rules": [
             {
@@ -727,6 +860,7 @@ def breakdown_from_document(doc: Mapping[str, Any]) -> Breakdown:
         base=int(doc["base"]),
         tier_multiplier=Decimal(str(doc["tier_multiplier"])),
         excluded_lines=tuple(int(n) for n in doc.get("excluded_lines", ())),
+        tier_code=doc.get("tier"),
         rules=tuple(
             RulePoints(
                 rule_id=UUID(r["rule_id"]),

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from uuid import UUID
 
-from domain.earning_rules import Breakdown, reversed_after
+from domain.earning_rules import Breakdown, reversed_as_of
 from domain.errors import (
     AmountTooLarge,
     InvalidInput,
@@ -300,29 +300,17 @@ class Sale:
         from (docs/rules.md#earning-rules); everything on a full refund. A pure function of
         the refund state, so each refund reverses the difference and no rounding drifts.
         """
-        full = refunded >= self.payable
         breakdown = self.pricing.breakdown
-        base = breakdown.base if breakdown is not None else self.pricing.points_earned
-        total = base if full else floor_share(base, refunded, self.payable)
-        rules: dict[tuple[UUID, int], int] = {}
-        if breakdown is not None:
-            sale_quantities = [line.quantity for line in self.lines]
-            for rule in breakdown.rules:
-                if not rule.points:
-                    continue
-                done = reversed_after(
-                    rule.lines,
-                    quantities=sale_quantities,
-                    refunded_quantities=quantities,
-                    refunded_amount=refunded,
-                    refunded_by_amount=by_amount,
-                    payable=self.payable,
-                    fully_refunded=full,
-                )
-                key = (rule.rule_id, rule.version)
-                rules[key] = rules.get(key, 0) + done
-                total += done
-        return total, rules
+        if breakdown is None:  # a sale from before earning rules: the base alone
+            breakdown = Breakdown(base=self.pricing.points_earned, tier_multiplier=Decimal(1))
+        return reversed_as_of(
+            breakdown,
+            quantities=[line.quantity for line in self.lines],
+            refunded_quantities=quantities,
+            refunded_amount=refunded,
+            refunded_by_amount=by_amount,
+            payable=self.payable,
+        )
 
     def _reversal(
         self, amount: int, quantities: dict[int, int], by_amount: int

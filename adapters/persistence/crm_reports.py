@@ -11,7 +11,7 @@ Every report reads in one REPEATABLE READ, read-only transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -148,14 +148,16 @@ _RFM_ALL = f"WITH {_RFM_CTES} SELECT * FROM rfm ORDER BY member_id"
 _THRESHOLD_PARAMS = {"new_days": "$4", "dormant_days": "$5", "churned_days": "$6"}
 
 
-def stage_case(last: str, first: str, day: str) -> str:
+def stage_case(
+    last: str, first: str, day: str, *, params: Mapping[str, str] = _THRESHOLD_PARAMS
+) -> str:
     """A member's stage on ``day`` from the local dates of their first and last sale so far,
     as SQL generated from the domain's table (STAGE_RULES): one definition for Python and
     PostgreSQL. Dates subtract to whole days in SQL, as ``(a - b).days`` in Python."""
     since = {DAYS_SINCE_LAST_SALE: last, DAYS_SINCE_FIRST_SALE: first}
     rules = " ".join(
         f"WHEN {day} - {since[rule.days_since]} {'<' if rule.under else '>='} "
-        f"{_THRESHOLD_PARAMS[rule.threshold]} THEN '{rule.stage.value}'"
+        f"{params[rule.threshold]} THEN '{rule.stage.value}'"
         for rule in STAGE_RULES
     )
     return (

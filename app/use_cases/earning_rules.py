@@ -227,7 +227,8 @@ async def simulate_rule(
     cmd: SimulateRule, uow: EarningRulesUnit, *, ids: IdGenerator
 ) -> Simulation:
     """What a draft rule would have given over recorded sales, read-only: extra points,
-    members and sales touched, and their cost at the point value."""
+    members and sales touched, and their cost at the point value, gross and net of the
+    refunds recorded against those sales (docs/rules.md#earning-rules, "Forecast")."""
     start = require_instant(cmd.start, "from")
     end = require_instant(cmd.end, "to")
     if end <= start:
@@ -235,11 +236,6 @@ async def simulate_rule(
     if (end - start).days > MAX_SIMULATION_DAYS:
         raise InvalidInput(f"a simulation covers at most {MAX_SIMULATION_DAYS} days", field="to")
     rule = cmd.definition.rule(ids.new_id(), 1)
-    if rule.conditions.lifecycle_stages:
-        raise InvalidInput(
-            "a forecast cannot yet judge lifecycle stages at past sales",
-            field="conditions.lifecycle_stages",
-        )
     program = await uow.program.get()
     forecast = await uow.earning_rules.forecast(
         replace(rule, status=RuleStatus.ACTIVE),
@@ -249,6 +245,7 @@ async def simulate_rule(
         currency_exponent=program.currency_exponent,
         earn_rate=program.earn_rate,
         point_value=program.point_value,
+        crm=program.crm,
     )
     return Simulation(rule, forecast, str(program.point_value), program.currency)
 

@@ -214,7 +214,9 @@ async def test_a_paused_rule_gives_nothing_and_a_guest_earns_nothing(api: Api) -
     assert (guest["points_earned"], guest["points_breakdown"]) == (0, None)
 
 
-async def test_the_simulation_forecasts_extra_points_members_sales_and_cost(api: Api) -> None:
+async def test_the_simulation_forecasts_extra_points_members_sales_and_cost_and_lifecycle_stages(
+    api: Api,
+) -> None:
     till = await api.open_till()
     member = await till.enrol()
     for n in range(3):
@@ -228,6 +230,7 @@ async def test_the_simulation_forecasts_extra_points_members_sales_and_cost(api:
     body = response.json()
     assert (body["extra_points"], body["members"], body["sales"]) == (600, 1, 3)
     assert (body["cost"], body["currency"]) == (600, "CNY")
+    assert (body["reversed_points"], body["net_extra_points"], body["net_cost"]) == (0, 600, 600)
     listed = await api.client.get("/v1/admin/earning-rules", headers=api.admin_headers)
     assert listed.json()["items"] == []  # nothing saved
     lifecycle = await api.client.post(
@@ -239,4 +242,7 @@ async def test_the_simulation_forecasts_extra_points_members_sales_and_cost(api:
         },
         headers=api.admin_headers,
     )
-    assert lifecycle.status_code == 422
+    # Stages as each sale read them: the first sale was a prospect's, the next two a new
+    # member's.
+    assert lifecycle.status_code == 200, lifecycle.text
+    assert (lifecycle.json()["members"], lifecycle.json()["sales"]) == (1, 2)

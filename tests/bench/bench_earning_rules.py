@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -39,10 +40,16 @@ if str(ROOT) not in sys.path:
 
 from adapters.persistence.engine import LoyaltyEngine, start_engine, stop_engine  # noqa: E402
 from adapters.persistence.migrate import migrate  # noqa: E402
+from adapters.persistence.repositories.earning_rules import (  # noqa: E402
+    ANALYTIC,
+    forecast_statement,
+)
+from adapters.persistence.session import connection as uow_connection  # noqa: E402
 from adapters.persistence.unit_of_work import PostgresUnitOfWork  # noqa: E402
 from adapters.system import SystemClock, UuidGenerator  # noqa: E402
 from app.use_cases.earning_rules import RuleDefinition, create_rule  # noqa: E402
 from app.use_cases.sales import LineInput, RecordSale, record_sale  # noqa: E402
+from domain.crm import CrmSettings  # noqa: E402
 from domain.earning_rules import (  # noqa: E402
     Conditions,
     EarningRule,
@@ -51,7 +58,11 @@ from domain.earning_rules import (  # noqa: E402
     Limits,
 )
 from domain.sale_dating import SaleDating  # noqa: E402
-from tests.support.database import create_test_database, drop_test_database  # noqa: E402
+from tests.support.database import (  # noqa: E402
+    TestDatabase,
+    create_test_database,
+    drop_test_database,
+)
 
 RESULTS = ROOT / "tests" / "bench" / "results" / "earning_rules.json"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -149,26 +160,76 @@ LINES = [
 ]
 
 
-async def _forecasts(engine: LoyaltyEngine) -> dict[str, float]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a PostgreSQL backend so far, from /proc (the server is local)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _forecast_once(
+    engine: LoyaltyEngine, draft: EarningRule, *, serial: bool
+) -> tuple[float, float | None, Any]:
+    """One forecast: wall seconds, and (serial) the backend's CPU seconds; parallel workers
+    are other processes, so CPU is measured with them off."""
+    async with PostgresUnitOfWork(engine) as uow:
+        db = uow_connection()
+        pid = await db.fetchval("SELECT pg_backend_pid()")
+        if serial:
+            await db.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cpu = _cpu_seconds(pid) if serial else None
+        started = time.perf_counter()
+        forecast = await uow.earning_rules.forecast(
+            draft,
+            start=NOW - timedelta(days=731),
+            end=NOW,
+            zone="Asia/Shanghai",
+            currency_exponent=2,
+            earn_rate=Decimal(1),
+            point_value=Decimal(1),
+            crm=CrmSettings(),
+        )
+        wall = time.perf_counter() - started
+        if cpu is not None:
+            cpu = _cpu_seconds(pid) - cpu
+    return wall, cpu, forecast
+
+
+async def _forecasts(engine: LoyaltyEngine, *, explain: bool) -> dict[str, dict[str, float]]:
     timings = {}
     for label, draft in DRAFTS.items():
-        async with PostgresUnitOfWork(engine) as uow:
-            started = time.perf_counter()
-            forecast = await uow.earning_rules.forecast(
-                draft,
-                start=NOW - timedelta(days=731),
-                end=NOW,
-                zone="Asia/Shanghai",
-                currency_exponent=2,
-                earn_rate=Decimal(1),
-                point_value=Decimal(1),
-            )
-            timings[label] = round(time.perf_counter() - started, 2)
+        wall, _, forecast = await _forecast_once(engine, draft, serial=False)
+        serial_wall, cpu, again = await _forecast_once(engine, draft, serial=True)
+        assert again == forecast
+        timings[label] = {
+            "wall_s": round(wall, 2),
+            "serial_wall_s": round(serial_wall, 2),
+            "serial_cpu_s": round(cpu or 0, 2),
+        }
         print(
-            f"forecast {label:48} {timings[label]:8.2f} s  extra {forecast.extra_points:,} "
-            f"members {forecast.members:,} sales {forecast.sales:,}"
+            f"forecast {label:48} {wall:7.2f} s (serial {serial_wall:.2f} s, CPU {cpu:.2f} s)"
+            f"  extra {forecast.extra_points:,} members {forecast.members:,}"
+            f" sales {forecast.sales:,}"
         )
+        if explain:
+            await _explain(engine, draft)
     return timings
+
+
+async def _explain(engine: LoyaltyEngine, draft: EarningRule) -> None:
+    """EXPLAIN ANALYZE of the draft's statement (parallel as configured), to the console."""
+    statement, args, _ = forecast_statement(
+        draft,
+        start=NOW - timedelta(days=731),
+        end=NOW,
+        zone="Asia/Shanghai",
+        currency_exponent=2,
+        earn_rate=Decimal(1),
+        crm=CrmSettings(),
+    )
+    async with PostgresUnitOfWork(engine):
+        await uow_connection().execute(ANALYTIC)  # as the repository runs it
+        plan = await uow_connection().fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *args)
+    print("\n".join(r[0] for r in plan))
 
 
 async def _sales(engine: LoyaltyEngine, runs: int, label: str, prefix: str) -> dict[str, float]:
@@ -212,29 +273,46 @@ async def _a_member(engine: LoyaltyEngine, prefix: str) -> Any:
     return member.id
 
 
+async def _generate(url: str, members: int, sales: int) -> None:
+    await migrate(url)
+    connection = await asyncpg.connect(url)
+    started = time.perf_counter()
+    try:
+        await connection.execute(SETUP[0])
+        await connection.execute(SETUP[1], NOW, members)
+        await connection.execute(SETUP[2], NOW, members, sales, STORE_ID)
+        await connection.execute(SETUP[3])
+        await connection.execute(SETUP[4])
+    finally:
+        await connection.close()
+    print(f"generated {sales:,} sales in {time.perf_counter() - started:.0f} s")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--sale-runs", type=int, default=300)
+    parser.add_argument("--explain", action="store_true", help="print each plan, analysed")
+    parser.add_argument(
+        "--database", default=None, help="a database generated before (kept with --keep)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    parser.add_argument("--forecast-only", action="store_true", help="no sale timings")
     args = parser.parse_args()
-    database = await create_test_database()
+    if args.database:
+        database = TestDatabase(url=args.database, admin_url=None, name="")
+    else:
+        database = await create_test_database()
     try:
-        await migrate(database.url)
-        connection = await asyncpg.connect(database.url)
-        started = time.perf_counter()
-        try:
-            await connection.execute(SETUP[0])
-            await connection.execute(SETUP[1], NOW, args.members)
-            await connection.execute(SETUP[2], NOW, args.members, args.sales, STORE_ID)
-            await connection.execute(SETUP[3])
-            await connection.execute(SETUP[4])
-        finally:
-            await connection.close()
-        print(f"generated {args.sales:,} sales in {time.perf_counter() - started:.0f} s")
+        if not args.database:
+            await _generate(database.url, args.members, args.sales)
         engine = await start_engine(database.url, min_size=1, max_size=4)
         try:
-            forecasts = await _forecasts(engine)
+            print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            forecasts = await _forecasts(engine, explain=args.explain)
+            if args.forecast_only:
+                return
             without = await _sales(engine, args.sale_runs, "without rules", "A")
             async with PostgresUnitOfWork(engine) as uow:
                 for definition in FIVE_RULES:
@@ -246,7 +324,10 @@ async def main() -> None:
         finally:
             await stop_engine(engine)
     finally:
-        await drop_test_database(database)
+        if args.keep:
+            print(f"kept {database.url}")
+        else:
+            await drop_test_database(database)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(

@@ -294,6 +294,7 @@ async def test_a_rules_forecast_equals_the_extra_points_it_earns_live(
             currency_exponent=program.currency_exponent,
             earn_rate=program.earn_rate,
             point_value=program.point_value,
+            crm=program.crm,
         )
     assert forecast.extra_points > 0
     assert forecast.members == 3
@@ -301,3 +302,47 @@ async def test_a_rules_forecast_equals_the_extra_points_it_earns_live(
     await _rule(uow_factory, draft)
     live = await _record(uow_factory, store, sales, "L")
     assert live == forecast.extra_points
+
+
+async def test_a_forecast_judges_the_tier_a_sale_earned_at_not_the_members_tier_now(
+    uow_factory: UowFactory, clean_db: str
+) -> None:
+    """Sales made at the entry tier, then the member promoted to a tier earning x3: the
+    forecast's tier condition and multiplier are those kept with each sale's breakdown."""
+    store, members = await _setup(uow_factory, 1)
+    lines = [LineInput("DUVET", 1, 10_000, "bedding")]
+    for n in range(3):
+        await _sell(uow_factory, store, members[0], f"T-{n}", lines)
+    connection = await asyncpg.connect(clean_db)
+    try:
+        await connection.execute(
+            "INSERT INTO tiers (code, name, rank, threshold, earn_multiplier) "
+            "VALUES ('gold', 'Gold', 5, 1, 3)"
+        )
+        await connection.execute("UPDATE members SET tier_code = 'gold' WHERE id = $1", members[0])
+    finally:
+        await connection.close()
+
+    async def forecast(tiers: frozenset[str]) -> tuple[int, int]:
+        rule = RuleDefinition(
+            "Double for members",
+            Effect(EffectKind.MULTIPLIER, Decimal(2)),
+            conditions=Conditions(tiers=tiers),
+        ).rule(UUID(int=2), 1)
+        async with uow_factory() as uow:
+            program = await uow.program.get()
+            f = await uow.earning_rules.forecast(
+                rule,
+                start=NOW - timedelta(days=1),
+                end=NOW + timedelta(days=1),
+                zone=program.time_zone,
+                currency_exponent=program.currency_exponent,
+                earn_rate=program.earn_rate,
+                point_value=program.point_value,
+                crm=program.crm,
+            )
+        return f.extra_points, f.sales
+
+    # 100.00 at the entry tier's x1, doubled: 100 extra a sale (at gold's x3 it would be 300).
+    assert await forecast(frozenset({"member"})) == (300, 3)
+    assert await forecast(frozenset({"gold"})) == (0, 0)

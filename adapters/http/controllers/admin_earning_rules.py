@@ -273,8 +273,10 @@ class AdminEarningRulesController(Controller):
         description="Runs the draft alone over the recorded sales of members in [from, to) "
         "(its own starts_at/ends_at narrow the period), set-based in SQL: the extra points "
         "(negative for an exclusion), the members and sales it touches, and the cost, "
-        "floor(extra points x point_value) minor units. Members are judged by their current "
-        "tier and RFM segment; lifecycle conditions are refused (422). Gross of refunds. "
+        "floor(extra points x point_value) minor units; and the same net of the refunds "
+        "recorded against those sales. Tier conditions and multipliers are the tier each "
+        "sale earned at (kept with its breakdown); first purchase and lifecycle stage are "
+        "judged from the member's earlier sales; the RFM segment is the current snapshot. "
         "No Idempotency-Key is needed: nothing is saved.",
         status_code=200,
         responses=problems(400, 401, 403, 422),

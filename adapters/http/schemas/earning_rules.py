@@ -228,6 +228,15 @@ class SimulationOut(Output, kw_only=True):
     members: int
     sales: int
     cost: Annotated[int, Meta(description="minor units: floor(extra points x point value)")]
+    reversed_points: Annotated[
+        int,
+        Meta(
+            description="of extra_points, what the refunds recorded so far against those sales "
+            "would have reversed (lines' points with the lines, as a refund reverses them)"
+        ),
+    ]
+    net_extra_points: Annotated[int, Meta(description="extra_points - reversed_points")]
+    net_cost: Annotated[int, Meta(description="minor units: floor(net extra points x point value)")]
     currency: str
     point_value: str
     rule: EarningRuleOut
@@ -240,6 +249,9 @@ class SimulationOut(Output, kw_only=True):
             members=f.members,
             sales=f.sales,
             cost=f.cost_minor,
+            reversed_points=f.reversed_points,
+            net_extra_points=f.net_extra_points,
+            net_cost=f.net_cost_minor,
             currency=s.currency,
             point_value=s.point_value,
             rule=EarningRuleOut.of(s.rule),

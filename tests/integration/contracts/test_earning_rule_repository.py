@@ -14,7 +14,14 @@ import pytest
 
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
 from adapters.system import UuidGenerator
-from app.use_cases.sales import LineInput, RecordSale, record_sale
+from app.use_cases.sales import (
+    LineInput,
+    RecordSale,
+    RefundSale,
+    record_sale,
+    refund_sale,
+)
+from domain.crm import CrmSettings
 from domain.earning_rules import (
     Award,
     Conditions,
@@ -26,6 +33,7 @@ from domain.earning_rules import (
     RuleStatus,
 )
 from domain.sale_dating import SaleDating
+from domain.sales import RefundLine
 from tests.integration.contracts.conftest import Backend
 from tests.support.fakes import ConstraintViolation, FakeUnitOfWorkFactory, FixedClock
 
@@ -146,6 +154,29 @@ DRAFTS = {
         conditions=Conditions(birthday_month=True),
         limits=Limits(),
     ),
+    "duvets_x3_day_week_caps_and_budget": replace(
+        RULE,
+        effect=Effect(EffectKind.MULTIPLIER, Decimal(3)),
+        conditions=Conditions(skus=frozenset({"DUVET"})),
+        limits=Limits(per_member_day=90, per_member_week=200, budget=1200),
+    ),
+    "month_and_week_caps": replace(
+        RULE,
+        effect=Effect(EffectKind.BONUS_PER_ORDER, Decimal(70)),
+        limits=Limits(per_order=60, per_member_week=150, per_member_month=400),
+    ),
+    "lifecycle_new_members_x2": replace(
+        RULE,
+        effect=Effect(EffectKind.MULTIPLIER, Decimal(2)),
+        conditions=Conditions(lifecycle_stages=frozenset({"new", "prospect"})),
+        limits=Limits(),
+    ),
+    "lifecycle_active_bonus": replace(
+        RULE,
+        effect=Effect(EffectKind.BONUS_PER_ORDER, Decimal(25)),
+        conditions=Conditions(lifecycle_stages=frozenset({"active", "dormant"})),
+        limits=Limits(),
+    ),
     "no_points_on_gift_cards": replace(
         RULE,
         effect=Effect(EffectKind.EXCLUDE),
@@ -155,18 +186,20 @@ DRAFTS = {
 }
 
 
-async def _forecast(backend: Backend, draft: EarningRule) -> tuple[int, int, int, int]:
+async def _forecast(backend: Backend, draft: EarningRule) -> tuple[int, int, int, int, int, int]:
     store = await backend.store()
     members = [await backend.member(f"+861380013800{n}", card=n + 1) for n in range(3)]
     start = datetime(2026, 5, 4, tzinfo=UTC)  # members are born on 17 May (a_member)
+    sales = []
     for n in range(90):
-        at = start + timedelta(hours=5 * n + n % 4)
+        # Bursts, then a quiet spell of three weeks: members go new, active, then dormant.
+        at = start + timedelta(hours=5 * n + n % 4 + (24 * 21 if n >= 60 else 0))
         lines = [
             LineInput("DUVET", 1 + n % 3, 3_333 + 101 * n, "bedding"),
             LineInput("CARD", 1, 5_000, "gift"),
         ]
         async with backend.committed() as uow:
-            await record_sale(
+            outcome = await record_sale(
                 RecordSale(
                     store.id,
                     None,
@@ -176,21 +209,40 @@ async def _forecast(backend: Backend, draft: EarningRule) -> tuple[int, int, int
                     occurred_at=at,
                 ),
                 uow,
-                clock=FixedClock(NOW),
+                clock=FixedClock(NOW + timedelta(days=30)),
                 ids=UuidGenerator(),
                 dating=SaleDating(),
+            )
+            assert outcome.sale_id is not None
+            sales.append(outcome.sale_id)
+    # Refunds the forecast nets out: by lines (some of a line, all of it) and by amount.
+    refunds = {
+        5: RefundSale(store.id, sales[5], "F-1", lines=[RefundLine("DUVET", 1)]),
+        9: RefundSale(store.id, sales[9], "F-2", amount=1_234),
+        14: RefundSale(store.id, sales[14], "F-3", lines=[RefundLine("CARD", 1)]),
+        23: RefundSale(store.id, sales[23], "F-4", lines=[RefundLine("DUVET", 3)]),
+        33: RefundSale(  # the whole sale
+            store.id, sales[33], "F-5", lines=[RefundLine("DUVET", 1), RefundLine("CARD", 1)]
+        ),
+        62: RefundSale(store.id, sales[62], "F-6", lines=[RefundLine("DUVET", 1)]),
+    }
+    for refund in refunds.values():
+        async with backend.committed() as uow:
+            await refund_sale(
+                refund, uow, clock=FixedClock(NOW + timedelta(days=30)), ids=UuidGenerator()
             )
     async with backend.new_uow() as uow:
         f = await uow.earning_rules.forecast(
             draft,
             start=start,
-            end=NOW,
+            end=NOW + timedelta(days=30),
             zone="Asia/Shanghai",
             currency_exponent=2,
             earn_rate=Decimal(1),
             point_value=Decimal("0.5"),
+            crm=CrmSettings(),
         )
-    return f.extra_points, f.members, f.sales, f.cost_minor
+    return f.extra_points, f.members, f.sales, f.cost_minor, f.reversed_points, f.net_cost_minor
 
 
 @pytest.mark.db
@@ -198,7 +250,8 @@ async def _forecast(backend: Backend, draft: EarningRule) -> tuple[int, int, int
 async def test_the_set_based_forecast_equals_the_domains_sale_by_sale(
     uow_factory: Callable[[], PostgresUnitOfWork], draft: EarningRule
 ) -> None:
-    """The SQL restates evaluate() for one rule: shares, floors and each limit alone."""
+    """The SQL restates evaluate() for one rule: shares, floors, each limit and several
+    together, lifecycle stages from earlier sales, and refunds netted out as they reverse."""
     reference = await _forecast(
         Backend("fake", FakeUnitOfWorkFactory(), ConstraintViolation), draft
     )

@@ -1,7 +1,9 @@
 """The earning-rule repository: rules and their versions, budgets, awards, forecasts.
 
 The forecast here is the reference: it runs the domain's ``evaluate`` sale by sale, in time
-order, with the draft rule alone; the contract test holds the set-based SQL to it.
+order, with the draft rule alone (the member's facts as a sale recorded in that order reads
+them, the tier its breakdown kept), and nets each sale's refunds out by the domain's
+reversal; the contract test holds the set-based SQL to it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -28,6 +31,7 @@ from domain.earning_rules import (
     evaluate,
     period_end,
     period_start,
+    refunds_reversed,
 )
 from domain.money import floor_int
 from tests.support.fakes.common import Linked, require
@@ -126,6 +130,7 @@ class FakeEarningRuleRepository(Linked):
         currency_exponent: int,
         earn_rate: Decimal,
         point_value: Decimal,
+        crm: CrmSettings,
     ) -> Forecast:
         tz = ZoneInfo(zone)
         ladder = await self.db.tiers.ladder()
@@ -144,15 +149,24 @@ class FakeEarningRuleRepository(Linked):
         extra = 0
         members: set[UUID] = set()
         touched = 0
+        reversed_points = 0
         for sale in sales:
             assert sale.member_id is not None
             member = self.db.members.members[sale.member_id]
-            tier = ladder.get(member.tier_code) or ladder.entry_tier
-            first = not any(
-                (s.occurred_at, s.id) < (sale.occurred_at, sale.id)
+            earlier = [
+                s.occurred_at.astimezone(tz).date()
                 for s in self.db.sales.sales.values()
                 if s.member_id == sale.member_id
-            )
+                and (s.occurred_at, s.id) < (sale.occurred_at, sale.id)
+            ]
+            today = sale.occurred_at.astimezone(tz).date()
+            stage = crm.stage(min(earlier, default=None), max(earlier, default=None), today)
+            # The tier the sale earned at, as its breakdown keeps it; else the current one.
+            kept = sale.pricing.breakdown
+            tier = ladder.get(member.tier_code) or ladder.entry_tier
+            tier_code, multiplier = tier.code, tier.earn_multiplier
+            if kept is not None:
+                tier_code, multiplier = kept.tier_code or member.tier_code, kept.tier_multiplier
             ctx = EarnContext(
                 lines=[Line(x.sku, x.quantity, x.amount, x.category) for x in sale.lines],
                 payable=sale.payable,
@@ -160,12 +174,13 @@ class FakeEarningRuleRepository(Linked):
                 zone=tz,
                 currency_exponent=currency_exponent,
                 earn_rate=earn_rate,
-                tier_multiplier=tier.earn_multiplier,
+                tier_multiplier=multiplier,
                 store_id=sale.store_id,
                 channel=sale.channel,
-                tier_code=member.tier_code,
+                tier_code=tier_code,
                 rfm_segment=self.rfm_segments.get(sale.member_id),
-                first_purchase=first,
+                lifecycle_stage=stage.value,
+                first_purchase=not earlier,
                 birthday=member.birthday,
                 earned_in_period={
                     (draft.id, p): sum(
@@ -181,23 +196,41 @@ class FakeEarningRuleRepository(Linked):
                 budget_left={draft.id: (draft.limits.budget or 0) - spent},
             )
             with_rule = evaluate([draft], ctx)
+            refunds: dict[str, Any] = {
+                "quantities": [line.quantity for line in sale.lines],
+                "refunded_quantities": sale.refunded_quantities,
+                "refunded_amount": sale.refunded_amount,
+                "refunded_by_amount": sale.refunded_by_amount,
+                "payable": sale.payable,
+            }
             if draft.effect.kind is EffectKind.EXCLUDE:
                 without = evaluate([], ctx)
                 points = with_rule.base - without.base
                 touched_lines = with_rule.excluded_lines
                 if not touched_lines:
                     continue
+                reversed_points += refunds_reversed(with_rule, **refunds) - refunds_reversed(
+                    without, **refunds
+                )
             else:
                 points = with_rule.rule_points
                 if not with_rule.rules:
                     continue
+                reversed_points += refunds_reversed(replace(with_rule, base=0), **refunds)
             earned.append((sale.member_id, sale.occurred_at, points))
             spent += points
             extra += points
             if points:
                 members.add(sale.member_id)
                 touched += 1
-        return Forecast(extra, len(members), touched, floor_int(Decimal(extra) * point_value))
+        return Forecast(
+            extra,
+            len(members),
+            touched,
+            floor_int(Decimal(extra) * point_value),
+            reversed_points=reversed_points,
+            net_cost_minor=floor_int(Decimal(extra - reversed_points) * point_value),
+        )
 
 
 def _active(rule: EarningRule) -> EarningRule:
