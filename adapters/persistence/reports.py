@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence import crm_reports, exports
+from adapters.persistence import console_snapshots, crm_reports, exports
 from adapters.persistence.points_liability import points_liability
 from adapters.persistence.tier_simulation import simulate_tiers
 from app.reports import (
@@ -18,12 +19,16 @@ from app.reports import (
     AuditQuery,
     ChurnRisk,
     ChurnRiskQuery,
+    DashboardDay,
     LifecycleReport,
     PointsLiability,
     RegionRow,
+    RegionsReport,
+    RfmGrid,
     RfmReport,
     ScoredMember,
     SegmentMember,
+    Snapshotted,
     TierSimulation,
 )
 from domain.crm import CrmSettings, RfmSegment, SegmentSpec
@@ -87,6 +92,34 @@ class PostgresReports:
     async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]:
         async with self._pooled() as connection:
             return await exports.audit_log(connection, query)
+
+    # The console's snapshots: a few rows each.
+
+    async def dashboard_days(self, *, first_day: date, last_day: date) -> Sequence[DashboardDay]:
+        async with self._pooled() as connection:
+            return await console_snapshots.dashboard_days(
+                connection, first_day=first_day, last_day=last_day
+            )
+
+    async def rfm_grid(self) -> RfmGrid | None:
+        async with self._pooled() as connection:
+            return await console_snapshots.rfm_grid(connection)
+
+    async def rfm_cell_members(
+        self, *, r: int, f: int, limit: int, after: tuple[int, UUID] | None
+    ) -> Sequence[ScoredMember]:
+        async with self._pooled() as connection:
+            return await console_snapshots.rfm_cell_members(
+                connection, r=r, f=f, limit=limit, after=after
+            )
+
+    async def lifecycle_snapshot(self) -> Snapshotted[LifecycleReport] | None:
+        async with self._pooled() as connection:
+            return await console_snapshots.lifecycle_snapshot(connection)
+
+    async def regions_snapshot(self) -> Snapshotted[RegionsReport] | None:
+        async with self._pooled() as connection:
+            return await console_snapshots.regions_snapshot(connection)
 
     # The exports hold their pooled connection while the caller streams their rows out; a
     # caller that stops early (the client went away) closes the generator, which gives the

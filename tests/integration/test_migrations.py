@@ -48,6 +48,8 @@ MIGRATIONS = [
     "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
     "2026-12-07T21:39:10:464143",  # reward catalogue, redemptions, guest sale claims
     "2026-12-07T21:39:11:000000",  # their constraints; coupons from the catalogue
+    "2026-12-07T23:34:22:412665",  # console snapshots: dashboard_days, report_snapshots
+    "2026-12-07T23:34:23:000000",  # their checks; the RFM grid cell index
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.
