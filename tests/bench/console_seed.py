@@ -97,6 +97,9 @@ VALUES ('{SEED_CAMPAIGN}', 'Seed draw', 1000, 'one', 400,
         $1::timestamptz - make_interval(secs => $2::int) - interval '1 day',
         $1::timestamptz + interval '400 days')
 ON CONFLICT DO NOTHING;
+INSERT INTO draw_prizes (campaign_id, position, code, name, weight)
+VALUES ('{SEED_CAMPAIGN}', 0, 'none', 'Thank you', 1)
+ON CONFLICT DO NOTHING;
 INSERT INTO draw_chances (campaign_id, member_id, sale_id, granted_at, expires_at, status,
                           played_at, prize_code)
 SELECT '{SEED_CAMPAIGN}', member_id, id, occurred_at, occurred_at + interval '400 days',
@@ -122,8 +125,11 @@ async def seed(
     await connection.execute(_MEMBERS, members, now, period)
     await connection.execute(_SALES, members, sales, now, period)
     await connection.execute(_POINTS)
-    await connection.execute(_COUPONS.split(";", 2)[0])
-    await connection.execute(_COUPONS.split(";", 2)[1], members, now)
-    await connection.execute(_DRAWS.split(";", 2)[0], now, period)
-    await connection.execute(_DRAWS.split(";", 2)[1])
+    template, coupons = _COUPONS.split(";", 1)
+    await connection.execute(template)
+    await connection.execute(coupons, members, now)
+    campaign, prize, chances = _DRAWS.split(";", 2)
+    await connection.execute(campaign, now, period)
+    await connection.execute(prize)
+    await connection.execute(chances)
     return Seeded(members, sales)
