@@ -321,6 +321,13 @@ class RegionsReport:
     rows: list[RegionRow]
 
 
+@dataclass(frozen=True, slots=True)
+class ChurnSnapshot:
+    as_of: date  # the RFM snapshot's day: "today" of the warnings
+    computed_at: datetime
+    rows: list[ChurnRisk]
+
+
 class SnapshotReports(Protocol):
     async def dashboard_days(self, *, first_day: date, last_day: date) -> Sequence[DashboardDay]:
         """The stored days in [first_day, last_day], oldest first (days never snapshotted are
@@ -339,6 +346,13 @@ class SnapshotReports(Protocol):
         ...
 
     async def lifecycle_snapshot(self) -> Snapshotted[LifecycleReport] | None: ...
+
+    async def churn_risk_snapshot(
+        self, *, crm: CrmSettings, within_days: int, limit: int, after: tuple[int, UUID] | None
+    ) -> ChurnSnapshot | None:
+        """The churn warnings (as ``ChurnRiskQuery``) as of the latest RFM snapshot's day,
+        from its stored scores: members it scored (a sale within its window) only."""
+        ...
 
     async def regions_snapshot(self) -> Snapshotted[RegionsReport] | None: ...
 

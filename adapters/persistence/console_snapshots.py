@@ -27,6 +27,7 @@ from adapters.persistence import crm_reports
 from adapters.persistence.config_cache import program_from
 from app.batch_jobs import DashboardSnapshot
 from app.reports import (
+    ChurnSnapshot,
     DashboardDay,
     LifecycleReport,
     RegionRow,
@@ -38,7 +39,7 @@ from app.reports import (
     StageFlow,
     Standing,
 )
-from domain.crm import LifecycleStage, RfmSegment
+from domain.crm import CrmSettings, LifecycleStage, RfmSegment
 
 # Counted by the local day of the event: $1 zone, $2 first day, $3 last day (inclusive).
 _DAY_FIGURES = """
@@ -316,3 +317,48 @@ async def regions_snapshot(connection: asyncpg.Connection) -> Snapshotted[Region
          in body["rows"]],
     )  # fmt: skip
     return Snapshotted(row["computed_at"], report)
+
+
+# Churn warnings from the RFM snapshot: $1 dormant_days, $2 churned_days, $3 within_days,
+# $4 limit, $5/$6 the (monetary, member id) cursor or NULL. As crm_reports._CHURN_RISK, with
+# the snapshot's day as today and its scores in place of scoring everyone per page load.
+_CHURN_FROM_SNAPSHOT = """
+WITH top_tiers AS (
+    SELECT code FROM tiers WHERE rank > (SELECT min(rank) FROM tiers) ORDER BY rank DESC LIMIT 2
+)
+SELECT s.member_id, m.tier_code, s.as_of - s.recency_days AS last_on, s.monetary,
+       s.m AS m_score, s.m = 5 AS top_quintile,
+       m.tier_code IN (SELECT code FROM top_tiers) AS top_tier
+FROM member_rfm_scores s JOIN members m ON m.id = s.member_id
+WHERE s.recency_days >= $1 AND s.recency_days < $2 AND s.recency_days < $1 + $3
+  AND (s.m = 5 OR m.tier_code IN (SELECT code FROM top_tiers))
+  AND ($5::bigint IS NULL OR (s.monetary, s.member_id) < ($5::bigint, $6::uuid))
+ORDER BY s.monetary DESC, s.member_id DESC
+LIMIT $4
+"""
+
+
+async def churn_risk_snapshot(
+    connection: asyncpg.Connection,
+    *,
+    crm: CrmSettings,
+    within_days: int,
+    limit: int,
+    after: tuple[int, UUID] | None,
+) -> ChurnSnapshot | None:
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        grid = await _snapshot(connection, "rfm_grid")
+        if grid is None:
+            return None
+        rows = await connection.fetch(
+            _CHURN_FROM_SNAPSHOT,
+            crm.dormant_days,
+            crm.churned_days,
+            within_days,
+            limit,
+            after[0] if after else None,
+            after[1] if after else None,
+        )
+    return ChurnSnapshot(
+        grid["as_of"], grid["computed_at"], [crm_reports.churn_risk_of(r, crm) for r in rows]
+    )

@@ -19,6 +19,7 @@ from app.reports import (
     AuditQuery,
     ChurnRisk,
     ChurnRiskQuery,
+    ChurnSnapshot,
     DashboardDay,
     LifecycleReport,
     PointsLiability,
@@ -116,6 +117,14 @@ class PostgresReports:
     async def lifecycle_snapshot(self) -> Snapshotted[LifecycleReport] | None:
         async with self._pooled() as connection:
             return await console_snapshots.lifecycle_snapshot(connection)
+
+    async def churn_risk_snapshot(
+        self, *, crm: CrmSettings, within_days: int, limit: int, after: tuple[int, UUID] | None
+    ) -> ChurnSnapshot | None:
+        async with self._pooled() as connection:
+            return await console_snapshots.churn_risk_snapshot(
+                connection, crm=crm, within_days=within_days, limit=limit, after=after
+            )
 
     async def regions_snapshot(self) -> Snapshotted[RegionsReport] | None:
         async with self._pooled() as connection:

@@ -71,7 +71,13 @@ async def test_before_any_snapshot_the_pages_say_which_job_fills_them(
     console: Any, service: Container, clean_db: str
 ) -> None:
     await _as(console, service, StaffRole.OWNER)
-    for path in ("/console", "/console/crm", "/console/crm/lifecycle", "/console/crm/regions"):
+    for path in (
+        "/console",
+        "/console/crm",
+        "/console/crm/churn",
+        "/console/crm/lifecycle",
+        "/console/crm/regions",
+    ):
         page = await console.get(path)
         assert page.status_code == 200, path
         assert 'id="no-snapshot"' in page.text, path

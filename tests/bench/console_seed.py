@@ -45,6 +45,13 @@ SELECT md5('seed-member-' || i)::uuid, '+8613' || lpad(i::text, 9, '0'), 'Member
 FROM generate_series(1, $1::int) AS i
 """
 
+# Every member's card: '6' and the member's number on 15 digits. $1 first, $2 last member.
+CARDS = """
+INSERT INTO member_cards (card_number, member_id, status, issued_at)
+SELECT '6' || lpad(i::text, 15, '0'), md5('seed-member-' || i)::uuid, 'active', now()
+FROM generate_series($1::int, $2::int) AS i
+"""
+
 # $1 members, $2 sales, $3 now, $4 period in seconds.
 _SALES = f"""
 INSERT INTO sales (id, store_id, receipt_id, member_id, channel, currency, occurred_at,
@@ -123,6 +130,7 @@ async def seed(
     sales = members * sales_per_member
     await connection.execute(_SETUP)
     await connection.execute(_MEMBERS, members, now, period)
+    await connection.execute(CARDS, 1, members)
     await connection.execute(_SALES, members, sales, now, period)
     await connection.execute(_POINTS)
     template, coupons = _COUPONS.split(";", 1)

@@ -15,7 +15,13 @@ from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence import console_snapshots
 from adapters.persistence.console_snapshots import days_to_write
-from adapters.persistence.crm_reports import lifecycle_report, regions_report, snapshot_rfm
+from adapters.persistence.crm_reports import (
+    churn_risk,
+    lifecycle_report,
+    regions_report,
+    snapshot_rfm,
+)
+from app.reports import ChurnRiskQuery
 from app.scheduling import DASHBOARD_DAYS, JOBS_BY_NAME, run_job
 from domain.crm import CrmSettings
 from tests.bench.console_seed import seed
@@ -221,5 +227,24 @@ async def test_the_rfm_grid_counts_the_stored_scores_and_a_cell_pages_by_spend(
         keys = [(m.monetary, m.member_id) for m in seen]
         assert keys == sorted(keys, reverse=True)
         assert all(m.name and m.name.startswith("Member ") for m in seen)
+        # The churn warnings from the snapshot are the live report's on the snapshot's day.
+        live = await churn_risk(
+            connection,
+            ChurnRiskQuery(zone="Asia/Shanghai", today=TODAY, crm=CrmSettings(),
+                           window_days=365, within_days=30, limit=10_000),
+        )  # fmt: skip
+        stored = await console_snapshots.churn_risk_snapshot(
+            connection, crm=CrmSettings(), within_days=30, limit=10_000, after=None
+        )
+        assert stored is not None
+        assert stored.as_of == TODAY
+        assert len(live) > 5
+        assert stored.rows == live
+        half = await console_snapshots.churn_risk_snapshot(
+            connection, crm=CrmSettings(), within_days=30, limit=3,
+            after=(live[2].monetary, live[2].member_id),
+        )  # fmt: skip
+        assert half is not None
+        assert half.rows == live[3:6]
     finally:
         await connection.close()
