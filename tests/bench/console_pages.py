@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,13 +70,29 @@ QUERIES = {
     "console.campaigns.sent": "key=bench",
     "console.members.search": "q=%2B8613000004242",
 }
+# Members past --members, for member search only: names of a surname and two characters
+# (20 x 40 x 40 = 32,000 names, about 28 members each at 1,000,000), as real names repeat;
+# "Member <n>" for all of them would make every name share its trigrams.
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+FIRST = "秀桂英华玉兰芳娟敏静丽强磊军洋勇艳杰涛明超霞平刚燕辉鹏建国文晓红亮宇飞鑫波斌宁海"
+SECOND = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍辉鹏建国文晓红亮宇飞鑫波斌"
+# $1 members so far, $2 now, $3 members wanted, $4-$6 the characters above.
+_MORE_MEMBERS = """
+INSERT INTO members (id, phone, name, tier_code, enrolled_at, region)
+SELECT md5('seed-member-' || i)::uuid, '+8613' || lpad(i::text, 9, '0'),
+       (string_to_array($4, NULL))[1 + i % 20] || (string_to_array($5, NULL))[1 + (i / 20) % 40]
+       || (string_to_array($6, NULL))[1 + (i / 800) % 40],
+       'member', $2::timestamptz - make_interval(days => i % 400), NULL
+FROM generate_series($1::int + 1, $3::int) AS i
+"""
 # Member search at the large size: each way the page finds a member.
 SEARCHES = {
     "phone": "q=%2B8613000424242&by=phone",
     "card number": "q=6000000000424242&by=card_number",
-    "name substring": "q=Member%20424242&by=name",
-    "name, many matches": "q=Member%2042&by=name",
-    "guess from the text": "q=%2B8613000424242",
+    "full name (about 28 match)": f"q={quote('王秀伟')}&by=name",
+    "part of a name (about 560 match)": f"q={quote('秀伟')}&by=name",
+    "an old name, Member 4242 (one)": "q=Member%204242&by=name",
+    "guess from the text (a phone)": "q=%2B8613000424242",
 }
 
 
@@ -314,12 +331,8 @@ async def run(args: argparse.Namespace) -> None:
             if args.search_members > args.members:
                 started = time.perf_counter()
                 await connection.execute(
-                    "INSERT INTO members (id, phone, name, tier_code, enrolled_at, region) "
-                    "SELECT md5('seed-member-' || i)::uuid, '+8613' || lpad(i::text, 9, '0'), "
-                    "'Member ' || i, 'member', $2::timestamptz - make_interval(days => i % 400), "
-                    "NULL FROM generate_series($1::int + 1, $3::int) AS i",
-                    args.members, now, args.search_members,
-                )  # fmt: skip
+                    _MORE_MEMBERS, args.members, now, args.search_members, SURNAMES, FIRST, SECOND
+                )
                 await connection.execute(CARDS, args.members + 1, args.search_members)
                 await connection.execute("ANALYZE members")
                 print(f"\nseeded members up to {args.search_members:,} in "
