@@ -119,6 +119,21 @@ class RfmSnapshots(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DashboardSnapshot:
+    first_day: date  # the days (local, programme time zone) written by this run
+    last_day: date
+    days_written: int
+
+
+class DashboardSnapshots(Protocol):
+    async def snapshot_dashboard(self, now: datetime, *, days: int) -> DashboardSnapshot:
+        """Writes the dashboard's days up to today that are not stored complete yet (always
+        yesterday and today, never further back than ``days`` days), today's standing, and
+        the lifecycle flows and regions of the last ``days`` days, in one snapshot."""
+        ...
+
+
 class JobLocks(Protocol):
     def hold(self, key: int) -> AbstractAsyncContextManager[bool]:
         """Holds the job's lock for the block: True, or False at once if another process
@@ -149,6 +164,7 @@ class JobPorts:
     login_state: LoginStatePurge
     follow_ups: FollowUpScheduling
     rfm: RfmSnapshots
+    dashboard: DashboardSnapshots
     webhooks: WebhookPorts
     # Login codes in the templates and the member's language (app.messages); None sends
     # the fixed English text through ``sms``.

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from domain.crm import CrmSettings, LifecycleStage, RfmSegment, SegmentSpec
 from domain.tier_policy import TierPolicy
+
+T = TypeVar("T")
 
 # Points liability ----------------------------------------------------------------------------
 
@@ -250,6 +252,111 @@ class AuditReports(Protocol):
     async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]: ...
 
 
+# Snapshots for the console: what a page load reads instead of a scan --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The programme's standing at a snapshot: points owed and members per tier."""
+
+    available: int
+    pending: int
+    debt: int
+    members_per_tier: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardDay:
+    """One local day's figures (a day's points and coupons by the local day they happened)."""
+
+    day: date
+    members_total: int  # enrolled by the end of the day
+    members_new: int  # enrolled during it
+    sales: int
+    sales_amount: int  # minor units, what was payable
+    points_earned: int
+    points_redeemed: int  # positive
+    coupons_issued: int
+    coupons_redeemed: int
+    draw_plays: int
+    complete: bool  # computed after the day ended
+    computed_at: datetime
+    standing: Standing | None  # the last snapshot taken on that day, if any
+
+
+@dataclass(frozen=True, slots=True)
+class RfmCell:
+    r: int
+    f: int
+    members: int
+    monetary: int  # the members' spend over the window, summed
+
+
+@dataclass(frozen=True, slots=True)
+class RfmGrid:
+    """The RFM snapshot's members counted per (R, F) cell (``loyalty jobs score-rfm``)."""
+
+    as_of: date
+    window_days: int
+    computed_at: datetime
+    cells: list[RfmCell]  # only cells with members
+
+    @property
+    def members_scored(self) -> int:
+        return sum(cell.members for cell in self.cells)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshotted(Generic[T]):
+    """A report's result as the snapshot job stored it, and when."""
+
+    computed_at: datetime
+    report: T
+
+
+@dataclass(frozen=True, slots=True)
+class RegionsReport:
+    first_day: date
+    last_day: date
+    rows: list[RegionRow]
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnSnapshot:
+    as_of: date  # the RFM snapshot's day: "today" of the warnings
+    computed_at: datetime
+    rows: list[ChurnRisk]
+
+
+class SnapshotReports(Protocol):
+    async def dashboard_days(self, *, first_day: date, last_day: date) -> Sequence[DashboardDay]:
+        """The stored days in [first_day, last_day], oldest first (days never snapshotted are
+        missing)."""
+        ...
+
+    async def rfm_grid(self) -> RfmGrid | None:
+        """The cells of the latest RFM snapshot; None before the first."""
+        ...
+
+    async def rfm_cell_members(
+        self, *, r: int, f: int, limit: int, after: tuple[int, UUID] | None
+    ) -> Sequence[ScoredMember]:
+        """The cell's members in the latest RFM snapshot, most valuable first (monetary,
+        then member id, both descending), after the (monetary, member id) cursor."""
+        ...
+
+    async def lifecycle_snapshot(self) -> Snapshotted[LifecycleReport] | None: ...
+
+    async def churn_risk_snapshot(
+        self, *, crm: CrmSettings, within_days: int, limit: int, after: tuple[int, UUID] | None
+    ) -> ChurnSnapshot | None:
+        """The churn warnings (as ``ChurnRiskQuery``) as of the latest RFM snapshot's day,
+        from its stored scores: members it scored (a sale within its window) only."""
+        ...
+
+    async def regions_snapshot(self) -> Snapshotted[RegionsReport] | None: ...
+
+
 # Exports: whole lists, streamed from one snapshot ----------------------------------------------
 
 
@@ -296,5 +403,13 @@ class ListExports(Protocol):
         ...
 
 
-class Reports(LiabilityReports, CrmReports, TierSimulations, AuditReports, ListExports, Protocol):
+class Reports(
+    LiabilityReports,
+    CrmReports,
+    TierSimulations,
+    AuditReports,
+    ListExports,
+    SnapshotReports,
+    Protocol,
+):
     """Every report, as the back office's controllers ask for them."""

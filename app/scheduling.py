@@ -31,6 +31,8 @@ from domain.crm import DEFAULT_WINDOW_DAYS
 DAY_SECONDS = 24 * 3600
 IDEMPOTENCY_RETENTION = timedelta(hours=48)
 REMINDER_HORIZON = timedelta(days=7)
+# The console's charts show this many days; the lifecycle flows and regions cover them too.
+DASHBOARD_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,16 @@ async def _score_rfm(ports: JobPorts, options: JobOptions) -> JobOutcome:
     )
 
 
+async def _snapshot_dashboard(ports: JobPorts, options: JobOptions) -> JobOutcome:
+    assert options.window_days is not None
+    done = await ports.dashboard.snapshot_dashboard(ports.clock.now(), days=options.window_days)
+    return JobOutcome(
+        f"wrote the dashboard's days {done.first_day} to {done.last_day}, "
+        "the lifecycle flows and the regions",
+        _facts(done),
+    )
+
+
 async def _purge_idempotency_keys(ports: JobPorts, _: JobOptions) -> JobOutcome:
     async with ports.uow() as uow:
         purged = await uow.idempotency.purge_older_than(ports.clock.now() - IDEMPOTENCY_RETENTION)
@@ -332,6 +344,11 @@ JOBS: tuple[Job, ...] = (
     # Nightly: the 360 view shows these scores, and says how old they are.
     Job("score-rfm", "store every member's RFM scores as of today (for the 360 view)",
         13, _daily, _score_rfm, JobOptions(window_days=DEFAULT_WINDOW_DAYS), nightly=True),
+    # The console's dashboard and CRM pages read these rows (console_snapshots.py): a run
+    # rewrites only the recent days, so hourly is cheap; window_days is the days kept fresh.
+    Job("snapshot-dashboard",
+        "store the dashboard's daily figures, the lifecycle flows and the regions (console)",
+        17, _hourly, _snapshot_dashboard, JobOptions(window_days=DASHBOARD_DAYS)),
     # Not in the service: schedule it yourself (cron).
     Job("purge-idempotency-keys", f"forget keys older than {IDEMPOTENCY_RETENTION}",
         16, None, _purge_idempotency_keys),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from piccolo.engine.postgres import PostgresEngine
 
 from adapters.persistence.connections import connection_for
+from adapters.persistence.console_snapshots import snapshot_dashboard
 from adapters.persistence.coupon_expiry import expire_coupons
 from adapters.persistence.crm_reports import snapshot_rfm
 from adapters.persistence.follow_ups import schedule_due_follow_ups
@@ -19,6 +20,7 @@ from adapters.persistence.outbox import purge_login_state, remind_points_expirin
 from adapters.persistence.points_expiry import expire_points
 from adapters.persistence.tier_review import review_tiers
 from app.batch_jobs import (
+    DashboardSnapshot,
     ExpiryReport,
     FollowUpsScheduled,
     PurgedLoginState,
@@ -58,3 +60,7 @@ class PostgresBatchJobs:
             return await snapshot_rfm(
                 connection, zone=zone, as_of=today, window_days=window_days, now=now
             )
+
+    async def snapshot_dashboard(self, now: datetime, *, days: int) -> DashboardSnapshot:
+        async with connection_for(self._engine) as connection:
+            return await snapshot_dashboard(connection, now, days=days)

@@ -472,14 +472,38 @@ class PostgresSegmentResolver:
 
 RFM_SNAPSHOT_LOCK = (0x4C4F59, 10)
 
+# The console's report snapshots (console_snapshots.py): the latest of each, by name.
+WRITE_SNAPSHOT = """
+INSERT INTO report_snapshots (name, as_of, computed_at, body) VALUES ($1, $2, $3, $4::jsonb)
+ON CONFLICT (name) DO UPDATE
+SET as_of = EXCLUDED.as_of, computed_at = EXCLUDED.computed_at, body = EXCLUDED.body
+"""
+# The RFM grid's cells for the console's heat map, counted from the scores just stored:
+# $1 as_of, $2 computed_at, $3 window_days.
+_WRITE_RFM_GRID = """
+INSERT INTO report_snapshots (name, as_of, computed_at, body)
+SELECT 'rfm_grid', $1, $2, jsonb_build_object(
+    'window_days', $3::int,
+    'cells', coalesce(jsonb_agg(jsonb_build_array(r, f, members, monetary) ORDER BY r, f),
+                      '[]'::jsonb))
+FROM (
+    SELECT r, f, count(*) AS members, sum(monetary) AS monetary
+    FROM member_rfm_scores GROUP BY r, f
+) cells
+ON CONFLICT (name) DO UPDATE
+SET as_of = EXCLUDED.as_of, computed_at = EXCLUDED.computed_at, body = EXCLUDED.body
+"""
+
 
 async def snapshot_rfm(
     connection: asyncpg.Connection, *, zone: str, as_of: date, window_days: int, now: datetime
 ) -> RfmSnapshot:
-    """Replaces the stored scores with everyone's as of ``as_of``, in one transaction."""
+    """Replaces the stored scores with everyone's as of ``as_of``, and the console's grid of
+    their cell counts, in one transaction."""
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1, $2)", *RFM_SNAPSHOT_LOCK)
         await connection.execute(REPORT_MEMORY)
         await connection.execute("DELETE FROM member_rfm_scores")
         scored = await connection.fetchval(_RFM_SNAPSHOT, zone, as_of, window_days, now)
+        await connection.execute(_WRITE_RFM_GRID, as_of, now, window_days)
     return RfmSnapshot(as_of, window_days, scored)

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
+from uuid import UUID
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from adapters.persistence import crm_reports, exports
+from adapters.persistence import console_snapshots, crm_reports, exports
 from adapters.persistence.points_liability import points_liability
 from adapters.persistence.replica import ReadRouter
 from adapters.persistence.tier_simulation import simulate_tiers
@@ -20,12 +21,17 @@ from app.reports import (
     AuditQuery,
     ChurnRisk,
     ChurnRiskQuery,
+    ChurnSnapshot,
+    DashboardDay,
     LifecycleReport,
     PointsLiability,
     RegionRow,
+    RegionsReport,
+    RfmGrid,
     RfmReport,
     ScoredMember,
     SegmentMember,
+    Snapshotted,
     TierSimulation,
 )
 from domain.crm import CrmSettings, RfmSegment, SegmentSpec
@@ -92,6 +98,38 @@ class PostgresReports:
 
     async def audit_log(self, query: AuditQuery) -> Sequence[AuditEntry]:
         return await self._run(lambda c: exports.audit_log(c, query))
+
+    # The console's snapshots: a few rows each.
+
+    async def dashboard_days(self, *, first_day: date, last_day: date) -> Sequence[DashboardDay]:
+        return await self._run(
+            lambda c: console_snapshots.dashboard_days(c, first_day=first_day, last_day=last_day)
+        )
+
+    async def rfm_grid(self) -> RfmGrid | None:
+        return await self._run(console_snapshots.rfm_grid)
+
+    async def rfm_cell_members(
+        self, *, r: int, f: int, limit: int, after: tuple[int, UUID] | None
+    ) -> Sequence[ScoredMember]:
+        return await self._run(
+            lambda c: console_snapshots.rfm_cell_members(c, r=r, f=f, limit=limit, after=after)
+        )
+
+    async def lifecycle_snapshot(self) -> Snapshotted[LifecycleReport] | None:
+        return await self._run(console_snapshots.lifecycle_snapshot)
+
+    async def churn_risk_snapshot(
+        self, *, crm: CrmSettings, within_days: int, limit: int, after: tuple[int, UUID] | None
+    ) -> ChurnSnapshot | None:
+        return await self._run(
+            lambda c: console_snapshots.churn_risk_snapshot(
+                c, crm=crm, within_days=within_days, limit=limit, after=after
+            )
+        )
+
+    async def regions_snapshot(self) -> Snapshotted[RegionsReport] | None:
+        return await self._run(console_snapshots.regions_snapshot)
 
     # The exports hold their pooled connection while the caller streams their rows out; a
     # caller that stops early (the client went away) closes the generator, which gives the

@@ -753,6 +753,43 @@ class StaffSessionRow(Table, tablename="staff_sessions"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+# Snapshots for the console (issue #18): a page load reads a few of these rows, never a scan --
+
+
+class DashboardDayRow(Table, tablename="dashboard_days"):
+    """One local day of the programme's figures (``loyalty jobs snapshot-dashboard``).
+
+    A day's counts are rewritten while the day is recent (``complete`` false until a run after
+    its end); the standing (liability, members per tier) is the last run's of that day."""
+
+    day = Date(primary_key=True)
+    members_total = BigInt()
+    members_new = BigInt()
+    sales = BigInt()
+    sales_amount = BigInt()
+    points_earned = BigInt()
+    points_redeemed = BigInt()
+    coupons_issued = BigInt()
+    coupons_redeemed = BigInt()
+    draw_plays = BigInt()
+    points_available = BigInt(null=True, default=None)
+    points_pending = BigInt(null=True, default=None)
+    points_debt = BigInt(null=True, default=None)
+    members_per_tier = JSONB(null=True, default=None)
+    complete = Boolean(default=False)
+    computed_at = Timestamptz()
+
+
+class ReportSnapshotRow(Table, tablename="report_snapshots"):
+    """The latest result of a console report too heavy for a page load (the RFM grid's cell
+    counts, lifecycle flows, regions), written by the job that computes it."""
+
+    name = Varchar(length=32, primary_key=True)
+    as_of = Date()
+    computed_at = Timestamptz()
+    body = JSONB()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
@@ -808,4 +845,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     EarningRuleVersionRow,
     EarningRuleBudgetRow,
     EarningRuleAwardRow,
+    DashboardDayRow,
+    ReportSnapshotRow,
 )

@@ -193,6 +193,7 @@ def job_ports(
         login_state=batch,
         follow_ups=batch,
         rfm=batch,
+        dashboard=batch,
         login_codes=login_codes,
         webhooks=WebhookPorts(
             queue=PostgresWebhookQueue(engine),

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.persistence.crm_reports import snapshot_rfm
 from app.container import Container
 from domain.staff import StaffRole
 from tests.api.client import Api
@@ -26,6 +30,7 @@ SETTINGS_REST = {
     "crm_churned_days": "180",
     "crm_follow_up_days": "7",
 }
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEN_OFF = {"name": "10 off", "kind": "fixed", "value": 1000, "valid_days": 30}
 
 
@@ -255,11 +260,21 @@ async def test_a_post_without_the_csrf_token_is_refused_on_the_new_pages(
 
 
 async def test_an_analyst_downloads_the_rfm_members_as_csv(
-    console: Any, service: Container, api: Api
+    console: Any, service: Container, api: Api, clean_db: str
 ) -> None:
     till = await api.open_till()
     member = (await till.enrol("+8613800000201"))["member_id"]
     await till.sell("R-9", [{"sku": "A", "quantity": 1, "unit_price": 500}], member_id=member)
+    # The grid reads the scores' snapshot (loyalty jobs score-rfm).
+    connection = await asyncpg.connect(clean_db)
+    try:
+        now = datetime.now(UTC)
+        await snapshot_rfm(
+            connection, zone="Asia/Shanghai", as_of=now.astimezone(SHANGHAI).date(),
+            window_days=365, now=now,
+        )  # fmt: skip
+    finally:
+        await connection.close()
     await _as(console, service, StaffRole.ANALYST)
     grid = await console.get("/console/crm")
     assert grid.status_code == 200

@@ -44,6 +44,7 @@ def test_the_service_runs_every_job_but_the_idempotency_purge_at_its_interval() 
         "purge-login-state": 600,
         "schedule-follow-ups": 86_400,
         "score-rfm": 86_400,
+        "snapshot-dashboard": 600,
     }
 
 

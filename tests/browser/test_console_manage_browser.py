@@ -12,6 +12,7 @@ import httpx
 
 from tests.browser.conftest import admin_token, enrol, new_staff, serious_violations, shoot
 from tests.browser.test_console_browser import _log_in
+from tests.e2e.conftest import cli
 
 
 def _look(page: Any, name: str) -> None:
@@ -142,6 +143,7 @@ def test_an_analyst_exports_the_rfm_members(
     base, env = served
     member = enrol(base, env, "+8613900139301", "RFM 会员")
     _sell(base, env, member, "A-1", 2000)
+    cli("jobs", "score-rfm", env=env)  # the grid reads the scores' snapshot
     link = new_staff(env, "analyst.rfm@example.com", "analyst")
     context = browser.new_context(locale="en-GB", accept_downloads=True)
     page = context.new_page()

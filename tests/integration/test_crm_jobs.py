@@ -10,7 +10,7 @@ from tests.support.fakes import FixedClock
 from tests.support.job_ports import job_ports_on
 
 
-@pytest.mark.parametrize("name", ["schedule-follow-ups", "score-rfm"])
+@pytest.mark.parametrize("name", ["schedule-follow-ups", "score-rfm", "snapshot-dashboard"])
 async def test_the_daily_crm_jobs_run_and_step_aside_for_a_worker_already_running_them(
     engine: PostgresEngine, clean_db: str, name: str
 ) -> None:

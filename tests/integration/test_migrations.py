@@ -33,6 +33,8 @@ EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "confi
 # The baseline (migrations/baseline.sql); migrations added later go after it.
 MIGRATIONS = [
     "2026-12-07T21:39:11:000000",
+    "2026-12-07T23:34:22:412665",  # console snapshots: dashboard_days, report_snapshots
+    "2026-12-07T23:34:23:000000",  # their checks; the RFM grid cell index
     "2026-12-07T23:38:33:946717",  # reward redemptions collected at a till: where, cash paid
     "2026-12-07T23:38:34:000000",  # their checks; the back office's redemption list index
 ]

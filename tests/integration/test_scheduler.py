@@ -33,6 +33,7 @@ SAID_ON_AN_EMPTY_DATABASE = {
     "purge-login-state": "purged 0 rate-limit windows, 0 login codes and 0 refresh tokens",
     "schedule-follow-ups": "scheduled 0 follow-up calls due ",
     "score-rfm": "scored 0 members as of ",
+    "snapshot-dashboard": "wrote the dashboard's days ",
     "purge-idempotency-keys": "purged 0 idempotency keys older than 2 days",
 }
 

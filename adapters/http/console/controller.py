@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,7 +63,6 @@ from app.use_cases.staff import (
 )
 from domain.errors import DomainError, RateLimited
 from domain.program import ProgramSettings
-from domain.reporting import period
 from domain.staff import (
     MAX_PASSWORD_LENGTH,
     InvalidSetPasswordLink,
@@ -336,28 +334,9 @@ class ConsoleController(Controller):
     async def dashboard(
         self, request: Request[Any, Any, Any], container: NamedDependency[Container]
     ) -> Template:
-        program = await _program(container)
-        now = container.clock.now()
-        today = now.astimezone(program.zone).date()
-        start, end = period(None, None, today)
-        report = await container.reports.points_liability(
-            time_zone=program.time_zone, start=start, end=end
-        )
-        formats = _formats(request, program)
-        outstanding = report.outstanding
-        largest = max((m.points for m in report.by_expiry_month), default=0) or 1
-        return _page(
-            request,
-            "dashboard.html",
-            formats,
-            program=program,
-            report=report,
-            start=start,
-            end=end - timedelta(days=1),
-            value_available=_value_of_points(outstanding.available, program.point_value),
-            value_debt=_value_of_points(outstanding.debt, program.point_value),
-            largest=largest,
-        )
+        from adapters.http.console.dashboard_pages import dashboard_page  # imports this module
+
+        return await dashboard_page(request, container)
 
     @get("/staff", operation_id="console.staff.list")
     async def staff(

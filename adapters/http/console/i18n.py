@@ -21,7 +21,12 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LOCALE = "en"
@@ -101,6 +106,10 @@ class Formats:
 
     def number(self, value: int | Decimal) -> str:
         return format_decimal(value, locale=self.babel_locale)
+
+    def percent(self, fraction: Decimal) -> str:
+        """A share (0.125 is 12.5 %), to one decimal place, in the locale's style."""
+        return format_percent(fraction, format="#,##0.0%", locale=self.babel_locale)
 
     def datetime(self, value: datetime | None) -> str:
         if value is None:
