@@ -281,7 +281,8 @@ def table(results: dict[str, Any]) -> list[str]:
         if not figures:
             continue
         p99_goal = STEADY_P99_MS[key]
-        met = figures["p99_ms"] is not None and figures["p99_ms"] <= p99_goal and not figures["errors"]
+        p99 = figures["p99_ms"]
+        met = p99 is not None and p99 <= p99_goal and not figures["errors"]
         rows.append(
             (
                 f"{label}, steady (open loop)",
