@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 if TYPE_CHECKING:
     from adapters.persistence.config_cache import ConfigCache, ConfigSnapshot
@@ -26,6 +27,7 @@ class ActiveTransaction:
         "_connection",
         "at_commit",
         "cache",
+        "chain_heads",
         "claimed_keys",
         "closed",
         "config",
@@ -45,6 +47,11 @@ class ActiveTransaction:
         # Idempotency keys this transaction claimed, (caller, key) -> row id: the answer is
         # stored by primary key.
         self.claimed_keys: dict[tuple[str, str], int] = {}
+        # The last link of the ledger chain, (seq, entry_hash), of members whose account lock
+        # this transaction holds, read after the lock: their next entries are chained here
+        # rather than by the row trigger (repositories/points_save.py). Forgotten when a
+        # savepoint rolls back, since the entries it wrote went with it.
+        self.chain_heads: dict[UUID, tuple[int, bytes]] = {}
 
     @property
     def connection(self) -> Any:

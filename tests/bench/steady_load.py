@@ -3,10 +3,10 @@
 wrk (http_load.run_wrk) is a closed loop: each connection sends its next request when the
 last one is answered, so it measures the saturation throughput, and its latencies are those of
 a queue kept full. A till does not wait for the other tills. This loader sends request i at
-``start + i / rate`` whatever is still unanswered (each on its own task, over a pool of
-keep-alive connections), and times each from the moment it was due, not from the moment a
-connection was free: a stall shows in the percentiles instead of slowing the load down
-(no coordinated omission).
+``start + i / rate`` whatever is still unanswered (each on its own task, over up to
+CONNECTIONS keep-alive connections), and times each from the moment it was due, not from the
+moment a connection was free: a stall shows in the percentiles instead of slowing the load
+down (no coordinated omission).
 
 It runs in a process of its own (as wrk does), so the served process's CPU from /proc stays
 its own; the loader's CPU is reported too, since it shares the cores. The requests are those
@@ -30,12 +30,12 @@ import resource
 import sys
 import time
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 SKUS = ("TOWEL", "SHEET", "PILLOW", "DUVET", "MUG", "CANDLE", "RUG", "THROW")
 # Enough for the requests in flight at half the saturation rate with a p99.9 of a second.
 CONNECTIONS = 64
+TIMEOUT = 30.0  # seconds from sending: a request still unanswered counts as an error
 
 
 class Requests:
@@ -100,6 +100,76 @@ def percentile(ordered: list[float], share: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+class Connections:
+    """Keep-alive HTTP/1.1 connections to the service, opened as needed up to CONNECTIONS.
+    Hand-written (a request line, headers, a body of Content-Length) because an HTTP client
+    library costs milliseconds of CPU per request, and this loader shares the cores with the
+    service it measures."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+        self.freed = asyncio.Condition()
+
+    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async with self.freed:
+            while not self.idle and self.opened >= CONNECTIONS:
+                await self.freed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.opened += 1
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            await self.lost()
+            raise
+
+    async def give_back(
+        self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+    ) -> None:
+        async with self.freed:
+            self.idle.append(connection)
+            self.freed.notify()
+
+    async def lost(self) -> None:
+        async with self.freed:
+            self.opened -= 1
+            self.freed.notify()
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> int:
+        connection = await self.take()
+        reader, writer = connection
+        try:
+            head = [f"{method} {path} HTTP/1.1", f"host: {self.host}:{self.port}"]
+            head += [f"{name}: {value}" for name, value in headers.items()]
+            if body is not None:
+                head.append(f"content-length: {len(body)}")
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""))
+            answer = await reader.readuntil(b"\r\n\r\n")
+            lines = answer.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            fields = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
+            if "content-length" not in fields:
+                raise ValueError("an answer without Content-Length")
+            await reader.readexactly(int(fields["content-length"]))
+        except BaseException:
+            writer.close()
+            await self.lost()
+            raise
+        if fields.get("connection", "").lower() == "close":
+            writer.close()
+            await self.lost()
+        else:
+            await self.give_back(connection)
+        return status
+
+
 async def load(
     base: str, data: dict[str, Any], kind: str, rate: float, seconds: float
 ) -> dict[str, Any]:
@@ -108,38 +178,39 @@ async def load(
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     failures: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+    address = urlsplit(base)
+    pool = Connections(address.hostname or "127.0.0.1", address.port or 80)
 
-        async def send(due: float, method: str, path: str, headers: Any, body: Any) -> None:
-            try:
-                answer = await client.request(method, path, headers=headers, content=body)
-            except httpx.HTTPError as error:
-                failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
-                return
-            latencies.append(time.perf_counter() - due)
-            if not 200 <= answer.status_code < 300:
-                statuses[str(answer.status_code)] = statuses.get(str(answer.status_code), 0) + 1
+    async def send(due: float, method: str, path: str, headers: Any, body: Any) -> None:
+        try:
+            status = await asyncio.wait_for(pool.request(method, path, headers, body), TIMEOUT)
+        except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as error:
+            failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
+            return
+        latencies.append(time.perf_counter() - due)
+        if not 200 <= status < 300:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
 
-        cpu = resource.getrusage(resource.RUSAGE_SELF)
-        start = time.perf_counter() + 0.1
-        tasks = []
-        for n in range(total):
-            due = start + n / rate
-            request = build(n)  # built before its time: the build is not timed
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(due, *request)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-        used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter() + 0.1
+    tasks = []
+    for n in range(total):
+        due = start + n / rate
+        request = build(n)  # built before its time: the build is not timed
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(due, *request)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    used = resource.getrusage(resource.RUSAGE_SELF)
     ordered = sorted(latencies)
 
     def ms(value: float | None) -> float | None:
         return None if value is None else round(1000 * value, 1)
 
     errors = sum(statuses.values()) + sum(failures.values())
+    spent = (used.ru_utime + used.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
     return {
         "kind": kind,
         "target_rate": round(rate, 1),
@@ -153,11 +224,7 @@ async def load(
         "p99_ms": ms(percentile(ordered, 0.99)),
         "p999_ms": ms(percentile(ordered, 0.999)),
         "max_ms": ms(ordered[-1] if ordered else None),
-        "loader_cpu_ms_per_request": round(
-            1000 * ((used.ru_utime + used.ru_stime) - (cpu.ru_utime + cpu.ru_stime)) / total, 3
-        )
-        if total
-        else None,
+        "loader_cpu_ms_per_request": round(1000 * spent / total, 3) if total else None,
     }
 
 
