@@ -98,3 +98,7 @@ class FollowUpRepository(Protocol):
     ) -> Sequence[FollowUpListing]:
         """Follow-ups in id order (the order they were scheduled), after ``after_id``."""
         ...
+
+    async def of_member(self, member_id: UUID, *, limit: int) -> Sequence[FollowUpListing]:
+        """The member's follow-ups, the latest scheduled first (the 360 view)."""
+        ...

@@ -1,6 +1,6 @@
 -- The loyalty schema: every table, constraint, index, function and trigger, and the rows a new
 -- programme starts with. Run once, in one transaction, by the baseline migration
--- (loyalty_2026_11_24t10_20_00_000001_baseline.py); later changes are new migrations.
+-- (loyalty_2026_12_07t21_39_11_000000_baseline.py); later changes are new migrations.
 --
 -- Sections, in the order they must be created (foreign keys point upwards):
 --   1. Append-only tables: the one trigger function they share
@@ -18,6 +18,12 @@
 --  13. CRM: external ids, follow-up calls, RFM scores
 --  14. The rows a new programme starts with
 --  15. Configuration epoch (for the per-process configuration cache)
+--  16. Staff and console sessions
+--  17. Segment campaigns
+--  18. Outbound webhooks
+--  19. Earning rules
+--  20. Message templates
+--  21. Reward catalogue and guest sale claims
 --
 -- Conventions:
 -- - Every CHECK and UNIQUE restates a rule of the domain, so that a bug shows up as an error
@@ -73,6 +79,11 @@ CREATE TABLE program_settings (
     crm_follow_up_days integer NOT NULL DEFAULT 7
         CONSTRAINT program_settings_follow_up_days CHECK (crm_follow_up_days BETWEEN 1 AND 365),
     crm_new_days integer NOT NULL DEFAULT 30,
+    -- Returns taken at any store of the retailer (true) or only at the store of the sale.
+    refunds_at_any_store boolean NOT NULL DEFAULT true,
+    -- A guest sale can be claimed by a member this many days after it (0: never).
+    guest_claim_days integer NOT NULL DEFAULT 30
+        CONSTRAINT program_settings_guest_claim_days CHECK (guest_claim_days BETWEEN 0 AND 365),
     -- never; N days after earning; end of the month N months after earning; end of the year
     -- after earning: the N (expiry_count) exists exactly for the two kinds that need it.
     CONSTRAINT program_settings_expiry CHECK (
@@ -135,7 +146,14 @@ CREATE TABLE terminals (
     secret_hash varchar(128) NOT NULL DEFAULT '',
     active boolean NOT NULL DEFAULT true,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    CONSTRAINT terminals_store_code UNIQUE (store_id, code)
+    -- A deactivated terminal is refused at its next request; its history stays.
+    deactivated_at timestamptz DEFAULT null,
+    -- Each rotation of the secret counts up; a POS token names the version it was issued
+    -- under, and a token of an older version (or of a deactivated terminal) is refused.
+    secret_version integer NOT NULL DEFAULT 1
+        CONSTRAINT terminals_secret_version CHECK (secret_version >= 1),
+    CONSTRAINT terminals_store_code UNIQUE (store_id, code),
+    CONSTRAINT terminals_deactivated CHECK (active = (deactivated_at IS NULL))
 );
 
 
@@ -173,6 +191,15 @@ CREATE TABLE members (
     tier_short_since timestamptz,
     region varchar(64) DEFAULT NULL
         CONSTRAINT members_region CHECK (region <> ''),
+    -- Consent per channel for marketing messages (transactional ones need none); every change
+    -- is also a row of member_consent_changes.
+    consent_email boolean NOT NULL DEFAULT false,
+    consent_push boolean NOT NULL DEFAULT false,
+    consent_sms boolean NOT NULL DEFAULT false,
+    -- A BCP 47 tag; messages fall back to the programme's language without one.
+    preferred_language varchar(35) DEFAULT null
+        CONSTRAINT members_preferred_language_shape
+            CHECK (preferred_language ~ '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$'),
     -- Erasure keeps the row (the books must still add up) and removes what identifies a person.
     CONSTRAINT members_erased_has_no_personal_data
         CHECK (phone !~ '^x' OR (name IS NULL AND email IS NULL AND birthday IS NULL))
@@ -193,6 +220,49 @@ CREATE TABLE member_cards (
 -- A member has exactly one card that works, however two replacements race.
 CREATE UNIQUE INDEX member_cards_one_active ON member_cards (member_id) WHERE status = 'active';
 CREATE INDEX member_cards_member ON member_cards (member_id);
+
+-- The member search of the console and GET /v1/admin/members reads by
+-- - phone: the UNIQUE index on members.phone (the till's lookup, same E.164 normalisation);
+-- - card number: member_cards' primary key;
+-- - e-mail: members_email_lower, an exact match after normalisation;
+-- - external id: member_external_ids_external_id (section 13) and shop_customers' key;
+-- - name: a case-insensitive substring, lower(name) LIKE '%...%'. With pg_trgm installed (it is
+--   in PostgreSQL's contrib, on every packaged server) a trigram GIN index serves it; without
+--   it (the embedded development server has no contrib) the same query scans the table, with
+--   the same answers. A substring rather than a prefix: a name's parts come in either order
+--   (family name first or last), and a service agent types the part the caller said.
+CREATE INDEX members_email_lower ON members (lower(email)) WHERE email IS NOT NULL;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX members_name_trgm ON members USING gin (lower(name) gin_trgm_ops)
+            WHERE name IS NOT NULL;
+    END IF;
+END
+$$;
+
+-- Every change of a member's consent: which channel, granted or withdrawn, when, and through
+-- what (the member's app, or an admin who is named). Read by member, newest first; the member's
+-- export carries it.
+CREATE TABLE member_consent_changes (
+    id bigserial PRIMARY KEY NOT NULL,
+    member_id uuid NOT NULL REFERENCES members (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    channel varchar(8) NOT NULL DEFAULT '',
+    granted boolean NOT NULL DEFAULT false,
+    changed_at timestamptz NOT NULL DEFAULT current_timestamp,
+    source varchar(16) NOT NULL DEFAULT '',
+    actor varchar(200) DEFAULT null
+);
+ALTER TABLE member_consent_changes
+    ADD CONSTRAINT member_consent_changes_channel_known
+        CHECK (channel IN ('sms', 'email', 'push')),
+    ADD CONSTRAINT member_consent_changes_source_known
+        CHECK (source IN ('member_app', 'admin')),
+    ADD CONSTRAINT member_consent_changes_admin_named
+        CHECK (source <> 'admin' OR actor IS NOT NULL);
+CREATE INDEX member_consent_changes_member_newest
+    ON member_consent_changes (member_id, id DESC);
 
 
 -- 5. Tier history ----------------------------------------------------------------------------
@@ -447,6 +517,12 @@ CREATE TABLE sales (
     points_restored bigint NOT NULL DEFAULT 0,  -- redeemed points given back by refunds
     -- Set on history loaded in bulk (e.g. 'online-retail'): analytics only.
     imported_from varchar(32) DEFAULT NULL,
+    -- What earned the points (base, tier multiplier, each earning rule and its lines); NULL on
+    -- sales recorded before earning rules, and on guests' sales.
+    points_breakdown jsonb DEFAULT null,
+    -- The part of refunded_amount refunded by amount (naming no lines): rule points on lines
+    -- follow it pro rata.
+    refunded_by_amount bigint NOT NULL DEFAULT 0,
     -- A receipt is recorded once per store: a second recording of it is refused.
     CONSTRAINT sales_store_receipt UNIQUE (store_id, receipt_id),
     CONSTRAINT sales_amounts_nonneg CHECK (
@@ -461,6 +537,8 @@ CREATE TABLE sales (
     CONSTRAINT sales_refunded CHECK (refunded_amount BETWEEN 0 AND payable),
     CONSTRAINT sales_points_reversed CHECK (points_reversed BETWEEN 0 AND points_earned),
     CONSTRAINT sales_points_restored CHECK (points_restored BETWEEN 0 AND points_redeemed),
+    CONSTRAINT sales_refunded_by_amount CHECK (
+        refunded_by_amount >= 0 AND refunded_by_amount <= refunded_amount),
     CONSTRAINT sales_points_need_member CHECK (member_id IS NOT NULL OR points_earned = 0),
     -- Imported history earns nothing: it is the past, replayed for analytics.
     CONSTRAINT sales_imported_no_points CHECK (
@@ -553,6 +631,8 @@ CREATE TABLE coupon_templates (
     issued bigint NOT NULL DEFAULT 0,  -- coupons issued so far, against total_limit
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    -- A retired template issues no more coupons; those issued stay valid.
+    retired_at timestamptz DEFAULT null,
     CONSTRAINT coupon_templates_value CHECK (value >= 1 AND (kind <> 'percent' OR value <= 100)),
     CONSTRAINT coupon_templates_validity CHECK (
         (valid_days IS NOT NULL AND valid_days >= 1
@@ -605,9 +685,9 @@ CREATE TABLE coupons (
     issued_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     source varchar(16) NOT NULL DEFAULT ''
         CONSTRAINT coupons_source
-            CHECK (source IN ('admin', 'review', 'draw', 'birthday', 'campaign')),
+            CHECK (source IN ('admin', 'review', 'draw', 'birthday', 'campaign', 'reward')),
     -- What the coupon was issued for: the reviewed order, the birthday's year, a campaign's
-    -- key, a draw chance.
+    -- key, a draw chance, a catalogue redemption.
     source_ref varchar(120) DEFAULT NULL,
     status varchar(16) NOT NULL DEFAULT 'available'
         CONSTRAINT coupons_status CHECK (status IN ('available', 'redeemed', 'expired', 'voided')),
@@ -886,6 +966,13 @@ CREATE TABLE audit_log (
     details jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+-- GET /v1/admin/audit-log: each filter (actor, action, subject) with the list's order (id,
+-- newest first), so a filtered page reads only its rows. The subject index uses
+-- varchar_pattern_ops so that entity=member (subject = 'member' OR LIKE 'member:%') is a range
+-- scan in any collation. The period uses audit_log_at.
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE INDEX audit_log_subject ON audit_log (subject varchar_pattern_ops, id);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION loyalty_forbid_change();
 
@@ -904,6 +991,7 @@ CREATE TABLE member_external_ids (
     CONSTRAINT member_external_ids_key UNIQUE (source, external_id)
 );
 CREATE INDEX member_external_ids_member ON member_external_ids (member_id);
+CREATE INDEX member_external_ids_external_id ON member_external_ids (external_id);  -- search
 
 -- A call to a member some days after a purchase: one per sale, with its outcome. A call that
 -- was made has a time; a satisfaction score needs the member reached.
@@ -1018,3 +1106,319 @@ CREATE TRIGGER draw_prizes_config_epoch
 CREATE TRIGGER draw_prizes_config_epoch_update
     AFTER UPDATE OF campaign_id, position, code, name, weight, template_id ON draw_prizes
     FOR EACH STATEMENT EXECUTE FUNCTION loyalty_config_changed();
+
+
+-- 16. Staff and console sessions --------------------------------------------------------------
+
+-- Who runs the programme: an owner, marketing, service or analyst (app/permissions.py). The
+-- password is an argon2id hash; the TOTP secret is sealed (adapters/secret_box.py).
+CREATE TABLE staff (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    email varchar(254) UNIQUE NOT NULL DEFAULT '',
+    display_name varchar(200) NOT NULL DEFAULT '',
+    role varchar(16) NOT NULL DEFAULT '',
+    status varchar(16) NOT NULL DEFAULT '',
+    password_hash varchar(255) DEFAULT null,
+    totp_secret_sealed varchar(255) DEFAULT null,
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    updated_at timestamptz NOT NULL DEFAULT current_timestamp
+);
+
+-- Console sessions, server-side: the cookie carries a random id, this row its hash. Idle and
+-- absolute expiry; a password or role change revokes them all.
+CREATE TABLE staff_sessions (
+    id_hash varchar(64) PRIMARY KEY NOT NULL DEFAULT '',
+    staff_id uuid NOT NULL REFERENCES staff (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    last_seen_at timestamptz NOT NULL DEFAULT current_timestamp,
+    expires_at timestamptz NOT NULL DEFAULT current_timestamp,
+    second_factor_pending boolean NOT NULL DEFAULT false,
+    revoked_at timestamptz DEFAULT null
+);
+CREATE INDEX staff_sessions_staff_id ON staff_sessions USING btree (staff_id);
+
+-- One-time set-password links (`loyalty staff create`, an owner's re-issue): kept as hashes.
+CREATE TABLE staff_set_password_tokens (
+    token_hash varchar(64) PRIMARY KEY NOT NULL DEFAULT '',
+    staff_id uuid NOT NULL REFERENCES staff (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    expires_at timestamptz NOT NULL DEFAULT current_timestamp,
+    used_at timestamptz DEFAULT null
+);
+
+
+-- 17. Segment campaigns ------------------------------------------------------------------------
+
+-- A member a segment campaign passed over, and why (limit reached, template retired...), once
+-- per campaign and member.
+CREATE TABLE coupon_campaign_skips (
+    id bigserial PRIMARY KEY NOT NULL,
+    campaign_key varchar(100) NOT NULL DEFAULT '',
+    template_id uuid NOT NULL REFERENCES coupon_templates (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    member_id uuid NOT NULL REFERENCES members (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    reason varchar(32) NOT NULL DEFAULT '',
+    skipped_at timestamptz NOT NULL DEFAULT current_timestamp
+);
+ALTER TABLE coupon_campaign_skips
+    ADD CONSTRAINT coupon_campaign_skips_once UNIQUE (campaign_key, member_id),
+    ADD CONSTRAINT coupon_campaign_skips_reason CHECK (reason <> '');
+
+
+-- 18. Outbound webhooks ------------------------------------------------------------------------
+
+-- An integrator's endpoint: the events it takes, whether it may receive personal data, its
+-- signing secret sealed at rest (and the previous one during a rotation's overlap).
+CREATE TABLE webhook_endpoints (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    url varchar(2000) NOT NULL DEFAULT '',
+    description varchar(500) NOT NULL DEFAULT '',
+    event_types varchar(64)[] NOT NULL DEFAULT '{}',
+    personal_data boolean NOT NULL DEFAULT false,
+    enabled boolean NOT NULL DEFAULT true,
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    disabled_at timestamptz DEFAULT null,
+    disabled_reason varchar(500) DEFAULT null,
+    sealed_secret varchar(200) NOT NULL DEFAULT '',
+    sealed_previous_secret varchar(200) DEFAULT null,
+    previous_secret_until timestamptz DEFAULT null
+);
+
+-- Every change worth telling, written in the transaction of its cause
+-- (app/use_cases/announcements.py). Personal data is kept apart and stripped on erasure.
+CREATE TABLE integration_events (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    event_type varchar(64) NOT NULL DEFAULT '',
+    occurred_at timestamptz NOT NULL DEFAULT current_timestamp,
+    data jsonb NOT NULL DEFAULT '{}',
+    personal jsonb DEFAULT null,
+    member_id uuid DEFAULT null,
+    fanned_out_at timestamptz DEFAULT null
+);
+
+-- One delivery per endpoint and event (a fan-out that runs twice writes none twice), retried
+-- with backoff until delivered or dead; every attempt is logged.
+CREATE TABLE webhook_deliveries (
+    id bigserial PRIMARY KEY NOT NULL,
+    endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    event_id uuid NOT NULL REFERENCES integration_events (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    queued_at timestamptz NOT NULL DEFAULT current_timestamp,
+    next_attempt_at timestamptz NOT NULL DEFAULT current_timestamp,
+    attempts integer NOT NULL DEFAULT 0,
+    round_attempts integer NOT NULL DEFAULT 0,
+    delivered_at timestamptz DEFAULT null,
+    dead_at timestamptz DEFAULT null,
+    last_status integer DEFAULT null,
+    last_error varchar(500) DEFAULT null
+);
+
+CREATE TABLE webhook_attempts (
+    id bigserial PRIMARY KEY NOT NULL,
+    delivery_id bigint NOT NULL REFERENCES webhook_deliveries (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    attempt integer NOT NULL DEFAULT 0,
+    at timestamptz NOT NULL DEFAULT current_timestamp,
+    status integer DEFAULT null,
+    latency_ms integer NOT NULL DEFAULT 0,
+    error varchar(500) DEFAULT null
+);
+
+ALTER TABLE webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_once UNIQUE (endpoint_id, event_id),
+    ADD CONSTRAINT webhook_deliveries_attempts CHECK (attempts >= round_attempts
+        AND round_attempts >= 0),
+    ADD CONSTRAINT webhook_deliveries_settled CHECK (delivered_at IS NULL OR dead_at IS NULL);
+ALTER TABLE webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_event_types CHECK (cardinality(event_types) >= 1),
+    ADD CONSTRAINT webhook_endpoints_overlap CHECK
+        ((sealed_previous_secret IS NULL) = (previous_secret_until IS NULL));
+-- The delivery job's claim reads the pending deliveries by due time, the fan-out the events
+-- not yet fanned out; the delivery log is read per endpoint, newest first.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id)
+    WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+CREATE INDEX integration_events_fan_out ON integration_events (occurred_at, id)
+    WHERE fanned_out_at IS NULL;
+CREATE INDEX integration_events_member ON integration_events (member_id)
+    WHERE member_id IS NOT NULL AND personal IS NOT NULL;
+CREATE INDEX integration_events_occurred ON integration_events (occurred_at);
+CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
+
+
+-- 19. Earning rules ----------------------------------------------------------------------------
+
+-- The rules in force (their document is domain/earning_rules.py's); configuration, so a change
+-- bumps config_epoch and every process's cached rules are current within the transaction that
+-- reads them. Every version is kept, append-only, like tier_policies.
+CREATE TABLE earning_rules (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    version integer NOT NULL DEFAULT 0,
+    name varchar(120) NOT NULL DEFAULT '',
+    status varchar(8) NOT NULL DEFAULT '',
+    priority integer NOT NULL DEFAULT 0,
+    document jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    updated_at timestamptz NOT NULL DEFAULT current_timestamp
+);
+ALTER TABLE earning_rules
+    ADD CONSTRAINT earning_rules_status CHECK (status IN ('active', 'paused', 'ended')),
+    ADD CONSTRAINT earning_rules_version CHECK (version >= 1);
+CREATE TRIGGER earning_rules_config_epoch
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON earning_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION loyalty_config_changed();
+
+-- A rule's total budget in points, held exactly: the sale that takes its last points locks this
+-- row; a refund gives back only what was spent, so spent never goes below 0.
+CREATE TABLE earning_rule_budgets (
+    rule_id uuid PRIMARY KEY NOT NULL REFERENCES earning_rules (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    spent bigint NOT NULL DEFAULT 0
+);
+ALTER TABLE earning_rule_budgets
+    ADD CONSTRAINT earning_rule_budgets_spent CHECK (spent >= 0);
+
+CREATE TABLE earning_rule_versions (
+    id bigserial PRIMARY KEY NOT NULL,
+    rule_id uuid NOT NULL REFERENCES earning_rules (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    version integer NOT NULL DEFAULT 0,
+    document jsonb NOT NULL DEFAULT '{}',
+    actor varchar(200) NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT current_timestamp
+);
+ALTER TABLE earning_rule_versions
+    ADD CONSTRAINT earning_rule_versions_unique UNIQUE (rule_id, version);
+CREATE FUNCTION earning_rule_versions_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'earning_rule_versions is append-only';
+END
+$$;
+CREATE TRIGGER earning_rule_versions_append_only
+    BEFORE UPDATE OR DELETE ON earning_rule_versions
+    FOR EACH ROW EXECUTE FUNCTION earning_rule_versions_append_only();
+
+-- What each rule gave each sale (negative for a refund's reversal): read by member, rule and
+-- time for the per-member limits, by sale for refunds, by rule for reports.
+CREATE TABLE earning_rule_awards (
+    id bigserial PRIMARY KEY NOT NULL,
+    rule_id uuid NOT NULL REFERENCES earning_rules (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    rule_version integer NOT NULL DEFAULT 0,
+    sale_id uuid NOT NULL REFERENCES sales (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    member_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    refund_id uuid DEFAULT null,
+    points bigint NOT NULL DEFAULT 0,
+    occurred_at timestamptz NOT NULL DEFAULT current_timestamp
+);
+CREATE INDEX earning_rule_awards_member ON earning_rule_awards (member_id, rule_id, occurred_at);
+CREATE INDEX earning_rule_awards_sale ON earning_rule_awards (sale_id);
+CREATE INDEX earning_rule_awards_rule ON earning_rule_awards (rule_id);
+
+
+-- 20. Message templates ------------------------------------------------------------------------
+
+-- An admin's override of a shipped message template, one per kind and language.
+CREATE TABLE message_templates (
+    key varchar(64) PRIMARY KEY NOT NULL DEFAULT '',
+    kind varchar(32) NOT NULL DEFAULT '',
+    language varchar(8) NOT NULL DEFAULT '',
+    subject varchar(200) NOT NULL DEFAULT '',
+    body text NOT NULL DEFAULT '',
+    updated_at timestamptz NOT NULL DEFAULT current_timestamp,
+    actor varchar(200) NOT NULL DEFAULT ''
+);
+ALTER TABLE message_templates
+    ADD CONSTRAINT message_templates_key CHECK (key = kind || '.' || language),
+    ADD CONSTRAINT message_templates_language CHECK (language IN ('zh-CN', 'en')),
+    ADD CONSTRAINT message_templates_body_length CHECK (char_length(body) BETWEEN 1 AND 2000);
+
+
+-- 21. Reward catalogue and guest sale claims --------------------------------------------------
+
+-- A reward bought with points (plus a cash price paid at the till): a coupon from a template
+-- or an item with a fulfilment code. The stock is never overdrawn (redeemed <= stock).
+CREATE TABLE catalogue_rewards (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    version integer NOT NULL DEFAULT 1,
+    name varchar(100) NOT NULL DEFAULT '',
+    description varchar(1000) NOT NULL DEFAULT '',
+    kind varchar(8) NOT NULL DEFAULT '',
+    points_cost bigint NOT NULL DEFAULT 0,
+    cash_price bigint NOT NULL DEFAULT 0,
+    coupon_template_id uuid REFERENCES coupon_templates (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    stock bigint DEFAULT null,
+    redeemed bigint NOT NULL DEFAULT 0,
+    per_member_limit integer DEFAULT null,
+    available_from timestamptz DEFAULT null,
+    available_until timestamptz DEFAULT null,
+    tiers varchar(32)[] NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT current_timestamp,
+    updated_at timestamptz NOT NULL DEFAULT current_timestamp,
+    retired_at timestamptz DEFAULT null
+);
+ALTER TABLE catalogue_rewards
+    ADD CONSTRAINT catalogue_rewards_kind CHECK (kind IN ('coupon', 'item')),
+    ADD CONSTRAINT catalogue_rewards_name CHECK (name <> ''),
+    ADD CONSTRAINT catalogue_rewards_points_cost CHECK (points_cost >= 1),
+    ADD CONSTRAINT catalogue_rewards_cash_price CHECK (cash_price >= 0),
+    ADD CONSTRAINT catalogue_rewards_stock
+        CHECK (redeemed >= 0 AND (stock IS NULL OR redeemed <= stock)),
+    ADD CONSTRAINT catalogue_rewards_per_member_limit
+        CHECK (per_member_limit IS NULL OR per_member_limit >= 1),
+    ADD CONSTRAINT catalogue_rewards_template
+        CHECK ((kind = 'coupon') = (coupon_template_id IS NOT NULL)),
+    ADD CONSTRAINT catalogue_rewards_window
+        CHECK (available_from IS NULL OR available_until IS NULL
+               OR available_until > available_from);
+
+-- A sale of a guest (no member named) that a member may claim within guest_claim_days, once.
+CREATE TABLE guest_sale_claims (
+    sale_id uuid PRIMARY KEY NOT NULL REFERENCES sales (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    code varchar(16) UNIQUE DEFAULT null,
+    member_id uuid REFERENCES members (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    claimed_at timestamptz DEFAULT null,
+    claimed_via varchar(8) DEFAULT null,
+    terminal_id uuid REFERENCES terminals (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null
+);
+ALTER TABLE guest_sale_claims
+    ADD CONSTRAINT guest_sale_claims_claimed CHECK (
+        (member_id IS NULL) = (claimed_at IS NULL)
+        AND (member_id IS NULL) = (claimed_via IS NULL)
+    ),
+    ADD CONSTRAINT guest_sale_claims_via CHECK (claimed_via IN ('app', 'pos'));
+
+-- A redemption: a cancelled one says when and by whom, a coupon redemption names its coupon and
+-- an item its fulfilment code; the member's holdings are read by (member, reward).
+CREATE TABLE reward_redemptions (
+    id uuid PRIMARY KEY NOT NULL DEFAULT gen_random_uuid(),
+    reward_id uuid NOT NULL REFERENCES catalogue_rewards (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    reward_version integer NOT NULL DEFAULT 0,
+    member_id uuid NOT NULL REFERENCES members (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    kind varchar(8) NOT NULL DEFAULT '',
+    name varchar(100) NOT NULL DEFAULT '',
+    points bigint NOT NULL DEFAULT 0,
+    cash_price bigint NOT NULL DEFAULT 0,
+    coupon_id uuid REFERENCES coupons (id) ON UPDATE RESTRICT ON DELETE RESTRICT DEFAULT null,
+    fulfilment_code varchar(16) UNIQUE DEFAULT null,
+    status varchar(16) NOT NULL DEFAULT 'issued',
+    redeemed_at timestamptz NOT NULL DEFAULT current_timestamp,
+    cancelled_at timestamptz DEFAULT null,
+    cancelled_by varchar(200) DEFAULT null,
+    cancel_reason varchar(500) DEFAULT null,
+    fulfilled_at timestamptz DEFAULT null
+);
+ALTER TABLE reward_redemptions
+    ADD CONSTRAINT reward_redemptions_kind CHECK (kind IN ('coupon', 'item')),
+    ADD CONSTRAINT reward_redemptions_points CHECK (points >= 1),
+    ADD CONSTRAINT reward_redemptions_cash_price CHECK (cash_price >= 0),
+    ADD CONSTRAINT reward_redemptions_status
+        CHECK (status IN ('issued', 'fulfilled', 'cancelled')),
+    ADD CONSTRAINT reward_redemptions_cancelled CHECK (
+        (status = 'cancelled') = (cancelled_at IS NOT NULL)
+        AND (status = 'cancelled') = (cancelled_by IS NOT NULL)
+    ),
+    ADD CONSTRAINT reward_redemptions_what CHECK (
+        (kind = 'coupon' AND coupon_id IS NOT NULL AND fulfilment_code IS NULL)
+        OR (kind = 'item' AND coupon_id IS NULL AND fulfilment_code IS NOT NULL)
+    );
+CREATE INDEX reward_redemptions_member ON reward_redemptions (member_id, reward_id)
+    WHERE status <> 'cancelled';
+CREATE INDEX reward_redemptions_member_time ON reward_redemptions (member_id, redeemed_at DESC);

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -110,6 +111,12 @@ class PostgresFollowUpRepository:
     async def listing(self, follow_up_id: int) -> FollowUpListing | None:
         rows = await FollowUpRow.raw(_LISTING + " WHERE f.id = {}", follow_up_id)
         return _listing(rows[0]) if rows else None
+
+    async def of_member(self, member_id: UUID, *, limit: int) -> Sequence[FollowUpListing]:
+        rows = await FollowUpRow.raw(
+            _LISTING + " WHERE f.member_id = {} ORDER BY f.id DESC LIMIT {}", member_id, limit
+        )
+        return [_listing(r) for r in rows]
 
     async def page(
         self,

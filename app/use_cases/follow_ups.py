@@ -52,6 +52,14 @@ async def list_follow_ups(
     return FollowUpPage(items, items[-1].follow_up.id if more else None)
 
 
+async def member_follow_ups(
+    member_id: UUID, uow: FollowUpsUnit, *, limit: int
+) -> Sequence[FollowUpListing]:
+    """The member's follow-up calls, the latest first: what the service agent sees on the
+    member's page before calling again."""
+    return await uow.follow_ups.of_member(member_id, limit=limit)
+
+
 async def record_call(cmd: RecordCall, uow: FollowUpsUnit, *, clock: Clock) -> FollowUpListing:
     known = await uow.follow_ups.listing(cmd.follow_up_id)
     if known is None:

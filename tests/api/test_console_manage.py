@@ -16,6 +16,16 @@ from domain.staff import StaffRole
 from tests.api.client import Api
 from tests.support.console import console_login, csrf_of, make_staff
 
+# The programme form's other fields, as the page fills them for a new programme.
+SETTINGS_REST = {
+    "guest_claim_days": "30",
+    "expiry_kind": "never",
+    "expiry_count": "",
+    "crm_new_days": "30",
+    "crm_dormant_days": "90",
+    "crm_churned_days": "180",
+    "crm_follow_up_days": "7",
+}
 TEN_OFF = {"name": "10 off", "kind": "fixed", "value": 1000, "valid_days": 30}
 
 
@@ -72,6 +82,7 @@ async def test_an_owner_changes_the_settings_and_a_stale_form_is_refused(
         "pending_days": "7",
         "time_zone": "Asia/Shanghai",
         "refunds_at_any_store": "on",
+        **SETTINGS_REST,
     }
     saved = await console.post("/console/programme", data=form)
     assert saved.status_code == 200, saved.text
@@ -81,6 +92,54 @@ async def test_an_owner_changes_the_settings_and_a_stale_form_is_refused(
     assert 'id="stale"' in stale.text
     program = await console.get("/console/programme")
     assert 'value="2"' in program.text  # the stale change was not saved over it
+
+
+async def test_an_owner_sets_points_expiry_claims_and_lifecycle_thresholds_in_the_console(
+    console: Any, service: Container, api: Api
+) -> None:
+    async def program() -> dict[str, Any]:
+        answer = await console.get("/v1/admin/program", headers=api.admin_headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    token = await _as(console, service, StaffRole.OWNER)
+    page = await console.get("/console/programme")
+    version = int(re.search(r'name="version" value="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
+    form = {
+        "_csrf": token,
+        "version": str(version),
+        "earn_rate": "1",
+        "point_value": "1",
+        "pending_days": "14",
+        "time_zone": "Asia/Shanghai",
+        **SETTINGS_REST,
+        "guest_claim_days": "10",
+        "expiry_kind": "days",
+        "expiry_count": "",
+        "crm_new_days": "20",
+        "crm_dormant_days": "60",
+        "crm_churned_days": "120",
+        "crm_follow_up_days": "3",
+    }
+    # Expiring after N days needs the N: refused, nothing saved.
+    refused = await console.post("/console/programme", data=form)
+    assert refused.status_code == 422
+    saved = await console.post("/console/programme", data={**form, "expiry_count": "365"})
+    assert saved.status_code == 200, saved.text
+    saved_program = await program()
+    assert saved_program["version"] == version + 1
+    assert saved_program["points_expiry"] == {"kind": "days", "count": 365}
+    assert saved_program["guest_claim_days"] == 10
+    assert saved_program["crm"] == {
+        "new_days": 20, "dormant_days": 60, "churned_days": 120, "follow_up_days": 3,
+    }  # fmt: skip
+    # "Never" ignores a count left in the field; thresholds out of order are refused.
+    never = {**form, "version": str(version + 1), "expiry_kind": "never", "expiry_count": "30"}
+    assert (await console.post("/console/programme", data=never)).status_code == 200
+    assert (await program())["points_expiry"] == {"kind": "never", "count": None}
+    disorder = {**never, "version": str(version + 2), "crm_dormant_days": "200"}
+    assert (await console.post("/console/programme", data=disorder)).status_code == 422
+    assert (await program())["crm"]["dormant_days"] == 60
 
 
 async def test_an_owner_reads_the_simulation_then_saves_the_ladder(

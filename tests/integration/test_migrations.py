@@ -32,22 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_TABLES = {t._meta.tablename for t in ALL_TABLES} | {"migration", "config_epoch"}
 # The baseline (migrations/baseline.sql); migrations added later go after it.
 MIGRATIONS = [
-    "2026-11-24T10:20:00:000001",
-    "2026-12-07T20:46:21:155519",  # member profile: language, consent and its history
-    "2026-12-07T20:46:30:000000",  # the consent history's checks and index
-    "2026-12-07T20:46:43:975578",  # program_settings.refunds_at_any_store
-    "2026-12-07T20:47:08:438149",  # staff accounts and console sessions (issue #18)
-    "2026-12-07T20:47:19:047535",  # terminals, retired templates, campaign skips
-    "2026-12-07T20:47:20:000000",  # their constraints; the member search indexes
-    "2026-12-07T21:00:00:000001",  # audit_log: indexes for the audit-log filters
-    "2026-12-07T21:37:40:945805",  # outbound webhooks: endpoints, events, deliveries, attempts
-    "2026-12-07T21:37:41:000000",  # their constraints and indexes
-    "2026-12-07T21:38:29:247108",  # earning rules, versions, budgets, awards; sale breakdown
-    "2026-12-07T21:38:30:000000",  # their triggers, checks and indexes
-    "2026-12-07T21:38:52:162986",  # message_templates: admins' overrides
-    "2026-12-07T21:38:53:000000",  # their checks: key, language, body length
-    "2026-12-07T21:39:10:464143",  # reward catalogue, redemptions, guest sale claims
-    "2026-12-07T21:39:11:000000",  # their constraints; coupons from the catalogue
+    "2026-12-07T21:39:11:000000",
 ]
 # Where the database deliberately differs from what Piccolo would create from tables.py, and
 # why; everything else (types, nullability, defaults, keys) must be the same.

@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
+from adapters.http.console.automatic_reward_pages import AutomaticRewardPages
 from adapters.http.console.campaign_pages import CampaignPages
 from adapters.http.console.controller import ConsoleController, _formats
 from adapters.http.console.members_pages import MembersPagesController
@@ -80,6 +81,7 @@ def console_router() -> Router:
             ServicePagesController,
             ProgrammePages,
             CampaignPages,
+            AutomaticRewardPages,
             ReportPages,
             OwnerPages,
         ],

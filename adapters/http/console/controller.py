@@ -94,6 +94,7 @@ NAV = (
     NavItem("console.programme.view", "/console/programme", "Programme"),
     NavItem("console.tiers.view", "/console/tiers", "Tiers"),
     NavItem("console.campaigns.view", "/console/campaigns", "Campaigns"),
+    NavItem("console.automatic_rewards.view", "/console/automatic-rewards", "Automatic rewards"),
     NavItem("console.crm.rfm", "/console/crm", "CRM"),
     NavItem("console.stores", "/console/stores", "Stores"),
     NavItem("console.audit", "/console/audit", "Audit log"),

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -25,19 +28,23 @@ from adapters.http.console.i18n import N_
 from adapters.http.controllers.me import MAX_BIGINT
 from adapters.http.idempotency import VALID_KEY
 from adapters.http.problems import status_for
+from adapters.http.schemas.member_privacy import MemberExportOut
 from app import transactions
 from app.container import Container
 from app.idempotency import request_fingerprint, run_idempotently
 from app.idempotency_store import StoredResponse
 from app.permissions import adjustment_limit, allows
 from app.unit_of_work import UnitOfWork
+from app.use_cases.draws import played_chances, unplayed_chances
+from app.use_cases.follow_ups import member_follow_ups
 from app.use_cases.member_360 import member_ledger, member_overview
-from app.use_cases.member_privacy import EraseMember, erase_member
+from app.use_cases.member_privacy import EraseMember, erase_member, export_member
 from app.use_cases.member_search import MemberQuery, find_members
 from app.use_cases.members import ReplaceCard, replace_card
 from app.use_cases.points import AdjustPoints, adjust_points
 from app.use_cases.profile import consent_history
 from app.use_cases.staff import actor_of
+from app.use_cases.tiers import SetTier, get_tier_policy, set_member_tier
 from domain.errors import (
     AdjustmentOverLimit,
     DomainError,
@@ -54,6 +61,8 @@ from domain.staff import StaffMember as Staff
 PAGE = 20
 LEDGER_PAGE = 20
 CONSENT_PAGE = 20
+CHANCES_SHOWN = 20  # unplayed draw chances, and as many played ones
+FOLLOW_UPS_SHOWN = 10
 
 # The search box's criteria (labels are msgids); "" lets the console pick from the text.
 CRITERIA = (
@@ -95,6 +104,7 @@ DONE = {
     "adjusted": N_("Points adjusted."),
     "card_replaced": N_("A new card was issued; the old number is blocked."),
     "erased": N_("The member's personal data was erased."),
+    "tier_set": N_("The member's tier was set."),
 }
 ERASE_WORD = "ERASE"  # what an owner types to confirm an erasure, in either language
 
@@ -301,6 +311,93 @@ class MembersPagesController(Controller):
             )
         return Redirect(f"/console/members/{member_id}?done=erased", status_code=303)
 
+    @post("/members/{member_id:uuid}/tier", operation_id="console.members.set_tier")
+    async def set_tier(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: FromPath[UUID],
+        data: Form,
+        container: NamedDependency[Container],
+    ) -> Response[Any]:
+        """An owner gives a member a tier by hand, with a reason; until the end of the chosen
+        day (in the programme's time zone) reviews do not take it away, and with no day it
+        holds until changed by hand again."""
+        staff: Staff = request.state.staff
+        tier_code = str(data.get("tier_code", ""))[:32]
+        reason = str(data.get("tier_reason", "")).strip()[: MAX_REASON_LENGTH + 1]
+        program = await _program(container)
+        through = str(data.get("until", "")).strip()[:10]
+        until: datetime | None = None
+        if through:
+            try:
+                last_day = date.fromisoformat(through)
+            except ValueError:
+                return await _member_page(
+                    request, container, member_id, 422, refused="until", tier_reason=reason
+                )
+            if last_day >= date.max:
+                return await _member_page(
+                    request, container, member_id, 422, refused="until", tier_reason=reason
+                )
+            until = datetime.combine(
+                last_day + timedelta(days=1), time(0), ZoneInfo(program.time_zone)
+            )
+        if not reason or len(reason) > MAX_REASON_LENGTH:
+            return await _member_page(
+                request, container, member_id, 422, refused="tier_reason", tier_reason=reason
+            )
+        command = SetTier(
+            member_id=member_id,
+            tier_code=tier_code,
+            reason=reason,
+            actor=actor_of(staff),
+            until=until,
+        )
+        done = await _once(
+            request,
+            container,
+            data,
+            f"{tier_code}\n{through}\n{reason}",
+            lambda uow: set_member_tier(command, uow, clock=container.clock),
+        )
+        if done.body == MemberNotFound.code.encode():
+            raise NotFoundException()
+        if done.status_code != 303:
+            refused = {
+                MemberErased.code: "erased",
+                IdempotencyKeyReused.code: "resent",
+            }.get(done.body.decode(), "tier")
+            return await _member_page(
+                request, container, member_id, done.status_code, refused=refused,
+                tier_reason=reason,
+            )  # fmt: skip
+        return Redirect(f"/console/members/{member_id}?done=tier_set", status_code=303)
+
+    @get("/members/{member_id:uuid}/export.json", operation_id="console.members.export")
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: FromPath[UUID],
+        container: NamedDependency[Container],
+    ) -> Response[bytes]:
+        """Everything held about the member (a right-of-access request), as the API's
+        exportMemberData answers it, as a file to hand over. Audited by the use case."""
+        try:
+            export = await transactions.read(
+                container.uow, lambda uow: export_member(member_id, uow, clock=container.clock)
+            )
+        except MemberNotFound:
+            raise NotFoundException() from None
+        body = msgspec.json.encode(MemberExportOut.of(export))
+        return Response(
+            body,
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="member-{member_id}.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+
 
 def _refusal(error: DomainError) -> StoredResponse:
     return StoredResponse(status_for(error), error.code.encode(), "text/plain")
@@ -349,7 +446,7 @@ async def _member_page(
     done: str = "",
     **context: Any,
 ) -> Template:
-    async def load(uow: UnitOfWork) -> tuple[Any, Any, Any]:
+    async def load(uow: UnitOfWork) -> tuple[Any, ...]:
         view = await member_overview(member_id, uow, container.clock, container.ledger_sources)
         ledger = await member_ledger(
             member_id,
@@ -359,10 +456,18 @@ async def _member_page(
             sources=container.ledger_sources,
         )
         consent = await consent_history(member_id, uow, before_id=None, limit=CONSENT_PAGE)
-        return view, ledger, consent
+        chances = await unplayed_chances(
+            member_id, uow, clock=container.clock, after=None, limit=CHANCES_SHOWN
+        )
+        played = await played_chances(member_id, uow, after=None, limit=CHANCES_SHOWN)
+        follow_ups = await member_follow_ups(member_id, uow, limit=FOLLOW_UPS_SHOWN)
+        ladder = (await get_tier_policy(uow)).ladder.tiers
+        return view, ledger, consent, chances, played, follow_ups, ladder
 
     try:
-        view, ledger, consent = await transactions.read(container.uow, load)
+        view, ledger, consent, chances, played, follow_ups, ladder = await transactions.read(
+            container.uow, load
+        )
     except MemberNotFound:
         raise NotFoundException() from None
     program = await _program(container)
@@ -379,6 +484,13 @@ async def _member_page(
         done=DONE.get(done),
         can_adjust=allows(staff.role, "console.members.adjust"),
         can_erase=allows(staff.role, "console.members.erase"),
+        can_set_tier=allows(staff.role, "console.members.set_tier"),
+        can_export=allows(staff.role, "console.members.export"),
+        chances=chances,
+        played=played,
+        follow_ups=follow_ups,
+        ladder=ladder,
+        lots=[lot for lot in view.lots if lot.remaining > 0],
         erase_word=ERASE_WORD,
         limit_of_role=adjustment_limit(staff.role, container.settings.service_adjustment_limit),
         max_reason=MAX_REASON_LENGTH,

@@ -19,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from adapters.http.console.controller import Form, _formats, _page, _program
+from adapters.http.console.i18n import N_
 from app import transactions
 from app.container import Container
 from app.permissions import allows
@@ -26,13 +27,21 @@ from app.reports import AuditQuery
 from app.use_cases.program import get_program, revise_program
 from app.use_cases.staff import actor_of
 from app.use_cases.tiers import ProposedPolicy, get_tier_policy, update_tier_policy
+from domain.crm import CrmSettings
 from domain.errors import DomainError, ProgramChanged, TierPolicyChanged
-from domain.program import ProgramSettings
+from domain.program import ExpiryKind, PointsExpiryRule, ProgramSettings
 from domain.staff import StaffMember
 from domain.tier_policy import TierPolicy
 from domain.tiers import Tier, TierLadder
 
 MAX_TIER_ROWS = 20
+COUNTED_EXPIRY = (ExpiryKind.DAYS, ExpiryKind.END_OF_MONTH)
+EXPIRY_LABELS = {  # msgids
+    ExpiryKind.NEVER: N_("Points never expire"),
+    ExpiryKind.DAYS: N_("N days after they are earned"),
+    ExpiryKind.END_OF_MONTH: N_("At the end of the month, N months after they are earned"),
+    ExpiryKind.END_OF_YEAR: N_("At the end of the year after they are earned"),
+}
 
 
 class FormError(Exception):
@@ -70,6 +79,18 @@ def _minor_units(text: str, exponent: int, name: str) -> int:
     return int(minor)
 
 
+def _expiry(data: dict[str, str]) -> PointsExpiryRule:
+    """The expiry rule chosen; the count is read only for the kinds that take one, so
+    switching to "never" needs no emptying of the count field."""
+    try:
+        kind = ExpiryKind(str(data.get("expiry_kind", "")))
+    except ValueError:
+        raise FormError("expiry_kind") from None
+    if kind not in COUNTED_EXPIRY:
+        return PointsExpiryRule(kind)
+    return PointsExpiryRule(kind, _int(data, "expiry_count"))
+
+
 class ProgrammePages(Controller):
     path = "/console"
     include_in_schema = False
@@ -97,6 +118,14 @@ class ProgrammePages(Controller):
                 "pending_days": _int(data, "pending_days"),
                 "time_zone": str(data.get("time_zone", "")).strip()[:64],
                 "refunds_at_any_store": data.get("refunds_at_any_store") == "on",
+                "guest_claim_days": _int(data, "guest_claim_days"),
+                "points_expiry": _expiry(data),
+                "crm": CrmSettings(
+                    new_days=_int(data, "crm_new_days"),
+                    dormant_days=_int(data, "crm_dormant_days"),
+                    churned_days=_int(data, "crm_churned_days"),
+                    follow_up_days=_int(data, "crm_follow_up_days"),
+                ),
             }
             updated = await transactions.write(
                 container.uow,
@@ -197,6 +226,7 @@ def _programme_page(
         status_code,
         program=program,
         can_edit=allows(staff.role, "console.programme.update"),
+        expiry_kinds=[(kind.value, EXPIRY_LABELS[kind]) for kind in ExpiryKind],
         **context,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from datetime import date, datetime
+from uuid import UUID
 
 from domain.follow_ups import FollowUp, FollowUpListing, FollowUpStatus
 from tests.support.fakes.common import ConstraintViolation
@@ -34,6 +35,10 @@ class FakeFollowUpRepository:
 
     async def listing(self, follow_up_id: int) -> FollowUpListing | None:
         return copy.deepcopy(self.listings.get(follow_up_id))
+
+    async def of_member(self, member_id: UUID, *, limit: int) -> list[FollowUpListing]:
+        mine = [i for _, i in sorted(self.listings.items()) if i.follow_up.member_id == member_id]
+        return copy.deepcopy(mine[::-1][:limit])
 
     async def page(
         self,

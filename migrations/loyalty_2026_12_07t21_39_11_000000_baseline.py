@@ -1,9 +1,12 @@
-"""The baseline: the whole schema in one step, as the first migrations had built it.
+"""The baseline: the whole schema in one step, as the migrations before it had built it.
 
 migrations/baseline.sql creates it: plain SQL grouped by aggregate, with the reasons for its
-constraints, functions and triggers. It replaced the 24 migrations of the first days (nothing
-had been deployed), and builds exactly their schema (compared with pg_dump and the catalogue:
-`python -m tests.support.compare_schemas ec65ef3`).
+constraints, functions and triggers. It replaced, twice, chains of migrations that had never
+been deployed: the 24 migrations of the first days (proved identical with
+`python -m tests.support.compare_schemas ec65ef3`), then the 15 of 2026-12-07 that added staff,
+terminal lifecycle, consent, outbound webhooks, earning rules, message templates and the reward
+catalogue (proved identical, pg_dump and catalogue facts, with
+`python -m tests.support.compare_schemas 9f00d3b`).
 
 Piccolo needs more than SQL: `piccolo migrations new loyalty --auto` diffs tables.py against
 the schema it rebuilds from the operations the migrations record. So this migration records
@@ -37,6 +40,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     Numeric,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -45,7 +49,7 @@ from piccolo.table import Table
 
 from adapters.persistence.raw_migration import sql_baseline
 
-ID = "2026-11-24T10:20:00:000001"
+ID = "2026-12-07T21:39:11:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "baseline: the whole schema (baseline.sql)"
 
@@ -73,6 +77,8 @@ class ProgramSettingsRow(Table, tablename="program_settings"):
     crm_dormant_days = Integer(default=90)
     crm_churned_days = Integer(default=180)
     crm_follow_up_days = Integer(default=7)
+    refunds_at_any_store = Boolean(default=True)
+    guest_claim_days = Integer(default=30)
 
 
 class TierRow(Table, tablename="tiers"):
@@ -97,6 +103,8 @@ class TerminalRow(Table, tablename="terminals"):
     secret_hash = Varchar(length=128)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    secret_version = Integer(default=1)
+    deactivated_at = Timestamptz(null=True, default=None)
 
 
 class MemberRow(Table, tablename="members"):
@@ -111,6 +119,20 @@ class MemberRow(Table, tablename="members"):
     tier_short_since = Timestamptz(null=True, default=None)
     tier_manual_until = Timestamptz(null=True, default=None)
     region = Varchar(length=64, null=True, default=None)
+    preferred_language = Varchar(length=35, null=True, default=None)
+    consent_sms = Boolean(default=False)
+    consent_email = Boolean(default=False)
+    consent_push = Boolean(default=False)
+
+
+class MemberConsentChangeRow(Table, tablename="member_consent_changes"):
+    id = BigSerial(primary_key=True)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    channel = Varchar(length=8)
+    granted = Boolean()
+    changed_at = Timestamptz()
+    source = Varchar(length=16)
+    actor = Varchar(length=200, null=True, default=None)
 
 
 class TierPolicyRow(Table, tablename="tier_policies"):
@@ -207,6 +229,44 @@ class SaleRow(Table, tablename="sales"):
     points_reversed = BigInt(default=0)
     points_restored = BigInt(default=0)
     imported_from = Varchar(length=32, null=True, default=None)
+    points_breakdown = JSONB(null=True, default=None)
+    refunded_by_amount = BigInt(default=0)
+
+
+class EarningRuleRow(Table, tablename="earning_rules"):
+    id = UUID(primary_key=True)
+    version = Integer()
+    name = Varchar(length=120)
+    status = Varchar(length=8)
+    priority = Integer(default=0)
+    document = JSONB()
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class EarningRuleVersionRow(Table, tablename="earning_rule_versions"):
+    id = BigSerial(primary_key=True)
+    rule_id = ForeignKey(EarningRuleRow, **REQUIRED)
+    version = Integer()
+    document = JSONB()
+    actor = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+class EarningRuleBudgetRow(Table, tablename="earning_rule_budgets"):
+    rule_id = ForeignKey(EarningRuleRow, primary_key=True, **REQUIRED)
+    spent = BigInt(default=0)
+
+
+class EarningRuleAwardRow(Table, tablename="earning_rule_awards"):
+    id = BigSerial(primary_key=True)
+    rule_id = ForeignKey(EarningRuleRow, **REQUIRED)
+    rule_version = Integer()
+    sale_id = ForeignKey(SaleRow, **REQUIRED)
+    member_id = UUID()
+    refund_id = UUID(null=True, default=None)
+    points = BigInt()
+    occurred_at = Timestamptz()
 
 
 class SaleLineRow(Table, tablename="sale_lines"):
@@ -278,6 +338,7 @@ class CouponTemplateRow(Table, tablename="coupon_templates"):
     issued = BigInt(default=0)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
 
 
 class CouponTemplateVersionRow(Table, tablename="coupon_template_versions"):
@@ -310,6 +371,15 @@ class CouponRow(Table, tablename="coupons"):
     redeemed_at = Timestamptz(null=True, default=None)
     redeemed_sale_id = ForeignKey(SaleRow, null=True, default=None, **RESTRICT)
     updated_at = Timestamptz()
+
+
+class CampaignSkipRow(Table, tablename="coupon_campaign_skips"):
+    id = BigSerial(primary_key=True)
+    campaign_key = Varchar(length=100)
+    template_id = ForeignKey(CouponTemplateRow, **REQUIRED)
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    reason = Varchar(length=32)
+    skipped_at = Timestamptz()
 
 
 class RewardSettingsRow(Table, tablename="reward_settings"):
@@ -448,6 +518,16 @@ class OutboxRow(Table, tablename="outbox"):
     dedupe_key = Varchar(length=200, null=True, default=None, unique=True)
 
 
+class MessageTemplateRow(Table, tablename="message_templates"):
+    key = Varchar(length=64, primary_key=True)
+    kind = Varchar(length=32)
+    language = Varchar(length=8)
+    subject = Varchar(length=200)
+    body = Text()
+    updated_at = Timestamptz()
+    actor = Varchar(length=200)
+
+
 class MemberExternalIdRow(Table, tablename="member_external_ids"):
     id = BigSerial(primary_key=True)
     member_id = ForeignKey(MemberRow, **REQUIRED)
@@ -483,12 +563,142 @@ class MemberRfmRow(Table, tablename="member_rfm_scores"):
     computed_at = Timestamptz()
 
 
+class WebhookEndpointRow(Table, tablename="webhook_endpoints"):
+    id = UUID(primary_key=True)
+    url = Varchar(length=2000)
+    description = Varchar(length=500, default="")
+    event_types = Array(base_column=Varchar(length=64))
+    personal_data = Boolean(default=False)
+    enabled = Boolean(default=True)
+    created_at = Timestamptz()
+    consecutive_failures = Integer(default=0)
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Varchar(length=500, null=True, default=None)
+    sealed_secret = Varchar(length=200)
+    sealed_previous_secret = Varchar(length=200, null=True, default=None)
+    previous_secret_until = Timestamptz(null=True, default=None)
+
+
+class IntegrationEventRow(Table, tablename="integration_events"):
+    id = UUID(primary_key=True)
+    event_type = Varchar(length=64)
+    occurred_at = Timestamptz()
+    data = JSONB(default={})
+    personal = JSONB(null=True, default=None)
+    member_id = UUID(null=True, default=None)
+    fanned_out_at = Timestamptz(null=True, default=None)
+
+
+class WebhookDeliveryRow(Table, tablename="webhook_deliveries"):
+    id = BigSerial(primary_key=True)
+    endpoint_id = ForeignKey(WebhookEndpointRow, **REQUIRED)
+    event_id = ForeignKey(IntegrationEventRow, **REQUIRED)
+    queued_at = Timestamptz()
+    next_attempt_at = Timestamptz()
+    attempts = Integer(default=0)
+    round_attempts = Integer(default=0)
+    delivered_at = Timestamptz(null=True, default=None)
+    dead_at = Timestamptz(null=True, default=None)
+    last_status = Integer(null=True, default=None)
+    last_error = Varchar(length=500, null=True, default=None)
+
+
+class WebhookAttemptRow(Table, tablename="webhook_attempts"):
+    id = BigSerial(primary_key=True)
+    delivery_id = ForeignKey(WebhookDeliveryRow, **REQUIRED)
+    endpoint_id = ForeignKey(WebhookEndpointRow, **REQUIRED)
+    attempt = Integer()
+    at = Timestamptz()
+    status = Integer(null=True, default=None)
+    latency_ms = Integer(default=0)
+    error = Varchar(length=500, null=True, default=None)
+
+
+class CatalogueRewardRow(Table, tablename="catalogue_rewards"):
+    id = UUID(primary_key=True)
+    version = Integer(default=1)
+    name = Varchar(length=100)
+    description = Varchar(length=1000, default="")
+    kind = Varchar(length=8)
+    points_cost = BigInt()
+    cash_price = BigInt(default=0)
+    coupon_template_id = ForeignKey(CouponTemplateRow, null=True, default=None, **RESTRICT)
+    stock = BigInt(null=True, default=None)
+    redeemed = BigInt(default=0)
+    per_member_limit = Integer(null=True, default=None)
+    available_from = Timestamptz(null=True, default=None)
+    available_until = Timestamptz(null=True, default=None)
+    tiers = Array(base_column=Varchar(length=32))
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
+
+
+class RewardRedemptionRow(Table, tablename="reward_redemptions"):
+    id = UUID(primary_key=True)
+    reward_id = ForeignKey(CatalogueRewardRow, **REQUIRED)
+    reward_version = Integer()
+    member_id = ForeignKey(MemberRow, **REQUIRED)
+    kind = Varchar(length=8)
+    name = Varchar(length=100)
+    points = BigInt()
+    cash_price = BigInt(default=0)
+    coupon_id = ForeignKey(CouponRow, null=True, default=None, **RESTRICT)
+    fulfilment_code = Varchar(length=16, null=True, default=None, unique=True)
+    status = Varchar(length=16, default="issued")
+    redeemed_at = Timestamptz()
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancelled_by = Varchar(length=200, null=True, default=None)
+    cancel_reason = Varchar(length=500, null=True, default=None)
+    fulfilled_at = Timestamptz(null=True, default=None)
+
+
+class GuestSaleClaimRow(Table, tablename="guest_sale_claims"):
+    sale_id = ForeignKey(SaleRow, primary_key=True, **REQUIRED)
+    code = Varchar(length=16, null=True, default=None, unique=True)
+    member_id = ForeignKey(MemberRow, null=True, default=None, **RESTRICT)
+    claimed_at = Timestamptz(null=True, default=None)
+    claimed_via = Varchar(length=8, null=True, default=None)
+    terminal_id = ForeignKey(TerminalRow, null=True, default=None, **RESTRICT)
+
+
+class StaffRow(Table, tablename="staff"):
+    id = UUID(primary_key=True)
+    email = Varchar(length=254, unique=True)
+    display_name = Varchar(length=200)
+    role = Varchar(length=16)
+    status = Varchar(length=16)
+    password_hash = Varchar(length=255, null=True, default=None)
+    totp_secret_sealed = Varchar(length=255, null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class StaffSetPasswordTokenRow(Table, tablename="staff_set_password_tokens"):
+    token_hash = Varchar(length=64, primary_key=True)
+    staff_id = ForeignKey(StaffRow, **REQUIRED)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class StaffSessionRow(Table, tablename="staff_sessions"):
+    id_hash = Varchar(length=64, primary_key=True)
+    staff_id = ForeignKey(StaffRow, index=True, **REQUIRED)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+    second_factor_pending = Boolean(default=False)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
 TABLES: tuple[type[Table], ...] = (
     ProgramSettingsRow,
     TierRow,
     StoreRow,
     TerminalRow,
     MemberRow,
+    MemberConsentChangeRow,
     TierPolicyRow,
     TierChangeRow,
     MemberCardRow,
@@ -505,6 +715,7 @@ TABLES: tuple[type[Table], ...] = (
     CouponTemplateRow,
     CouponTemplateVersionRow,
     CouponRow,
+    CampaignSkipRow,
     RewardSettingsRow,
     DrawCampaignRow,
     DrawPrizeRow,
@@ -518,9 +729,24 @@ TABLES: tuple[type[Table], ...] = (
     RefreshTokenRow,
     RateLimitCounterRow,
     OutboxRow,
+    MessageTemplateRow,
     MemberExternalIdRow,
     FollowUpRow,
     MemberRfmRow,
+    WebhookEndpointRow,
+    IntegrationEventRow,
+    WebhookDeliveryRow,
+    WebhookAttemptRow,
+    CatalogueRewardRow,
+    RewardRedemptionRow,
+    GuestSaleClaimRow,
+    StaffRow,
+    StaffSetPasswordTokenRow,
+    StaffSessionRow,
+    EarningRuleRow,
+    EarningRuleVersionRow,
+    EarningRuleBudgetRow,
+    EarningRuleAwardRow,
 )
 
 
