@@ -36,6 +36,9 @@ SKUS = ("TOWEL", "SHEET", "PILLOW", "DUVET", "MUG", "CANDLE", "RUG", "THROW")
 # Enough for the requests in flight at half the saturation rate with a p99.9 of a second.
 CONNECTIONS = 64
 TIMEOUT = 30.0  # seconds from sending: a request still unanswered counts as an error
+# uvicorn closes a keep-alive connection idle for 5 s; one idle that long is not reused (the
+# request would meet the close and count as an error of the loader's making).
+IDLE_LIMIT = 4.0
 
 
 class Requests:
@@ -108,7 +111,7 @@ class Connections:
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
         self.freed = asyncio.Condition()
 
@@ -116,8 +119,12 @@ class Connections:
         async with self.freed:
             while not self.idle and self.opened >= CONNECTIONS:
                 await self.freed.wait()
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                reader, writer, since = self.idle.pop()
+                if time.monotonic() - since < IDLE_LIMIT:
+                    return reader, writer
+                writer.close()
+                self.opened -= 1
             self.opened += 1
         try:
             return await asyncio.open_connection(self.host, self.port)
@@ -129,7 +136,7 @@ class Connections:
         self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]
     ) -> None:
         async with self.freed:
-            self.idle.append(connection)
+            self.idle.append((*connection, time.monotonic()))
             self.freed.notify()
 
     async def lost(self) -> None:
