@@ -328,17 +328,19 @@ async def _with_cpu(url: str, server_pid: int, run: Any) -> dict[str, Any]:
     backends = await _backends(url)
     before = {pid: _cpu_ticks(pid) for pid in server + backends}
     result = run()
-    # Backends the pool opened, and workers started, during the load count from zero; a
-    # process that ended meanwhile (a worker the server replaced) takes its CPU with it, so
-    # it counts nothing rather than minus what it had spent before.
+    # Backends the pool opened during the load count from zero. A worker that ended meanwhile
+    # (uvicorn's supervisor replaces one that misses its health check, which happens on an
+    # overloaded machine) takes its CPU with it: it counts nothing rather than minus what it
+    # had spent, its replacement (mostly the imports of its start) is not counted, and the
+    # result says how many were replaced, since the service's figure is then too low.
     backends = sorted(set(backends) | set(await _backends(url)))
-    server = sorted(set(server) | set(_children(server_pid)))
     spent = {pid: max(0, _cpu_ticks(pid) - before.get(pid, 0)) for pid in server + backends}
     requests = max(result["requests"], 1)
     result["cpu_ms_per_request"] = {
         "service": round(1000 * sum(spent[p] for p in server) / hz / requests, 3),
         "postgres": round(1000 * sum(spent[p] for p in backends) / hz / requests, 3),
     }
+    result["workers_replaced"] = len(set(_children(server_pid)) - set(server))
     return result
 
 
