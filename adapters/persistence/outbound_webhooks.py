@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence import session
 from adapters.persistence.connections import Database, connection_for
 from adapters.persistence.session import connection
 from app.outbound_webhooks import SYSTEM_ACTOR, AttemptOutcome, DisabledEndpoint, DueDelivery
@@ -46,28 +47,45 @@ def _member_of(event: IntegrationEvent) -> UUID | None:
 
 _PUBLISH = """
 INSERT INTO integration_events (id, event_type, occurred_at, data, personal, member_id)
-SELECT gen_random_uuid(), t, o, d::jsonb, p::jsonb, m
-FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[]) AS e(t, o, d, p, m)
+SELECT gen_random_uuid(), t, o, d::jsonb, p::jsonb, m FROM (VALUES
 """
 
 
+def _instant(value: datetime) -> str:
+    # As asyncpg sends a naive time: UTC, whatever the server's time zone.
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _text(value: str | None) -> str:
+    return "NULL::text" if value is None else session.literal(value)
+
+
 class PostgresIntegrationEvents:
+    """Events are written with their cause's COMMIT (session.at_commit), in its round trip:
+    nothing in the cause's transaction reads them back, except an erasure's ``forget_member``,
+    which writes the ones still waiting first."""
+
     async def publish(self, event: IntegrationEvent) -> None:
         await self.publish_all([event])
 
     async def publish_all(self, events: Sequence[IntegrationEvent]) -> None:
         if not events:
             return
-        await connection().execute(
-            _PUBLISH,
-            [e.type.value for e in events],
-            [e.occurred_at for e in events],
-            [_json(e.data) for e in events],
-            [_json(e.personal) for e in events],
-            [_member_of(e) for e in events],
+        rows = ",\n".join(
+            f"({_text(e.type.value)}, {_text(_instant(e.occurred_at))}::timestamptz, "
+            f"{_text(_json(e.data))}, {_text(_json(e.personal))}, "
+            + ("NULL::uuid" if (m := _member_of(e)) is None else f"'{m}'::uuid")
+            + ")"
+            for e in events
         )
+        session.at_commit(_PUBLISH + rows + "\n) AS e(t, o, d, p, m)")
 
     async def forget_member(self, member_id: UUID) -> None:
+        pending = session.active().at_commit
+        waiting = [statement for statement in pending if statement.startswith(_PUBLISH)]
+        for statement in waiting:
+            pending.remove(statement)
+            await connection().execute(statement)
         await connection().execute(
             "UPDATE integration_events SET personal = NULL "
             "WHERE member_id = $1 AND personal IS NOT NULL",

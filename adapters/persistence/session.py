@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 if TYPE_CHECKING:
     from adapters.persistence.config_cache import ConfigCache, ConfigSnapshot
@@ -26,6 +27,7 @@ class ActiveTransaction:
         "_connection",
         "at_commit",
         "cache",
+        "chain_heads",
         "claimed_keys",
         "closed",
         "config",
@@ -49,6 +51,11 @@ class ActiveTransaction:
         # Members whose account, profile or tier this transaction wrote: after the commit
         # their reads wait for a replica to replay it (adapters/persistence/replica.py).
         self.members_written: set[Any] = set()
+        # The last link of the ledger chain, (seq, entry_hash), of members whose account lock
+        # this transaction holds, read after the lock: their next entries are chained here
+        # rather than by the row trigger (repositories/points_save.py). Forgotten when a
+        # savepoint rolls back, since the entries it wrote went with it.
+        self.chain_heads: dict[UUID, tuple[int, bytes]] = {}
 
     @property
     def connection(self) -> Any:

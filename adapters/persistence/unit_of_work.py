@@ -188,6 +188,7 @@ class PostgresUnitOfWork:
             yield
         except BaseException:
             await connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            state.active.chain_heads.clear()
             raise
         else:
             await connection.execute(f"RELEASE SAVEPOINT {name}")

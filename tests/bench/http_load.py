@@ -282,21 +282,65 @@ async def measured_load(
     database's backends, in CPU milliseconds per request (from /proc; Linux only). A sampling
     profiler cannot tell this on a saturated machine: a process that wakes PostgreSQL is
     often preempted right there, and the sample lands on the statement it was sending."""
+    return await _with_cpu(url, server_pid, lambda: run_wrk(base, script, seconds, data_file))
+
+
+async def measured_steady(
+    url: str, server_pid: int, base: str, kind: str, rate: float, seconds: float, data: Any
+) -> dict[str, Any]:
+    """steady_load.py at ``rate`` requests a second (open loop), with the CPU per request as
+    measured_load reports it."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(data, file)
+        file.flush()
+        return await _with_cpu(
+            url, server_pid, lambda: run_steady(base, kind, rate, seconds, Path(file.name))
+        )
+
+
+def run_steady(base: str, kind: str, rate: float, seconds: float, data: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "bench" / "steady_load.py"),
+            *("--base", base, "--data", str(data), "--kind", kind),
+            *("--rate", f"{rate:.1f}", "--seconds", str(seconds)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("STEADY_JSON "):
+            answer: dict[str, Any] = json.loads(line.removeprefix("STEADY_JSON "))
+            answer["requests"] = answer["sent"]
+            return answer
+    raise RuntimeError(f"steady_load.py failed: {result.stderr[-2000:]}")
+
+
+async def _with_cpu(url: str, server_pid: int, run: Any) -> dict[str, Any]:
     if not HAVE_PROC:
-        return run_wrk(base, script, seconds, data_file)
+        result: dict[str, Any] = run()
+        return result
     hz = os.sysconf("SC_CLK_TCK")
     server = [server_pid, *_children(server_pid)]
     backends = await _backends(url)
     before = {pid: _cpu_ticks(pid) for pid in server + backends}
-    result = run_wrk(base, script, seconds, data_file)
-    # Backends the pool opened during the load count from zero.
+    result = run()
+    # Backends the pool opened during the load count from zero. A worker that ended meanwhile
+    # (uvicorn's supervisor replaces one that misses its health check, which happens on an
+    # overloaded machine) takes its CPU with it: it counts nothing rather than minus what it
+    # had spent, its replacement (mostly the imports of its start) is not counted, and the
+    # result says how many were replaced, since the service's figure is then too low.
     backends = sorted(set(backends) | set(await _backends(url)))
-    spent = {pid: _cpu_ticks(pid) - before.get(pid, 0) for pid in server + backends}
+    spent = {pid: max(0, _cpu_ticks(pid) - before.get(pid, 0)) for pid in server + backends}
     requests = max(result["requests"], 1)
     result["cpu_ms_per_request"] = {
         "service": round(1000 * sum(spent[p] for p in server) / hz / requests, 3),
         "postgres": round(1000 * sum(spent[p] for p in backends) / hz / requests, 3),
     }
+    result["workers_replaced"] = len(set(_children(server_pid)) - set(server))
     return result
 
 

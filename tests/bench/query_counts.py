@@ -63,6 +63,49 @@ def counting() -> Iterator[Counter[str]]:
         Connection._execute = original_inner  # type: ignore[method-assign]
 
 
+def _backend_ns(pid: int) -> int:
+    """CPU time a PostgreSQL backend has run, in nanoseconds (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0])
+    except OSError:
+        return 0
+
+
+@contextmanager
+def backend_cpu() -> Iterator[Counter[str]]:
+    """The database's CPU per statement text (nanoseconds, summed), when the server runs on
+    this machine: its backend's run time read before and after each statement. Requests run
+    one at a time, so the backend does nothing else meanwhile."""
+    spent: Counter[str] = Counter()
+    original_execute = Connection.execute
+    original_inner = Connection._execute
+
+    async def measured(call: Any, self: Connection, query: str, *args: Any, **kw: Any) -> Any:
+        pid = self.get_server_pid()
+        before = _backend_ns(pid)
+        try:
+            return await call(self, query, *args, **kw)
+        finally:
+            spent[" ".join(query.split())[:70]] += _backend_ns(pid) - before
+
+    async def execute(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        if args:  # with arguments it goes through _execute, measured there
+            return await original_execute(self, query, *args, **kwargs)
+        return await measured(original_execute, self, query, **kwargs)
+
+    async def inner(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await measured(original_inner, self, query, *args, **kwargs)
+
+    Connection.execute = execute  # type: ignore[method-assign]
+    Connection._execute = inner  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        Connection.execute = original_execute  # type: ignore[method-assign]
+        Connection._execute = original_inner  # type: ignore[method-assign]
+
+
 def _key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid4())}
 
@@ -256,20 +299,25 @@ async def timings(url: str, requests: int = 500) -> dict[str, Any]:
         for label, make in kinds.items():
             walls: list[float] = []
             cpus: list[float] = []
-            for _ in range(requests):
-                method, path, headers, body = make()
-                headers = {**headers, **_key()} if method == "POST" else headers
-                wall, cpu = time.perf_counter(), time.process_time()
-                status, answer = await _call(app, method, path, headers, body)
-                walls.append(time.perf_counter() - wall)
-                cpus.append(time.process_time() - cpu)
-                if status >= 300:
-                    raise RuntimeError(f"{label}: {status} {answer[:300]!r}")
+            with backend_cpu() as backend:
+                for _ in range(requests):
+                    method, path, headers, body = make()
+                    headers = {**headers, **_key()} if method == "POST" else headers
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    status, answer = await _call(app, method, path, headers, body)
+                    walls.append(time.perf_counter() - wall)
+                    cpus.append(time.process_time() - cpu)
+                    if status >= 300:
+                        raise RuntimeError(f"{label}: {status} {answer[:300]!r}")
             results[label] = {
                 "requests": requests,
                 "wall_ms_mean": round(1000 * statistics.mean(walls), 2),
                 "wall_ms_p50": round(1000 * statistics.median(walls), 2),
                 "cpu_ms_mean": round(1000 * statistics.mean(cpus), 2),
+                "postgres_cpu_ms_mean": round(sum(backend.values()) / requests / 1e6, 3),
+                "postgres_cpu_ms_by_statement": {
+                    text: round(ns / requests / 1e6, 3) for text, ns in backend.most_common()
+                },
             }
         return results
     finally:
@@ -285,6 +333,9 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timing", type=int, default=0, help="N requests of each kind; 0: none")
+    parser.add_argument(
+        "--statements", action="store_true", help="also print each request's statements"
+    )
     args = parser.parse_args()
 
     async def run() -> None:
@@ -293,12 +344,19 @@ def main() -> int:
             await migrate(database.url)
             for label, counted in (await measure(database.url)).items():
                 print(f"{label:<28} {counted['round_trips']:>3} statements")
+                if args.statements:
+                    for text, times in counted["statements"].items():
+                        print(f"    {times} x {text}")
             if args.timing:
                 for label, timed in (await timings(database.url, args.timing)).items():
                     print(
                         f"{label:<28} wall {timed['wall_ms_mean']:7.2f} ms "
-                        f"(p50 {timed['wall_ms_p50']:.2f}), CPU {timed['cpu_ms_mean']:6.2f} ms"
+                        f"(p50 {timed['wall_ms_p50']:.2f}), CPU {timed['cpu_ms_mean']:6.2f} ms, "
+                        f"PostgreSQL CPU {timed['postgres_cpu_ms_mean']:6.3f} ms"
                     )
+                    if args.statements:
+                        for text, ms in timed["postgres_cpu_ms_by_statement"].items():
+                            print(f"    {ms:6.3f} ms  {text}")
         finally:
             await drop_test_database(database)
 

@@ -47,6 +47,8 @@ from tests.support.database import (  # noqa: E402
 
 RESULTS = ROOT / "tests" / "bench" / "results"
 TARGETS = {"sales_vs_tpcb": 0.5, "sales_p99_ms": 50.0, "lookup_vs_select": 0.12, "job_s": 60.0}
+# Issue #21: at a steady rate of half the saturation throughput (open loop), p99 per request.
+STEADY_P99_MS = {"sales": 25.0, "lookup": 10.0, "me": 10.0}
 
 
 def pgbench_binary() -> str | None:
@@ -129,8 +131,10 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
             prepare_seconds = round(time.perf_counter() - started, 1)
             # A coupon is redeemed once: the profiled run gets its own third of them.
             coupons = data["coupons"]
-            data["coupons"], profile_coupons = (
-                coupons[: len(coupons) * 2 // 3],
+            # A coupon is redeemed once: the steady and the profiled runs get their own.
+            data["coupons"], steady_coupons, profile_coupons = (
+                coupons[: len(coupons) // 2],
+                coupons[len(coupons) // 2 : len(coupons) * 2 // 3],
                 coupons[len(coupons) * 2 // 3 :],
             )
             http_load.write_lua_data(data, data_file)
@@ -147,6 +151,17 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
                 database.url, process.pid, base, "me.lua", args.seconds, data_file
             )
             print(f"  me: {me}", flush=True)
+            # The same requests at half the throughput each reached: the latency a till sees
+            # when the service keeps up (issue #21). The loader is open loop (steady_load.py).
+            steady: dict[str, Any] = {}
+            if args.steady_share > 0:
+                steady_data = {**data, "coupons": steady_coupons}
+                for kind, saturated in (("sales", sales), ("lookup", lookup), ("me", me)):
+                    rate = max(1.0, args.steady_share * saturated["rps"])
+                    steady[kind] = await http_load.measured_steady(
+                        database.url, process.pid, base, kind, rate, args.seconds, steady_data
+                    )
+                    print(f"  steady {kind}: {steady[kind]}", flush=True)
             profile: dict[str, Any] | None = None
             if args.profile_seconds:
                 data["run"] = data["run"] + "p"  # fresh receipts for the profiled run
@@ -178,6 +193,7 @@ async def measure_http(args: argparse.Namespace) -> dict[str, Any]:
         "sales": sales,
         "lookup": lookup,
         "me": me,
+        "steady": steady,
         "profile": profile,
     }
 
@@ -256,6 +272,28 @@ def table(results: dict[str, Any]) -> list[str]:
                 f"{goal}: {'met' if met else 'NOT met'}",
             )
         )
+    for key, label in (
+        ("sales", "POST /v1/pos/sales"),
+        ("lookup", "GET /v1/pos/members/lookup"),
+        ("me", "GET /v1/me"),
+    ):
+        figures = http.get("steady", {}).get(key)
+        if not figures:
+            continue
+        p99_goal = STEADY_P99_MS[key]
+        p99 = figures["p99_ms"]
+        met = p99 is not None and p99 <= p99_goal and not figures["errors"]
+        rows.append(
+            (
+                f"{label}, steady (open loop)",
+                f"{figures['target_rate']:,.0f} req/s offered, p99.9 {figures['p999_ms']} ms",
+                f"{figures['p50_ms']} ms",
+                f"{figures['p99_ms']} ms",
+                str(figures["errors"]),
+                "",
+                f"p99 <= {p99_goal:.0f} ms: {'met' if met else 'NOT met'}",
+            )
+        )
     for label, seconds in results.get("batch", {}).get("seconds", {}).items():
         met = seconds < TARGETS["job_s"]
         rows.append(
@@ -288,6 +326,16 @@ def table(results: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(
             "CPU seconds per job, the job's process + PostgreSQL backends: " + "; ".join(jobs_cpu)
+        )
+    steady = [
+        f"{key} {cpu['service']} + {cpu['postgres']} "
+        f"(loader {figures['loader_cpu_ms_per_request']})"
+        for key, figures in http.get("steady", {}).items()
+        if (cpu := figures.get("cpu_ms_per_request"))
+    ]
+    if steady:
+        lines.append(
+            "CPU ms per request at the steady rate, service + PostgreSQL: " + "; ".join(steady)
         )
     return lines
 
@@ -343,6 +391,12 @@ def main() -> int:
         "--workers", type=int, default=os.cpu_count() or 1, help="`loyalty serve --workers`"
     )
     parser.add_argument("--profile-seconds", type=int, default=10, help="0: no py-spy run")
+    parser.add_argument(
+        "--steady-share",
+        type=float,
+        default=0.5,
+        help="open-loop rate as a share of each saturation throughput; 0: no steady run",
+    )
     parser.add_argument("--batch-members", type=int, default=1_000_000)
     parser.add_argument("--lots", type=int, default=10_000_000)
     parser.add_argument("--parts", default="pgbench,queries,http,batch")

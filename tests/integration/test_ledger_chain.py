@@ -1,8 +1,9 @@
 """The hash chain in the database: entries chained by the trigger, or by the writer and checked.
 
 A writer holding the account lock may insert entries with seq, prev_hash and entry_hash already
-computed (the expiry job does, for whole batches); the statement trigger then admits exactly the
-rows the row trigger would have written, and refuses the whole statement otherwise.
+computed (the expiry job does, for whole batches, and a sale does for its own entries); the
+statement trigger then admits exactly the rows the row trigger would have written, and refuses
+the whole statement otherwise.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
+from adapters.persistence import session
 from adapters.persistence.ledger_hash import batch_hasher, entry_hash, hash_of_row
 from adapters.persistence.unit_of_work import PostgresUnitOfWork
+from domain.points import Reference
 from tests.integration.factories import a_member
 
 pytestmark = pytest.mark.db
@@ -233,3 +236,61 @@ def test_the_batch_hasher_hashes_exactly_as_entry_hash() -> None:
                     reason=None,
                     prev_hash=prev_hash,
                 )
+
+
+# The sale path chains its entries itself: the lock's statement reads the member's last link
+# (session.chain_heads) and the save supplies seq, prev_hash and entry_hash, so the row trigger
+# is skipped. The database still checks every supplied link (points_entries_chain_check).
+
+
+async def _sell_points(uow: PostgresUnitOfWork, member_id: UUID, points: int, key: str) -> None:
+    buyer = await uow.sales.buyer_for_update(member_id, AT, spending=False)
+    assert buyer is not None
+    buyer.account.earn(points, reference=Reference.parse(f"sale:{key}"), now=datetime.now(UTC))
+    await uow.points.save(buyer.account)
+
+
+async def test_a_sale_supplies_its_entries_chain_and_the_database_stores_it_unchanged(
+    engine: PostgresEngine, member_id: UUID, uow_factory: UowFactory
+) -> None:
+    await insert(engine, Entry(member_id, 10, "by-the-trigger"))
+    async with uow_factory() as uow:
+        await _sell_points(uow, member_id, 20, "s1")
+        await _sell_points(uow, member_id, 30, "s2")  # a second save goes on from the first
+        heads = session.active().chain_heads
+        assert heads[member_id][0] == 3  # chained in the service, not left to the trigger
+        await uow.commit()
+    await insert(engine, Entry(member_id, 5, "by-the-trigger-again"))
+
+    rows = await chain(engine, member_id)
+    assert [r["points"] for r in rows] == [10, 20, 30, 5]
+    assert_intact(rows)
+    assert bytes(rows[2]["entry_hash"]) == heads[member_id][1]
+
+
+@pytest.mark.parametrize("stale", ["an old seq", "a wrong previous hash"])
+async def test_a_sale_that_continues_a_wrong_chain_head_is_refused_by_the_database(
+    engine: PostgresEngine, member_id: UUID, uow_factory: UowFactory, stale: str
+) -> None:
+    await insert(
+        engine,
+        Entry(member_id, 10, "a"),
+    )
+    [head] = await chain(engine, member_id)
+    wrong = {
+        # Another writer's entry slipped in after the read: a fork at seq 2.
+        "an old seq": (0, b""),
+        # A writer that hashes what it likes: the link does not match the stored entry.
+        "a wrong previous hash": (1, bytes(32)),
+    }[stale]
+    async with uow_factory() as uow:
+        buyer = await uow.sales.buyer_for_update(member_id, AT, spending=False)
+        assert buyer is not None
+        assert session.active().chain_heads[member_id] == (1, bytes(head["entry_hash"]))
+        session.active().chain_heads[member_id] = wrong
+        buyer.account.earn(5, reference=Reference.parse("sale:x"), now=datetime.now(UTC))
+        refused = (asyncpg.IntegrityConstraintViolationError, asyncpg.UniqueViolationError)
+        with pytest.raises(refused):
+            await uow.points.save(buyer.account)
+
+    assert [r["posting_key"] for r in await chain(engine, member_id)] == ["a"]

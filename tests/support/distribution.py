@@ -99,6 +99,8 @@ COORDINATOR: frozenset[str] = frozenset(
         "webhook_attempts",
         "staff_sessions",
         "staff_set_password_tokens",
+        "dashboard_days",  # the console's snapshot: one row per day, of the whole programme
+        "report_snapshots",  # the console's stored reports (lifecycle, regions, RFM grid)
     }
 )
 
@@ -247,15 +249,6 @@ STATEMENT_EXCEPTIONS: tuple[StatementException, ...] = (
         "INSERT INTO guest_sale_claims",
         frozenset({"guest_sale_claims"}),
         "the claim of a guest sale has no member yet; it lives with guest_sales by store_id",
-    ),
-    StatementException(
-        "sale redeeming points",
-        "WITH account AS ( UPDATE points_accounts",
-        frozenset({"points_lots"}),
-        "the points write updates the lots it spent by lot id alone (`WHERE lot.id = c.id`, "
-        "adapters/persistence/repositories/points_save.py): on Citus it needs `AND "
-        "lot.member_id = $1`. A one-line change on the sale path, left to the branch that is "
-        "rewriting that statement (cost) so that the two do not conflict",
     ),
 )
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from adapters.observability import LEDGER_POSTINGS
 from adapters.persistence.repositories.points_save import save_statement
-from adapters.persistence.session import connection, member_written
+from adapters.persistence.session import active, connection, member_written
 from adapters.persistence.tables import PointsEntryRow
 from domain.points import Consumption, EntryType, LedgerEntry, Lot, PointsAccount, Reference
 
@@ -111,8 +111,15 @@ class PostgresPointsRepository:
 
     async def save(self, account: PointsAccount) -> None:
         member_written(account.member_id)
-        statement, args = save_statement(account, datetime.now(UTC))
+        heads = active().chain_heads
+        statement, args, head = save_statement(
+            account, datetime.now(UTC), heads.get(account.member_id)
+        )
         lot_ids = await connection().fetch(statement, *args)
+        if head is None:
+            heads.pop(account.member_id, None)  # the database chained them: read it again
+        else:
+            heads[account.member_id] = head
         for lot, row in zip(account.new_lots, lot_ids, strict=True):
             lot.id = row["id"]
         for entry in account.new_entries:

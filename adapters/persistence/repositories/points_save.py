@@ -8,9 +8,16 @@ empty arrays joined to points_lots as if the arrays held a hundred rows, so it n
 on a generic plan and re-plans on every execution (half a millisecond per sale); and a
 statement per shape keeps each plan simple enough for the generic one to win.
 
-Within the statement, the entries are inserted in order (the chain trigger numbers and hashes
-each as it arrives, and sees the ones before it), movements find their entry by posting key
-and their new lot by its place in the list, and foreign keys are checked at its end.
+Within the statement, the entries are inserted in order, movements find their entry by
+posting key and their new lot by its place in the list, and foreign keys are checked at its end.
+
+The entries' chain (seq, prev_hash, entry_hash) is computed here when the transaction read the
+member's last link after taking the account lock (``chain_head``; the sale path does): the
+row trigger that would otherwise number and hash each entry, with a query and a hash in
+PL/pgSQL per row, is then skipped. The database does not trust these columns: the statement
+trigger ``points_entries_chain_check`` recomputes every supplied hash and link and refuses
+the statement if one is wrong, and UNIQUE (member_id, seq) refuses a fork. Without a head
+(every other writer), the row trigger chains the entries as before.
 """
 
 from __future__ import annotations
@@ -20,8 +27,50 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
+from uuid import UUID
 
-from domain.points import PointsAccount
+from adapters.persistence import session
+from adapters.persistence.ledger_hash import entry_hash
+from domain.points import LedgerEntry, PointsAccount
+
+ChainHead = tuple[int, bytes]  # a member's last entry: its seq and entry_hash ((0, b"") if none)
+
+
+def chain_head(member_id: UUID, seq: int | None, last_hash: bytes | None) -> None:
+    """A statement of the active transaction, run after it took ``member_id``'s account lock,
+    read the member's last ledger entry (None, None: no entry yet): the entries this
+    transaction saves for the member continue it."""
+    session.active().chain_heads[member_id] = (seq or 0, bytes(last_hash or b""))
+
+
+def _links(member_id: UUID, entries: Sequence[LedgerEntry], head: ChainHead) -> list[ChainHead]:
+    """(seq, entry_hash) of each entry, continuing ``head``: what the row trigger computes."""
+    seq, previous = head
+    links = []
+    for e in entries:
+        seq += 1
+        previous = entry_hash(
+            member_id=member_id,
+            seq=seq,
+            entry_type=e.type.value,
+            points=e.points,
+            reference=str(e.reference),
+            posting_key=e.posting_key,
+            created_at=e.created_at,
+            expires_at=e.expires_at,
+            actor=e.actor,
+            reason=e.reason,
+            prev_hash=previous,
+        )
+        links.append((seq, previous))
+    return links
+
+
+def _aware(entry: LedgerEntry) -> bool:
+    # A naive time would be stored as UTC but hashed here as local time: leave it to the trigger.
+    return entry.created_at.tzinfo is not None and (
+        entry.expires_at is None or entry.expires_at.tzinfo is not None
+    )
 
 
 class _Parameters:
@@ -41,10 +90,14 @@ class _Shape:
     new_lots: bool
     changed_lots: bool
     movements: bool
+    chained: bool = False
 
 
-def save_statement(account: PointsAccount, now: datetime) -> tuple[str, list[Any]]:
-    """The statement and its arguments; it returns the new lots' ids, in the list's order."""
+def save_statement(
+    account: PointsAccount, now: datetime, head: ChainHead | None = None
+) -> tuple[str, list[Any], ChainHead | None]:
+    """The statement and its arguments, and the member's chain head once it has run (None:
+    the database chains the entries). The statement returns the new lots' ids, in order."""
     entries, new_lots, moves = account.new_entries, account.new_lots, account.movements
     new_lot_number = {id(lot): n for n, lot in enumerate(new_lots, start=1)}
     changed = list(
@@ -57,7 +110,12 @@ def save_statement(account: PointsAccount, now: datetime) -> tuple[str, list[Any
     posted = {e.posting_key for e in entries}
     if any(m.entry.posting_key not in posted for m in moves):
         raise ValueError("a lot movement names an entry this save does not insert")
-    shape = _Shape(bool(entries), bool(new_lots), bool(changed), bool(moves))
+    links = (
+        _links(account.member_id, entries, head)
+        if head is not None and entries and all(_aware(e) for e in entries)
+        else None
+    )
+    shape = _Shape(bool(entries), bool(new_lots), bool(changed), bool(moves), links is not None)
     args: list[Any] = [account.member_id, account.available, account.pending, account.debt, now]
     if shape.entries:
         args += _columns(
@@ -71,6 +129,11 @@ def save_statement(account: PointsAccount, now: datetime) -> tuple[str, list[Any
             "actor",
             "reason",
         )
+    if links is not None:
+        assert head is not None
+        args.append([seq for seq, _ in links])
+        args.append([head[1]] + [link for _, link in links[:-1]])
+        args.append([link for _, link in links])
     if shape.new_lots:
         args += _columns(
             new_lots,
@@ -93,7 +156,8 @@ def save_statement(account: PointsAccount, now: datetime) -> tuple[str, list[Any
             lambda m: new_lot_number.get(id(m.lot)),
             "points",
         )
-    return _sql(shape), args
+    new_head = links[-1] if links else (head if head is not None and not entries else None)
+    return _sql(shape), args, new_head
 
 
 def _columns(items: Sequence[Any], *fields: str | Callable[[Any], Any]) -> list[list[Any]]:
@@ -117,17 +181,23 @@ def _sql(shape: _Shape) -> str:
 )"""
     ]
     if shape.entries:
-        parts.append(f"""entry AS (
-    INSERT INTO points_entries (member_id, entry_type, points, reference, posting_key,
-                                created_at, expires_at, actor, reason)
-    SELECT {member}, e.entry_type, e.points, e.reference, e.posting_key, e.created_at,
-           e.expires_at, e.actor, e.reason
-    FROM unnest({s.arg("text[]")}, {s.arg("bigint[]")}, {s.arg("text[]")},
+        columns = "member_id, entry_type, points, reference, posting_key, created_at, expires_at, "
+        columns += "actor, reason" + (", seq, prev_hash, entry_hash" if shape.chained else "")
+        chain = ", e.seq, e.prev_hash, e.entry_hash" if shape.chained else ""
+        chain_names = "seq, prev_hash, entry_hash, " if shape.chained else ""
+        arrays = f"""{s.arg("text[]")}, {s.arg("bigint[]")}, {s.arg("text[]")},
                 {s.arg("text[]")}, {s.arg("timestamptz[]")},
                 {s.arg("timestamptz[]")}, {s.arg("text[]")},
-                {s.arg("text[]")}) WITH ORDINALITY
+                {s.arg("text[]")}"""
+        if shape.chained:
+            arrays += f""", {s.arg("bigint[]")}, {s.arg("bytea[]")}, {s.arg("bytea[]")}"""
+        parts.append(f"""entry AS (
+    INSERT INTO points_entries ({columns})
+    SELECT {member}, e.entry_type, e.points, e.reference, e.posting_key, e.created_at,
+           e.expires_at, e.actor, e.reason{chain}
+    FROM unnest({arrays}) WITH ORDINALITY
         AS e(entry_type, points, reference, posting_key, created_at, expires_at, actor, reason,
-             n)
+             {chain_names}n)
     ORDER BY e.n
     RETURNING id, posting_key
 )""")
@@ -158,7 +228,7 @@ inserted AS (
                 {s.arg("boolean[]")}, {s.arg("timestamptz[]")},
                 {s.arg("boolean[]")})
         AS c(id, points, remaining, pending, release_at, frozen)
-    WHERE lot.id = c.id
+    WHERE lot.member_id = {member} AND lot.id = c.id
 )""")
     if shape.movements:
         # A movement is always of an entry this save inserts.

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.persistence.repositories.points_save import chain_head
 from adapters.persistence.session import connection
 from adapters.persistence.tables import RefundLineRow, RefundRow, SaleLineRow, SaleRow
 from domain.earning_rules import Breakdown, breakdown_document, breakdown_from_document
@@ -51,11 +52,16 @@ FOR UPDATE OF a
 # One row per open lot, or one row without a lot. A purchase that spends no points needs only
 # the frozen lots (for the balances); a regular's hundreds of open lots stay unread. The phone
 # is read here too: an erasure (which takes the account lock first) that committed while the
-# sale waited shows only in this snapshot, and an erased member must not buy.
+# sale waited shows only in this snapshot, and an erased member must not buy. So is the last
+# link of the member's ledger chain, which the sale's entries continue (session.chain_heads).
 _BUYER_STATE = """
 SELECT m.phone, m.tier_code, m.tier_short_since, m.tier_manual_until,
        (SELECT coalesce(sum(s.payable - s.refunded_amount), 0)::bigint FROM sales s
         WHERE s.member_id = $1 AND s.occurred_at >= $2) AS qualifying_value,
+       (SELECT e.seq FROM points_entries e WHERE e.member_id = $1
+        ORDER BY e.seq DESC LIMIT 1) AS chain_seq,
+       (SELECT e.entry_hash FROM points_entries e WHERE e.member_id = $1
+        ORDER BY e.seq DESC LIMIT 1) AS chain_hash,
        l.id AS lot_id, l.reference, l.earned_at, l.expires_at, l.points, l.remaining,
        l.pending AS lot_pending, l.release_at, l.frozen
 FROM members m
@@ -104,6 +110,7 @@ class PostgresSaleRepository:
             return None
         rows = await db.fetch(_BUYER_STATE, member_id, since, spending)
         first = rows[0]
+        chain_head(member_id, first["chain_seq"], first["chain_hash"])
         return Buyer(
             member=Member(
                 id=locked["id"],
