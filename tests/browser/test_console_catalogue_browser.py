@@ -24,7 +24,7 @@ def test_marketing_creates_forecasts_and_schedules_a_rule_then_creates_a_reward(
     browser: Any, served: tuple[str, dict[str, str]]
 ) -> None:
     base, env = served
-    member = enrol(base, env, "+8613900139301", "Rule Forecast")
+    member = enrol(base, env, "+8613900139501", "Rule Forecast")
     _sell(base, env, member, "RF-1", 30000)  # a past sale for the forecast
     link = new_staff(env, "marketing.rules@example.com", "marketing")
     context = browser.new_context(locale="en-GB")
