@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -56,6 +56,7 @@ from domain.errors import (
 )
 from domain.member_search import FoundMember, SearchBy
 from domain.points import MAX_ADJUSTMENT, MAX_REASON_LENGTH
+from domain.program import end_of_day
 from domain.staff import StaffMember as Staff
 
 PAGE = 20
@@ -332,17 +333,11 @@ class MembersPagesController(Controller):
         if through:
             try:
                 last_day = date.fromisoformat(through)
-            except ValueError:
+                until = end_of_day(last_day, ZoneInfo(program.time_zone))
+            except (ValueError, OverflowError):  # not a date, or the last one there is
                 return await _member_page(
                     request, container, member_id, 422, refused="until", tier_reason=reason
                 )
-            if last_day >= date.max:
-                return await _member_page(
-                    request, container, member_id, 422, refused="until", tier_reason=reason
-                )
-            until = datetime.combine(
-                last_day + timedelta(days=1), time(0), ZoneInfo(program.time_zone)
-            )
         if not reason or len(reason) > MAX_REASON_LENGTH:
             return await _member_page(
                 request, container, member_id, 422, refused="tier_reason", tier_reason=reason
